@@ -1,0 +1,20 @@
+import {UserError} from './errors.js'
+
+const UNIT_MS: Record<string, number> = {ms: 1, s: 1000, m: 60_000, h: 3_600_000}
+
+/** Parses kubectl-style durations ("10s", "1m30s", "500ms"; a bare number means seconds) into milliseconds. */
+export function parseDuration(text: string, flag: string): number {
+  const trimmed = text.trim()
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000)
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy
+  let total = 0
+  let consumed = 0
+  for (const match of trimmed.matchAll(re)) {
+    total += Number(match[1]) * UNIT_MS[match[2]!]!
+    consumed += match[0].length
+  }
+  if (consumed === 0 || consumed !== trimmed.length) {
+    throw new UserError(`--${flag}=${text} is not a duration`, {remedy: `Use a value like 30s, 5m or 1m30s.`})
+  }
+  return Math.round(total)
+}

@@ -1,0 +1,182 @@
+import {existsSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+import {Writable} from 'node:stream'
+
+import {UserError} from '../errors.js'
+import {type ExecResult, type KubeClient, HttpKubeClient} from './client.js'
+import {networkError} from './errors.js'
+
+export interface KubeTarget {
+  kubeconfig?: string
+  context?: string
+  timeoutMs: number
+}
+
+/** The kubeconfig files kubectl would read: --kubeconfig, else $KUBECONFIG (a ':' list), else ~/.kube/config. */
+export function kubeconfigFiles(target: Pick<KubeTarget, 'kubeconfig'>, env = process.env): string[] {
+  if (target.kubeconfig) return [target.kubeconfig]
+  if (env.KUBECONFIG) return env.KUBECONFIG.split(':').filter(Boolean)
+  return [join(env.HOME ?? homedir(), '.kube', 'config')]
+}
+
+/** True when some kubeconfig is there to be used; without one, `check` runs against the local node. */
+export function hasKubeconfig(target: Pick<KubeTarget, 'kubeconfig'>, env = process.env): boolean {
+  if (target.kubeconfig) return true
+  return kubeconfigFiles(target, env).some((f) => existsSync(f))
+}
+
+/**
+ * Loads the kubeconfig with @kubernetes/client-node (imported here, lazily: it costs ~0.5 s of start-up) and returns a
+ * client for the chosen context. Every problem is a one-line UserError with exit code 2.
+ */
+export async function connect(target: KubeTarget): Promise<KubeClient> {
+  const files = kubeconfigFiles(target).filter((f) => existsSync(f))
+  if (target.kubeconfig && !existsSync(target.kubeconfig)) {
+    throw new UserError(`kubeconfig ${target.kubeconfig} does not exist`, {
+      remedy: 'Pass the path of a kubeconfig file with --kubeconfig, or unset it to check the local node.',
+    })
+  }
+  if (files.length === 0) {
+    throw new UserError('no kubeconfig found', {
+      remedy: 'Pass --kubeconfig or set KUBECONFIG (without one, `ebpfctl check` checks only this machine).',
+    })
+  }
+  const k8s = await import('@kubernetes/client-node')
+  const kc = new k8s.KubeConfig()
+  try {
+    // Like kubectl, the first file wins and later files only add entries (client-node would throw on duplicates).
+    kc.loadFromFile(files[0]!)
+    for (const extra of files.slice(1)) {
+      const more = new k8s.KubeConfig()
+      more.loadFromFile(extra)
+      const has = (list: {name: string}[], name: string) => list.some((x) => x.name === name)
+      kc.loadFromOptions({
+        clusters: [...kc.clusters, ...more.clusters.filter((c) => !has(kc.clusters, c.name))],
+        users: [...kc.users, ...more.users.filter((u) => !has(kc.users, u.name))],
+        contexts: [...kc.contexts, ...more.contexts.filter((c) => !has(kc.contexts, c.name))],
+        currentContext: kc.currentContext || more.currentContext,
+      })
+    }
+  } catch (err) {
+    throw new UserError(`cannot read kubeconfig ${files.join(':')}: ${(err as Error).message.split('\n')[0]}`, {
+      remedy: 'Fix the file (kubectl config view shows what kubectl makes of it) or pass another with --kubeconfig.',
+      cause: err,
+    })
+  }
+  if (target.context) {
+    if (!kc.getContextObject(target.context)) {
+      const known = kc.getContexts().map((c) => c.name)
+      throw new UserError(`context "${target.context}" is not in the kubeconfig`, {
+        remedy: known.length ? `Use one of: ${known.join(', ')}.` : 'The kubeconfig defines no contexts.',
+      })
+    }
+    kc.setCurrentContext(target.context)
+  }
+  const cluster = kc.getCurrentCluster()
+  if (!kc.currentContext || !cluster) {
+    throw new UserError('the kubeconfig has no current context with a cluster', {
+      remedy: 'Choose one with --context, or set it with kubectl config use-context.',
+    })
+  }
+  const server = cluster.server.replace(/\/+$/, '')
+  let cached: Promise<{agent?: import('node:http').Agent; headers: Record<string, string>}> | undefined
+  const agents: import('node:http').Agent[] = []
+  const requestOptions = () => {
+    cached ??= (async () => {
+      const opts: {agent?: import('node:http').Agent; headers?: Record<string, string>} = {}
+      try {
+        await kc.applyToHTTPSOptions(opts as never)
+      } catch (err) {
+        throw new UserError(`cannot use the credentials of context "${kc.currentContext}": ${(err as Error).message}`, {
+          remedy: 'Check the user entry of this context in your kubeconfig.',
+          cause: err,
+        })
+      }
+      if (opts.agent) {
+        // Keep-alive: one TLS handshake for all of a command's requests.
+        ;(opts.agent as import('node:http').Agent & {keepAlive: boolean}).keepAlive = true
+        agents.push(opts.agent)
+      }
+      return {agent: opts.agent, headers: {...opts.headers}}
+    })()
+    return cached
+  }
+
+  const exec = async (
+    namespace: string,
+    pod: string,
+    container: string,
+    argv: string[],
+    opts: {timeoutMs: number; stdout?: (chunk: Buffer) => void},
+  ): Promise<ExecResult> => {
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    const stdout = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        if (opts.stdout) opts.stdout(chunk)
+        else out.push(chunk)
+        cb()
+      },
+    })
+    const stderr = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        err.push(chunk)
+        cb()
+      },
+    })
+    let socket: {close(): void} | undefined
+    const finished = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        socket?.close()
+        reject(networkError(Object.assign(new Error('timeout'), {name: 'TimeoutError'}), {
+          server,
+          verb: 'exec',
+          timeoutMs: opts.timeoutMs,
+        }))
+      }, opts.timeoutMs)
+      new k8s.Exec(kc)
+        .exec(namespace, pod, container, argv, stdout, stderr, null, false, (status) => {
+          clearTimeout(timer)
+          if (status.status === 'Success') resolve(0)
+          else {
+            const code = status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message
+            resolve(code === undefined ? 1 : Number(code))
+          }
+        })
+        .then((ws) => {
+          socket = ws as unknown as {close(): void}
+          ws.on('close', () => {
+            // A close without a status frame: the connection dropped before the command ended.
+            setTimeout(() => {
+              clearTimeout(timer)
+              reject(
+                new UserError(`exec into pod ${namespace}/${pod} ended without an exit status`, {
+                  remedy: 'Check the pod and the API server; the connection closed early.',
+                }),
+              )
+            }, 50)
+          })
+        })
+        .catch((e: unknown) => {
+          clearTimeout(timer)
+          reject(e)
+        })
+    })
+    const exitCode = await finished
+    return {stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode}
+  }
+
+  return new HttpKubeClient(
+    {
+      server,
+      requestOptions,
+      timeoutMs: target.timeoutMs,
+      exec,
+      onClose: () => {
+        for (const a of agents) a.destroy()
+      },
+    },
+    kc.currentContext,
+  )
+}
