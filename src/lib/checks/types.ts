@@ -1,0 +1,53 @@
+import type {ClusterState, InstallInfo} from '../kube/cluster.js'
+
+/**
+ * Facts read on one node (src/lib/nodes/probe.ts produces them over SSH, pod exec or locally). Declared here
+ * structurally so checks do not depend on how the facts were fetched.
+ */
+export interface NodeFacts {
+  procVersion?: string
+  unameRv?: string
+  machine?: string
+  mounts: {device: string; mountpoint: string; type: string}[]
+  bpffsDirExists: boolean
+  bpffsMounted: boolean
+  cgroup2Mount?: string
+  btfVmlinux: boolean
+  /** undefined when no kernel config could be read */
+  kernelConfig?: Record<string, string>
+  calicoMaps: string[]
+  errors: string[]
+}
+
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip'
+
+/** One result of one check, for the cluster or for one node. Plain data: rendered as table, JSON and JUnit. */
+export interface Finding {
+  checkId: string
+  status: CheckStatus
+  summary: string
+  node?: string
+  detail?: string
+  remedy?: string
+  /** Set when --ignore demoted a failure to a warning (kubeadm-style); the finding stays visible. */
+  ignored?: boolean
+  /** Machine-readable facts behind the verdict (kernel strings, counts, addresses). */
+  data?: Record<string, unknown>
+}
+
+export type CheckScope = 'local' | 'cluster' | 'node'
+
+/** What a check may look at. Cluster checks are pure functions of the state read up front. */
+export interface CheckContext {
+  /** Set when checking through the Kubernetes API. */
+  cluster?: {state: ClusterState; install: InstallInfo; kubeconfigServer: string}
+  /** Facts read on nodes (this machine for local checks; per node with --nodes). Keyed by node name. */
+  nodeFacts?: Map<string, NodeFacts>
+}
+
+export interface Check {
+  id: string
+  title: string
+  scope: CheckScope
+  run(ctx: CheckContext): Finding[] | Promise<Finding[]>
+}
