@@ -17,6 +17,19 @@ export interface NodeFacts {
   kernelConfig?: Record<string, string>
   calicoMaps: string[]
   errors: string[]
+  /** Optional extras (the local reader fills them; remote probes may). */
+  /** Byte order of the node: 'LE' | 'BE' (os.endianness() locally); derived from `machine` when absent. */
+  endianness?: 'LE' | 'BE'
+  /** The mounts file that was read (/proc/1/mounts, /proc/self/mounts). */
+  mountsSource?: string
+  /** Filesystems the kernel supports (/proc/filesystems), e.g. to tell "cgroup2 unsupported" from "not mounted". */
+  filesystems?: string[]
+  /** Where the kernel config came from (/proc/config.gz, /boot/config-<release>). */
+  kernelConfigSource?: string
+  /** OS image / PRETTY_NAME, a distro hint when /proc/version is missing. */
+  osImage?: string
+  /** How the facts were fetched. */
+  via?: 'local' | 'ssh' | 'exec'
 }
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip'
@@ -39,10 +52,13 @@ export type CheckScope = 'local' | 'cluster' | 'node'
 
 /** What a check may look at. Cluster checks are pure functions of the state read up front. */
 export interface CheckContext {
+  /** Felix's verdict is computed per node from NodeFacts; without facts, node-only checks report 'skip'. */
   /** Set when checking through the Kubernetes API. */
   cluster?: {state: ClusterState; install: InstallInfo; kubeconfigServer: string}
   /** Facts read on nodes (this machine for local checks; per node with --nodes). Keyed by node name. */
   nodeFacts?: Map<string, NodeFacts>
+  /** Nodes that --nodes asked for but could not be probed (reported by the node-access check). */
+  nodeAccessErrors?: Map<string, {message: string; remedy?: string}>
 }
 
 export interface Check {

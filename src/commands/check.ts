@@ -1,0 +1,106 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import type {CheckContext} from '../lib/checks/types.js'
+import {CHECK_IDS, normalizeCheckIds, runChecks} from '../lib/checks/index.js'
+import {localNodeName, readLocalFacts} from '../lib/checks/facts.js'
+import {type CalicoInfo, type CheckReport, buildReport, renderFindingsTable, renderJunit} from '../lib/output/findings.js'
+
+// Start-up matters: nothing from src/lib/kube (client-node, yaml) is imported here; the cluster path loads it.
+
+export default class Check extends BaseCommand<typeof Check> {
+  static override description = `Preflight for Calico's eBPF dataplane: judge this machine, or a cluster through the Kubernetes API.
+
+Without a kubeconfig (or with --local) the checks read this machine: kernel (Felix's exact rule on /proc/version),
+architecture, /sys/fs/bpf, cgroup v2, BTF, kernel config and pinned Calico maps. With --kubeconfig/--context/KUBECONFIG
+they read the cluster with a fixed number of list requests and no node access: per-node kernel verdicts from
+status.nodeInfo, install type, API-server address, kube-proxy, FelixConfiguration, IP pools, platform and Calico health.
+
+Check IDs: ${CHECK_IDS.join(', ')}.
+Exit status: 0 nothing failed; 1 a check failed (or a warning, with --strict); 2 usage, kubeconfig or API error.`
+
+  static override examples = [
+    {description: 'Check this machine (no cluster needed).', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'Check a cluster through its API.', command: '<%= config.bin %> <%= command.id %> --kubeconfig ~/.kube/prod --context prod'},
+    {description: 'CI gate: JSON, warnings fail.', command: '<%= config.bin %> <%= command.id %> -o json --strict'},
+    {description: 'kubeadm-style: keep going despite a known failure.', command: '<%= config.bin %> <%= command.id %> --ignore ip-pools,platform'},
+    {description: 'Only the kernel verdicts, every node listed.', command: '<%= config.bin %> <%= command.id %> --only kernel,hybrid -o wide'},
+    {description: 'JUnit for a CI test report.', command: '<%= config.bin %> <%= command.id %> -o junit > ebpf-preflight.xml'},
+  ]
+
+  static override flags = {
+    local: Flags.boolean({description: 'Check this machine even when a kubeconfig is available.', exclusive: ['nodes']}),
+    output: Flags.option({
+      char: 'o',
+      default: 'table',
+      description: 'Output format: table (grouped), wide (every node listed), json (README schema), junit.',
+      options: ['table', 'wide', 'json', 'junit'] as const,
+    })(),
+    strict: Flags.boolean({description: 'Warnings fail too (exit 1).'}),
+    ignore: Flags.string({
+      description: 'Check IDs whose failures become warnings (shown, marked ignored), comma-separated, or "all".',
+      multiple: true,
+    }),
+    only: Flags.string({description: 'Run only these check IDs, comma-separated.', multiple: true}),
+    nodes: Flags.string({
+      description: 'Also probe these nodes (all, or NAME,NAME) for the node-side checks (needs node access).',
+      helpGroup: 'NODE ACCESS',
+    }),
+    via: Flags.option({
+      default: 'auto',
+      description: 'How --nodes reaches nodes: ssh, exec (through the calico-node pod), or auto.',
+      helpGroup: 'NODE ACCESS',
+      options: ['ssh', 'exec', 'auto'] as const,
+    })(),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = this
+    // Validate IDs before touching anything, so a typo is exit 2 and not a half-run.
+    const only = normalizeCheckIds(flags.only, 'only')
+    const ignore = normalizeCheckIds(flags.ignore, 'ignore', true)
+    const timeoutMs = this.requestTimeoutMs()
+
+    let ctx: CheckContext
+    let target: CheckReport['target']
+    let calico: CalicoInfo | null = null
+    const {hasKubeconfig} = flags.local ? {hasKubeconfig: () => false} : await import('../lib/kube/config.js')
+    const wantsCluster = !flags.local && (flags.context !== undefined || flags.nodes !== undefined || hasKubeconfig({kubeconfig: flags.kubeconfig}))
+    if (!wantsCluster) {
+      const name = localNodeName()
+      ctx = {nodeFacts: new Map([[name, await readLocalFacts()]])}
+      target = {mode: 'local', node: name}
+    } else {
+      const [{connect}, {collectClusterState, detectInstall}, {calicoInfo}] = await Promise.all([
+        import('../lib/kube/config.js'),
+        import('../lib/kube/cluster.js'),
+        import('../lib/checks/calico-info.js'),
+      ])
+      const kube = await connect({kubeconfig: flags.kubeconfig, context: flags.context, timeoutMs})
+      try {
+        const state = await collectClusterState(kube)
+        const install = detectInstall(state)
+        ctx = {cluster: {state, install, kubeconfigServer: kube.server}}
+        if (flags.nodes !== undefined) {
+          const {loadNodeFactsProvider, selectNodes} = await import('../lib/checks/node-facts.js')
+          const nodes = selectNodes(state.nodes, flags.nodes)
+          const probe = await loadNodeFactsProvider(install.type === 'none' ? undefined : install.calicoNamespace)
+          const res = await probe(kube, nodes, {via: flags.via, timeoutMs, kubeconfig: flags.kubeconfig, context: flags.context})
+          ctx.nodeFacts = res.facts
+          ctx.nodeAccessErrors = res.errors
+        }
+        target = {mode: 'cluster', server: kube.server, context: kube.contextName}
+        calico = calicoInfo(state, install)
+      } finally {
+        kube.close()
+      }
+    }
+
+    const result = await runChecks(ctx, {only, ignore, strict: flags.strict})
+    const report = buildReport(result, {ebpfctlVersion: this.config.version, target, calico})
+    if (flags.output === 'json') this.out(JSON.stringify(report, null, 2))
+    else if (flags.output === 'junit') this.out(renderJunit(report))
+    else this.out(renderFindingsTable(report, {wide: flags.output === 'wide'}))
+    process.exitCode = result.exitCode
+  }
+}

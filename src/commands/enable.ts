@@ -1,0 +1,99 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {parseDuration} from '../lib/duration.js'
+
+export default class Enable extends BaseCommand<typeof Enable> {
+  static override description = `Switch the cluster to Calico's eBPF dataplane: gated, verified step by step, rolled back on failure.
+
+Runs the \`check\` suite first and refuses on failures (unless --force). Then, each step skipped when already done:
+  1. API-server address: ConfigMap kubernetes-services-endpoint in the namespace the install reads
+     (or, with --bootstrap on v3.31+ operator installs, Installation bpfNetworkBootstrap: Enabled)
+  2. calico-node picks it up (operator rollout; manifest installs: rollout restart)
+  3. BPF on (operator: Installation linuxDataplane: BPF; manifest: FelixConfiguration bpfEnabled or FELIX_BPFENABLED)
+  4. verify BPF is active on every node (Felix's log on each calico-node; a node that fell back stops enable)
+  5. kube-proxy (--kube-proxy disable|keep|operator)
+  6. --dsr / --no-dsr: bpfExternalServiceMode DSR / Tunnel
+What changed (with prior values) is recorded in ConfigMap ebpfctl-state beside calico-node, for \`ebpfctl revert\`.
+On any failure (API error, timeout, verify, Ctrl-C) the applied steps are undone newest first.
+Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and was rolled back; 2 usage or API error.`
+
+  static override examples = [
+    {description: 'Show the plan and every object change; change nothing.', command: '<%= config.bin %> <%= command.id %> --dry-run'},
+    {description: 'Enable with an explicit API-server address (load balancer).', command: '<%= config.bin %> <%= command.id %> --api-server 10.0.0.100:6443'},
+    {description: 'Operator install, Calico v3.31+: let the operator find the API servers.', command: '<%= config.bin %> <%= command.id %> --bootstrap --kube-proxy operator'},
+    {description: 'Platform-managed kube-proxy (AKS, RKE): keep it and tell Felix not to fight it.', command: '<%= config.bin %> <%= command.id %> --kube-proxy keep'},
+    {description: 'Direct server return (read the network requirements first).', command: '<%= config.bin %> <%= command.id %> --dsr'},
+  ]
+
+  static override flags = {
+    'api-server': Flags.string({description: 'HOST:PORT calico-node uses to reach the API server (default: derived, as `check` shows).', exclusive: ['bootstrap']}),
+    bootstrap: Flags.boolean({description: 'Operator installs, Calico v3.31+: set bpfNetworkBootstrap: Enabled instead of writing the ConfigMap.'}),
+    'kube-proxy': Flags.option({
+      default: 'disable',
+      description: 'disable: nodeSelector non-calico=true on kube-proxy; keep: leave it running (Felix told not to fight it); operator: kubeProxyManagement: Enabled.',
+      options: ['disable', 'keep', 'operator'] as const,
+    })(),
+    dsr: Flags.boolean({allowNo: true, description: 'bpfExternalServiceMode: DSR (--no-dsr: Tunnel). Default: leave it as it is.'}),
+    'dry-run': Flags.boolean({description: 'Print the numbered plan and every object change as a diff; change nothing.'}),
+    force: Flags.boolean({description: 'Go ahead although preflight checks failed.'}),
+    timeout: Flags.string({default: '5m', description: 'Bound on each wait (rollouts, Felix restarts, kube-proxy pods).'}),
+    'poll-interval': Flags.string({default: '2s', description: 'Interval between polls of a wait.', hidden: true}),
+    'retry-delay': Flags.string({default: '500ms', description: 'Base delay between retries of a write.', hidden: true}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = this
+    const timing = {
+      timeoutMs: parseDuration(flags.timeout, 'timeout'),
+      pollMs: parseDuration(flags['poll-interval'], 'poll-interval'),
+      retryDelayMs: parseDuration(flags['retry-delay'], 'retry-delay'),
+    }
+    const [{connect}, plan] = await Promise.all([import('../lib/kube/config.js'), import('../lib/plan/index.js')])
+    const kube = await connect({kubeconfig: flags.kubeconfig, context: flags.context, timeoutMs: this.requestTimeoutMs()})
+    const ac = new AbortController()
+    const onSigint = () => {
+      if (ac.signal.aborted) process.stderr.write('\nrollback in progress; waiting for it to finish …\n')
+      else {
+        process.stderr.write('\ninterrupted: rolling back …\n')
+        ac.abort()
+      }
+    }
+    process.on('SIGINT', onSigint)
+    try {
+      const report = await plan.enableSession({
+        kube,
+        options: {
+          apiServer: flags['api-server'],
+          bootstrap: flags.bootstrap,
+          kubeProxy: flags['kube-proxy'],
+          dsr: flags.dsr,
+          kubeconfigServer: kube.server,
+        },
+        timing,
+        progress: plan.createProgress(process.stderr),
+        signal: ac.signal,
+        dryRun: flags['dry-run'],
+        force: flags.force,
+      })
+      const {install} = report
+      this.out(`Plan for ${report.plan.variant} install (Calico ${install.calicoVersion ?? 'version unknown'}, calico-node in ${install.calicoNamespace}):`)
+      this.out(report.rendered)
+      if (report.dryRun) {
+        for (const w of report.plan.warnings) this.out(`warning: ${w}`)
+        for (const f of report.preflightFailures) this.out(`preflight failure (enable would refuse without --force): ${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`)
+        this.out('Dry run: nothing was changed.')
+        return
+      }
+      if (report.preflightFailures.length > 0) this.out(`warning: --force: ${report.preflightFailures.length} preflight failure(s) overridden`)
+      const result = report.result!
+      const err = plan.runError(result, report.recordNamespace)
+      if (err) throw err
+      if (result.outcome === 'nothing-to-do') this.out('Already enabled: nothing to do.')
+      else this.out(`eBPF dataplane enabled. Record: ConfigMap ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}; undo with \`ebpfctl revert\`.`)
+    } finally {
+      process.off('SIGINT', onSigint)
+      kube.close()
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {parseDuration} from '../lib/duration.js'
+import {ExitCode, UserError} from '../lib/errors.js'
+
+export default class Revert extends BaseCommand<typeof Revert> {
+  static override description = `Undo \`ebpfctl enable\` from the record it left in the cluster (works from any machine).
+
+In this order: kube-proxy back (only the nodeSelector key that was added is removed) and its pods Ready; BPF off
+(operator: linuxDataplane and bpfNetworkBootstrap in one patch; manifest: bpfEnabled or FELIX_BPFENABLED); every other
+field back to its prior value (absent fields removed); ConfigMap kubernetes-services-endpoint deleted only if enable
+created it; then the record. Without a record the well-known changes are reverted best-effort.
+Switching dataplanes disrupts some existing connections.
+Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped; re-run it); 2 usage or API error.`
+
+  static override examples = [
+    {description: 'Show what would be undone.', command: '<%= config.bin %> <%= command.id %> --dry-run'},
+    {description: 'Revert.', command: '<%= config.bin %> <%= command.id %>'},
+  ]
+
+  static override flags = {
+    'dry-run': Flags.boolean({description: 'Print the numbered plan and every object change as a diff; change nothing.'}),
+    timeout: Flags.string({default: '5m', description: 'Bound on each wait.'}),
+    'poll-interval': Flags.string({default: '2s', description: 'Interval between polls of a wait.', hidden: true}),
+    'retry-delay': Flags.string({default: '500ms', description: 'Base delay between retries of a write.', hidden: true}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = this
+    const timing = {
+      timeoutMs: parseDuration(flags.timeout, 'timeout'),
+      pollMs: parseDuration(flags['poll-interval'], 'poll-interval'),
+      retryDelayMs: parseDuration(flags['retry-delay'], 'retry-delay'),
+    }
+    const [{connect}, plan] = await Promise.all([import('../lib/kube/config.js'), import('../lib/plan/index.js')])
+    const kube = await connect({kubeconfig: flags.kubeconfig, context: flags.context, timeoutMs: this.requestTimeoutMs()})
+    const ac = new AbortController()
+    const onSigint = () => {
+      process.stderr.write('\ninterrupted: stopping after the current step …\n')
+      ac.abort()
+    }
+    process.on('SIGINT', onSigint)
+    try {
+      const report = await plan.revertSession({kube, timing, progress: plan.createProgress(process.stderr), signal: ac.signal, dryRun: flags['dry-run']})
+      this.out(`Revert plan (${report.hadRecord ? `from the record in ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}` : 'no record found: best effort'}):`)
+      this.out(report.plan.steps.length ? report.rendered : '(nothing to revert)')
+      if (report.dryRun) {
+        for (const w of report.plan.warnings) this.out(`warning: ${w}`)
+        this.out('Dry run: nothing was changed.')
+        return
+      }
+      const result = report.result!
+      if (result.outcome === 'rollback-incomplete') {
+        throw new UserError(`revert stopped: ${result.error}`, {
+          exitCode: ExitCode.Failed,
+          remedy: 'kube-proxy is restored before BPF is turned off, so Services keep working; fix the cause and run `ebpfctl revert` again.',
+        })
+      }
+      this.out(result.outcome === 'nothing-to-do' ? 'Nothing to revert.' : 'Reverted: the cluster is back on its previous dataplane.')
+    } finally {
+      process.off('SIGINT', onSigint)
+      kube.close()
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../base-command.js'
+import {ExitCode} from '../lib/errors.js'
+
+export default class Status extends BaseCommand<typeof Status> {
+  static override description = `Dataplane as configured and as running on each node.
+
+Configured mode (Installation / FelixConfiguration / FELIX_BPFENABLED), per node what Felix's calico-node log says (BPF
+active, fallen back to iptables, unknown; grouped), calico-node readiness, kube-proxy state, external-service mode
+(DSR/Tunnel), where calico-node gets the API address (ConfigMap or bootstrap), and the last enable record.
+Exit status: 0 configuration and nodes agree; 1 they disagree; 2 usage or API error.`
+
+  static override examples = [
+    {description: 'Status as text.', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'As JSON for scripts.', command: '<%= config.bin %> <%= command.id %> -o json'},
+  ]
+
+  static override flags = {
+    output: Flags.option({char: 'o', default: 'table', description: 'Output format.', options: ['table', 'json'] as const})(),
+    'log-concurrency': Flags.integer({default: 16, min: 1, description: 'calico-node logs read at once.'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = this
+    const [{connect}, {collectStatus, renderStatus}] = await Promise.all([import('../lib/kube/config.js'), import('../lib/plan/status.js')])
+    const kube = await connect({kubeconfig: flags.kubeconfig, context: flags.context, timeoutMs: this.requestTimeoutMs()})
+    try {
+      const status = await collectStatus(kube, {logConcurrency: flags['log-concurrency']})
+      this.out(flags.output === 'json' ? JSON.stringify(status, null, 2) : renderStatus(status))
+      if (status.disagreements.length > 0) this.exit(ExitCode.Failed)
+    } finally {
+      kube.close()
+    }
+  }
+}

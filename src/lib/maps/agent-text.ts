@@ -1,0 +1,553 @@
+/**
+ * Parsers for the text output of `calico-node -bpf nat dump`, `nat aff` and `conntrack dump`, every version
+ * (calico-bpf.md §1.2–§1.4, §1.8, §1.9, §1.12). Tolerant: unknown lines are counted, never fatal.
+ */
+import {
+  canonicalCtOrder,
+  CT_FLAG_BA,
+  CT_FLAG_NAMES,
+  ctFlagNames,
+  protoFromNumber,
+  type ConntrackEntry,
+  type ConntrackParseResult,
+  type CtLeg,
+  type CtProto,
+  type CtTextFormat,
+  type CtType,
+  type NatAffinityEntry,
+  type NatFrontend,
+  type ParseResult,
+  type TcpState,
+} from './model.js'
+import {forEachLine, goDurationToNs, LineAccounting, parseGoDuration, parseHostPort} from './noise.js'
+
+// ---------------------------------------------------------------------------------------------------------------
+// nat dump
+
+const FE_LINE =
+  /^\s*(\S+) +port +(\d+) +proto +(\d+) +id +(\d+) +count +(-?\d+) +local +(\d+)(?: +flags +(.*?))?(?: +src +(\S+))?\s*$/
+const BE_LINE = /^\s*(\d+):(\d+)\s+(.*?)\s*$/
+const BLACKHOLE_U32 = 4294967295
+
+export interface NatTextOptions {
+  /**
+   * `--group-by-service` output prints several frontend lines, then their shared backends once. `'auto'` (default)
+   * attaches backends to every consecutive frontend with the same id that has no backends yet; `false` attaches them
+   * to the last frontend only.
+   */
+  grouped?: boolean | 'auto'
+}
+
+/** Splits the `flags` text (`external-local, internal-local`; v3.26.0–4 print stray `, `) into names. */
+function splitNatFlags(text: string | undefined): string[] {
+  if (!text) return []
+  const out: string[] = []
+  for (const part of text.split(',')) {
+    const name = part.trim()
+    if (name) out.push(name)
+  }
+  return out
+}
+
+function finishFrontend(fe: NatFrontend, seen: number): void {
+  if (fe.count > 0 && seen < fe.count && !fe.blackhole) fe.truncated = true
+  fe.backends.sort((x, y) => x.ordinal - y.ordinal)
+  if (fe.missingOrdinals) fe.missingOrdinals.sort((x, y) => x - y)
+}
+
+/**
+ * Parses `nat dump` text (flat or `--group-by-service`) of any version into frontends with their backends,
+ * in input order.
+ */
+export function parseNatDumpText(text: string, opts: NatTextOptions = {}): ParseResult<NatFrontend> {
+  const grouped = opts.grouped ?? 'auto'
+  const acc = new LineAccounting()
+  const entries: NatFrontend[] = []
+  // The frontends the next backend lines belong to (one, or a --group-by-service group), and lines seen for them.
+  let group: NatFrontend[] = []
+  let groupSeen = 0
+  let groupHasBackends = false
+
+  const closeGroup = () => {
+    for (const fe of group) finishFrontend(fe, groupSeen)
+    group = []
+    groupSeen = 0
+    groupHasBackends = false
+  }
+
+  forEachLine(text, (line, cutOff) => {
+    let m = FE_LINE.exec(line)
+    if (m) {
+      const rawCount = Number(m[5])
+      const blackhole = rawCount === -1 || rawCount === BLACKHOLE_U32
+      const fe: NatFrontend = {
+        ip: m[1]!,
+        port: Number(m[2]),
+        proto: protoFromNumber(Number(m[3])),
+        serviceId: Number(m[4]),
+        count: blackhole ? -1 : rawCount,
+        localCount: Number(m[6]),
+        flags: splitNatFlags(m[7]),
+        backends: [],
+      }
+      if (m[8]) fe.srcRange = m[8]
+      if (blackhole) fe.blackhole = true
+      const joinGroup =
+        grouped !== false && group.length > 0 && !groupHasBackends && group[0]!.serviceId === fe.serviceId
+      if (!joinGroup) closeGroup()
+      group.push(fe)
+      entries.push(fe)
+      return
+    }
+    m = BE_LINE.exec(line)
+    if (m) {
+      const id = Number(m[1])
+      const ordinal = Number(m[2])
+      const payload = m[3]!
+      const owner = group.length > 0 && group[0]!.serviceId === id ? group : undefined
+      if (payload === 'is missing') {
+        if (!owner) {
+          acc.errors.push(`backend line without its frontend: ${line.trim()}`)
+          return
+        }
+        if (owner[0]!.blackhole) {
+          // ≤ v3.26 prints ~4.29e9 "is missing" lines after a blackhole frontend; they carry nothing.
+          acc.noiseLines++
+          return
+        }
+        for (const fe of owner) {
+          fe.missingBackends = (fe.missingBackends ?? 0) + 1
+          ;(fe.missingOrdinals ??= []).push(ordinal)
+        }
+        groupSeen++
+        groupHasBackends = true
+        return
+      }
+      const ep = parseHostPort(payload)
+      if (ep) {
+        if (!owner) {
+          acc.errors.push(`backend line without its frontend: ${line.trim()}`)
+          return
+        }
+        for (const fe of owner) fe.backends.push({ordinal, ip: ep.ip, port: ep.port})
+        groupSeen++
+        groupHasBackends = true
+        return
+      }
+    }
+    acc.other(line, cutOff)
+  })
+  closeGroup()
+  return {
+    entries,
+    unknownLines: acc.unknownLines,
+    samples: acc.samples,
+    errors: acc.errors,
+    noiseLines: acc.noiseLines,
+    truncatedLastLine: acc.truncatedLastLine,
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// nat aff
+
+const AFF_OLD =
+  /AffinityKey\{ClientIP:(\S+) FrontEndAffinityKey\{Proto:(\d+) Addr:(\S+) Port:(\d+)\}\}\s+AffinityValue\{Timestamp:(\d+),\s*Backend:NATBackendValue\{Addr:(\S+) Port:(\d+)\}\}/g
+const AFF_NEW = /^\s*client (\S+) svc proto (\d+) (\S+) -> (\S+) ts (\S+)\s*$/
+
+/** Parses `nat aff` text: v3.23–v3.31.6 `AffinityKey{…} AffinityValue{…}` (v3.23 without newlines) and v3.31.7+ `client …`. */
+export function parseNatAffinityText(text: string): ParseResult<NatAffinityEntry> {
+  const acc = new LineAccounting()
+  const entries: NatAffinityEntry[] = []
+  forEachLine(text, (line, cutOff) => {
+    let found = false
+    if (line.includes('AffinityKey{')) {
+      for (const m of line.matchAll(AFF_OLD)) {
+        found = true
+        entries.push({
+          clientIp: m[1]!,
+          frontend: {ip: m[3]!, port: Number(m[4]), proto: protoFromNumber(Number(m[2]))},
+          backend: {ip: m[6]!, port: Number(m[7])},
+          timestampNs: m[5]!,
+        })
+      }
+      if (found) return
+    }
+    const m = AFF_NEW.exec(line)
+    if (m) {
+      const fe = parseHostPort(m[3]!)
+      const be = parseHostPort(m[4]!)
+      if (fe && be) {
+        const entry: NatAffinityEntry = {
+          clientIp: m[1]!,
+          frontend: {ip: fe.ip, port: fe.port, proto: protoFromNumber(Number(m[2]))},
+          backend: be,
+        }
+        const ns = goDurationToNs(m[5]!)
+        if (ns !== undefined) entry.timestampNs = ns
+        entries.push(entry)
+        return
+      }
+    }
+    acc.other(line, cutOff)
+  })
+  return {
+    entries,
+    unknownLines: acc.unknownLines,
+    samples: acc.samples,
+    errors: acc.errors,
+    noiseLines: acc.noiseLines,
+    truncatedLastLine: acc.truncatedLastLine,
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// conntrack dump
+
+const PRETTY =
+  /^\s*(TCP|UDP|ICMP6?|SCTP|UNKNOWN|Proto-\d+) +(\S+) +-> +(\S+)(?: +-> +(\S+))?(?: +external client, service forwarded to\/from +(\S+))?(?: +source port changed from +(\d+))? +(?:Age: +(\S+) +)?Active ago +(\S+)(?: +(ESTABLISHED|SYN-SENT|CLOSED|RESET))?\s*$/
+const RAW =
+  /^\s*ConntrackKey\{proto=(\d+) +(\S+) +<-> +(\S+)\} +-> +Entry\{Type:(\d+), *(?:Created:(\d+), *)?LastSeen:(\d+), *Flags:(.*?) *(?:Data: *(\{.*\})|REVKey ?: *ConntrackKey\{proto=(\d+) +(\S+) +<-> +(\S+)\}(?: +NATSPort: *(\d+))?|(TYPE INVALID))\}(?: +Age: +(\S+))? +Active ago +(\S+)(?: +(ESTABLISHED|SYN-SENT|CLOSED|RESET))?\s*$/
+
+const PRETTY_PROTO: Record<string, CtProto> = {
+  TCP: 'tcp',
+  UDP: 'udp',
+  ICMP: 'icmp',
+  ICMP6: 'icmp6',
+  SCTP: 'sctp',
+  UNKNOWN: 'unknown',
+}
+
+function prettyProto(word: string): CtProto {
+  const p = PRETTY_PROTO[word]
+  if (p !== undefined) return p
+  return protoFromNumber(Number(word.slice(6)))
+}
+
+function typeOf(code: number): CtType {
+  return code === 0 ? 'normal' : code === 1 ? 'nat-forward' : code === 2 ? 'nat-reverse' : 'unknown'
+}
+
+const FLAG_BY_NAME = new Map<string, number>(CT_FLAG_NAMES.map(([bit, name]) => [name, bit]))
+
+/** ` <none>`, ` 0x204 np-fwd host-psnat` (v3.24+: trust the hex), or ≤ v3.23 names only. */
+function parseRawFlags(text: string): {bits: number; names: string[]} {
+  const t = text.trim()
+  if (t === '' || t === '<none>') return {bits: 0, names: []}
+  const hex = /^0x([0-9a-fA-F]+)/.exec(t)
+  if (hex) {
+    const bits = parseInt(hex[1]!, 16)
+    return {bits, names: ctFlagNames(bits)}
+  }
+  let bits = 0
+  const names: string[] = []
+  for (const w of t.split(/\s+/)) {
+    const bit = FLAG_BY_NAME.get(w)
+    if (bit !== undefined) bits |= bit
+    names.push(w)
+  }
+  return {bits: bits >>> 0, names}
+}
+
+/** `{Bytes:1 Packets:2 Seqno:3 SynSeen:true … Ifindex:7}` (Whitelisted = approved before v3.25). */
+function parseLeg(body: string): CtLeg {
+  const leg: CtLeg = {}
+  for (const tok of body.split(' ')) {
+    const c = tok.indexOf(':')
+    if (c < 0) continue
+    const name = tok.slice(0, c)
+    const v = tok.slice(c + 1)
+    switch (name) {
+      case 'Bytes':
+        leg.bytes = Number(v)
+        break
+      case 'Packets':
+        leg.packets = Number(v)
+        break
+      case 'Seqno':
+        leg.seqno = Number(v)
+        break
+      case 'SynSeen':
+        leg.syn = v === 'true'
+        break
+      case 'AckSeen':
+        leg.ack = v === 'true'
+        break
+      case 'FinSeen':
+        leg.fin = v === 'true'
+        break
+      case 'RstSeen':
+        leg.rst = v === 'true'
+        break
+      case 'Approved':
+      case 'Whitelisted':
+        leg.approved = v === 'true'
+        break
+      case 'Opener':
+        leg.opener = v === 'true'
+        break
+      case 'Workload':
+        leg.workload = v === 'true'
+        break
+      case 'Ifindex':
+        leg.ifindex = Number(v)
+        break
+    }
+  }
+  return leg
+}
+
+const ZERO_IPS = new Set(['0.0.0.0', '::', '<nil>', ''])
+
+/** `{A2B:{…} B2A:{…} OrigDst:… OrigSrc:… OrigPort:… OrigSPort:… TunIP:…}` into the entry. */
+function applyData(entry: ConntrackEntry, data: string): boolean {
+  const a2b = data.indexOf('A2B:{')
+  const b2a = data.indexOf('B2A:{')
+  if (a2b < 0 || b2a < 0) return false
+  const a2bEnd = data.indexOf('}', a2b)
+  const b2aEnd = data.indexOf('}', b2a)
+  if (a2bEnd < 0 || b2aEnd < 0) return false
+  entry.legs = {ab: parseLeg(data.slice(a2b + 5, a2bEnd)), ba: parseLeg(data.slice(b2a + 5, b2aEnd))}
+  const fields: Record<string, string> = {}
+  for (const tok of data.slice(b2aEnd + 1).replace(/\}+$/, '').trim().split(/\s+/)) {
+    const c = tok.indexOf(':')
+    if (c > 0) fields[tok.slice(0, c)] = tok.slice(c + 1)
+  }
+  if (entry.type === 'nat-reverse') {
+    const od = fields['OrigDst']
+    if (od !== undefined && !ZERO_IPS.has(od)) entry.origDst = {ip: od, port: Number(fields['OrigPort'] ?? 0)}
+  }
+  const os = fields['OrigSrc']
+  if (os !== undefined && !ZERO_IPS.has(os)) entry.origSrcIp = os
+  const osp = Number(fields['OrigSPort'] ?? 0)
+  if (osp) entry.origSrcPort = osp
+  const tun = fields['TunIP']
+  if (tun !== undefined && !ZERO_IPS.has(tun)) entry.tunnelIp = tun
+  return true
+}
+
+function parsePrettyLine(m: RegExpExecArray): ConntrackEntry | undefined {
+  const src = parseHostPort(m[2]!)
+  const last = parseHostPort(m[4] ?? m[3]!)
+  if (!src || !last) return undefined
+  const proto = prettyProto(m[1]!)
+  const [a, b] = canonicalCtOrder(src, last)
+  const entry: ConntrackEntry = {
+    proto,
+    a,
+    b,
+    src,
+    dst: last,
+    type: m[4] === undefined ? 'normal' : 'nat-reverse',
+    flags: [],
+    keyOrderInferred: true,
+  }
+  if (m[4] !== undefined) {
+    const mid = parseHostPort(m[3]!)
+    if (!mid) return undefined
+    entry.origDst = mid
+  }
+  if (m[5] !== undefined) entry.tunnelIp = m[5]
+  if (m[6] !== undefined) entry.origSrcPort = Number(m[6])
+  if (m[7] !== undefined) {
+    const age = parseGoDuration(m[7])
+    if (age !== undefined) entry.ageSeconds = age
+  }
+  const ago = parseGoDuration(m[8]!)
+  if (ago !== undefined) entry.activeAgoSeconds = ago
+  if (m[9] !== undefined) entry.tcpState = m[9] as TcpState
+  return entry
+}
+
+function parseRawLine(m: RegExpExecArray): ConntrackEntry | undefined {
+  const ka = parseHostPort(m[2]!)
+  const kb = parseHostPort(m[3]!)
+  if (!ka || !kb) return undefined
+  const typeCode = Number(m[4])
+  const type = typeOf(typeCode)
+  const {bits, names} = parseRawFlags(m[7]!)
+  const ba = (bits & CT_FLAG_BA) !== 0
+  const proto = protoFromNumber(Number(m[1]))
+  const entry: ConntrackEntry = {
+    proto,
+    a: ka,
+    b: kb,
+    src: ba ? kb : ka,
+    dst: ba ? ka : kb,
+    type,
+    typeCode,
+    flags: names,
+    flagBits: bits,
+    lastSeenNs: m[6]!,
+  }
+  if (m[5] !== undefined) entry.createdNs = m[5]
+  if (m[8] !== undefined) {
+    if (!applyData(entry, m[8])) return undefined
+  } else if (m[9] !== undefined) {
+    const ra = parseHostPort(m[10]!)
+    const rb = parseHostPort(m[11]!)
+    if (!ra || !rb) return undefined
+    entry.natReverseKey = {proto: protoFromNumber(Number(m[9])), a: ra, b: rb}
+    if (m[12] !== undefined) entry.natSrcPort = Number(m[12])
+  }
+  if (m[14] !== undefined) {
+    const age = parseGoDuration(m[14])
+    if (age !== undefined) entry.ageSeconds = age
+  }
+  const ago = parseGoDuration(m[15]!)
+  if (ago !== undefined) entry.activeAgoSeconds = ago
+  if (m[16] !== undefined) entry.tcpState = m[16] as TcpState
+  return entry
+}
+
+/**
+ * A streaming conntrack text parser: feed lines (or text chunks with `write`), then call `result()`.
+ * Formats: pretty (v3.30+), pretty with `Age:` (v3.28–v3.29), raw (`--raw`; default ≤ v3.27), raw with `Age:`
+ * (≤ v3.23), IPv4 and IPv6. NAT-forward entries appear only in raw output.
+ */
+export class ConntrackTextParser {
+  private readonly acc = new LineAccounting()
+  private readonly entries: ConntrackEntry[] = []
+  private readonly seen = new Set<CtTextFormat>()
+  private pending = ''
+  /** When set, entries go to this callback instead of being collected. */
+  constructor(private readonly onEntry?: (e: ConntrackEntry) => void) {}
+
+  /** One complete line (without its newline). `cutOff` = it is the final line and had no newline. */
+  line(line: string, cutOff = false): void {
+    const c0 = line.charCodeAt(0)
+    // Fast path: a pretty line starts with its protocol word (T, U, I, S, P) unless indented.
+    if (c0 !== 67 /* C */) {
+      const m = PRETTY.exec(line)
+      if (m) {
+        const e = parsePrettyLine(m)
+        if (e) {
+          this.seen.add(m[7] === undefined ? 'pretty' : 'pretty-age')
+          this.emit(e)
+          return
+        }
+      }
+    }
+    if (line.includes('ConntrackKey{')) {
+      const m = RAW.exec(line)
+      if (m) {
+        const e = parseRawLine(m)
+        if (e) {
+          this.seen.add(m[14] === undefined ? 'raw' : 'raw-age')
+          this.emit(e)
+          return
+        }
+      }
+    }
+    if (/^\s*$/.test(line)) return
+    this.acc.other(line, cutOff)
+  }
+
+  /** Feeds a chunk of text; incomplete trailing lines are kept until the next chunk or `end()`. */
+  write(chunk: string): void {
+    const text = this.pending + chunk
+    let start = 0
+    for (;;) {
+      const nl = text.indexOf('\n', start)
+      if (nl < 0) break
+      let l = text.slice(start, nl)
+      if (l.endsWith('\r')) l = l.slice(0, -1)
+      if (l.length > 0) this.line(l)
+      start = nl + 1
+    }
+    this.pending = text.slice(start)
+  }
+
+  /** Flushes a final line without newline (treated as possibly cut off). */
+  end(): void {
+    if (this.pending.length > 0) this.line(this.pending, true)
+    this.pending = ''
+  }
+
+  result(): ConntrackParseResult {
+    this.end()
+    const formats = [...this.seen]
+    return {
+      entries: this.entries,
+      unknownLines: this.acc.unknownLines,
+      samples: this.acc.samples,
+      errors: this.acc.errors,
+      noiseLines: this.acc.noiseLines,
+      truncatedLastLine: this.acc.truncatedLastLine,
+      format: formats.length === 0 ? 'empty' : formats.length === 1 ? formats[0]! : 'mixed',
+    }
+  }
+
+  private emit(e: ConntrackEntry): void {
+    if (this.onEntry) this.onEntry(e)
+    else this.entries.push(e)
+  }
+}
+
+/** Parses a whole `conntrack dump` text (any version, pretty or `--raw`). */
+export function parseConntrackText(text: string): ConntrackParseResult {
+  const p = new ConntrackTextParser()
+  forEachLine(text, (line, cutOff) => p.line(line, cutOff))
+  return p.result()
+}
+
+/** Parses one conntrack line; undefined when it is not a conntrack entry line. */
+export function parseConntrackLine(line: string): ConntrackEntry | undefined {
+  let m = PRETTY.exec(line)
+  if (m) return parsePrettyLine(m)
+  m = RAW.exec(line)
+  if (m) return parseRawLine(m)
+  return undefined
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// conntrack stats (v3.30+)
+
+export interface AgentConntrackStats {
+  mapSize: number
+  totalConnections: number
+  totalEntries: number
+  natConnections: number
+  tcp: number
+  udp: number
+  others: number
+  tcpEstablished: number
+  tcpClosed: number
+  tcpReset: number
+  tcpSynSent: number
+}
+
+const STATS_LINES: Record<string, keyof AgentConntrackStats> = {
+  'Conntrack map size': 'mapSize',
+  'Total connections': 'totalConnections',
+  'Total entries': 'totalEntries',
+  'NAT connections': 'natConnections',
+  TCP: 'tcp',
+  UDP: 'udp',
+  Others: 'others',
+  'TCP Established': 'tcpEstablished',
+  'TCP Closed': 'tcpClosed',
+  'TCP Reset': 'tcpReset',
+  'TCP Syn-sent': 'tcpSynSent',
+}
+
+/** Parses `conntrack stats` text (§1.11); undefined fields were not printed. */
+export function parseConntrackStatsText(text: string): ParseResult<Partial<AgentConntrackStats>> {
+  const acc = new LineAccounting()
+  const stats: Partial<AgentConntrackStats> = {}
+  forEachLine(text, (line, cutOff) => {
+    const m = /^\s*([A-Za-z -]+?)\s*:\s*(\d+)\s*$/.exec(line)
+    const key = m ? STATS_LINES[m[1]!] : undefined
+    if (m && key) stats[key] = Number(m[2])
+    else acc.other(line, cutOff)
+  })
+  return {
+    entries: Object.keys(stats).length > 0 ? [stats] : [],
+    unknownLines: acc.unknownLines,
+    samples: acc.samples,
+    errors: acc.errors,
+    noiseLines: acc.noiseLines,
+    truncatedLastLine: acc.truncatedLastLine,
+  }
+}
+

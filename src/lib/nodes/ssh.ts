@@ -1,0 +1,566 @@
+/**
+ * The SSH transport (ssh2). One Client per node, cached and reused; at most 8 channels in flight per connection
+ * (sshd's MaxSessions is 10) and at most 8 handshakes in flight overall (sshd's MaxStartups starts dropping at 10).
+ * Host keys are always verified against known_hosts unless insecureSkipHostKeyCheck is set; ssh2's default would
+ * accept anything.
+ */
+import {existsSync, readFileSync} from 'node:fs'
+import {homedir, userInfo} from 'node:os'
+import {constants as osConstants} from 'node:os'
+import {resolve as resolvePath} from 'node:path'
+
+import pLimit, {type LimitFunction} from 'p-limit'
+import SSHConfig from 'ssh-config'
+import ssh2 from 'ssh2'
+import type {AgentAuthMethod, Client as ClientType, ClientChannel, ConnectConfig, PublicKeyAuthMethod} from 'ssh2'
+
+import {KnownHosts, fingerprint, hostToken} from './known-hosts.js'
+import {shellJoin} from './quote.js'
+import {type NodeRunner, type NodeTarget, type RunOptions, type RunResult, NodeAccessError} from './types.js'
+
+const {Client, utils} = ssh2
+
+export interface SshRunnerOptions {
+  /** Login user (like ssh -l). Default: the ssh_config User for the node, else the local user name. */
+  user?: string
+  /** Port (like ssh -p). Default: the port in a host override, else ssh_config Port, else 22. */
+  port?: number
+  /** Private keys to try, in order (like ssh -i). ssh_config IdentityFile entries are added after these. */
+  identityFiles?: string[]
+  /** Passphrase for encrypted identity files. */
+  passphrase?: string
+  /** ssh-agent socket. Default process.env.SSH_AUTH_SOCK; false: no agent. */
+  agent?: string | false
+  /** ~/.ssh/config style file for `Host` entries (Match exec is never run). Default ~/.ssh/config; false: none. */
+  sshConfigPath?: string | false
+  /** Default ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts (ssh_config UserKnownHostsFile replaces the first). */
+  knownHostsPaths?: string[]
+  /** Accept any host key (--ssh-insecure-skip-host-key-check). */
+  insecureSkipHostKeyCheck?: boolean
+  /** Prefix commands with `sudo -n --` when the login user is not root. Default true. */
+  sudo?: boolean
+  /** Node name → address (`host`, `host:port` or `[v6addr]:port`), from `--ssh-host NODE=ADDR`. */
+  hostOverrides?: Map<string, string>
+  /** TCP connect + SSH handshake timeout. Default 10000. */
+  connectTimeoutMs?: number
+  /** Default 15000; 0 disables. */
+  keepaliveIntervalMs?: number
+  /** Default 8 (sshd MaxSessions is 10). */
+  maxChannelsPerConnection?: number
+  /** Default 8 (sshd MaxStartups is 10:30:100). */
+  maxConcurrentHandshakes?: number
+  /** Environment for HOME, USER and SSH_AUTH_SOCK lookups. Default process.env. */
+  env?: NodeJS.ProcessEnv
+}
+
+export type AddressSource = 'override' | 'ssh-config' | 'InternalIP' | 'ExternalIP' | 'node-name'
+
+/** Where and how a node is reached over SSH. */
+export interface SshDestination {
+  node: string
+  host: string
+  port: number
+  user: string
+  /** Which rule chose host: --ssh-host, a HostName in ssh_config, the node's InternalIP or ExternalIP, or its name. */
+  source: AddressSource
+  identityFiles: string[]
+  knownHostsPaths: string[]
+  /** Names looked up in known_hosts: `host` or `[host]:port`, plus a HostKeyAlias. */
+  hostKeyTokens: string[]
+}
+
+/** Parses `host`, `host:port`, `[v6]:port`, or a bare IPv6 address. */
+export function parseHostPort(addr: string): {host: string; port?: number} {
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(addr)
+  if (bracket) return {host: bracket[1]!, port: bracket[2] ? Number(bracket[2]) : undefined}
+  const colons = addr.split(':').length - 1
+  if (colons === 1) {
+    const [host, port] = addr.split(':')
+    if (/^\d+$/.test(port ?? '')) return {host: host!, port: Number(port)}
+  }
+  return {host: addr}
+}
+
+/** The shell string sent for argv: every element single-quoted, behind `sudo -n --` for a non-root login. */
+export function remoteCommand(argv: readonly string[], user: string, sudo = true): string {
+  return shellJoin(user !== 'root' && sudo ? ['sudo', '-n', '--', ...argv] : argv)
+}
+
+/** Parses repeated `--ssh-host NODE=ADDR` values. */
+export function parseHostOverrides(values: string[]): Map<string, string> {
+  const out = new Map<string, string>()
+  for (const v of values) {
+    const i = v.indexOf('=')
+    if (i <= 0 || i === v.length - 1) throw new Error(`--ssh-host expects NODE=ADDRESS, got ${JSON.stringify(v)}`)
+    out.set(v.slice(0, i), v.slice(i + 1))
+  }
+  return out
+}
+
+function expandPath(p: string, home: string, host: string, user: string, port: number): string {
+  let out = p.replace(/%([%hpruld])/g, (_m, c: string) => {
+    switch (c) {
+      case '%':
+        return '%'
+      case 'h':
+        return host
+      case 'p':
+        return String(port)
+      case 'r':
+        return user
+      case 'd':
+        return home
+      case 'u':
+        return userInfo().username
+      default:
+        return `%${c}`
+    }
+  })
+  if (out === '~') out = home
+  else if (out.startsWith('~/')) out = home + out.slice(1)
+  return resolvePath(out)
+}
+
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v
+}
+
+function list(v: string | string[] | undefined): string[] {
+  if (v === undefined) return []
+  return (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(/\s+/)).filter(Boolean)
+}
+
+const HOST_KEY_ALGOS: Record<string, string[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+}
+const DEFAULT_HOST_KEY_ALGOS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+]
+
+interface Connection {
+  client: ClientType
+  channels: LimitFunction
+  closed: boolean
+}
+
+export class SshRunner implements NodeRunner {
+  readonly via = 'ssh' as const
+  private readonly opts: SshRunnerOptions
+  private readonly env: NodeJS.ProcessEnv
+  private readonly home: string
+  private readonly handshakes: LimitFunction
+  private readonly connections = new Map<string, Promise<Connection>>()
+  private readonly clients = new Set<ClientType>()
+  private sshConfig?: SSHConfig | null
+  private knownHosts = new Map<string, KnownHosts>()
+  private closing = false
+
+  constructor(opts: SshRunnerOptions = {}) {
+    this.opts = opts
+    this.env = opts.env ?? process.env
+    this.home = this.env.HOME ?? homedir()
+    this.handshakes = pLimit(opts.maxConcurrentHandshakes ?? 8)
+  }
+
+  /** Where node is reached, with the rule that chose the address (shown by `check` and in errors). */
+  destination(node: NodeTarget): SshDestination {
+    const cfg = this.configFor(node.name)
+    const override = this.opts.hostOverrides?.get(node.name)
+    let host: string
+    let port: number | undefined
+    let source: AddressSource
+    const cfgHost = first(cfg.HostName)
+    const internal = node.addresses?.find((a) => a.type === 'InternalIP')?.address
+    const external = node.addresses?.find((a) => a.type === 'ExternalIP')?.address
+    if (override) {
+      ;({host, port} = parseHostPort(override))
+      source = 'override'
+    } else if (cfgHost) {
+      host = cfgHost.replaceAll('%h', node.name).replaceAll('%%', '%')
+      source = 'ssh-config'
+    } else if (internal) {
+      host = internal
+      source = 'InternalIP'
+    } else if (external) {
+      host = external
+      source = 'ExternalIP'
+    } else {
+      host = node.name
+      source = 'node-name'
+    }
+    // Settings for the dialled address fill in what the node name's Host entries did not set.
+    // A value the node name's own Host entries set wins over the address's; wildcard-only values (what an unrelated
+    // host also gets) do not.
+    let merged = cfg
+    if (source !== 'ssh-config' && host !== node.name) {
+      const baseline = this.configFor('ebpfctl-no-such-host.invalid')
+      merged = {...this.configFor(host)}
+      for (const [k, v] of Object.entries(cfg)) {
+        if (k === 'Host') continue
+        if (JSON.stringify(v) !== JSON.stringify(baseline[k]) || merged[k] === undefined) merged[k] = v
+      }
+    }
+    const cfgPort = first(merged.Port)
+    port = this.opts.port ?? port ?? (cfgPort && /^\d+$/.test(cfgPort) ? Number(cfgPort) : 22)
+    const user = this.opts.user ?? first(merged.User) ?? this.env.USER ?? userInfo().username
+    const identityFiles = [
+      ...(this.opts.identityFiles ?? []).map((p) => expandPath(p, this.home, host, user, port)),
+      ...list(merged.IdentityFile).map((p) => expandPath(p, this.home, host, user, port)),
+    ]
+    if (identityFiles.length === 0) {
+      for (const f of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
+        const p = resolvePath(this.home, '.ssh', f)
+        if (existsSync(p)) identityFiles.push(p)
+      }
+    }
+    let knownHostsPaths = this.opts.knownHostsPaths
+    if (!knownHostsPaths) {
+      const userFiles = list(merged.UserKnownHostsFile).map((p) => expandPath(p, this.home, host, user, port))
+      knownHostsPaths = [
+        ...(userFiles.length ? userFiles : [resolvePath(this.home, '.ssh', 'known_hosts')]),
+        ...list(merged.GlobalKnownHostsFile).map((p) => expandPath(p, this.home, host, user, port)),
+        '/etc/ssh/ssh_known_hosts',
+      ]
+    }
+    const alias = first(merged.HostKeyAlias)
+    const hostKeyTokens = [alias ? hostToken(alias, port) : hostToken(host, port)]
+    return {node: node.name, host, port, user, source, identityFiles, knownHostsPaths, hostKeyTokens}
+  }
+
+  async run(node: NodeTarget, argv: string[], opts: RunOptions): Promise<RunResult> {
+    if (this.closing) throw new NodeAccessError(node.name, 'other', `${node.name}: the SSH runner is closed`, {via: 'ssh'})
+    let dest: SshDestination
+    let command: string
+    try {
+      dest = this.destination(node)
+      command = remoteCommand(argv, dest.user, this.opts.sudo ?? true)
+    } catch (err) {
+      throw new NodeAccessError(node.name, 'other', `${node.name}: ${(err as Error).message}`, {via: 'ssh', cause: err})
+    }
+    const conn = await this.connection(dest)
+    return conn.channels(() => this.exec(conn, dest, command, opts))
+  }
+
+  async close(): Promise<void> {
+    this.closing = true
+    const ends = [...this.clients].map(
+      (c) =>
+        new Promise<void>((resolve) => {
+          const t = setTimeout(() => {
+            c.destroy()
+            resolve()
+          }, 1000)
+          t.unref()
+          c.once('close', () => {
+            clearTimeout(t)
+            resolve()
+          })
+          c.end()
+        }),
+    )
+    await Promise.all(ends)
+    this.clients.clear()
+    this.connections.clear()
+  }
+
+  private configFor(host: string): Record<string, string | string[]> {
+    if (this.sshConfig === undefined) {
+      const p = this.opts.sshConfigPath === undefined ? resolvePath(this.home, '.ssh', 'config') : this.opts.sshConfigPath
+      this.sshConfig = p && existsSync(p) ? SSHConfig.parse(readFileSync(p, 'utf8')) : null
+    }
+    if (!this.sshConfig) return {}
+    // Never run `Match exec` commands: the config is data here, not a program.
+    return this.sshConfig.compute(host, {matchExec: false})
+  }
+
+  private loadKnownHosts(paths: string[]): KnownHosts {
+    const key = paths.join('\0')
+    let kh = this.knownHosts.get(key)
+    if (!kh) {
+      kh = KnownHosts.load(paths)
+      this.knownHosts.set(key, kh)
+    }
+    return kh
+  }
+
+  private connection(dest: SshDestination): Promise<Connection> {
+    const key = `${dest.user}@${dest.host}:${dest.port}`
+    let p = this.connections.get(key)
+    if (!p) {
+      p = this.handshakes(() => this.connect(dest))
+      this.connections.set(key, p)
+      // A connection that failed stays failed (fast answers for a dead node); one that closes later is reopened.
+      p.then(
+        (c) => c.client.once('close', () => this.connections.get(key) === p && this.connections.delete(key)),
+        () => {},
+      )
+    }
+    return p
+  }
+
+  private connect(dest: SshDestination): Promise<Connection> {
+    const where = `${dest.user}@${hostToken(dest.host, dest.port)}`
+    const label = `${dest.node} (${where}, address from ${dest.source})`
+    const nodeErr = (reason: NodeAccessError['reason'], message: string, remedy?: string, cause?: unknown, fp?: string) =>
+      new NodeAccessError(dest.node, reason, message, {remedy, cause, via: 'ssh', target: where, fingerprint: fp})
+
+    if (this.closing) return Promise.reject(nodeErr('other', `${label}: the SSH runner is closed`))
+
+    // Keys.
+    const authHandler: (AgentAuthMethod | PublicKeyAuthMethod)[] = []
+    const keyProblems: string[] = []
+    const agent = this.opts.agent === undefined ? this.env.SSH_AUTH_SOCK : this.opts.agent || undefined
+    if (agent) authHandler.push({type: 'agent' as const, username: dest.user, agent})
+    for (const file of dest.identityFiles) {
+      let text: Buffer
+      try {
+        text = readFileSync(file)
+      } catch (err) {
+        keyProblems.push(`${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+        continue
+      }
+      const parsed = utils.parseKey(text, this.opts.passphrase)
+      if (parsed instanceof Error) {
+        keyProblems.push(`${file}: ${parsed.message}`)
+        continue
+      }
+      const key = Array.isArray(parsed) ? parsed[0] : parsed
+      if (key) authHandler.push({type: 'publickey' as const, username: dest.user, key})
+    }
+    if (authHandler.length === 0) {
+      return Promise.reject(
+        nodeErr(
+          'auth',
+          `${label}: no SSH credentials to offer${keyProblems.length ? ` (${keyProblems.join('; ')})` : ''}`,
+          'Pass --ssh-identity-file, or start ssh-agent and set SSH_AUTH_SOCK.',
+        ),
+      )
+    }
+
+    // Host key.
+    let hostKeyFailure: NodeAccessError | undefined
+    let serverHostKey = DEFAULT_HOST_KEY_ALGOS
+    let hostVerifier: ((key: Buffer) => boolean) | undefined
+    if (!this.opts.insecureSkipHostKeyCheck) {
+      const kh = this.loadKnownHosts(dest.knownHostsPaths)
+      // Offer the algorithms of the keys already known first, as OpenSSH does, so a host with several keys is
+      // checked against the one that is on file.
+      const known = kh.knownKeyTypes(dest.hostKeyTokens).flatMap((t) => HOST_KEY_ALGOS[t] ?? [])
+      serverHostKey = [...new Set([...known, ...DEFAULT_HOST_KEY_ALGOS])]
+      hostVerifier = (blob: Buffer) => {
+        const verdict = kh.verify(dest.hostKeyTokens, blob)
+        const fp = fingerprint(blob)
+        const token = dest.hostKeyTokens[0]!
+        const files = dest.knownHostsPaths.join(', ')
+        const skip = 'or pass --ssh-insecure-skip-host-key-check to connect without checking'
+        switch (verdict.status) {
+          case 'ok':
+            return true
+          case 'revoked':
+            hostKeyFailure = nodeErr(
+              'host-key-changed',
+              `${label}: the host key ${fp} presented by ${token} is marked @revoked in ${verdict.entry.file}:${verdict.entry.line}; refusing to connect`,
+              'Find out why the key was revoked before trusting this host again.',
+              undefined,
+              fp,
+            )
+            return false
+          case 'changed': {
+            const at = verdict.entries.map((e) => `${e.file}:${e.line}`).join(', ')
+            hostKeyFailure = nodeErr(
+              'host-key-changed',
+              `${label}: HOST KEY CHANGED: ${token} presented ${fp}, which differs from the key recorded in ${at}; someone may be intercepting the connection, or the node was rebuilt. Refusing to connect`,
+              `If the node was really re-installed, verify ${fp} on its console (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then remove the old entry with \`ssh-keygen -R '${token}'\` and add the new one with \`ssh-keyscan -p ${dest.port} ${dest.host} >> ~/.ssh/known_hosts\`.`,
+              undefined,
+              fp,
+            )
+            return false
+          }
+          case 'unknown': {
+            const note = verdict.certAuthority
+              ? ' (only @cert-authority entries match it, and host certificates are not supported)'
+              : verdict.otherTypes.length
+                ? ` (only keys of type ${verdict.otherTypes.join(', ')} are recorded for it)`
+                : ''
+            hostKeyFailure = nodeErr(
+              'host-key-unknown',
+              `${label}: host ${token} is not in known_hosts (${files})${note}; its key fingerprint is ${fp}. Refusing to connect`,
+              `Verify ${fp} on the node (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then run \`ssh-keyscan -p ${dest.port} ${dest.host} >> ~/.ssh/known_hosts\`, ${skip}.`,
+              undefined,
+              fp,
+            )
+            return false
+          }
+        }
+      }
+    }
+
+    const timeoutMs = this.opts.connectTimeoutMs ?? 10_000
+    return new Promise<Connection>((resolve, reject) => {
+      const client = new Client()
+      this.clients.add(client)
+      let ready = false
+      const conn: Connection = {client, channels: pLimit(this.opts.maxChannelsPerConnection ?? 8), closed: false}
+      // A hard deadline on top of readyTimeout, which does not cover the TCP connect to a black-holed address.
+      const deadline = setTimeout(() => {
+        if (ready) return
+        fail(
+          nodeErr(
+            'unreachable',
+            `${label}: no SSH connection within ${timeoutMs} ms`,
+            'Check that the address is right (--ssh-host NODE=ADDR) and that sshd is reachable from here.',
+          ),
+        )
+      }, timeoutMs + 500)
+      const fail = (err: NodeAccessError) => {
+        clearTimeout(deadline)
+        if (!ready) {
+          ready = true
+          client.destroy()
+          this.clients.delete(client)
+          reject(err)
+        }
+      }
+      client.on('ready', () => {
+        clearTimeout(deadline)
+        ready = true
+        resolve(conn)
+      })
+      client.on('error', (err: Error & {level?: string; code?: string}) => {
+        if (ready) return // surfaces on the channel in use
+        if (hostKeyFailure) return fail(hostKeyFailure)
+        const level = err.level
+        if (level === 'client-authentication') {
+          return fail(
+            nodeErr(
+              'auth',
+              `${label}: authentication failed (${err.message})${keyProblems.length ? `; unusable keys: ${keyProblems.join('; ')}` : ''}`,
+              `Check that the key is authorised for ${dest.user} on the node, or pass --ssh-user / --ssh-identity-file.`,
+              err,
+            ),
+          )
+        }
+        if (level === 'client-timeout') {
+          return fail(
+            nodeErr(
+              'unreachable',
+              `${label}: SSH handshake timed out after ${timeoutMs} ms`,
+              'Check that sshd is listening on that address and port.',
+              err,
+            ),
+          )
+        }
+        if (level === 'client-socket' || level === 'client-dns' || err.code) {
+          return fail(
+            nodeErr(
+              'unreachable',
+              `${label}: cannot connect: ${err.code ?? err.message}`,
+              'Check the address (--ssh-host NODE=ADDR, --ssh-port) and that sshd runs on the node.',
+              err,
+            ),
+          )
+        }
+        fail(nodeErr('other', `${label}: SSH error: ${err.message}`, undefined, err))
+      })
+      client.on('close', () => {
+        conn.closed = true
+        this.clients.delete(client)
+        if (!ready) fail(hostKeyFailure ?? nodeErr('unreachable', `${label}: connection closed during the SSH handshake`))
+      })
+      const config: ConnectConfig = {
+        host: dest.host,
+        port: dest.port,
+        username: dest.user,
+        readyTimeout: timeoutMs,
+        keepaliveInterval: this.opts.keepaliveIntervalMs ?? 15_000,
+        keepaliveCountMax: 3,
+        authHandler,
+        algorithms: {serverHostKey: serverHostKey as NonNullable<ConnectConfig['algorithms']>['serverHostKey']},
+        ...(hostVerifier ? {hostVerifier} : {hostVerifier: () => true}),
+      }
+      try {
+        client.connect(config)
+      } catch (err) {
+        fail(nodeErr('other', `${label}: ${(err as Error).message}`, undefined, err))
+      }
+    })
+  }
+
+  private exec(conn: Connection, dest: SshDestination, command: string, opts: RunOptions): Promise<RunResult> {
+    const where = `${dest.user}@${hostToken(dest.host, dest.port)}`
+    const nodeErr = (reason: NodeAccessError['reason'], message: string, cause?: unknown) =>
+      new NodeAccessError(dest.node, reason, message, {cause, via: 'ssh', target: where})
+    return new Promise<RunResult>((resolve, reject) => {
+      if (conn.closed) {
+        reject(nodeErr('unreachable', `${dest.node} (${where}): the SSH connection was closed`))
+        return
+      }
+      let settled = false
+      let channel: ClientChannel | undefined
+      const timer = setTimeout(() => {
+        if (settled) return
+        settled = true
+        if (channel) {
+          // Kill the remote command (sshd delivers SIGKILL to the session's process), then drop the channel.
+          try {
+            channel.signal('KILL')
+          } catch {
+            // channel already gone
+          }
+          channel.close()
+        }
+        reject(nodeErr('timeout', `${dest.node} (${where}): the command did not finish within ${opts.timeoutMs} ms`))
+      }, opts.timeoutMs)
+      const onConnClose = () => {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        reject(nodeErr('unreachable', `${dest.node} (${where}): the SSH connection closed while the command ran`))
+      }
+      conn.client.once('close', onConnClose)
+      const done = (fn: () => void) => {
+        conn.client.removeListener('close', onConnClose)
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        fn()
+      }
+      conn.client.exec(command, (err, ch) => {
+        if (err) {
+          done(() => reject(nodeErr('other', `${dest.node} (${where}): cannot open an SSH session: ${err.message}`, err)))
+          return
+        }
+        channel = ch
+        if (settled) {
+          ch.close()
+          return
+        }
+        const out: Buffer[] = []
+        const errs: Buffer[] = []
+        ch.on('data', (d: Buffer) => (opts.onStdout ? opts.onStdout(d) : out.push(d)))
+        ch.stderr.on('data', (d: Buffer) => errs.push(d))
+        ch.on('close', (code: number | null | undefined, signal?: string) => {
+          let exitCode = -1
+          if (typeof code === 'number') exitCode = code
+          else if (signal) {
+            const n = (osConstants.signals as Record<string, number>)[signal.startsWith('SIG') ? signal : `SIG${signal}`]
+            exitCode = n ? 128 + n : -1
+          }
+          done(() =>
+            resolve({stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errs).toString('utf8'), exitCode}),
+          )
+        })
+      })
+    })
+  }
+}

@@ -1,0 +1,28 @@
+export {applyChange, applyRobust, undoChange} from './apply.js'
+export {DISRUPTION_WARNING, buildEnablePlan, chooseApiEndpoint} from './enable.js'
+export {InterruptedError, PlanError} from './errors.js'
+export {fieldChange, getPath, inverseChange, objectLabel, patchBody, patchChange, renderChange} from './fields.js'
+export {type Progress, type ProgressSink, createProgress, memoryProgress} from './progress.js'
+export {type EnableRecord, type RecordEntry, RECORD_CONFIGMAP, RECORD_KEY, RecordStore, parseRecord, readRecord} from './record.js'
+export {bestEffortRevertPlan, buildRevertPlan, runRevert} from './revert.js'
+export {type RunResult, type StepResult, renderPlan, runError, runPlan} from './runner.js'
+export {
+  type EnableSession,
+  type Preflight,
+  type PreflightFinding,
+  type SessionReport,
+  checksPreflight,
+  enableSession,
+  revertSession,
+} from './session.js'
+export {DSR_WARNINGS, NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY, RESTARTED_AT, StepIds} from './steps.js'
+export * from './types.js'
+export {
+  FELIX_BPF_ACTIVE,
+  FELIX_BPF_FALLBACK,
+  type NodeDataplane,
+  type NodeReport,
+  classifyFelixLog,
+  readNodeDataplanes,
+} from './waits.js'
+export {type StatusReport, collectStatus, renderStatus} from './status.js'

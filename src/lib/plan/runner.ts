@@ -1,0 +1,155 @@
+import {KubeApiError} from '../kube/errors.js'
+import {InterruptedError, PlanError, errorMessage} from './errors.js'
+import {renderChange} from './fields.js'
+import type {ObjectChange, Plan, Step, StepContext} from './types.js'
+
+export type StepStatus = 'already-done' | 'applied' | 'failed' | 'undone' | 'not-run' | 'undo-failed'
+
+export interface StepResult {
+  id: string
+  title: string
+  status: StepStatus
+  error?: string
+}
+
+export interface RunResult {
+  outcome: 'nothing-to-do' | 'done' | 'rolled-back' | 'rollback-incomplete'
+  steps: StepResult[]
+  /** What failed (the step and why). */
+  error?: string
+  failedStep?: string
+  /** Why the rollback did not finish. */
+  rollbackError?: string
+}
+
+/** Renders the numbered plan with every object change as a diff (what --dry-run prints). */
+export function renderPlan(plan: Plan, state: Parameters<Step['alreadyDone']>[0]): string {
+  const out: string[] = []
+  plan.steps.forEach((step, i) => {
+    const done = step.alreadyDone(state)
+    out.push(`${i + 1}. ${step.title}${done ? '  [already done]' : ''}`)
+    out.push(...wrap(step.describe(), 100).map((l) => `   ${l}`))
+    if (!done) for (const change of step.changes()) out.push(...renderChange(change).split('\n').map((l) => `     ${l}`))
+  })
+  return out.join('\n')
+}
+
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = []
+  let cur = ''
+  for (const word of text.split(/\s+/)) {
+    if (cur && cur.length + word.length + 1 > width) {
+      lines.push(cur)
+      cur = word
+    } else cur = cur ? `${cur} ${word}` : word
+  }
+  if (cur) lines.push(cur)
+  return lines
+}
+
+function describeFailure(step: Step, err: unknown): string {
+  if (err instanceof KubeApiError && err.code === 403) return `step "${step.title}": ${err.message}`
+  return `step "${step.title}": ${errorMessage(err)}`
+}
+
+/**
+ * Runs the steps in order: skips what is already done, records each step's changes before applying them, verifies.
+ * On any failure (API error, timeout, verify, interrupt) undoes the applied steps newest first — including the one that
+ * failed, whose changes may have partly landed — and reports what failed.
+ */
+export async function runPlan(plan: Plan, ctx: StepContext): Promise<RunResult> {
+  const results: StepResult[] = plan.steps.map((s) => ({id: s.id, title: s.title, status: 'not-run'}))
+  const pending = plan.steps.map((s) => !s.alreadyDone(ctx.state))
+  const lastWriting = pending.reduce((last, p, i) => (p && plan.steps[i]!.changes().length > 0 ? i : last), -1)
+  if (!pending.some(Boolean)) {
+    plan.steps.forEach((s, i) => {
+      results[i]!.status = 'already-done'
+      ctx.progress.line(`${i + 1}/${plan.steps.length} ${s.title}: already done`)
+    })
+    return {outcome: 'nothing-to-do', steps: results}
+  }
+  const touched: number[] = []
+  let index = 0
+  try {
+    for (; index < plan.steps.length; index++) {
+      const step = plan.steps[index]!
+      const label = `${index + 1}/${plan.steps.length} ${step.title}`
+      if (!pending[index]) {
+        results[index]!.status = 'already-done'
+        ctx.progress.line(`${label}: already done`)
+        continue
+      }
+      if (ctx.signal.aborted) throw new InterruptedError()
+      ctx.progress.line(label)
+      const changes = step.changes()
+      if (changes.length > 0) {
+        await ctx.record.markApplying(step.id, changes)
+        touched.push(index)
+        const applied = await step.apply(ctx)
+        await ctx.record.markApplied(step.id, applied, index === lastWriting)
+      }
+      await step.verify(ctx, ctx.progress)
+      results[index]!.status = 'applied'
+    }
+    await ctx.record.markComplete()
+    return {outcome: 'done', steps: results}
+  } catch (err) {
+    const failed = plan.steps[index]
+    const landed = (err as {landed?: ObjectChange[]}).landed
+    if (failed && landed) ctx.record.narrow(failed.id, landed)
+    if (results[index]) {
+      results[index]!.status = 'failed'
+      results[index]!.error = errorMessage(err)
+    }
+    const error = failed ? describeFailure(failed, err) : errorMessage(err)
+    ctx.progress.line(`failed: ${error}`)
+    ctx.progress.line(touched.length ? 'rolling back, newest change first …' : 'nothing was changed')
+    const rollback = await rollBack(plan, ctx, touched, results)
+    return {
+      outcome: rollback ? 'rollback-incomplete' : 'rolled-back',
+      steps: results,
+      error,
+      failedStep: failed?.id,
+      rollbackError: rollback,
+    }
+  }
+}
+
+/** Undoes the touched steps newest first; stops at the first undo that fails (so BPF stays on while kube-proxy is off). */
+async function rollBack(plan: Plan, runCtx: StepContext, touched: number[], results: StepResult[]): Promise<string | undefined> {
+  // The run's signal may be aborted (Ctrl-C): the rollback's waits must still run to the end.
+  const ctx: StepContext = {...runCtx, signal: new AbortController().signal}
+  for (const i of [...touched].reverse()) {
+    const step = plan.steps[i]!
+    try {
+      ctx.progress.line(`undo ${i + 1}/${plan.steps.length} ${step.title}`)
+      await step.undo(ctx)
+      results[i]!.status = 'undone'
+    } catch (err) {
+      results[i]!.status = 'undo-failed'
+      const why = `could not undo "${step.title}": ${errorMessage(err)}`
+      ctx.progress.line(why)
+      return why
+    }
+  }
+  try {
+    await ctx.record.dropRun()
+  } catch (err) {
+    ctx.info(`warning: the record ConfigMap could not be cleaned up: ${errorMessage(err)}`)
+  }
+  return undefined
+}
+
+/** The exit error for a failed run: says what failed and whether the cluster was restored. */
+export function runError(result: RunResult, recordNs: string): PlanError | undefined {
+  if (result.outcome === 'done' || result.outcome === 'nothing-to-do') return undefined
+  if (result.outcome === 'rolled-back') {
+    return new PlanError(`${result.error}; rolled back: the cluster was restored to its state before this run`, {
+      stepId: result.failedStep,
+    })
+  }
+  return new PlanError(`${result.error}; rollback did not finish: ${result.rollbackError}`, {
+    stepId: result.failedStep,
+    remedy: `The record of what was changed is kept in ConfigMap ${recordNs}/ebpfctl-state; fix the cause and run \`ebpfctl revert\`.`,
+  })
+}

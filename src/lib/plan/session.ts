@@ -1,0 +1,131 @@
+import type {KubeClient} from '../kube/client.js'
+import {type ClusterState, type InstallInfo, collectClusterState, detectInstall} from '../kube/cluster.js'
+import {ExitCode, UserError} from '../errors.js'
+import {buildEnablePlan} from './enable.js'
+import {type Progress, memoryProgress} from './progress.js'
+import {RecordStore, parseRecord, readRecord, RECORD_CONFIGMAP} from './record.js'
+import {buildRevertPlan, runRevert} from './revert.js'
+import {type RunResult, renderPlan, runPlan} from './runner.js'
+import {DEFAULT_TIMING, type EnableOptions, type Plan, type StepContext, type Timing} from './types.js'
+import {Resources} from '../kube/resources.js'
+
+export interface PreflightFinding {
+  checkId: string
+  status: string
+  summary: string
+  node?: string
+  remedy?: string
+}
+
+export type Preflight = (state: ClusterState, install: InstallInfo, kubeconfigServer: string) => Promise<PreflightFinding[]>
+
+/** The `check` suite as enable's gate (src/lib/checks; imported lazily). */
+export const checksPreflight: Preflight = async (state, install, kubeconfigServer) => {
+  const {runChecks} = await import('../checks/index.js')
+  const result = await runChecks({cluster: {state, install, kubeconfigServer}})
+  return result.findings
+}
+
+export interface SessionOptions {
+  kube: KubeClient
+  timing?: Partial<Timing>
+  progress?: Progress
+  signal?: AbortSignal
+  info?: (line: string) => void
+  dryRun?: boolean
+}
+
+export interface EnableSession extends SessionOptions {
+  options: EnableOptions
+  force?: boolean
+  /** Default: the check suite. */
+  preflight?: Preflight
+}
+
+export interface SessionReport {
+  plan: Plan
+  /** The numbered plan with every object change as a diff. */
+  rendered: string
+  state: ClusterState
+  install: InstallInfo
+  dryRun: boolean
+  /** Preflight failures (with --force they were overridden). */
+  preflightFailures: PreflightFinding[]
+  result?: RunResult
+  recordNamespace: string
+}
+
+function context(s: SessionOptions, state: ClusterState, install: InstallInfo, record: RecordStore): StepContext {
+  const progress = s.progress ?? memoryProgress()
+  return {
+    kube: s.kube,
+    install,
+    state,
+    record,
+    timing: {...DEFAULT_TIMING, ...s.timing},
+    signal: s.signal ?? new AbortController().signal,
+    progress,
+    info: s.info ?? ((line) => progress.line(line)),
+  }
+}
+
+/** ebpfctl enable: read the cluster, build the plan, gate on preflight, then run it (or only render it). */
+export async function enableSession(s: EnableSession): Promise<SessionReport> {
+  const state = await collectClusterState(s.kube)
+  const install = detectInstall(state)
+  const plan = buildEnablePlan(state, install, s.options)
+  const rendered = renderPlan(plan, state)
+  const recordNamespace = install.calicoNamespace!
+  const failures = (await (s.preflight ?? checksPreflight)(state, install, s.options.kubeconfigServer)).filter(
+    (f) => f.status === 'fail',
+  )
+  const report: SessionReport = {plan, rendered, state, install, dryRun: !!s.dryRun, preflightFailures: failures, recordNamespace}
+  if (s.dryRun) return report
+  if (failures.length > 0 && !s.force) {
+    const names = failures.map((f) => `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`)
+    throw new UserError(`preflight failed, nothing was changed:\n  - ${names.join('\n  - ')}`, {
+      exitCode: ExitCode.Failed,
+      remedy: 'Fix these (see `ebpfctl check`), or pass --force to enable anyway.',
+    })
+  }
+  const existingCm = await s.kube.get(Resources.configMaps, RECORD_CONFIGMAP, recordNamespace)
+  const existing = parseRecord(existingCm as never)
+  const options = {...s.options, kubeconfigServer: undefined}
+  const record = new RecordStore(
+    s.kube,
+    recordNamespace,
+    existing ?? RecordStore.fresh(recordNamespace, install, plan.variant, options),
+    {exists: !!existingCm},
+    {...DEFAULT_TIMING, ...s.timing},
+  )
+  const ctx = context(s, state, install, record)
+  for (const w of plan.warnings) ctx.progress.line(`warning: ${w}`)
+  report.result = await runPlan(plan, ctx)
+  return report
+}
+
+/** ebpfctl revert: from the record in the cluster (or best-effort without one). */
+export async function revertSession(s: SessionOptions): Promise<SessionReport & {hadRecord: boolean}> {
+  const state = await collectClusterState(s.kube)
+  const install = detectInstall(state)
+  if (install.type === 'none') {
+    throw new UserError('no Calico installation found: nothing to revert', {
+      remedy: 'Point --kubeconfig/--context at the cluster that was enabled.',
+    })
+  }
+  const recordNamespace = install.calicoNamespace!
+  const existing = await readRecord(s.kube, recordNamespace)
+  const plan = buildRevertPlan(state, install, existing)
+  const rendered = renderPlan(plan, state)
+  const report = {plan, rendered, state, install, dryRun: !!s.dryRun, preflightFailures: [], recordNamespace, hadRecord: !!existing}
+  if (s.dryRun) return report
+  const record = new RecordStore(s.kube, recordNamespace, existing ?? RecordStore.fresh(recordNamespace, install, plan.variant, {}), {
+    exists: !!existing,
+  }, {...DEFAULT_TIMING, ...s.timing})
+  const ctx = context(s, state, install, record)
+  for (const w of plan.warnings) ctx.progress.line(`warning: ${w}`)
+  const result = await runRevert(plan, ctx, async () => {
+    if (existing) await record.remove()
+  })
+  return {...report, result}
+}

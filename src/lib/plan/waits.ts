@@ -1,0 +1,187 @@
+import pLimit from 'p-limit'
+
+import type {DaemonSetObject, DeploymentObject, FelixConfigurationObject, PodObject} from '../kube/calico-types.js'
+import type {KubeClient} from '../kube/client.js'
+import {calicoResource} from '../kube/cluster.js'
+import {Resources} from '../kube/resources.js'
+import {InterruptedError, PlanError, errorMessage} from './errors.js'
+import type {Progress} from './progress.js'
+import {sleep} from './retry.js'
+import type {StepContext} from './types.js'
+
+export interface Poll {
+  done: boolean
+  detail: string
+  /** Stop waiting and fail now (a node fell back). */
+  fail?: string
+}
+
+/**
+ * Polls `check` every pollMs until it is done, fails, or timeoutMs passes. Each poll is a fixed number of requests
+ * (a GET of a DaemonSet, a list by label), never one per node.
+ */
+export async function waitFor(
+  ctx: Pick<StepContext, 'timing' | 'signal'>,
+  progress: Progress,
+  what: string,
+  check: () => Promise<Poll>,
+): Promise<string> {
+  const deadline = Date.now() + ctx.timing.timeoutMs
+  progress.start(what)
+  let last: Poll | undefined
+  for (;;) {
+    if (ctx.signal.aborted) {
+      progress.done('interrupted')
+      throw new InterruptedError()
+    }
+    last = await check()
+    if (last.fail) {
+      progress.done('failed')
+      throw new PlanError(`${what}: ${last.fail}`)
+    }
+    if (last.done) {
+      progress.done(last.detail || 'done')
+      return last.detail
+    }
+    progress.update(last.detail)
+    if (Date.now() >= deadline) {
+      progress.done('timed out')
+      throw new PlanError(`timed out after ${ctx.timing.timeoutMs / 1000}s waiting for ${what} (${last.detail})`, {
+        remedy: 'Find out why with kubectl (pods, events), or raise --timeout.',
+      })
+    }
+    await sleep(Math.min(ctx.timing.pollMs, Math.max(0, deadline - Date.now())), ctx.signal)
+  }
+}
+
+/** DaemonSet rollout status, as `kubectl rollout status` judges it. */
+export function daemonSetRollout(ds: DaemonSetObject | undefined): Poll {
+  if (!ds) return {done: false, detail: 'DaemonSet not found'}
+  const s = ds.status ?? {}
+  const desired = s.desiredNumberScheduled ?? 0
+  const updated = s.updatedNumberScheduled ?? 0
+  const available = s.numberAvailable ?? 0
+  const ready = s.numberReady ?? 0
+  const observed = (s.observedGeneration ?? 0) >= (ds.metadata.generation ?? 0)
+  if (!observed) return {done: false, detail: 'waiting for the rollout to start'}
+  const detail = `${updated}/${desired} updated, ${ready}/${desired} ready`
+  return {done: updated >= desired && available >= desired && ready >= desired, detail}
+}
+
+export function deploymentRollout(d: DeploymentObject | undefined): Poll {
+  if (!d) return {done: true, detail: 'Deployment gone'}
+  const want = d.spec?.replicas ?? 1
+  const s = d.status ?? {}
+  const observed = (s.observedGeneration ?? 0) >= (d.metadata.generation ?? 0)
+  if (!observed) return {done: false, detail: 'waiting for the rollout to start'}
+  const updated = s.updatedReplicas ?? 0
+  const ready = s.readyReplicas ?? 0
+  return {done: updated >= want && ready >= want, detail: `${updated}/${want} updated, ${ready}/${want} ready`}
+}
+
+export async function waitDaemonSetRollout(ctx: StepContext, progress: Progress, namespace: string, name: string, extra?: (ds: DaemonSetObject) => Poll | undefined) {
+  return waitFor(ctx, progress, `rollout of DaemonSet ${namespace}/${name}`, async () => {
+    const ds = await ctx.kube.get<DaemonSetObject>(Resources.daemonSets, name, namespace)
+    return (ds && extra?.(ds)) ?? daemonSetRollout(ds)
+  })
+}
+
+export async function waitDeploymentRollout(ctx: StepContext, progress: Progress, namespace: string, name: string) {
+  return waitFor(ctx, progress, `rollout of Deployment ${namespace}/${name}`, async () =>
+    deploymentRollout(await ctx.kube.get<DeploymentObject>(Resources.deployments, name, namespace)),
+  )
+}
+
+export async function readFelixDefault(ctx: Pick<StepContext, 'kube' | 'state'>) {
+  return ctx.kube.get<FelixConfigurationObject>(calicoResource(ctx.state, Resources.felixConfigurations), 'default')
+}
+
+const podReady = (p: PodObject) =>
+  p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
+
+/** kube-proxy's pods are gone: the DaemonSet schedules none and a list by label finds none. */
+export async function waitKubeProxyGone(ctx: StepContext, progress: Progress, namespace: string, name: string) {
+  return waitFor(ctx, progress, `kube-proxy pods to go away`, async () => {
+    const ds = await ctx.kube.get<DaemonSetObject>(Resources.daemonSets, name, namespace)
+    const pods = await ctx.kube.list<PodObject>(Resources.pods, namespace, {labelSelector: kubeProxySelector(ds)})
+    const scheduled = ds?.status?.currentNumberScheduled ?? 0
+    return {done: pods.length === 0 && scheduled === 0, detail: `${pods.length} pods left`}
+  })
+}
+
+/** kube-proxy is back: rollout complete and every pod Ready. */
+export async function waitKubeProxyReady(ctx: StepContext, progress: Progress, namespace: string, name: string) {
+  return waitFor(ctx, progress, `kube-proxy pods to be Ready`, async () => {
+    const ds = await ctx.kube.get<DaemonSetObject>(Resources.daemonSets, name, namespace)
+    if (!ds) return {done: true, detail: 'no kube-proxy DaemonSet'}
+    const roll = daemonSetRollout(ds)
+    if (!roll.done) return roll
+    const pods = await ctx.kube.list<PodObject>(Resources.pods, namespace, {labelSelector: kubeProxySelector(ds)})
+    const want = ds.status?.desiredNumberScheduled ?? 0
+    const ready = pods.filter(podReady).length
+    return {done: ready >= want, detail: `${ready}/${want} pods Ready`}
+  })
+}
+
+export function kubeProxySelector(ds: DaemonSetObject | undefined): string {
+  const labels = ds?.spec?.selector?.matchLabels ?? {'k8s-app': 'kube-proxy'}
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')
+}
+
+// Felix's own log lines (calico-config.md §3.2, §4.3).
+export const FELIX_BPF_ACTIVE = 'BPF enabled, starting BPF endpoint manager and map manager.'
+export const FELIX_BPF_FALLBACK = 'BPF dataplane mode enabled but not supported by the kernel.  Disabling BPF mode.'
+
+export type NodeDataplane = 'bpf' | 'fallen-back' | 'unknown'
+
+/** What the last Felix start in a calico-node log says: BPF active, fallen back to iptables, or neither yet. */
+export function classifyFelixLog(log: string): NodeDataplane {
+  const active = log.lastIndexOf(FELIX_BPF_ACTIVE)
+  // Tolerate a single space (older versions and reformatted logs).
+  const fallback = Math.max(log.lastIndexOf(FELIX_BPF_FALLBACK), log.lastIndexOf('BPF dataplane mode enabled but not supported by the kernel. '))
+  if (active < 0 && fallback < 0) return 'unknown'
+  return fallback > active ? 'fallen-back' : 'bpf'
+}
+
+export interface NodeReport {
+  node: string
+  pod: string
+  dataplane: NodeDataplane
+  ready: boolean
+  error?: string
+}
+
+/**
+ * Reads each calico-node pod's log once (concurrency-limited: the one place with a request per pod) and classifies
+ * the node. Pods come from one list by label.
+ */
+export async function readNodeDataplanes(
+  kube: KubeClient,
+  namespace: string,
+  opts: {concurrency: number; skip?: Set<string>; tailLines?: number},
+): Promise<NodeReport[]> {
+  const pods = await kube.list<PodObject>(Resources.pods, namespace, {labelSelector: 'k8s-app=calico-node'})
+  const limit = pLimit(opts.concurrency)
+  return Promise.all(
+    pods.map((p) =>
+      limit(async (): Promise<NodeReport> => {
+        const base = {node: p.spec?.nodeName ?? '?', pod: p.metadata.name, ready: podReady(p)}
+        // Pods already seen BPF-active are not read again (a poll re-reads only the undecided ones).
+        if (opts.skip?.has(p.metadata.name)) return {...base, dataplane: 'bpf'}
+        try {
+          const log = await kube.podLogs(namespace, p.metadata.name, 'calico-node', {tailLines: opts.tailLines ?? 5000})
+          return {...base, dataplane: classifyFelixLog(log)}
+        } catch (err) {
+          return {...base, dataplane: 'unknown', error: errorMessage(err)}
+        }
+      }),
+    ),
+  )
+}
+
+/** "a, b, c and 7 more" */
+export function nameList(names: string[], max = 8): string {
+  const sorted = [...names].sort()
+  if (sorted.length <= max) return sorted.join(', ')
+  return `${sorted.slice(0, max).join(', ')} and ${sorted.length - max} more`
+}

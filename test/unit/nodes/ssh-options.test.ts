@@ -1,0 +1,107 @@
+import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {afterAll, describe, expect, it} from 'vitest'
+
+import {SshRunner, parseHostOverrides, parseHostPort, remoteCommand} from '../../../src/lib/nodes/ssh.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'ebpfctl-ssh-opts-'))
+afterAll(() => rmSync(dir, {recursive: true, force: true}))
+const env = {HOME: join(dir, 'home'), USER: 'alice'} // never the real user's ~/.ssh
+
+describe('ssh destination', () => {
+  const addrs = [
+    {type: 'Hostname', address: 'n1.internal'},
+    {type: 'ExternalIP', address: '203.0.113.5'},
+    {type: 'InternalIP', address: '10.0.0.5'},
+  ]
+
+  it('override, else InternalIP, else ExternalIP, else the node name', () => {
+    const r = new SshRunner({env, sshConfigPath: false, hostOverrides: new Map([['n1', '192.0.2.9:2200']])})
+    expect(r.destination({name: 'n1', addresses: addrs})).toMatchObject({host: '192.0.2.9', port: 2200, source: 'override', user: 'alice'})
+    expect(r.destination({name: 'n2', addresses: addrs})).toMatchObject({host: '10.0.0.5', port: 22, source: 'InternalIP'})
+    expect(r.destination({name: 'n3', addresses: addrs.slice(0, 2)})).toMatchObject({host: '203.0.113.5', source: 'ExternalIP'})
+    expect(r.destination({name: 'n4'})).toMatchObject({host: 'n4', source: 'node-name', hostKeyTokens: ['n4']})
+    expect(r.destination({name: 'n1', addresses: addrs}).hostKeyTokens).toEqual(['[192.0.2.9]:2200'])
+  })
+
+  it('explicit user and port win; default known_hosts paths are under HOME and /etc/ssh', () => {
+    const r = new SshRunner({env, sshConfigPath: false, user: 'ops', port: 2022})
+    const d = r.destination({name: 'n1', addresses: [{type: 'InternalIP', address: '10.0.0.1'}]})
+    expect(d).toMatchObject({user: 'ops', port: 2022, hostKeyTokens: ['[10.0.0.1]:2022']})
+    expect(d.knownHostsPaths).toEqual([join(env.HOME, '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts'])
+  })
+
+  it('reads ssh_config Host entries, expands ~ and %h, and never runs Match exec', () => {
+    const sentinel = join(dir, 'match-exec-ran')
+    const cfg = join(dir, 'config')
+    writeFileSync(
+      cfg,
+      [
+        `Match exec "touch ${sentinel}"`,
+        '  User evil',
+        'Host n1',
+        '  HostName %h.example.com',
+        '  Port 2222',
+        '  User core',
+        '  IdentityFile ~/.ssh/id_%h',
+        '  UserKnownHostsFile ~/kh/%h',
+        '  HostKeyAlias n1-alias',
+        'Host 10.0.0.*',
+        '  User ubuntu',
+        'Host *',
+        '  User fallback',
+        '',
+      ].join('\n'),
+    )
+    const r = new SshRunner({env, sshConfigPath: cfg})
+    const d = r.destination({name: 'n1', addresses: [{type: 'InternalIP', address: '10.0.0.1'}]})
+    expect(d).toMatchObject({host: 'n1.example.com', port: 2222, user: 'core', source: 'ssh-config'})
+    expect(d.identityFiles).toEqual([join(env.HOME, '.ssh', 'id_n1.example.com')])
+    expect(d.knownHostsPaths[0]).toBe(join(env.HOME, 'kh', 'n1.example.com'))
+    expect(d.hostKeyTokens).toEqual(['[n1-alias]:2222'])
+    // No Host entry for n2: the dialled address's entries apply.
+    expect(r.destination({name: 'n2', addresses: [{type: 'InternalIP', address: '10.0.0.2'}]})).toMatchObject({
+      host: '10.0.0.2',
+      user: 'ubuntu',
+      source: 'InternalIP',
+    })
+    expect(r.destination({name: 'n3'})).toMatchObject({user: 'fallback'})
+    expect(existsSync(sentinel)).toBe(false)
+  })
+
+  it('parses --ssh-host values and addresses', () => {
+    expect(parseHostOverrides(['n1=10.0.0.1', 'n2=[fd00::1]:2222', 'n3=host=x'])).toEqual(
+      new Map([
+        ['n1', '10.0.0.1'],
+        ['n2', '[fd00::1]:2222'],
+        ['n3', 'host=x'],
+      ]),
+    )
+    expect(() => parseHostOverrides(['n1'])).toThrow(/NODE=ADDRESS/)
+    expect(() => parseHostOverrides(['=x'])).toThrow()
+    expect(parseHostPort('10.0.0.1')).toEqual({host: '10.0.0.1'})
+    expect(parseHostPort('10.0.0.1:2222')).toEqual({host: '10.0.0.1', port: 2222})
+    expect(parseHostPort('[fd00::1]:2222')).toEqual({host: 'fd00::1', port: 2222})
+    expect(parseHostPort('fd00::1')).toEqual({host: 'fd00::1'})
+    expect(parseHostPort('node.example.com')).toEqual({host: 'node.example.com'})
+  })
+
+  it('quotes the command and adds sudo -n -- for non-root users', () => {
+    expect(remoteCommand(['cat', '/proc/version'], 'root')).toBe('cat /proc/version')
+    expect(remoteCommand(['cat', "it's"], 'core')).toBe("sudo -n -- cat 'it'\\''s'")
+    expect(remoteCommand(['id'], 'core', false)).toBe('id')
+  })
+
+  it('without any credentials the node fails with reason auth (nothing is dialled)', async () => {
+    const r = new SshRunner({env, sshConfigPath: false, agent: false, identityFiles: [join(dir, 'nope')]})
+    await expect(r.run({name: 'n1', addresses: [{type: 'InternalIP', address: '127.0.0.1'}]}, ['true'], {timeoutMs: 1000})).rejects.toMatchObject({
+      node: 'n1',
+      reason: 'auth',
+      message: expect.stringContaining('no SSH credentials'),
+    })
+    await r.close()
+    await r.close()
+  })
+})
