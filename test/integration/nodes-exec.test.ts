@@ -25,7 +25,16 @@ function calicoPod(name: string, node: string, phase = 'Running'): object {
     kind: 'Pod',
     metadata: {name, namespace: NS, labels: {'k8s-app': 'calico-node'}},
     spec: {nodeName: node, containers: [{name: 'calico-node', image: 'calico/node:v3.32.1'}]},
-    status: {phase, containerStatuses: [{name: 'calico-node', ready: phase === 'Running', state: phase === 'Running' ? {running: {}} : {waiting: {reason: 'ContainerCreating'}}}]},
+    status: {
+      phase,
+      containerStatuses: [
+        {
+          name: 'calico-node',
+          ready: phase === 'Running',
+          state: phase === 'Running' ? {running: {}} : {waiting: {reason: 'ContainerCreating'}},
+        },
+      ],
+    },
   }
 }
 
@@ -43,7 +52,10 @@ describe.skipIf(!isRoot)('ExecRunner via the fake API server and the node rig', 
     dir = mkdtempSync(join(tmpdir(), 'ebpfctl-exec-it-'))
     rig = await startRig({
       nodes: [
-        {name: 'node-1', maps: [{name: 'cali_v4_nat_fe3', type: 'hash', keySize: 16, valueSize: 16, maxEntries: 16, flags: 1}]},
+        {
+          name: 'node-1',
+          maps: [{name: 'cali_v4_nat_fe3', type: 'hash', keySize: 16, valueSize: 16, maxEntries: 16, flags: 1}],
+        },
         {name: 'node-2', bpffs: false, procVersion: 'Linux version 4.18.0-fake\n'},
         {name: 'node-3'},
       ],
@@ -54,7 +66,10 @@ describe.skipIf(!isRoot)('ExecRunner via the fake API server and the node rig', 
       calicoPod('calico-node-aaaaa', 'node-1'),
       calicoPod('calico-node-bbbbb', 'node-2'),
       calicoPod('calico-node-ccccc', 'node-3', 'Pending'),
-      {...(calicoPod('not-calico', 'node-4') as {metadata: object}), metadata: {name: 'not-calico', namespace: NS, labels: {app: 'x'}}},
+      {
+        ...(calicoPod('not-calico', 'node-4') as {metadata: object}),
+        metadata: {name: 'not-calico', namespace: NS, labels: {app: 'x'}},
+      },
     ])
     api.setExecHandler(async (req) => {
       const node = podNode.get(req.pod)
@@ -81,8 +96,15 @@ describe.skipIf(!isRoot)('ExecRunner via the fake API server and the node rig', 
     const [one, two, three, four] = results
     if (!one!.ok || !two!.ok) throw new Error('unreachable')
     expect(one!.value).toMatchObject({bpffsMounted: true, calicoMaps: ['cali_v4_nat_fe3']})
-    expect(two!.value).toMatchObject({bpffsMounted: false, bpffsDirExists: true, procVersion: 'Linux version 4.18.0-fake'})
-    expect(three).toMatchObject({ok: false, error: {node: 'node-3', reason: 'no-agent-pod', message: expect.stringContaining('Pending')}})
+    expect(two!.value).toMatchObject({
+      bpffsMounted: false,
+      bpffsDirExists: true,
+      procVersion: 'Linux version 4.18.0-fake',
+    })
+    expect(three).toMatchObject({
+      ok: false,
+      error: {node: 'node-3', reason: 'no-agent-pod', message: expect.stringContaining('Pending')},
+    })
     expect(four).toMatchObject({ok: false, error: {node: 'node-4', reason: 'no-agent-pod'}})
     const podLists = api.log.filter((r) => r.method === 'GET' && r.verb === 'list')
     expect(podLists).toHaveLength(1)
@@ -92,14 +114,33 @@ describe.skipIf(!isRoot)('ExecRunner via the fake API server and the node rig', 
 
   it('passes hostile argv through the exec URL unchanged, with exit codes', async () => {
     const runner = new ExecRunner({kube, namespace: NS})
-    const corpus = ['$(touch /tmp/ebpfctl-exec-pwned)', '`id`', "'", '"', '&&', ';', '\n', '', '日本語 🐧', '-n', '%s', 'a=b&c=d', '#x']
-    const r = await runner.run({name: 'node-1'}, ['sh', '-c', 'printf "%s\\0" "$@"; exit 5', 'sh', ...corpus], {timeoutMs: 10_000})
+    const corpus = [
+      '$(touch /tmp/ebpfctl-exec-pwned)',
+      '`id`',
+      "'",
+      '"',
+      '&&',
+      ';',
+      '\n',
+      '',
+      '日本語 🐧',
+      '-n',
+      '%s',
+      'a=b&c=d',
+      '#x',
+    ]
+    const r = await runner.run({name: 'node-1'}, ['sh', '-c', 'printf "%s\\0" "$@"; exit 5', 'sh', ...corpus], {
+      timeoutMs: 10_000,
+    })
     expect(r.exitCode).toBe(5)
     expect(r.stdout.split('\0').slice(0, -1)).toEqual(corpus)
   })
 
   it('a command that never ends is a per-node timeout', async () => {
     const runner = new ExecRunner({kube, namespace: NS})
-    await expect(runner.run({name: 'node-1'}, ['hang'], {timeoutMs: 500})).rejects.toMatchObject({node: 'node-1', reason: 'timeout'})
+    await expect(runner.run({name: 'node-1'}, ['hang'], {timeoutMs: 500})).rejects.toMatchObject({
+      node: 'node-1',
+      reason: 'timeout',
+    })
   })
 })

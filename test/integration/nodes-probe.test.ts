@@ -8,7 +8,8 @@ import {SshRunner} from '../../src/lib/nodes/ssh.js'
 import {type Rig, startRig} from '../support/node-rig/index.js'
 
 const isRoot = process.getuid?.() === 0
-const FAKE_VERSION = 'Linux version 5.10.0-99-amd64 (debian-kernel@lists.debian.org) (gcc-10 (Debian 10.2.1-6) 10.2.1 20210110) #1 SMP Debian 5.10.999-1 (2031-01-01)\n'
+const FAKE_VERSION =
+  'Linux version 5.10.0-99-amd64 (debian-kernel@lists.debian.org) (gcc-10 (Debian 10.2.1-6) 10.2.1 20210110) #1 SMP Debian 5.10.999-1 (2031-01-01)\n'
 
 describe.skipIf(!isRoot)('probeNode on the rig', () => {
   let rig: Rig
@@ -73,7 +74,11 @@ describe('probeNode on this machine (LocalRunner)', () => {
     expect(f.procVersion).toMatch(/^Linux version /)
     expect(f.mounts.length).toBeGreaterThan(0)
     expect(f.mounts.some((m) => m.mountpoint === '/')).toBe(true)
-    if (f.kernelConfig) expect(Object.keys(f.kernelConfig).every((k) => /^CONFIG_(BPF|NET_CLS_BPF|NET_SCH_INGRESS|CGROUP_BPF)/.test(k))).toBe(true)
+    expect(f.filesystems).toContain('proc')
+    if (f.kernelConfig)
+      expect(
+        Object.keys(f.kernelConfig).every((k) => /^CONFIG_(BPF|NET_CLS_BPF|NET_SCH_INGRESS|CGROUP_BPF)/.test(k)),
+      ).toBe(true)
     await runner.close()
   })
 })

@@ -75,8 +75,22 @@ describe.skipIf(!isRoot)('node rig', () => {
   })
 
   it('creates the maps with their entries', async () => {
-    const show = await rig.runInNode('n1', ['bpftool', '-j', 'map', 'show', 'pinned', '/sys/fs/bpf/tc/globals/cali_v4_test_hash'])
-    expect(JSON.parse(show.stdout)).toMatchObject({type: 'hash', name: 'cali_v4_test_ha', bytes_key: 4, bytes_value: 8, max_entries: 8192, flags: 1})
+    const show = await rig.runInNode('n1', [
+      'bpftool',
+      '-j',
+      'map',
+      'show',
+      'pinned',
+      '/sys/fs/bpf/tc/globals/cali_v4_test_hash',
+    ])
+    expect(JSON.parse(show.stdout)).toMatchObject({
+      type: 'hash',
+      name: 'cali_v4_test_ha',
+      bytes_key: 4,
+      bytes_value: 8,
+      max_entries: 8192,
+      flags: 1,
+    })
     const got = await dump(rig, 'n1', 'cali_v4_test_hash')
     expect(got.map((e) => e.key).sort()).toEqual(entries.map((e) => hex(e.key)).sort())
     const byKey = new Map(got.map((e) => [e.key.join(), e.value]))
@@ -100,7 +114,9 @@ describe.skipIf(!isRoot)('node rig', () => {
     await rig.fillMap('n1', 'cali_v4_arr', [{key: Buffer.from([1, 0, 0, 0]), value: Buffer.from([9, 9, 9, 9])}])
     const arr = await dump(rig, 'n1', 'cali_v4_arr')
     expect(arr.find((e) => e.key.join() === '0x01,0x00,0x00,0x00')?.value).toEqual(['0x09', '0x09', '0x09', '0x09'])
-    await expect(rig.fillMap('n2', 'nope', [{key: Buffer.alloc(4), value: Buffer.alloc(8)}])).rejects.toThrow(/bpftool exited/)
+    await expect(rig.fillMap('n2', 'nope', [{key: Buffer.alloc(4), value: Buffer.alloc(8)}])).rejects.toThrow(
+      /bpftool exited/,
+    )
   })
 
   it('stop() kills every sshd, removes the temp dir, and is idempotent', async () => {

@@ -12,6 +12,8 @@ import {NodeAccessError} from '../../src/lib/nodes/types.js'
 import {type Rig, startRig} from '../support/node-rig/index.js'
 
 const isRoot = process.getuid?.() === 0
+/** Hangs, writing a line every 100 ms. */
+const HANG = 'while :; do echo tick; sleep 0.1; done'
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -100,7 +102,9 @@ describe.skipIf(!isRoot)('SshRunner on the node rig', () => {
   it('runs a command and returns stdout, stderr and the exit code', async () => {
     const runner = new SshRunner(rig.sshOptions())
     try {
-      const r = await runner.run(rig.target('node-a'), ['sh', '-c', 'echo out; echo err >&2; exit 7'], {timeoutMs: 10_000})
+      const r = await runner.run(rig.target('node-a'), ['sh', '-c', 'echo out; echo err >&2; exit 7'], {
+        timeoutMs: 10_000,
+      })
       expect(r).toEqual({stdout: 'out\n', stderr: 'err\n', exitCode: 0 + 7})
       const ok = await runner.run(rig.target('node-b'), ['id', '-u'], {timeoutMs: 10_000})
       expect(ok).toEqual({stdout: '0\n', stderr: '', exitCode: 0})
@@ -230,12 +234,18 @@ describe.skipIf(!isRoot)('SshRunner on the node rig', () => {
       expect(r.stdout.split('\0').slice(0, -1)).toEqual(corpus)
       // One at a time too, as argv[0..] of a real program, and as a single lone argument.
       const ones = await Promise.all(
-        corpus.map((arg) => runner.run(rig.target('node-b'), ['sh', '-c', 'printf "%s\\0" "$@"', 'sh', arg], {timeoutMs: 20_000})),
+        corpus.map((arg) =>
+          runner.run(rig.target('node-b'), ['sh', '-c', 'printf "%s\\0" "$@"', 'sh', arg], {timeoutMs: 20_000}),
+        ),
       )
       expect(ones.map((o) => o.stdout)).toEqual(corpus.map((arg) => `${arg}\0`))
-      const shell = await runner.run(rig.target('node-c'), ['sh', '-c', corpus[1]!.replace(sentinel, '/dev/null') + '; echo ok'], {
-        timeoutMs: 10_000,
-      })
+      const shell = await runner.run(
+        rig.target('node-c'),
+        ['sh', '-c', corpus[1]!.replace(sentinel, '/dev/null') + '; echo ok'],
+        {
+          timeoutMs: 10_000,
+        },
+      )
       expect(shell.stdout).toBe('ok\n') // a shell string passed as one argument is still run by that `sh -c`, as asked
       expect(existsSync(sentinel)).toBe(false)
       for (const n of rig.nodes) {
@@ -257,7 +267,8 @@ describe.skipIf(!isRoot)('SshRunner on the node rig', () => {
       const started = Date.now()
       const results = await runOnNodes(
         nodes,
-        (node) => runner.run(node, node.name === 'node-b' ? ['sleep', '600'] : ['echo', node.name], {timeoutMs: 1500}),
+        (node) =>
+          runner.run(node, node.name === 'node-b' ? ['sh', '-c', HANG] : ['echo', node.name], {timeoutMs: 1500}),
         {concurrency: 8},
       )
       expect(Date.now() - started).toBeLessThan(8000)
@@ -268,10 +279,17 @@ describe.skipIf(!isRoot)('SshRunner on the node rig', () => {
       expect(b).toMatchObject({ok: false, error: {node: 'node-b', reason: 'timeout'}})
       expect(dead).toMatchObject({ok: false, error: {node: 'dead', reason: 'unreachable'}})
       if (!dead!.ok) expect(dead!.error.message).toContain(`[127.0.0.250]:${deadPort}`)
-      // The timed-out command was killed on the node.
-      await new Promise((r) => setTimeout(r, 300))
-      const ps = await rig.runInNode('node-b', ['sh', '-c', 'ps -eo comm= | grep -c "^sleep$" || true'])
-      expect(ps.stdout.trim()).toBe('0')
+      // The channel was closed, so the command on the node dies at its next write (SIGPIPE). sshd ignores signal
+      // requests for root logins ("session signalling requires privilege separation"), so a command that never
+      // writes would linger until it ends by itself.
+      let left = '1'
+      for (let i = 0; i < 50 && left !== '0'; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        left = (
+          await rig.runInNode('node-b', ['sh', '-c', 'ps -eo args= | grep -c "^sh -c while" || true'])
+        ).stdout.trim()
+      }
+      expect(left).toBe('0')
       // The connection to node-b is still usable after the timeout.
       const again = await runner.run(rig.target('node-b'), ['echo', 'still'], {timeoutMs: 5000})
       expect(again.stdout).toBe('still\n')
@@ -299,7 +317,12 @@ describe.skipIf(!isRoot)('SshRunner on the node rig', () => {
     const runner = new SshRunner({sshConfigPath: rig.sshConfigPath!, agent: false, env: {HOME: rig.dir}})
     try {
       const d = runner.destination({name: 'node-b'})
-      expect(d).toMatchObject({host: rig.nodes[1]!.address, port: rig.nodes[1]!.port, user: 'root', source: 'ssh-config'})
+      expect(d).toMatchObject({
+        host: rig.nodes[1]!.address,
+        port: rig.nodes[1]!.port,
+        user: 'root',
+        source: 'ssh-config',
+      })
       const r = await runner.run({name: 'node-b'}, ['echo', 'via-config'], {timeoutMs: 10_000})
       expect(r.stdout).toBe('via-config\n')
     } finally {
@@ -339,9 +362,13 @@ describe.skipIf(!isRoot)('SshRunner fan-out to 32 nodes', () => {
     const runner = new SshRunner(rig.sshOptions())
     const t = Date.now()
     try {
-      const results = await runOnNodes(rig.targets(), (n) => runner.run(n, ['cat', '/proc/1/comm'], {timeoutMs: 20_000}), {
-        concurrency: 32,
-      })
+      const results = await runOnNodes(
+        rig.targets(),
+        (n) => runner.run(n, ['cat', '/proc/1/comm'], {timeoutMs: 20_000}),
+        {
+          concurrency: 32,
+        },
+      )
       const bad = results.filter((r) => !r.ok)
       expect(bad).toEqual([])
       expect(results.every((r) => r.ok && r.value.stdout === 'sshd\n')).toBe(true)

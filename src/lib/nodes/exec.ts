@@ -28,7 +28,11 @@ export interface CalicoPod extends KubeObject {
   spec?: {nodeName?: string; containers?: {name: string}[]}
   status?: {
     phase?: string
-    containerStatuses?: {name: string; ready?: boolean; state?: {running?: unknown; waiting?: {reason?: string}; terminated?: {reason?: string}}}[]
+    containerStatuses?: {
+      name: string
+      ready?: boolean
+      state?: {running?: unknown; waiting?: {reason?: string}; terminated?: {reason?: string}}
+    }[]
   }
 }
 
@@ -88,7 +92,9 @@ export class ExecRunner implements NodeRunner {
   /** node → calico-node pod, listed once. */
   agentPods(): Promise<Map<string, AgentPod>> {
     this.pods ??= this.opts.kube
-      .list<CalicoPod>(Resources.pods, this.opts.namespace, {labelSelector: this.opts.labelSelector ?? 'k8s-app=calico-node'})
+      .list<CalicoPod>(Resources.pods, this.opts.namespace, {
+        labelSelector: this.opts.labelSelector ?? 'k8s-app=calico-node',
+      })
       .then((pods) => mapPodsToNodes(pods, this.container))
     // A failed list is not cached: the next call asks again.
     this.pods.catch(() => (this.pods = undefined))
@@ -97,7 +103,8 @@ export class ExecRunner implements NodeRunner {
 
   async run(node: NodeTarget, argv: string[], opts: RunOptions): Promise<RunResult> {
     const ns = this.opts.namespace
-    if (this.closed) throw new NodeAccessError(node.name, 'other', `${node.name}: the exec runner is closed`, {via: 'exec'})
+    if (this.closed)
+      throw new NodeAccessError(node.name, 'other', `${node.name}: the exec runner is closed`, {via: 'exec'})
     let pods: Map<string, AgentPod>
     try {
       pods = await this.agentPods()
@@ -106,36 +113,60 @@ export class ExecRunner implements NodeRunner {
     }
     const pod = pods.get(node.name)
     if (!pod) {
-      throw new NodeAccessError(node.name, 'no-agent-pod', `${node.name}: no calico-node pod runs on this node (namespace ${ns})`, {
-        via: 'exec',
-        remedy: `Check \`kubectl get pods -n ${ns} -l k8s-app=calico-node -o wide\` (is Calico installed in ${ns}? ${ns === 'calico-system' ? 'manifest installs use kube-system' : 'operator installs use calico-system'}), or reach the node with --via ssh.`,
-      })
+      throw new NodeAccessError(
+        node.name,
+        'no-agent-pod',
+        `${node.name}: no calico-node pod runs on this node (namespace ${ns})`,
+        {
+          via: 'exec',
+          remedy: `Check \`kubectl get pods -n ${ns} -l k8s-app=calico-node -o wide\` (is Calico installed in ${ns}? ${ns === 'calico-system' ? 'manifest installs use kube-system' : 'operator installs use calico-system'}), or reach the node with --via ssh.`,
+        },
+      )
     }
     if (pod.unusable) {
-      throw new NodeAccessError(node.name, 'no-agent-pod', `${node.name}: calico-node pod ${ns}/${pod.name} ${pod.unusable}`, {
-        via: 'exec',
-        target: `${ns}/${pod.name}`,
-        remedy: `Look at \`kubectl describe pod -n ${ns} ${pod.name}\`, or reach the node with --via ssh.`,
-      })
+      throw new NodeAccessError(
+        node.name,
+        'no-agent-pod',
+        `${node.name}: calico-node pod ${ns}/${pod.name} ${pod.unusable}`,
+        {
+          via: 'exec',
+          target: `${ns}/${pod.name}`,
+          remedy: `Look at \`kubectl describe pod -n ${ns} ${pod.name}\`, or reach the node with --via ssh.`,
+        },
+      )
     }
     const target = `${ns}/${pod.name}`
     let timer: NodeJS.Timeout | undefined
     try {
-      const exec = this.opts.kube.exec(ns, pod.name, this.container, argv, {timeoutMs: opts.timeoutMs, stdout: opts.onStdout})
+      const exec = this.opts.kube.exec(ns, pod.name, this.container, argv, {
+        timeoutMs: opts.timeoutMs,
+        stdout: opts.onStdout,
+      })
       // A safety net in case the client's own timeout does not fire.
       const guard = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(Object.assign(new Error('timeout'), {name: 'TimeoutError'})), opts.timeoutMs + 2000)
+        timer = setTimeout(
+          () => reject(Object.assign(new Error('timeout'), {name: 'TimeoutError'})),
+          opts.timeoutMs + 2000,
+        )
       })
       const r = await Promise.race([exec, guard])
       return {stdout: opts.onStdout ? '' : r.stdout, stderr: r.stderr, exitCode: r.exitCode}
     } catch (err) {
       const e = err as Error
-      if (e.name === 'TimeoutError' || (err instanceof KubeApiError && err.code === 0 && /no answer within/.test(err.message))) {
-        throw new NodeAccessError(node.name, 'timeout', `${node.name} (${target}): the command did not finish within ${opts.timeoutMs} ms`, {
-          via: 'exec',
-          target,
-          cause: err,
-        })
+      if (
+        e.name === 'TimeoutError' ||
+        (err instanceof KubeApiError && err.code === 0 && /no answer within/.test(err.message))
+      ) {
+        throw new NodeAccessError(
+          node.name,
+          'timeout',
+          `${node.name} (${target}): the command did not finish within ${opts.timeoutMs} ms`,
+          {
+            via: 'exec',
+            target,
+            cause: err,
+          },
+        )
       }
       throw this.kubeError(node.name, err, `exec into ${target} failed`, target)
     } finally {
@@ -151,7 +182,14 @@ export class ExecRunner implements NodeRunner {
   private kubeError(node: string, err: unknown, what: string, target?: string): NodeAccessError {
     const message = `${node}: ${what}: ${(err as Error)?.message ?? String(err)}`
     if (err instanceof KubeApiError) {
-      const reason = err.code === 401 || err.code === 403 ? 'auth' : err.code === 404 ? 'no-agent-pod' : err.code === 0 ? 'unreachable' : 'other'
+      const reason =
+        err.code === 401 || err.code === 403
+          ? 'auth'
+          : err.code === 404
+            ? 'no-agent-pod'
+            : err.code === 0
+              ? 'unreachable'
+              : 'other'
       return new NodeAccessError(node, reason, message, {via: 'exec', target, remedy: err.remedy, cause: err})
     }
     const remedy = (err as {remedy?: string})?.remedy

@@ -1,7 +1,12 @@
 /** Runs one task per node with bounded concurrency; a node that fails is a result, never a crash. */
 import pLimit from 'p-limit'
 
-import {type NodeAccessError, type NodeTarget, NodeAccessError as NodeAccessErrorClass, toNodeAccessError} from './types.js'
+import {
+  type NodeAccessError,
+  type NodeTarget,
+  NodeAccessError as NodeAccessErrorClass,
+  toNodeAccessError,
+} from './types.js'
 
 export type NodeOutcome<T> =
   | {node: NodeTarget; ok: true; value: T; durationMs: number}

@@ -2,7 +2,14 @@
 export * from './types.js'
 export {shellJoin, shellQuote} from './quote.js'
 export {KnownHosts, fingerprint, hostToken, parseKnownHosts} from './known-hosts.js'
-export {type AddressSource, type SshDestination, type SshRunnerOptions, SshRunner, parseHostOverrides, parseHostPort} from './ssh.js'
+export {
+  type AddressSource,
+  type SshDestination,
+  type SshRunnerOptions,
+  SshRunner,
+  parseHostOverrides,
+  parseHostPort,
+} from './ssh.js'
 export {type ExecKubeClient, type ExecRunnerOptions, ExecRunner, mapPodsToNodes} from './exec.js'
 export {type LocalRunnerOptions, LocalRunner} from './local.js'
 export {type FanoutOptions, type NodeOutcome, runOnNodes} from './fanout.js'

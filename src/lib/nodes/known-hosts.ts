@@ -174,7 +174,13 @@ export class KnownHosts {
 
   /** Key types known for the host (plain, non-revoked entries), for ordering the host key algorithms offered. */
   knownKeyTypes(tokens: string[]): string[] {
-    return [...new Set(this.lookup(tokens).filter((e) => !e.marker).map((e) => e.keyType))]
+    return [
+      ...new Set(
+        this.lookup(tokens)
+          .filter((e) => !e.marker)
+          .map((e) => e.keyType),
+      ),
+    ]
   }
 
   verify(tokens: string[], blob: Buffer): HostKeyVerdict {

@@ -36,10 +36,15 @@ export class LocalRunner implements NodeRunner {
     if (opts.onStdout) sub.stdout?.on('data', (d: Buffer) => opts.onStdout!(Buffer.isBuffer(d) ? d : Buffer.from(d)))
     const r = await sub
     if (r.timedOut) {
-      throw new NodeAccessError(node.name, 'timeout', `${node.name} (local): ${file} did not finish within ${opts.timeoutMs} ms`, {
-        via: 'local',
-        target: 'local',
-      })
+      throw new NodeAccessError(
+        node.name,
+        'timeout',
+        `${node.name} (local): ${file} did not finish within ${opts.timeoutMs} ms`,
+        {
+          via: 'local',
+          target: 'local',
+        },
+      )
     }
     if (r.exitCode === undefined && r.code === 'ENOENT') {
       // The shell convention for "command not found", so callers treat it like a remote `sh` would.

@@ -37,6 +37,8 @@ export interface NodeFacts {
   kernelConfig?: Record<string, KernelConfigValue>
   /** '/proc/config.gz' or '/boot/config-<release>'. */
   kernelConfigSource?: string
+  /** Filesystem types the kernel supports (/proc/filesystems), e.g. to tell "no cgroup2 support" from "not mounted". */
+  filesystems?: string[]
   /** Names pinned under /sys/fs/bpf/tc/globals (sorted). */
   calicoMaps: string[]
   /** /sys/fs/bpf/tc/globals exists. */
@@ -75,6 +77,7 @@ elif [ -r "/boot/config-$(uname -r)" ]; then
 else
   echo "$M:rc 1"
 fi
+echo "$M:section filesystems"; cat /proc/filesystems; echo "$M:rc $?"
 echo "$M:section calico_maps"
 if [ -d /sys/fs/bpf/tc/globals ]; then echo "$M:source dir"; ls -1A /sys/fs/bpf/tc/globals; echo "$M:rc $?"; else echo "$M:rc 0"; fi
 echo "$M:end"
@@ -193,6 +196,9 @@ export function parseProbeOutput(text: string): NodeFacts {
     facts.errors.push('kernel config: neither /proc/config.gz nor /boot/config-$(uname -r) is readable')
   }
 
+  const fs = sections.get('filesystems')
+  if (fs?.rc === 0) facts.filesystems = fs.lines.map((l) => l.trim().split(/\s+/).at(-1)!).filter(Boolean)
+
   const maps = sections.get('calico_maps')
   if (maps?.source === 'dir') {
     facts.calicoMapsDirExists = true
@@ -213,11 +219,22 @@ export async function probeNode(runner: NodeRunner, node: NodeTarget, opts: Prob
   const facts = parseProbeOutput(r.stdout)
   // stderr explains what failed (permission denied, command not found); keep it, without flooding.
   const stderr = r.stderr.trim()
-  if (stderr) facts.errors.push(...stderr.split('\n').slice(0, 20).map((l) => `stderr: ${l}`))
+  if (stderr)
+    facts.errors.push(
+      ...stderr
+        .split('\n')
+        .slice(0, 20)
+        .map((l) => `stderr: ${l}`),
+    )
   if (r.exitCode !== 0 && !r.stdout.includes(`${M}:begin`)) {
-    throw new NodeAccessError(node.name, 'other', `${node.name}: the probe failed (exit ${r.exitCode}): ${stderr.split('\n')[0] ?? ''}`, {
-      via: runner.via,
-    })
+    throw new NodeAccessError(
+      node.name,
+      'other',
+      `${node.name}: the probe failed (exit ${r.exitCode}): ${stderr.split('\n')[0] ?? ''}`,
+      {
+        via: runner.via,
+      },
+    )
   }
   return facts
 }

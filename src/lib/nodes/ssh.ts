@@ -23,7 +23,7 @@ const {Client, utils} = ssh2
 export interface SshRunnerOptions {
   /** Login user (like ssh -l). Default: the ssh_config User for the node, else the local user name. */
   user?: string
-  /** Port (like ssh -p). Default: the port in a host override, else ssh_config Port, else 22. */
+  /** Port (like ssh -p); a port in a host override wins for that node. Default: ssh_config Port, else 22. */
   port?: number
   /** Private keys to try, in order (like ssh -i). ssh_config IdentityFile entries are added after these. */
   identityFiles?: string[]
@@ -211,7 +211,7 @@ export class SshRunner implements NodeRunner {
       }
     }
     const cfgPort = first(merged.Port)
-    port = this.opts.port ?? port ?? (cfgPort && /^\d+$/.test(cfgPort) ? Number(cfgPort) : 22)
+    port = port ?? this.opts.port ?? (cfgPort && /^\d+$/.test(cfgPort) ? Number(cfgPort) : 22)
     const user = this.opts.user ?? first(merged.User) ?? this.env.USER ?? userInfo().username
     const identityFiles = [
       ...(this.opts.identityFiles ?? []).map((p) => expandPath(p, this.home, host, user, port)),
@@ -238,7 +238,8 @@ export class SshRunner implements NodeRunner {
   }
 
   async run(node: NodeTarget, argv: string[], opts: RunOptions): Promise<RunResult> {
-    if (this.closing) throw new NodeAccessError(node.name, 'other', `${node.name}: the SSH runner is closed`, {via: 'ssh'})
+    if (this.closing)
+      throw new NodeAccessError(node.name, 'other', `${node.name}: the SSH runner is closed`, {via: 'ssh'})
     let dest: SshDestination
     let command: string
     try {
@@ -275,7 +276,8 @@ export class SshRunner implements NodeRunner {
 
   private configFor(host: string): Record<string, string | string[]> {
     if (this.sshConfig === undefined) {
-      const p = this.opts.sshConfigPath === undefined ? resolvePath(this.home, '.ssh', 'config') : this.opts.sshConfigPath
+      const p =
+        this.opts.sshConfigPath === undefined ? resolvePath(this.home, '.ssh', 'config') : this.opts.sshConfigPath
       this.sshConfig = p && existsSync(p) ? SSHConfig.parse(readFileSync(p, 'utf8')) : null
     }
     if (!this.sshConfig) return {}
@@ -311,8 +313,13 @@ export class SshRunner implements NodeRunner {
   private connect(dest: SshDestination): Promise<Connection> {
     const where = `${dest.user}@${hostToken(dest.host, dest.port)}`
     const label = `${dest.node} (${where}, address from ${dest.source})`
-    const nodeErr = (reason: NodeAccessError['reason'], message: string, remedy?: string, cause?: unknown, fp?: string) =>
-      new NodeAccessError(dest.node, reason, message, {remedy, cause, via: 'ssh', target: where, fingerprint: fp})
+    const nodeErr = (
+      reason: NodeAccessError['reason'],
+      message: string,
+      remedy?: string,
+      cause?: unknown,
+      fp?: string,
+    ) => new NodeAccessError(dest.node, reason, message, {remedy, cause, via: 'ssh', target: where, fingerprint: fp})
 
     if (this.closing) return Promise.reject(nodeErr('other', `${label}: the SSH runner is closed`))
 
@@ -475,7 +482,8 @@ export class SshRunner implements NodeRunner {
       client.on('close', () => {
         conn.closed = true
         this.clients.delete(client)
-        if (!ready) fail(hostKeyFailure ?? nodeErr('unreachable', `${label}: connection closed during the SSH handshake`))
+        if (!ready)
+          fail(hostKeyFailure ?? nodeErr('unreachable', `${label}: connection closed during the SSH handshake`))
       })
       const config: ConnectConfig = {
         host: dest.host,
@@ -537,7 +545,9 @@ export class SshRunner implements NodeRunner {
       }
       conn.client.exec(command, (err, ch) => {
         if (err) {
-          done(() => reject(nodeErr('other', `${dest.node} (${where}): cannot open an SSH session: ${err.message}`, err)))
+          done(() =>
+            reject(nodeErr('other', `${dest.node} (${where}): cannot open an SSH session: ${err.message}`, err)),
+          )
           return
         }
         channel = ch
@@ -553,11 +563,17 @@ export class SshRunner implements NodeRunner {
           let exitCode = -1
           if (typeof code === 'number') exitCode = code
           else if (signal) {
-            const n = (osConstants.signals as Record<string, number>)[signal.startsWith('SIG') ? signal : `SIG${signal}`]
+            const n = (osConstants.signals as Record<string, number>)[
+              signal.startsWith('SIG') ? signal : `SIG${signal}`
+            ]
             exitCode = n ? 128 + n : -1
           }
           done(() =>
-            resolve({stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(errs).toString('utf8'), exitCode}),
+            resolve({
+              stdout: Buffer.concat(out).toString('utf8'),
+              stderr: Buffer.concat(errs).toString('utf8'),
+              exitCode,
+            }),
           )
         })
       })

@@ -41,13 +41,7 @@ export interface NodeRunner {
 }
 
 export type NodeAccessReason =
-  | 'unreachable'
-  | 'timeout'
-  | 'host-key-unknown'
-  | 'host-key-changed'
-  | 'auth'
-  | 'no-agent-pod'
-  | 'other'
+  'unreachable' | 'timeout' | 'host-key-unknown' | 'host-key-changed' | 'auth' | 'no-agent-pod' | 'other'
 
 export interface NodeAccessErrorOptions {
   remedy?: string

@@ -406,7 +406,9 @@ export function kubeProxyOperatorStep(kubeProxy: DaemonSetObject, state: Cluster
         const inst = compact([patchChange(installationRef, installation(s), [[['spec', 'calicoNetwork', 'kubeProxyManagement'], 'Enabled']])])
         if (inst.length === 0) return []
         const ds = compact([patchChange({resource: Resources.daemonSets, namespace: ns, name}, daemonSet(s, ns, name), [[keyPath, 'true']])])
-        return [...inst, ...ds.map((c) => ({...c, by: 'operator' as const}))]
+        // The operator's key first: undo runs newest first, so kubeProxyManagement is restored before the key is
+        // removed (while management is Enabled and BPF on, the operator would put it straight back).
+        return [...ds.map((c) => ({...c, by: 'operator' as const})), ...inst]
       },
       verify: async (ctx, progress) => {
         await waitFor(ctx, progress, `the operator to add ${OPERATOR_KUBE_PROXY_KEY} to kube-proxy`, async () => {

@@ -3,6 +3,7 @@ import pLimit from 'p-limit'
 import type {DaemonSetObject, DeploymentObject, FelixConfigurationObject, PodObject} from '../kube/calico-types.js'
 import type {KubeClient} from '../kube/client.js'
 import {calicoResource} from '../kube/cluster.js'
+import {KubeApiError} from '../kube/errors.js'
 import {Resources} from '../kube/resources.js'
 import {InterruptedError, PlanError, errorMessage} from './errors.js'
 import type {Progress} from './progress.js'
@@ -34,7 +35,13 @@ export async function waitFor(
       progress.done('interrupted')
       throw new InterruptedError()
     }
-    last = await check()
+    try {
+      last = await check()
+    } catch (err) {
+      // A read that times out or hits a 5xx is one failed poll, not a failed wait (the deadline still bounds it).
+      if (!(err instanceof KubeApiError && err.isTransient)) throw err
+      last = {done: false, detail: `API error, retrying: ${err.message}`}
+    }
     if (last.fail) {
       progress.done('failed')
       throw new PlanError(`${what}: ${last.fail}`)

@@ -69,8 +69,18 @@ function now(): string {
 }
 
 /** A running, ready Pod from a template (status as the kubelet would report it). */
-function makePod(store: Store, opts: {owner: any; ownerKind: string; ownerApiVersion: string; name: string; template: any;
-  extraLabels: Record<string, string>; node?: any}): any {
+function makePod(
+  store: Store,
+  opts: {
+    owner: any
+    ownerKind: string
+    ownerApiVersion: string
+    name: string
+    template: any
+    extraLabels: Record<string, string>
+    node?: any
+  },
+): any {
   const t = structuredClone(opts.template ?? {})
   const spec = t.spec ?? {}
   const ts = now()
@@ -81,7 +91,9 @@ function makePod(store: Store, opts: {owner: any; ownerKind: string; ownerApiVer
   spec.schedulerName ??= 'default-scheduler'
   spec.terminationGracePeriodSeconds ??= 30
   const hostIP = nodeIP(node)
-  const podIP = spec.hostNetwork ? hostIP : `192.168.${Math.floor(++podIPCounter / 250) % 256}.${(podIPCounter % 250) + 2}`
+  const podIP = spec.hostNetwork
+    ? hostIP
+    : `192.168.${Math.floor(++podIPCounter / 250) % 256}.${(podIPCounter % 250) + 2}`
   const scheduled = !!node
   const cond = (type: string, status = 'True') => ({type, status, lastProbeTime: null, lastTransitionTime: ts})
   const containerStatus = (c: any, init: boolean) => ({
@@ -92,7 +104,9 @@ function makePod(store: Store, opts: {owner: any; ownerKind: string; ownerApiVer
     ready: !init,
     started: !init,
     restartCount: 0,
-    state: init ? {terminated: {exitCode: 0, reason: 'Completed', startedAt: ts, finishedAt: ts}} : {running: {startedAt: ts}},
+    state: init
+      ? {terminated: {exitCode: 0, reason: 'Completed', startedAt: ts, finishedAt: ts}}
+      : {running: {startedAt: ts}},
   })
   const pod: any = {
     apiVersion: 'v1',
@@ -103,21 +117,37 @@ function makePod(store: Store, opts: {owner: any; ownerKind: string; ownerApiVer
       namespace: opts.owner.metadata.namespace,
       labels: {...(t.metadata?.labels ?? {}), ...opts.extraLabels},
       ...(t.metadata?.annotations ? {annotations: t.metadata.annotations} : {}),
-      ownerReferences: [{apiVersion: opts.ownerApiVersion, kind: opts.ownerKind, name: opts.owner.metadata.name,
-        uid: opts.owner.metadata.uid, controller: true, blockOwnerDeletion: true}],
+      ownerReferences: [
+        {
+          apiVersion: opts.ownerApiVersion,
+          kind: opts.ownerKind,
+          name: opts.owner.metadata.name,
+          uid: opts.owner.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     spec,
     status: scheduled
       ? {
           phase: 'Running',
-          conditions: [cond('PodReadyToStartContainers'), cond('Initialized'), cond('Ready'), cond('ContainersReady'), cond('PodScheduled')],
+          conditions: [
+            cond('PodReadyToStartContainers'),
+            cond('Initialized'),
+            cond('Ready'),
+            cond('ContainersReady'),
+            cond('PodScheduled'),
+          ],
           hostIP,
           ...(hostIP ? {hostIPs: [{ip: hostIP}]} : {}),
           podIP,
           ...(podIP ? {podIPs: [{ip: podIP}]} : {}),
           startTime: ts,
           qosClass: 'Burstable',
-          ...(spec.initContainers?.length ? {initContainerStatuses: spec.initContainers.map((c: any) => containerStatus(c, true))} : {}),
+          ...(spec.initContainers?.length
+            ? {initContainerStatuses: spec.initContainers.map((c: any) => containerStatus(c, true))}
+            : {}),
           containerStatuses: (spec.containers ?? []).map((c: any) => containerStatus(c, false)),
         }
       : {
@@ -136,8 +166,13 @@ function t(store: Store, group: string, plural: string): ResourceType {
 
 /** Pods of `namespace` controlled by the owner with this uid. */
 function ownedPods(store: Store, namespace: string, uid: string): any[] {
-  return store.peekList(t(store, '', 'pods'), namespace).filter((p) =>
-    (p.metadata.ownerReferences ?? []).some((r: any) => r.uid === uid && r.controller !== false))
+  return store
+    .ownedBy(t(store, '', 'pods'), uid)
+    .filter(
+      (p) =>
+        p.metadata.namespace === namespace &&
+        (p.metadata.ownerReferences ?? []).some((r: any) => r.uid === uid && r.controller !== false),
+    )
 }
 
 function setStatus(store: Store, rt: ResourceType, obj: any, status: Record<string, unknown>): void {
@@ -215,7 +250,7 @@ function reconcileDeployment(store: Store, d: any): void {
   const tmpl = d.spec?.template ?? {}
   const hash = templateHash(tmpl)
   const replicas = d.spec?.replicas ?? 1
-  const mine = store.peekList(rsT, ns).filter((rs) => (rs.metadata.ownerReferences ?? []).some((r: any) => r.uid === d.metadata.uid))
+  const mine = store.ownedBy(rsT, d.metadata.uid).filter((rs) => rs.metadata.namespace === ns)
   let currentRs = mine.find((rs) => rs.metadata.labels?.['pod-template-hash'] === hash)
   for (const rs of mine) {
     if (rs !== currentRs && (rs.spec?.replicas ?? 0) !== 0) {
@@ -223,7 +258,10 @@ function reconcileDeployment(store: Store, d: any): void {
     }
   }
   const rsTemplate = structuredClone(tmpl)
-  rsTemplate.metadata = {...(rsTemplate.metadata ?? {}), labels: {...(rsTemplate.metadata?.labels ?? {}), 'pod-template-hash': hash}}
+  rsTemplate.metadata = {
+    ...(rsTemplate.metadata ?? {}),
+    labels: {...(rsTemplate.metadata?.labels ?? {}), 'pod-template-hash': hash},
+  }
   if (!currentRs) {
     currentRs = store.create(rsT, {
       apiVersion: 'apps/v1',
@@ -232,10 +270,29 @@ function reconcileDeployment(store: Store, d: any): void {
         name: `${d.metadata.name}-${hash}`,
         namespace: ns,
         labels: rsTemplate.metadata.labels,
-        annotations: {'deployment.kubernetes.io/desired-replicas': String(replicas), 'deployment.kubernetes.io/revision': String(mine.length + 1)},
-        ownerReferences: [{apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid, controller: true, blockOwnerDeletion: true}],
+        annotations: {
+          'deployment.kubernetes.io/desired-replicas': String(replicas),
+          'deployment.kubernetes.io/revision': String(mine.length + 1),
+        },
+        ownerReferences: [
+          {
+            apiVersion: 'apps/v1',
+            kind: 'Deployment',
+            name: d.metadata.name,
+            uid: d.metadata.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
-      spec: {replicas, selector: {...d.spec.selector, matchLabels: {...(d.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash}}, template: rsTemplate},
+      spec: {
+        replicas,
+        selector: {
+          ...d.spec.selector,
+          matchLabels: {...(d.spec.selector?.matchLabels ?? {}), 'pod-template-hash': hash},
+        },
+        template: rsTemplate,
+      },
     })
   } else if ((currentRs.spec?.replicas ?? 0) !== replicas) {
     store.update(rsT, {...structuredClone(currentRs), spec: {...currentRs.spec, replicas}}, {force: true})
@@ -256,12 +313,22 @@ function reconcileDeployment(store: Store, d: any): void {
     availableReplicas: ready.length || undefined,
     unavailableReplicas: replicas - ready.length > 0 ? replicas - ready.length : undefined,
     conditions: [
-      {type: 'Available', status: available ? 'True' : 'False', reason: available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+      {
+        type: 'Available',
+        status: available ? 'True' : 'False',
+        reason: available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
         message: available ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.',
-        lastUpdateTime: fresh.status?.conditions?.[0]?.lastUpdateTime ?? ts, lastTransitionTime: fresh.status?.conditions?.[0]?.lastTransitionTime ?? ts},
-      {type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable',
+        lastUpdateTime: fresh.status?.conditions?.[0]?.lastUpdateTime ?? ts,
+        lastTransitionTime: fresh.status?.conditions?.[0]?.lastTransitionTime ?? ts,
+      },
+      {
+        type: 'Progressing',
+        status: 'True',
+        reason: 'NewReplicaSetAvailable',
         message: `ReplicaSet "${d.metadata.name}-${hash}" has successfully progressed.`,
-        lastUpdateTime: fresh.status?.conditions?.[1]?.lastUpdateTime ?? ts, lastTransitionTime: fresh.status?.conditions?.[1]?.lastTransitionTime ?? ts},
+        lastUpdateTime: fresh.status?.conditions?.[1]?.lastUpdateTime ?? ts,
+        lastTransitionTime: fresh.status?.conditions?.[1]?.lastTransitionTime ?? ts,
+      },
     ],
   })
 }
@@ -274,7 +341,8 @@ function reconcileReplicaSet(store: Store, rs: any): void {
   let pods = ownedPods(store, ns, rs.metadata.uid)
   // Pods whose node went away are gone (the node lifecycle controller, instantly).
   for (const p of pods) {
-    if (p.spec?.nodeName && !store.peek(t(store, '', 'nodes'), p.spec.nodeName)) store.remove(podsT, p.metadata.name, ns)
+    if (p.spec?.nodeName && !store.peek(t(store, '', 'nodes'), p.spec.nodeName))
+      store.remove(podsT, p.metadata.name, ns)
   }
   pods = ownedPods(store, ns, rs.metadata.uid)
   for (const p of pods.slice(replicas)) store.remove(podsT, p.metadata.name, ns)
@@ -282,13 +350,24 @@ function reconcileReplicaSet(store: Store, rs: any): void {
   for (let i = pods.length; i < replicas; i++) {
     // Spread: the node with the fewest pods of this ReplicaSet.
     const count = new Map<string, number>()
-    for (const p of ownedPods(store, ns, rs.metadata.uid)) count.set(p.spec?.nodeName, (count.get(p.spec?.nodeName) ?? 0) + 1)
+    for (const p of ownedPods(store, ns, rs.metadata.uid))
+      count.set(p.spec?.nodeName, (count.get(p.spec?.nodeName) ?? 0) + 1)
     const node = [...nodes].sort((a, b) => (count.get(a.metadata.name) ?? 0) - (count.get(b.metadata.name) ?? 0))[0]
     let name: string
     do name = `${rs.metadata.name}-${store.randomSuffix()}`
     while (store.peek(podsT, name, ns))
-    store.create(podsT, makePod(store, {owner: rs, ownerKind: 'ReplicaSet', ownerApiVersion: 'apps/v1', name, template: tmpl,
-      extraLabels: {}, node}))
+    store.create(
+      podsT,
+      makePod(store, {
+        owner: rs,
+        ownerKind: 'ReplicaSet',
+        ownerApiVersion: 'apps/v1',
+        name,
+        template: tmpl,
+        extraLabels: {},
+        node,
+      }),
+    )
   }
   const current = ownedPods(store, ns, rs.metadata.uid)
   const ready = current.filter(isReady).length

@@ -86,14 +86,20 @@ export async function startFakeApiServer(opts: {token?: string; tls?: boolean} =
       const context = o.context ?? 'fake'
       const serverUrl = o.server ?? core.url
       const cluster: Record<string, unknown> = {server: serverUrl}
-      if (serverUrl.startsWith('https://') && caPem) cluster['certificate-authority-data'] = Buffer.from(caPem).toString('base64')
+      if (serverUrl.startsWith('https://') && caPem)
+        cluster['certificate-authority-data'] = Buffer.from(caPem).toString('base64')
       else cluster['insecure-skip-tls-verify'] = true
       const kubeconfig = {
         apiVersion: 'v1',
         kind: 'Config',
         clusters: [{name: context, cluster}],
         users: [{name: `${context}-user`, user: {token: o.token ?? token}}],
-        contexts: [{name: context, context: {cluster: context, user: `${context}-user`, ...(o.namespace ? {namespace: o.namespace} : {})}}],
+        contexts: [
+          {
+            name: context,
+            context: {cluster: context, user: `${context}-user`, ...(o.namespace ? {namespace: o.namespace} : {})},
+          },
+        ],
         'current-context': context,
         preferences: {},
       }

@@ -20,7 +20,10 @@ export class PatchError extends Error {}
 function parsePointer(path: string): string[] {
   if (path === '') return []
   if (!path.startsWith('/')) throw new PatchError(`invalid JSON pointer "${path}"`)
-  return path.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
+  return path
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'))
 }
 
 function deepEqual(a: Json, b: Json): boolean {
@@ -80,7 +83,8 @@ function remove(doc: Json, path: string): Json {
 
 /** RFC 6902 JSON patch. Throws PatchError (→ 422 by the server) on a failed `test` or a bad path. */
 export function jsonPatch(target: Json, ops: Json): Json {
-  if (!Array.isArray(ops)) throw new PatchError('json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp')
+  if (!Array.isArray(ops))
+    throw new PatchError('json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp')
   let doc = structuredClone(target)
   for (const op of ops) {
     if (!isObj(op) || typeof op.path !== 'string') throw new PatchError('invalid JSON patch operation')

@@ -17,8 +17,13 @@ export const CALICO_YAML = fixturePath('v3.32.1', 'manifests', 'calico.yaml')
 export const TIGERA_OPERATOR_YAML = fixturePath('v3.32.1', 'manifests', 'tigera-operator.yaml')
 export const CUSTOM_RESOURCES_YAML = fixturePath('v3.32.1', 'manifests', 'custom-resources.yaml')
 export const CUSTOM_RESOURCES_BPF_YAML = fixturePath('v3.32.1', 'manifests', 'custom-resources-bpf.yaml')
-export const INSTALLATION_CRD_YAML = fixturePath('v3.32.1', 'charts', 'crd.projectcalico.org.v1', 'templates',
-  'operator.tigera.io_installations.yaml')
+export const INSTALLATION_CRD_YAML = fixturePath(
+  'v3.32.1',
+  'charts',
+  'crd.projectcalico.org.v1',
+  'templates',
+  'operator.tigera.io_installations.yaml',
+)
 /** Hand-written (not from Calico): a TigeraStatus CRD; see test/fixtures/calico/SOURCE.md. */
 export const TIGERASTATUS_CRD_YAML = fixturePath('synthetic', 'operator.tigera.io_tigerastatuses.yaml')
 
@@ -71,7 +76,9 @@ export function nodeObject(spec: NodeSpec, i: number, kubeletVersion = 'v1.33.1'
     'kubernetes.io/arch': arch,
     'kubernetes.io/hostname': spec.name,
     'kubernetes.io/os': os,
-    ...(spec.controlPlane ? {'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': ''} : {}),
+    ...(spec.controlPlane
+      ? {'node-role.kubernetes.io/control-plane': '', 'node.kubernetes.io/exclude-from-external-load-balancers': ''}
+      : {}),
     ...spec.labels,
   }
   const ts = '2026-11-01T10:00:00Z'
@@ -103,12 +110,47 @@ export function nodeObject(spec: NodeSpec, i: number, kubeletVersion = 'v1.33.1'
       allocatable: {cpu: '4', 'ephemeral-storage': '100Gi', memory: '16Gi', pods: '110'},
       capacity: {cpu: '4', 'ephemeral-storage': '100Gi', memory: '16Gi', pods: '110'},
       conditions: [
-        {type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available', lastHeartbeatTime: ts, lastTransitionTime: ts},
-        {type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure', lastHeartbeatTime: ts, lastTransitionTime: ts},
-        {type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available', lastHeartbeatTime: ts, lastTransitionTime: ts},
+        {
+          type: 'MemoryPressure',
+          status: 'False',
+          reason: 'KubeletHasSufficientMemory',
+          message: 'kubelet has sufficient memory available',
+          lastHeartbeatTime: ts,
+          lastTransitionTime: ts,
+        },
+        {
+          type: 'DiskPressure',
+          status: 'False',
+          reason: 'KubeletHasNoDiskPressure',
+          message: 'kubelet has no disk pressure',
+          lastHeartbeatTime: ts,
+          lastTransitionTime: ts,
+        },
+        {
+          type: 'PIDPressure',
+          status: 'False',
+          reason: 'KubeletHasSufficientPID',
+          message: 'kubelet has sufficient PID available',
+          lastHeartbeatTime: ts,
+          lastTransitionTime: ts,
+        },
         ready
-          ? {type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status', lastHeartbeatTime: ts, lastTransitionTime: ts}
-          : {type: 'Ready', status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: ts, lastTransitionTime: ts},
+          ? {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              message: 'kubelet is posting ready status',
+              lastHeartbeatTime: ts,
+              lastTransitionTime: ts,
+            }
+          : {
+              type: 'Ready',
+              status: 'Unknown',
+              reason: 'NodeStatusUnknown',
+              message: 'Kubelet stopped posting node status.',
+              lastHeartbeatTime: ts,
+              lastTransitionTime: ts,
+            },
       ],
       daemonEndpoints: {kubeletEndpoint: {Port: 10250}},
       nodeInfo: {
@@ -132,17 +174,46 @@ function kubeProxyConfig(mode: string): string {
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
     bindAddress: '0.0.0.0',
     bindAddressHardFail: false,
-    clientConnection: {acceptContentTypes: '', burst: 0, contentType: '', kubeconfig: '/var/lib/kube-proxy/kubeconfig.conf', qps: 0},
+    clientConnection: {
+      acceptContentTypes: '',
+      burst: 0,
+      contentType: '',
+      kubeconfig: '/var/lib/kube-proxy/kubeconfig.conf',
+      qps: 0,
+    },
     clusterCIDR: '192.168.0.0/16',
     configSyncPeriod: '0s',
-    conntrack: {maxPerCore: null, min: null, tcpBeLiberal: false, tcpCloseWaitTimeout: null, tcpEstablishedTimeout: null, udpStreamTimeout: '0s', udpTimeout: '0s'},
+    conntrack: {
+      maxPerCore: null,
+      min: null,
+      tcpBeLiberal: false,
+      tcpCloseWaitTimeout: null,
+      tcpEstablishedTimeout: null,
+      udpStreamTimeout: '0s',
+      udpTimeout: '0s',
+    },
     detectLocal: {bridgeInterface: '', interfaceNamePrefix: ''},
     detectLocalMode: '',
     enableProfiling: false,
     healthzBindAddress: '',
     hostnameOverride: '',
-    iptables: {localhostNodePorts: null, masqueradeAll: false, masqueradeBit: null, minSyncPeriod: '0s', syncPeriod: '0s'},
-    ipvs: {excludeCIDRs: null, minSyncPeriod: '0s', scheduler: '', strictARP: false, syncPeriod: '0s', tcpFinTimeout: '0s', tcpTimeout: '0s', udpTimeout: '0s'},
+    iptables: {
+      localhostNodePorts: null,
+      masqueradeAll: false,
+      masqueradeBit: null,
+      minSyncPeriod: '0s',
+      syncPeriod: '0s',
+    },
+    ipvs: {
+      excludeCIDRs: null,
+      minSyncPeriod: '0s',
+      scheduler: '',
+      strictARP: false,
+      syncPeriod: '0s',
+      tcpFinTimeout: '0s',
+      tcpTimeout: '0s',
+      udpTimeout: '0s',
+    },
     kind: 'KubeProxyConfiguration',
     logging: {flushFrequency: 0, options: {json: {infoBufferSize: '0'}, text: {infoBufferSize: '0'}}, verbosity: 0},
     metricsBindAddress: '',
@@ -152,7 +223,13 @@ function kubeProxyConfig(mode: string): string {
     oomScoreAdj: null,
     portRange: '',
     showHiddenMetricsForAlphaFeatures: false,
-    winkernel: {enableDSR: false, forwardHealthCheckVip: false, networkName: '', rootHnsEndpointName: '', sourceVip: ''},
+    winkernel: {
+      enableDSR: false,
+      forwardHealthCheckVip: false,
+      networkName: '',
+      rootHnsEndpointName: '',
+      sourceVip: '',
+    },
   })
 }
 
@@ -160,7 +237,12 @@ function kubeProxyKubeconfig(server: string): string {
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{cluster: {'certificate-authority': '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt', server}, name: 'default'}],
+    clusters: [
+      {
+        cluster: {'certificate-authority': '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt', server},
+        name: 'default',
+      },
+    ],
     contexts: [{context: {cluster: 'default', namespace: 'default', user: 'default'}, name: 'default'}],
     'current-context': 'default',
     users: [{name: 'default', user: {tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token'}}],
@@ -172,7 +254,12 @@ export function kubeProxyDaemonSet(version = 'v1.33.1'): object {
   return {
     apiVersion: 'apps/v1',
     kind: 'DaemonSet',
-    metadata: {name: 'kube-proxy', namespace: 'kube-system', labels: {'k8s-app': 'kube-proxy'}, annotations: {'deprecated.daemonset.template.generation': '1'}},
+    metadata: {
+      name: 'kube-proxy',
+      namespace: 'kube-system',
+      labels: {'k8s-app': 'kube-proxy'},
+      annotations: {'deprecated.daemonset.template.generation': '1'},
+    },
     spec: {
       revisionHistoryLimit: 10,
       selector: {matchLabels: {'k8s-app': 'kube-proxy'}},
@@ -181,7 +268,11 @@ export function kubeProxyDaemonSet(version = 'v1.33.1'): object {
         spec: {
           containers: [
             {
-              command: ['/usr/local/bin/kube-proxy', '--config=/var/lib/kube-proxy/config.conf', '--hostname-override=$(NODE_NAME)'],
+              command: [
+                '/usr/local/bin/kube-proxy',
+                '--config=/var/lib/kube-proxy/config.conf',
+                '--hostname-override=$(NODE_NAME)',
+              ],
               env: [{name: 'NODE_NAME', valueFrom: {fieldRef: {apiVersion: 'v1', fieldPath: 'spec.nodeName'}}}],
               image: `registry.k8s.io/kube-proxy:${version}`,
               imagePullPolicy: 'IfNotPresent',
@@ -224,9 +315,10 @@ export function kubeProxyDaemonSet(version = 'v1.33.1'): object {
 export function seedKubeadmBase(store: FakeStore, opts: KubeadmOptions): void {
   const apiServers = opts.apiServers?.length ? opts.apiServers : ['172.18.0.2']
   const version = opts.kubernetesVersion ?? 'v1.33.1'
-  const specs: NodeSpec[] = typeof opts.nodes === 'number'
-    ? Array.from({length: opts.nodes}, (_, i) => ({name: `node-${i + 1}`, controlPlane: i === 0}))
-    : opts.nodes
+  const specs: NodeSpec[] =
+    typeof opts.nodes === 'number'
+      ? Array.from({length: opts.nodes}, (_, i) => ({name: `node-${i + 1}`, controlPlane: i === 0}))
+      : opts.nodes
   const objects: object[] = [
     ...['default', 'kube-system', 'kube-public', 'kube-node-lease'].map((name) => ({
       apiVersion: 'v1',
@@ -271,7 +363,10 @@ export function seedKubeadmBase(store: FakeStore, opts: KubeadmOptions): void {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: {name: 'kube-proxy', namespace: 'kube-system', labels: {app: 'kube-proxy'}},
-      data: {'config.conf': kubeProxyConfig(opts.kubeProxyMode ?? ''), 'kubeconfig.conf': kubeProxyKubeconfig(`https://${apiServers[0]}:6443`)},
+      data: {
+        'config.conf': kubeProxyConfig(opts.kubeProxyMode ?? ''),
+        'kubeconfig.conf': kubeProxyKubeconfig(`https://${apiServers[0]}:6443`),
+      },
     },
     {
       apiVersion: 'v1',
@@ -295,9 +390,21 @@ export function seedKubeadmBase(store: FakeStore, opts: KubeadmOptions): void {
       {
         apiVersion: 'v1',
         kind: 'Service',
-        metadata: {name: 'kube-dns', namespace: 'kube-system', labels: {'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS'}},
-        spec: {clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], selector: {'k8s-app': 'kube-dns'}, type: 'ClusterIP',
-          ports: [{name: 'dns', port: 53, protocol: 'UDP', targetPort: 53}, {name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53}]},
+        metadata: {
+          name: 'kube-dns',
+          namespace: 'kube-system',
+          labels: {'k8s-app': 'kube-dns', 'kubernetes.io/name': 'CoreDNS'},
+        },
+        spec: {
+          clusterIP: '10.96.0.10',
+          clusterIPs: ['10.96.0.10'],
+          selector: {'k8s-app': 'kube-dns'},
+          type: 'ClusterIP',
+          ports: [
+            {name: 'dns', port: 53, protocol: 'UDP', targetPort: 53},
+            {name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53},
+          ],
+        },
       },
       {
         apiVersion: 'apps/v1',
@@ -309,11 +416,20 @@ export function seedKubeadmBase(store: FakeStore, opts: KubeadmOptions): void {
           template: {
             metadata: {labels: {'k8s-app': 'kube-dns'}},
             spec: {
-              containers: [{name: 'coredns', image: 'registry.k8s.io/coredns/coredns:v1.12.0', args: ['-conf', '/etc/coredns/Corefile']}],
+              containers: [
+                {
+                  name: 'coredns',
+                  image: 'registry.k8s.io/coredns/coredns:v1.12.0',
+                  args: ['-conf', '/etc/coredns/Corefile'],
+                },
+              ],
               nodeSelector: {'kubernetes.io/os': 'linux'},
               priorityClassName: 'system-cluster-critical',
               serviceAccountName: 'coredns',
-              tolerations: [{key: 'CriticalAddonsOnly', operator: 'Exists'}, {effect: 'NoSchedule', key: 'node-role.kubernetes.io/control-plane'}],
+              tolerations: [
+                {key: 'CriticalAddonsOnly', operator: 'Exists'},
+                {effect: 'NoSchedule', key: 'node-role.kubernetes.io/control-plane'},
+              ],
             },
           },
         },
@@ -372,7 +488,16 @@ export function operatorCalicoNode(version: string): object {
       namespace: 'calico-system',
       labels: {'app.kubernetes.io/name': 'calico-node', 'k8s-app': 'calico-node'},
       annotations: {'deprecated.daemonset.template.generation': '1'},
-      ownerReferences: [{apiVersion: 'operator.tigera.io/v1', kind: 'Installation', name: 'default', uid: hex('installation', 36), controller: true, blockOwnerDeletion: true}],
+      ownerReferences: [
+        {
+          apiVersion: 'operator.tigera.io/v1',
+          kind: 'Installation',
+          name: 'default',
+          uid: hex('installation', 36),
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     spec: {
       revisionHistoryLimit: 10,
@@ -416,9 +541,26 @@ export function operatorCalicoNode(version: string): object {
                 {name: 'KUBERNETES_SERVICE_CA_LOC', value: '/etc/pki/tls/certs/tigera-ca-bundle.crt'},
               ],
               lifecycle: {preStop: {exec: {command: ['/bin/calico-node', '-shutdown']}}},
-              livenessProbe: {failureThreshold: 3, httpGet: {host: 'localhost', path: '/liveness', port: 9099, scheme: 'HTTP'}, periodSeconds: 60, timeoutSeconds: 10},
-              readinessProbe: {exec: {command: ['/bin/calico-node', '-bird-ready', '-felix-ready']}, periodSeconds: 30, timeoutSeconds: 10},
-              securityContext: {allowPrivilegeEscalation: true, capabilities: {drop: ['ALL']}, privileged: true, runAsGroup: 0, runAsNonRoot: false, runAsUser: 0, seccompProfile: {type: 'RuntimeDefault'}},
+              livenessProbe: {
+                failureThreshold: 3,
+                httpGet: {host: 'localhost', path: '/liveness', port: 9099, scheme: 'HTTP'},
+                periodSeconds: 60,
+                timeoutSeconds: 10,
+              },
+              readinessProbe: {
+                exec: {command: ['/bin/calico-node', '-bird-ready', '-felix-ready']},
+                periodSeconds: 30,
+                timeoutSeconds: 10,
+              },
+              securityContext: {
+                allowPrivilegeEscalation: true,
+                capabilities: {drop: ['ALL']},
+                privileged: true,
+                runAsGroup: 0,
+                runAsNonRoot: false,
+                runAsUser: 0,
+                seccompProfile: {type: 'RuntimeDefault'},
+              },
               volumeMounts: [
                 {mountPath: '/lib/modules', name: 'lib-modules', readOnly: true},
                 {mountPath: '/run/xtables.lock', name: 'xtables-lock'},
@@ -434,19 +576,41 @@ export function operatorCalicoNode(version: string): object {
             },
           ],
           initContainers: [
-            {name: 'flexvol-driver', image: img('pod2daemon-flexvol'), imagePullPolicy: 'IfNotPresent',
-              volumeMounts: [{mountPath: '/host/driver', name: 'flexvol-driver-host'}], securityContext: {privileged: true}},
-            {name: 'install-cni', image: img('cni'), imagePullPolicy: 'IfNotPresent', command: ['/opt/cni/bin/install'],
-              env: [{name: 'CNI_CONF_NAME', value: '10-calico.conflist'}, {name: 'SLEEP', value: 'false'}, {name: 'CNI_NET_DIR', value: '/etc/cni/net.d'}],
-              volumeMounts: [{mountPath: '/host/opt/cni/bin', name: 'cni-bin-dir'}, {mountPath: '/host/etc/cni/net.d', name: 'cni-net-dir'}],
-              securityContext: {privileged: true}},
-            {name: 'ebpf-bootstrap', image: img('node'), imagePullPolicy: 'IfNotPresent', command: ['calico-node', '-init', '-best-effort'],
+            {
+              name: 'flexvol-driver',
+              image: img('pod2daemon-flexvol'),
+              imagePullPolicy: 'IfNotPresent',
+              volumeMounts: [{mountPath: '/host/driver', name: 'flexvol-driver-host'}],
+              securityContext: {privileged: true},
+            },
+            {
+              name: 'install-cni',
+              image: img('cni'),
+              imagePullPolicy: 'IfNotPresent',
+              command: ['/opt/cni/bin/install'],
+              env: [
+                {name: 'CNI_CONF_NAME', value: '10-calico.conflist'},
+                {name: 'SLEEP', value: 'false'},
+                {name: 'CNI_NET_DIR', value: '/etc/cni/net.d'},
+              ],
+              volumeMounts: [
+                {mountPath: '/host/opt/cni/bin', name: 'cni-bin-dir'},
+                {mountPath: '/host/etc/cni/net.d', name: 'cni-net-dir'},
+              ],
+              securityContext: {privileged: true},
+            },
+            {
+              name: 'ebpf-bootstrap',
+              image: img('node'),
+              imagePullPolicy: 'IfNotPresent',
+              command: ['calico-node', '-init', '-best-effort'],
               volumeMounts: [
                 {mountPath: '/sys/fs', mountPropagation: 'Bidirectional', name: 'sys-fs'},
                 {mountPath: '/var/run/calico', mountPropagation: 'Bidirectional', name: 'var-run-calico'},
                 {mountPath: '/nodeproc', name: 'nodeproc', readOnly: true},
               ],
-              securityContext: {privileged: true}},
+              securityContext: {privileged: true},
+            },
           ],
           hostNetwork: true,
           dnsPolicy: 'ClusterFirstWithHostNet',
@@ -455,7 +619,11 @@ export function operatorCalicoNode(version: string): object {
           serviceAccountName: 'calico-node',
           serviceAccount: 'calico-node',
           terminationGracePeriodSeconds: 5,
-          tolerations: [{key: 'CriticalAddonsOnly', operator: 'Exists'}, {effect: 'NoSchedule', operator: 'Exists'}, {effect: 'NoExecute', operator: 'Exists'}],
+          tolerations: [
+            {key: 'CriticalAddonsOnly', operator: 'Exists'},
+            {effect: 'NoSchedule', operator: 'Exists'},
+            {effect: 'NoExecute', operator: 'Exists'},
+          ],
           volumes: [
             hp('lib-modules', '/lib/modules', ''),
             hp('xtables-lock', '/run/xtables.lock', 'FileOrCreate'),
@@ -479,7 +647,12 @@ export function operatorCalicoNode(version: string): object {
   }
 }
 
-function operatorDeployment(name: string, image: string, replicas: number, extra: {hostNetwork?: boolean; env?: object[]} = {}): object {
+function operatorDeployment(
+  name: string,
+  image: string,
+  replicas: number,
+  extra: {hostNetwork?: boolean; env?: object[]} = {},
+): object {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -487,7 +660,16 @@ function operatorDeployment(name: string, image: string, replicas: number, extra
       name,
       namespace: 'calico-system',
       labels: {'app.kubernetes.io/name': name, 'k8s-app': name},
-      ownerReferences: [{apiVersion: 'operator.tigera.io/v1', kind: 'Installation', name: 'default', uid: hex('installation', 36), controller: true, blockOwnerDeletion: true}],
+      ownerReferences: [
+        {
+          apiVersion: 'operator.tigera.io/v1',
+          kind: 'Installation',
+          name: 'default',
+          uid: hex('installation', 36),
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     },
     spec: {
       replicas,
@@ -502,7 +684,10 @@ function operatorDeployment(name: string, image: string, replicas: number, extra
           nodeSelector: {'kubernetes.io/os': 'linux'},
           priorityClassName: 'system-cluster-critical',
           serviceAccountName: name,
-          tolerations: [{key: 'CriticalAddonsOnly', operator: 'Exists'}, {effect: 'NoSchedule', key: 'node-role.kubernetes.io/control-plane'}],
+          tolerations: [
+            {key: 'CriticalAddonsOnly', operator: 'Exists'},
+            {effect: 'NoSchedule', key: 'node-role.kubernetes.io/control-plane'},
+          ],
         },
       },
     },
@@ -569,9 +754,17 @@ export function seedOperatorInstall(store: FakeStore, opts: OperatorInstallOptio
   const version = opts.calicoVersion ?? 'v3.32.1'
   const crs = loadYaml(opts.installation === 'bpf' ? CUSTOM_RESOURCES_BPF_YAML : CUSTOM_RESOURCES_YAML)
   const installation = crs.find((o: any) => o.kind === 'Installation') as any
-  installation.spec = defaultedInstallationSpec({...installation.spec, calicoNetwork: {...installation.spec.calicoNetwork, ...opts.calicoNetwork}})
+  installation.spec = defaultedInstallationSpec({
+    ...installation.spec,
+    calicoNetwork: {...installation.spec.calicoNetwork, ...opts.calicoNetwork},
+  })
   const bpf = installation.spec.calicoNetwork.linuxDataplane === 'BPF'
-  installation.status = {calicoVersion: version, variant: 'Calico', mtu: 1450, computed: structuredClone(installation.spec)}
+  installation.status = {
+    calicoVersion: version,
+    variant: 'Calico',
+    mtu: 1450,
+    computed: structuredClone(installation.spec),
+  }
   const nodes = opts.nodeCount ?? store.list('v1', 'Node').length
   const typhaReplicas = Math.max(1, nodes <= 200 ? Math.min(3, nodes) : Math.min(20, Math.ceil(nodes / 200) + 2))
   const pools = (installation.spec.calicoNetwork.ipPools ?? []).map((p: any) => ({
@@ -591,20 +784,66 @@ export function seedOperatorInstall(store: FakeStore, opts: OperatorInstallOptio
   const objects: object[] = [
     ...calicoCrds(),
     ...loadYaml(INSTALLATION_CRD_YAML),
-    ...(opts.tigeraStatus ?? true ? loadYaml(TIGERASTATUS_CRD_YAML) : []),
+    ...((opts.tigeraStatus ?? true) ? loadYaml(TIGERASTATUS_CRD_YAML) : []),
     ...loadYaml(TIGERA_OPERATOR_YAML),
     installation,
-    {apiVersion: 'v1', kind: 'Namespace', metadata: {name: 'calico-system', labels: {name: 'calico-system', 'pod-security.kubernetes.io/enforce': 'privileged', 'pod-security.kubernetes.io/enforce-version': 'latest'}}},
-    ...['calico-node', 'calico-typha', 'calico-kube-controllers'].map((name) => ({apiVersion: 'v1', kind: 'ServiceAccount', metadata: {name, namespace: 'calico-system'}})),
-    {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'tigera-ca-bundle', namespace: 'calico-system'}, data: {'tigera-ca-bundle.crt': '-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n'}},
-    {apiVersion: 'v1', kind: 'Service', metadata: {name: 'calico-typha', namespace: 'calico-system', labels: {'k8s-app': 'calico-typha'}},
-      spec: {clusterIP: '10.96.100.100', ports: [{name: 'calico-typha', port: 5473, protocol: 'TCP', targetPort: 'calico-typha'}], selector: {'k8s-app': 'calico-typha'}, type: 'ClusterIP'}},
+    {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: 'calico-system',
+        labels: {
+          name: 'calico-system',
+          'pod-security.kubernetes.io/enforce': 'privileged',
+          'pod-security.kubernetes.io/enforce-version': 'latest',
+        },
+      },
+    },
+    ...['calico-node', 'calico-typha', 'calico-kube-controllers'].map((name) => ({
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: {name, namespace: 'calico-system'},
+    })),
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {name: 'tigera-ca-bundle', namespace: 'calico-system'},
+      data: {'tigera-ca-bundle.crt': '-----BEGIN CERTIFICATE-----\nfake\n-----END CERTIFICATE-----\n'},
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {name: 'calico-typha', namespace: 'calico-system', labels: {'k8s-app': 'calico-typha'}},
+      spec: {
+        clusterIP: '10.96.100.100',
+        ports: [{name: 'calico-typha', port: 5473, protocol: 'TCP', targetPort: 'calico-typha'}],
+        selector: {'k8s-app': 'calico-typha'},
+        type: 'ClusterIP',
+      },
+    },
     retag(operatorCalicoNode(version), version),
     operatorDeployment('calico-typha', `quay.io/calico/typha:${version}`, typhaReplicas, {hostNetwork: true}),
-    operatorDeployment('calico-kube-controllers', `quay.io/calico/kube-controllers:${version}`, 1, {env: [{name: 'DATASTORE_TYPE', value: 'kubernetes'}, {name: 'ENABLED_CONTROLLERS', value: 'node,loadbalancer'}]}),
-    {apiVersion: 'crd.projectcalico.org/v1', kind: 'ClusterInformation', metadata: {name: 'default'},
-      spec: {calicoVersion: version, clusterGUID: clusterGUID('operator'), clusterType: 'k8s,operator,bgp', datastoreReady: true}},
-    felixDefault({'operator.tigera.io/bpfEnabled': String(bpf)}, {bpfEnabled: bpf, healthPort: 9099, nftablesMode: bpf ? 'Enabled' : 'Disabled', vxlanPort: 4789, vxlanVNI: 4096}),
+    operatorDeployment('calico-kube-controllers', `quay.io/calico/kube-controllers:${version}`, 1, {
+      env: [
+        {name: 'DATASTORE_TYPE', value: 'kubernetes'},
+        {name: 'ENABLED_CONTROLLERS', value: 'node,loadbalancer'},
+      ],
+    }),
+    {
+      apiVersion: 'crd.projectcalico.org/v1',
+      kind: 'ClusterInformation',
+      metadata: {name: 'default'},
+      spec: {
+        calicoVersion: version,
+        clusterGUID: clusterGUID('operator'),
+        clusterType: 'k8s,operator,bgp',
+        datastoreReady: true,
+      },
+    },
+    felixDefault(
+      {'operator.tigera.io/bpfEnabled': String(bpf)},
+      {bpfEnabled: bpf, healthPort: 9099, nftablesMode: bpf ? 'Enabled' : 'Disabled', vxlanPort: 4789, vxlanVNI: 4096},
+    ),
     ...pools,
   ]
   if (opts.tigeraStatus ?? true) {
@@ -614,11 +853,34 @@ export function seedOperatorInstall(store: FakeStore, opts: OperatorInstallOptio
       kind: 'TigeraStatus',
       metadata: {name: 'calico'},
       spec: {},
-      status: {conditions: [
-        {type: 'Available', status: 'True', reason: 'AllObjectsAvailable', message: 'All Objects Available', lastTransitionTime: ts, observedGeneration: 1},
-        {type: 'Progressing', status: 'False', reason: 'AllObjectsAvailable', message: 'All Objects Available', lastTransitionTime: ts, observedGeneration: 1},
-        {type: 'Degraded', status: 'False', reason: 'AllObjectsAvailable', message: 'All Objects Available', lastTransitionTime: ts, observedGeneration: 1},
-      ]},
+      status: {
+        conditions: [
+          {
+            type: 'Available',
+            status: 'True',
+            reason: 'AllObjectsAvailable',
+            message: 'All Objects Available',
+            lastTransitionTime: ts,
+            observedGeneration: 1,
+          },
+          {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'AllObjectsAvailable',
+            message: 'All Objects Available',
+            lastTransitionTime: ts,
+            observedGeneration: 1,
+          },
+          {
+            type: 'Degraded',
+            status: 'False',
+            reason: 'AllObjectsAvailable',
+            message: 'All Objects Available',
+            lastTransitionTime: ts,
+            observedGeneration: 1,
+          },
+        ],
+      },
     })
   }
   store.seed(objects)
@@ -633,23 +895,49 @@ export function seedManifestInstall(store: FakeStore, opts: CalicoOptions = {}):
   const version = opts.calicoVersion ?? 'v3.32.1'
   const objects = loadYaml(CALICO_YAML).map((o) => retag(o, version))
   objects.push(
-    {apiVersion: 'crd.projectcalico.org/v1', kind: 'ClusterInformation', metadata: {name: 'default'},
-      spec: {calicoVersion: version, clusterGUID: clusterGUID('manifest'), clusterType: 'k8s,bgp,kubeadm', datastoreReady: true}},
+    {
+      apiVersion: 'crd.projectcalico.org/v1',
+      kind: 'ClusterInformation',
+      metadata: {name: 'default'},
+      spec: {
+        calicoVersion: version,
+        clusterGUID: clusterGUID('manifest'),
+        clusterType: 'k8s,bgp,kubeadm',
+        datastoreReady: true,
+      },
+    },
     felixDefault(),
     {
       apiVersion: 'crd.projectcalico.org/v1',
       kind: 'IPPool',
       metadata: {name: 'default-ipv4-ippool'},
-      spec: {allowedUses: ['Workload', 'Tunnel'], assignmentMode: 'Automatic', blockSize: 26, cidr: '192.168.0.0/16', ipipMode: 'Always',
-        natOutgoing: true, nodeSelector: 'all()', vxlanMode: 'Never'},
+      spec: {
+        allowedUses: ['Workload', 'Tunnel'],
+        assignmentMode: 'Automatic',
+        blockSize: 26,
+        cidr: '192.168.0.0/16',
+        ipipMode: 'Always',
+        natOutgoing: true,
+        nodeSelector: 'all()',
+        vxlanMode: 'Never',
+      },
     },
     {
       apiVersion: 'crd.projectcalico.org/v1',
       kind: 'KubeControllersConfiguration',
       metadata: {name: 'default'},
-      spec: {controllers: {namespace: {reconcilerPeriod: '5m'}, node: {leakGracePeriod: '15m', reconcilerPeriod: '5m', syncLabels: 'Enabled'},
-        policy: {reconcilerPeriod: '5m'}, serviceAccount: {reconcilerPeriod: '5m'}, workloadEndpoint: {reconcilerPeriod: '5m'}},
-      etcdV3CompactionPeriod: '10m', healthChecks: 'Enabled', logSeverityScreen: 'Info'},
+      spec: {
+        controllers: {
+          namespace: {reconcilerPeriod: '5m'},
+          node: {leakGracePeriod: '15m', reconcilerPeriod: '5m', syncLabels: 'Enabled'},
+          policy: {reconcilerPeriod: '5m'},
+          serviceAccount: {reconcilerPeriod: '5m'},
+          workloadEndpoint: {reconcilerPeriod: '5m'},
+        },
+        etcdV3CompactionPeriod: '10m',
+        healthChecks: 'Enabled',
+        logSeverityScreen: 'Info',
+      },
     },
   )
   store.seed(objects)

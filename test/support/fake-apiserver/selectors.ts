@@ -27,7 +27,14 @@ function parseLabelSelector(sel: string): Req[] {
   for (const part of splitTop(sel)) {
     let m: RegExpMatchArray | null
     if ((m = part.match(/^([^\s!=(),]+)\s+(in|notin)\s*\(([^)]*)\)$/))) {
-      reqs.push({key: m[1]!, op: m[2] as 'in' | 'notin', values: m[3]!.split(',').map((v) => v.trim()).filter(Boolean)})
+      reqs.push({
+        key: m[1]!,
+        op: m[2] as 'in' | 'notin',
+        values: m[3]!
+          .split(',')
+          .map((v) => v.trim())
+          .filter(Boolean),
+      })
     } else if ((m = part.match(/^([^\s!=(),]+)\s*(==|!=|=)\s*([^\s!=(),]*)$/))) {
       reqs.push({key: m[1]!, op: m[2] === '!=' ? 'ne' : 'eq', values: [m[3]!]})
     } else if ((m = part.match(/^!\s*([^\s!=(),]+)$/))) {
@@ -100,8 +107,12 @@ export function fieldMatcher(sel: string | null | undefined, plural: string): Ma
     if (!m) throw badRequest(`invalid selector: '${sel}'; can't understand '${part}'`)
     const key = m[1]!.trim()
     const get = FIELDS[key]
-    const allowed = key === 'metadata.name' || key === 'metadata.namespace' || (plural === 'pods' && get) ||
-      (plural === 'nodes' && key === 'spec.unschedulable') || (key === 'type' && plural === 'secrets')
+    const allowed =
+      key === 'metadata.name' ||
+      key === 'metadata.namespace' ||
+      (plural === 'pods' && get) ||
+      (plural === 'nodes' && key === 'spec.unschedulable') ||
+      (key === 'type' && plural === 'secrets')
     if (!get || !allowed) {
       throw badRequest(`"${key}" is not a known field selector: only "metadata.name", "metadata.namespace"`)
     }

@@ -26,7 +26,17 @@ import {
 } from './status.js'
 import {type ResourceType, Store, withVersion} from './store.js'
 
-export type Verb = 'get' | 'list' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection' | 'watch' | 'exec' | 'logs'
+export type Verb =
+  | 'get'
+  | 'list'
+  | 'create'
+  | 'update'
+  | 'patch'
+  | 'delete'
+  | 'deletecollection'
+  | 'watch'
+  | 'exec'
+  | 'logs'
 
 export interface RequestRecord {
   method: string
@@ -48,10 +58,27 @@ export interface RequestRecord {
   name?: string
   /** Injected fault, if any. */
   fault?: string
+  /** Date.now() when the request arrived. */
   time: number
+  /** Server-side handling time in ms (body read → response written), for answered HTTP requests. */
+  durationMs?: number
 }
 
-export type FaultAction = {status: number; reason?: string; message?: string} | 'drop' | 'hang' | {delayMs: number}
+/** A response body that is already JSON text. */
+class RawJson {
+  constructor(readonly json: string) {}
+}
+
+/**
+ * 'drop': destroy the socket after reading the request (client: ECONNRESET / socket hang up). 'hang': never answer.
+ * {status}: answer that Status (reason defaults from the code) without applying the request. {delayMs}: wait, then
+ * handle normally (or answer {status} too, when both are given).
+ */
+export type FaultAction =
+  | {status: number; reason?: string; message?: string; delayMs?: number}
+  | 'drop'
+  | 'hang'
+  | {delayMs: number}
 
 export interface RequestInfo {
   method: string
@@ -159,7 +186,10 @@ export class ApiServerCore {
       this.sockets.add(s)
       s.on('close', () => this.sockets.delete(s))
     })
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head))
+    this.server.on(
+      'upgrade',
+      (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head),
+    )
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject)
       this.server.listen(0, '127.0.0.1', () => resolve())
@@ -216,7 +246,11 @@ export class ApiServerCore {
   private resourceRoute(group: string, version: string, rest: string[]): Route | undefined {
     let namespace: string | undefined
     let parts = rest
-    if (rest[0] === 'namespaces' && rest.length >= 3 && !(rest.length === 3 && ['status', 'finalize'].includes(rest[2]!))) {
+    if (
+      rest[0] === 'namespaces' &&
+      rest.length >= 3 &&
+      !(rest.length === 3 && ['status', 'finalize'].includes(rest[2]!))
+    ) {
       namespace = rest[1]
       parts = rest.slice(2)
     }
@@ -309,10 +343,17 @@ export class ApiServerCore {
     const rbacResource = route.subresource ? `${rt.plural}/${route.subresource}` : rt.plural
     for (const r of this.rules) {
       const verbOk = r.verb === '*' || r.verb === verb || r.verb === rbacVerb
-      const resOk = r.resource === '*' || r.resource === rbacResource || (r.resource === rt.plural && (verb === 'exec' || verb === 'logs'))
+      const resOk =
+        r.resource === '*' ||
+        r.resource === rbacResource ||
+        (r.resource === rt.plural && (verb === 'exec' || verb === 'logs'))
       const nsOk = r.namespace === undefined || r.namespace === route.namespace
       if (verbOk && resOk && nsOk) {
-        const who = route.name ? `${rt.group ? `${rt.plural}.${rt.group}` : rt.plural} "${route.name}"` : rt.group ? `${rt.plural}.${rt.group}` : rt.plural
+        const who = route.name
+          ? `${rt.group ? `${rt.plural}.${rt.group}` : rt.plural} "${route.name}"`
+          : rt.group
+            ? `${rt.plural}.${rt.group}`
+            : rt.plural
         const scope = route.namespace ? `in the namespace "${route.namespace}"` : 'at the cluster scope'
         return failure(
           403,
@@ -333,7 +374,8 @@ export class ApiServerCore {
     if (route.subresource === 'log') return 'logs'
     switch (method) {
       case 'GET':
-        if (route.name === undefined) return query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : 'list'
+        if (route.name === undefined)
+          return query.get('watch') === 'true' || query.get('watch') === '1' ? 'watch' : 'list'
         return 'get'
       case 'POST':
         return 'create'
@@ -355,8 +397,12 @@ export class ApiServerCore {
   }
 
   /** Apply a FaultAction; returns true when the request must not be processed further. */
-  private async fault(action: FaultAction | undefined, rec: RequestRecord, respond: (code: number, body: unknown) => void,
-    destroy: () => void): Promise<boolean> {
+  private async fault(
+    action: FaultAction | undefined,
+    rec: RequestRecord,
+    respond: (code: number, body: unknown) => void,
+    destroy: () => void,
+  ): Promise<boolean> {
     if (!action) return false
     if (action === 'drop') {
       rec.status = 0
@@ -372,12 +418,22 @@ export class ApiServerCore {
     if ('delayMs' in action) {
       rec.fault = `delay ${action.delayMs}ms`
       await new Promise((r) => setTimeout(r, action.delayMs))
-      return false
+      if (!('status' in action)) return false
     }
-    rec.fault = `status ${action.status}`
+    if (!('status' in action) || typeof action.status !== 'number') return false
+    rec.fault = rec.fault ? `${rec.fault}, status ${action.status}` : `status ${action.status}`
     const reason = action.reason ?? REASONS[action.status] ?? 'InternalError'
-    const message = action.message ?? (action.status === 500 ? 'Internal error occurred: injected fault' : 'injected fault')
-    const body: StatusBody = {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code: action.status}
+    const message =
+      action.message ?? (action.status === 500 ? 'Internal error occurred: injected fault' : 'injected fault')
+    const body: StatusBody = {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message,
+      reason,
+      code: action.status,
+    }
     rec.status = action.status
     respond(action.status, body)
     return true
@@ -388,6 +444,7 @@ export class ApiServerCore {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://x')
     const method = req.method ?? 'GET'
+    const started = performance.now()
     const chunks: Buffer[] = []
     for await (const c of req) chunks.push(c as Buffer)
     const body = chunks.length ? Buffer.concat(chunks).toString('utf8') : undefined
@@ -411,19 +468,55 @@ export class ApiServerCore {
     })
     const respond = (code: number, payload: unknown, type = 'application/json') => {
       rec.status = code
+      rec.durationMs = performance.now() - started
       if (res.writableEnded || res.destroyed) return
-      const text = typeof payload === 'string' && type !== 'application/json' ? payload : JSON.stringify(payload)
-      res.writeHead(code, {'Content-Type': type, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private'})
+      const text =
+        payload instanceof RawJson
+          ? payload.json
+          : typeof payload === 'string' && type !== 'application/json'
+            ? payload
+            : JSON.stringify(payload)
+      res.writeHead(code, {
+        'Content-Type': type,
+        'Content-Length': Buffer.byteLength(text),
+        'Cache-Control': 'no-cache, private',
+      })
       res.end(text)
     }
     try {
-      const action = this.hook?.({method, path: url.pathname, verb, resource: route?.rt?.plural, subresource: route?.subresource,
-        namespace: route?.namespace, name: route?.name, body, query: url.searchParams})
-      if (await this.fault(action, rec, (c, b) => respond(c, b), () => req.socket.destroy())) return
+      const action = this.hook?.({
+        method,
+        path: url.pathname,
+        verb,
+        resource: route?.rt?.plural,
+        subresource: route?.subresource,
+        namespace: route?.namespace,
+        name: route?.name,
+        body,
+        query: url.searchParams,
+      })
+      if (
+        await this.fault(
+          action,
+          rec,
+          (c, b) => respond(c, b),
+          () => req.socket.destroy(),
+        )
+      )
+        return
       if (route?.kind === 'other') {
         if (url.pathname === '/version') {
-          respond(200, {major: '1', minor: '33', gitVersion: 'v1.33.1', gitCommit: 'fake', gitTreeState: 'clean',
-            buildDate: '2025-05-15T00:00:00Z', goVersion: 'go1.24.2', compiler: 'gc', platform: 'linux/amd64'})
+          respond(200, {
+            major: '1',
+            minor: '33',
+            gitVersion: 'v1.33.1',
+            gitCommit: 'fake',
+            gitTreeState: 'clean',
+            buildDate: '2025-05-15T00:00:00Z',
+            goVersion: 'go1.24.2',
+            compiler: 'gc',
+            platform: 'linux/amd64',
+          })
         } else respond(200, 'ok', 'text/plain; charset=utf-8')
         return
       }
@@ -474,8 +567,14 @@ export class ApiServerCore {
     return withVersion(obj, rt, version)
   }
 
-  private rest(method: string, verb: RequestRecord['verb'], route: Route, query: URLSearchParams, body: string | undefined,
-    contentType: string | undefined): {code: number; payload: unknown} {
+  private rest(
+    method: string,
+    verb: RequestRecord['verb'],
+    route: Route,
+    query: URLSearchParams,
+    body: string | undefined,
+    contentType: string | undefined,
+  ): {code: number; payload: unknown} {
     const rt = route.rt!
     const version = route.version!
     const store = this.store
@@ -503,7 +602,8 @@ export class ApiServerCore {
             throw badRequest('the namespace of the provided object does not match the namespace sent on the request')
           }
           obj.metadata.namespace = ns
-          if (!store.peek(store.typeByPlural('', 'namespaces')!, ns)) throw notFound({group: '', plural: 'namespaces'}, ns)
+          if (!store.peek(store.typeByPlural('', 'namespaces')!, ns))
+            throw notFound({group: '', plural: 'namespaces'}, ns)
         }
         delete obj.metadata.resourceVersion
         delete obj.metadata.uid
@@ -522,7 +622,9 @@ export class ApiServerCore {
         if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw badRequest('the body must be a JSON object')
         obj.metadata ??= {}
         if (obj.metadata.name !== undefined && obj.metadata.name !== route.name) {
-          throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${route.name})`)
+          throw badRequest(
+            `the name of the object (${obj.metadata.name}) does not match the name on the URL (${route.name})`,
+          )
         }
         if (rt.namespaced && obj.metadata.namespace && obj.metadata.namespace !== route.namespace) {
           throw badRequest('the namespace of the provided object does not match the namespace sent on the request')
@@ -552,7 +654,10 @@ export class ApiServerCore {
               break
             case 'application/apply-patch+yaml':
               // Server-side apply is approximated by a merge patch (no field ownership, no conflicts).
-              if (!query.get('fieldManager')) throw badRequest('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch')
+              if (!query.get('fieldManager'))
+                throw badRequest(
+                  'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+                )
               next = mergePatch(structuredClone(current ?? {}), patchBody())
               break
             default:
@@ -567,7 +672,8 @@ export class ApiServerCore {
           throw err
         }
         if (!current) throw notFound(rt, route.name!)
-        if (!next || typeof next !== 'object' || Array.isArray(next)) throw badRequest('the patched object is not an object')
+        if (!next || typeof next !== 'object' || Array.isArray(next))
+          throw badRequest('the patched object is not an object')
         next.metadata ??= {}
         next.metadata.name = route.name
         if (rt.namespaced) next.metadata.namespace = route.namespace
@@ -584,7 +690,10 @@ export class ApiServerCore {
         const old = store.remove(rt, route.name!, route.namespace)
         store.runControllers()
         if (rt.builtin && rt.plural !== 'pods') {
-          return {code: 200, payload: success({name: route.name, group: rt.group || undefined, kind: rt.plural, uid: old.metadata.uid})}
+          return {
+            code: 200,
+            payload: success({name: route.name, group: rt.group || undefined, kind: rt.plural, uid: old.metadata.uid}),
+          }
         }
         return {code: 200, payload: this.out(rt, version, old)}
       }
@@ -594,7 +703,15 @@ export class ApiServerCore {
         const victims = store.peekList(rt, route.namespace).filter((o) => (!lm || lm(o)) && (!fm || fm(o)))
         for (const o of victims) store.remove(rt, o.metadata.name, o.metadata.namespace)
         store.runControllers()
-        return {code: 200, payload: {apiVersion: rt.group ? `${rt.group}/${version}` : version, kind: rt.listKind, metadata: {resourceVersion: store.resourceVersion()}, items: victims}}
+        return {
+          code: 200,
+          payload: {
+            apiVersion: rt.group ? `${rt.group}/${version}` : version,
+            kind: rt.listKind,
+            metadata: {resourceVersion: store.resourceVersion()},
+            items: victims,
+          },
+        }
       }
       default:
         throw methodNotAllowed()
@@ -616,7 +733,8 @@ export class ApiServerCore {
       } catch {
         throw badRequest('continue key is not valid: illegal base64 data')
       }
-      if (token.v !== 'meta.k8s.io/v1' || typeof token.start !== 'string') throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)')
+      if (token.v !== 'meta.k8s.io/v1' || typeof token.start !== 'string')
+        throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)')
       start = lowerBound(keys, token.start)
     } else if (rt.namespaced && namespace !== undefined) {
       start = lowerBound(keys, `${namespace}/`)
@@ -639,18 +757,36 @@ export class ApiServerCore {
       }
       items.push({k, o})
     }
-    const stripKind = rt.builtin
-    const out = items.map(({o}) => {
-      if (!stripKind) return this.out(rt, version, o)
-      const {apiVersion: _a, kind: _k, ...rest} = o
-      return rest
-    })
     const metadata: Record<string, unknown> = {resourceVersion: this.store.resourceVersion()}
     if (next !== undefined) {
-      metadata.continue = Buffer.from(JSON.stringify({v: 'meta.k8s.io/v1', rv: Number(this.store.resourceVersion()), start: next})).toString('base64url')
+      metadata.continue = Buffer.from(
+        JSON.stringify({v: 'meta.k8s.io/v1', rv: Number(this.store.resourceVersion()), start: next}),
+      ).toString('base64url')
       if (!lm && !fm) metadata.remainingItemCount = remaining
     }
-    return {apiVersion: rt.group ? `${rt.group}/${version}` : version, kind: rt.listKind, metadata, items: out}
+    const head = JSON.stringify({
+      apiVersion: rt.group ? `${rt.group}/${version}` : version,
+      kind: rt.listKind,
+      metadata,
+    })
+    // Stored objects are never mutated (writes replace them), so their list-item JSON is cached per object.
+    const body = items.map(({o}) => this.itemJson(rt, version, o)).join(',')
+    return new RawJson(`${head.slice(0, -1)},"items":[${body}]}`)
+  }
+
+  private readonly itemCache = new WeakMap<object, {version: string; json: string}>()
+
+  /** Built-in list items carry no apiVersion/kind (as from a real server); custom resources do. */
+  private itemJson(rt: ResourceType, version: string, o: any): string {
+    const hit = this.itemCache.get(o)
+    if (hit && hit.version === version) return hit.json
+    let json: string
+    if (rt.builtin) {
+      const {apiVersion: _a, kind: _k, ...rest} = o
+      json = JSON.stringify(rest)
+    } else json = JSON.stringify(this.out(rt, version, o))
+    this.itemCache.set(o, {version, json})
+    return json
   }
 
   /** A minimal watch: events after the request (no history replay, no bookmarks), one JSON object per line. */
@@ -689,7 +825,9 @@ export class ApiServerCore {
     const init: string[] = (pod.spec?.initContainers ?? []).map((c: any) => c.name)
     if (!container) {
       if (names.length === 1) return names[0]!
-      throw badRequest(`a container name must be specified for pod ${pod.metadata.name}, choose one of: [${names.join(' ')}]${init.length ? ` or one of the init containers: [${init.join(' ')}]` : ''}`)
+      throw badRequest(
+        `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${names.join(' ')}]${init.length ? ` or one of the init containers: [${init.join(' ')}]` : ''}`,
+      )
     }
     if (!names.includes(container) && !(withInit && init.includes(container))) {
       throw badRequest(`container ${container} is not valid for pod ${pod.metadata.name}`)
@@ -697,7 +835,11 @@ export class ApiServerCore {
     return container
   }
 
-  private logs(route: Route, query: URLSearchParams, respond: (code: number, body: unknown, type?: string) => void): void {
+  private logs(
+    route: Route,
+    query: URLSearchParams,
+    respond: (code: number, body: unknown, type?: string) => void,
+  ): void {
     const pod = this.podFor(route.namespace!, route.name!)
     const container = this.containerFor(pod, query.get('container'), true)
     const tail = query.get('tailLines')
@@ -740,12 +882,30 @@ export class ApiServerCore {
     const reject = (status: StatusBody) => {
       rec.status = status.code
       const text = JSON.stringify(status)
-      socket.end(`HTTP/1.1 ${status.code} ${status.reason ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`)
+      socket.end(
+        `HTTP/1.1 ${status.code} ${status.reason ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      )
     }
     try {
-      const action = this.hook?.({method: rec.method, path: url.pathname, verb: rec.verb, resource: rec.resource,
-        subresource: rec.subresource, namespace: rec.namespace, name: rec.name, query: url.searchParams})
-      if (await this.fault(action, rec, (_c, b) => reject(b as StatusBody), () => socket.destroy())) return
+      const action = this.hook?.({
+        method: rec.method,
+        path: url.pathname,
+        verb: rec.verb,
+        resource: rec.resource,
+        subresource: rec.subresource,
+        namespace: rec.namespace,
+        name: rec.name,
+        query: url.searchParams,
+      })
+      if (
+        await this.fault(
+          action,
+          rec,
+          (_c, b) => reject(b as StatusBody),
+          () => socket.destroy(),
+        )
+      )
+        return
       if (!this.authorized(req)) throw unauthorized()
       if (!route || route.subresource !== 'exec') throw pathNotFound()
       const denied = this.denied('exec', route)
@@ -781,22 +941,29 @@ export class ApiServerCore {
     }
     send(1, result.stdout)
     send(2, result.stderr)
-    const status = result.exitCode === 0
-      ? {metadata: {}, status: 'Success'}
-      : {
-          metadata: {},
-          status: 'Failure',
-          message: `command terminated with non-zero exit code: error executing command [${req.command.join(' ')}], exit code ${result.exitCode}`,
-          reason: 'NonZeroExitCode',
-          details: {causes: [{reason: 'ExitCode', message: String(result.exitCode)}]},
-        }
+    const status =
+      result.exitCode === 0
+        ? {metadata: {}, status: 'Success'}
+        : {
+            metadata: {},
+            status: 'Failure',
+            message: `command terminated with non-zero exit code: error executing command [${req.command.join(' ')}], exit code ${result.exitCode}`,
+            reason: 'NonZeroExitCode',
+            details: {causes: [{reason: 'ExitCode', message: String(result.exitCode)}]},
+          }
     if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([3]), Buffer.from(JSON.stringify(status))]))
     if (ws.readyState === ws.OPEN) ws.close(1000)
   }
 }
 
 function pickProtocol(protocols: Set<string>): string | false {
-  for (const p of ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io', 'channel.k8s.io']) {
+  for (const p of [
+    'v5.channel.k8s.io',
+    'v4.channel.k8s.io',
+    'v3.channel.k8s.io',
+    'v2.channel.k8s.io',
+    'channel.k8s.io',
+  ]) {
     if (protocols.has(p)) return p
   }
   return false

@@ -6,7 +6,13 @@ export interface StatusBody {
   status: 'Failure' | 'Success'
   message?: string
   reason?: string
-  details?: {name?: string; group?: string; kind?: string; uid?: string; causes?: {reason?: string; message: string; field?: string}[]}
+  details?: {
+    name?: string
+    group?: string
+    kind?: string
+    uid?: string
+    causes?: {reason?: string; message: string; field?: string}[]
+  }
   code: number
 }
 
@@ -31,10 +37,18 @@ export function failure(code: number, reason: string, message: string, details?:
 }
 
 export const notFound = (gr: GroupResource, name: string) =>
-  failure(404, 'NotFound', `${qualified(gr)} "${name}" not found`, {name, group: gr.group || undefined, kind: gr.plural})
+  failure(404, 'NotFound', `${qualified(gr)} "${name}" not found`, {
+    name,
+    group: gr.group || undefined,
+    kind: gr.plural,
+  })
 
 export const alreadyExists = (gr: GroupResource, name: string) =>
-  failure(409, 'AlreadyExists', `${qualified(gr)} "${name}" already exists`, {name, group: gr.group || undefined, kind: gr.plural})
+  failure(409, 'AlreadyExists', `${qualified(gr)} "${name}" already exists`, {
+    name,
+    group: gr.group || undefined,
+    kind: gr.plural,
+  })
 
 export const conflict = (gr: GroupResource, name: string) =>
   failure(
@@ -76,11 +90,16 @@ export function forbidden(user: string, verb: string, gr: GroupResource, namespa
   )
 }
 
-export const ACCEPTED_PATCH_CR = 'application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml'
+export const ACCEPTED_PATCH_CR =
+  'application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml'
 export const ACCEPTED_PATCH_BUILTIN = `${ACCEPTED_PATCH_CR}, application/strategic-merge-patch+json`
 
 export const unsupportedMediaType = (accepted: string) =>
-  failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted}`)
+  failure(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: ${accepted}`,
+  )
 
 export const methodNotAllowed = () =>
   failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource')

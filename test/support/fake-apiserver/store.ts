@@ -82,7 +82,11 @@ export const BUILTIN_TYPES: ResourceType[] = [
   b('rbac.authorization.k8s.io', 'clusterrolebindings', 'ClusterRoleBinding', false),
   b('rbac.authorization.k8s.io', 'roles', 'Role', true),
   b('rbac.authorization.k8s.io', 'rolebindings', 'RoleBinding', true),
-  b('policy', 'poddisruptionbudgets', 'PodDisruptionBudget', true, {shortNames: ['pdb'], statusSubresource: true, generation: true}),
+  b('policy', 'poddisruptionbudgets', 'PodDisruptionBudget', true, {
+    shortNames: ['pdb'],
+    statusSubresource: true,
+    generation: true,
+  }),
   b('coordination.k8s.io', 'leases', 'Lease', true),
 ]
 
@@ -241,7 +245,9 @@ export class Store implements FakeStore {
     for (const v of served) {
       const s = v.schema?.openAPIV3Schema as Schema | undefined
       schemas[v.name] = s
-      if (s) schemaKeys[v.name] = `${crd.metadata.name}/${v.name}/${createHash('sha1').update(JSON.stringify(s)).digest('hex')}`
+      if (s)
+        schemaKeys[v.name] =
+          `${crd.metadata.name}/${v.name}/${createHash('sha1').update(JSON.stringify(s)).digest('hex')}`
     }
     this.register({
       group: spec.group,
@@ -264,10 +270,28 @@ export class Store implements FakeStore {
     const n = crd.spec?.names ?? {}
     const now = crd.metadata?.creationTimestamp ?? new Date().toISOString()
     return {
-      acceptedNames: {kind: n.kind, listKind: n.listKind ?? `${n.kind}List`, plural: n.plural, singular: n.singular ?? String(n.kind).toLowerCase(), ...(n.shortNames ? {shortNames: n.shortNames} : {})},
+      acceptedNames: {
+        kind: n.kind,
+        listKind: n.listKind ?? `${n.kind}List`,
+        plural: n.plural,
+        singular: n.singular ?? String(n.kind).toLowerCase(),
+        ...(n.shortNames ? {shortNames: n.shortNames} : {}),
+      },
       conditions: [
-        {type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: now},
-        {type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: now},
+        {
+          type: 'NamesAccepted',
+          status: 'True',
+          reason: 'NoConflicts',
+          message: 'no conflicts found',
+          lastTransitionTime: now,
+        },
+        {
+          type: 'Established',
+          status: 'True',
+          reason: 'InitialNamesAccepted',
+          message: 'the initial names have been accepted',
+          lastTransitionTime: now,
+        },
       ],
       storedVersions: (crd.spec?.versions ?? []).filter((v: any) => v.storage).map((v: any) => v.name),
     }
@@ -284,11 +308,7 @@ export class Store implements FakeStore {
     const key = typeKey(rt.group, rt.plural)
     const m = this.objects.get(key)
     if (!m) return []
-    let keys = this.sorted.get(key)
-    if (!keys) {
-      keys = [...m.keys()].sort()
-      this.sorted.set(key, keys)
-    }
+    const keys = this.sortedKeys(rt)
     if (rt.namespaced && namespace !== undefined) {
       const prefix = `${namespace}/`
       return keys.filter((k) => k.startsWith(prefix)).map((k) => m.get(k))
@@ -298,8 +318,13 @@ export class Store implements FakeStore {
 
   /** Sorted keys (namespace/name) for pagination. */
   sortedKeys(rt: ResourceType): string[] {
-    this.peekList(rt)
-    return this.sorted.get(typeKey(rt.group, rt.plural)) ?? []
+    const key = typeKey(rt.group, rt.plural)
+    let keys = this.sorted.get(key)
+    if (!keys) {
+      keys = [...(this.objects.get(key)?.keys() ?? [])].sort()
+      this.sorted.set(key, keys)
+    }
+    return keys
   }
 
   peekByKey(rt: ResourceType, key: string): any | undefined {
@@ -339,11 +364,49 @@ export class Store implements FakeStore {
 
   // ---- writes (throw ApiError) ----
 
+  /** owner uid → type key → object keys, for the controllers and the garbage collector. */
+  private readonly owners = new Map<string, Map<string, Set<string>>>()
+
+  private indexOwners(tk: string, k: string, obj: any, add: boolean): void {
+    for (const r of obj?.metadata?.ownerReferences ?? []) {
+      if (!r?.uid) continue
+      let byType = this.owners.get(r.uid)
+      if (!byType) {
+        if (!add) continue
+        byType = new Map()
+        this.owners.set(r.uid, byType)
+      }
+      let keys = byType.get(tk)
+      if (!keys) {
+        if (!add) continue
+        keys = new Set()
+        byType.set(tk, keys)
+      }
+      if (add) keys.add(k)
+      else keys.delete(k)
+    }
+  }
+
+  /** Objects of type `rt` with an ownerReference to `uid`, sorted by key. References, do not mutate. */
+  ownedBy(rt: ResourceType, uid: string): any[] {
+    const tk = typeKey(rt.group, rt.plural)
+    const keys = this.owners.get(uid)?.get(tk)
+    if (!keys) return []
+    const m = this.objects.get(tk)
+    return [...keys]
+      .sort()
+      .map((k) => m?.get(k))
+      .filter((o) => o !== undefined)
+  }
+
   private save(rt: ResourceType, obj: any, type: WriteEvent['type']): void {
     const key = typeKey(rt.group, rt.plural)
     const m = this.objects.get(key)!
     const k = objKey(rt.namespaced ? obj.metadata.namespace : undefined, obj.metadata.name)
-    if (!m.has(k)) this.sorted.delete(key)
+    const prev = m.get(k)
+    if (!prev) this.sorted.delete(key)
+    else this.indexOwners(key, k, prev, false)
+    this.indexOwners(key, k, obj, true)
     m.set(k, obj)
     if (rt.group === 'apiextensions.k8s.io' && rt.plural === 'customresourcedefinitions') this.registerCrd(obj)
     this.touched(rt, {type, rt, obj})
@@ -360,10 +423,15 @@ export class Store implements FakeStore {
     obj.kind = rt.kind
     obj.metadata ??= {}
     if (!rt.namespaced) delete obj.metadata.namespace
-    if (!obj.metadata.name && obj.metadata.generateName) obj.metadata.name = obj.metadata.generateName + this.randomSuffix()
+    if (!obj.metadata.name && obj.metadata.generateName)
+      obj.metadata.name = obj.metadata.generateName + this.randomSuffix()
     if (!obj.metadata.name) {
       throw invalid({group: rt.group, kind: rt.kind}, '', [
-        {reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required'},
+        {
+          reason: 'FieldValueRequired',
+          field: 'metadata.name',
+          message: 'Required value: name or generateName is required',
+        },
       ])
     }
     if (this.peek(rt, obj.metadata.name, obj.metadata.namespace)) throw alreadyExists(rt, obj.metadata.name)
@@ -393,7 +461,11 @@ export class Store implements FakeStore {
       if (rv === undefined || rv === '') {
         if (!rt.builtin) {
           throw invalid({group: rt.group, kind: rt.kind}, name, [
-            {reason: 'FieldValueInvalid', field: 'metadata.resourceVersion', message: 'Invalid value: 0x0: must be specified for an update'},
+            {
+              reason: 'FieldValueInvalid',
+              field: 'metadata.resourceVersion',
+              message: 'Invalid value: 0x0: must be specified for an update',
+            },
           ])
         }
       } else if (rv !== old.metadata.resourceVersion) throw conflict(rt, name)
@@ -421,8 +493,10 @@ export class Store implements FakeStore {
       return stableStringify(m)
     }
     const specChanged = strip(old) !== strip(next)
-    const changed = specChanged || metaOf(old) !== metaOf(next) || stableStringify(old.status) !== stableStringify(next.status)
-    if (rt.generation) next.metadata.generation = (old.metadata.generation ?? 1) + (specChanged && opts.subresource !== 'status' ? 1 : 0)
+    const changed =
+      specChanged || metaOf(old) !== metaOf(next) || stableStringify(old.status) !== stableStringify(next.status)
+    if (rt.generation)
+      next.metadata.generation = (old.metadata.generation ?? 1) + (specChanged && opts.subresource !== 'status' ? 1 : 0)
     if (!changed) {
       next.metadata.resourceVersion = old.metadata.resourceVersion
       return old // a no-op update does not bump resourceVersion, like the real server
@@ -440,6 +514,7 @@ export class Store implements FakeStore {
     const old = m?.get(k)
     if (!old) throw notFound(rt, name)
     m!.delete(k)
+    this.indexOwners(key, k, old, false)
     this.sorted.delete(key)
     this.touched(rt, {type: 'DELETED', rt, obj: old})
     if (rt.group === '' && rt.plural === 'namespaces') {
@@ -457,10 +532,9 @@ export class Store implements FakeStore {
     } else if (['daemonsets', 'deployments', 'replicasets', 'statefulsets'].includes(rt.plural)) {
       const uid = old.metadata.uid
       for (const t of [this.typeByPlural('apps', 'replicasets')!, this.typeByPlural('', 'pods')!]) {
-        for (const o of this.peekList(t, old.metadata.namespace)) {
-          if (o.metadata.ownerReferences?.some((r: any) => r.uid === uid)) this.remove(t, o.metadata.name, o.metadata.namespace)
-        }
+        for (const o of this.ownedBy(t, uid)) this.remove(t, o.metadata.name, o.metadata.namespace)
       }
+      this.owners.delete(uid)
     }
     return old
   }
@@ -530,7 +604,9 @@ export class Store implements FakeStore {
   put(input: object): void {
     const obj = structuredClone(input) as any
     if (!obj?.apiVersion || !obj?.kind || !obj?.metadata?.name) {
-      throw new Error(`fake-apiserver: put needs apiVersion, kind and metadata.name: ${JSON.stringify(input).slice(0, 200)}`)
+      throw new Error(
+        `fake-apiserver: put needs apiVersion, kind and metadata.name: ${JSON.stringify(input).slice(0, 200)}`,
+      )
     }
     const rt = this.mustType(obj.apiVersion, obj.kind)
     const version = splitApiVersion(obj.apiVersion).version

@@ -39,9 +39,32 @@ function goRegExp(pattern: string): RegExp {
 }
 const regExpEngine = Object.assign((pattern: string) => goRegExp(pattern), {code: 'goRegExp'})
 
-const KEEP = new Set(['type', 'properties', 'items', 'additionalProperties', 'required', 'enum', 'pattern', 'minimum',
-  'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'uniqueItems',
-  'minProperties', 'maxProperties', 'multipleOf', 'allOf', 'anyOf', 'oneOf', 'not', 'nullable'])
+const KEEP = new Set([
+  'type',
+  'properties',
+  'items',
+  'additionalProperties',
+  'required',
+  'enum',
+  'pattern',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+  'minProperties',
+  'maxProperties',
+  'multipleOf',
+  'allOf',
+  'anyOf',
+  'oneOf',
+  'not',
+  'nullable',
+])
 
 /** Translate a structural schema into a plain JSON schema ajv understands. */
 function toAjv(s: unknown): unknown {
@@ -74,8 +97,14 @@ function toAjv(s: unknown): unknown {
 function validatorFor(key: string, schema: Schema): ValidateFunction | null {
   let v = validators.get(key)
   if (v !== undefined) return v
-  ajv ??= new Ajv({strict: false, allErrors: true, validateFormats: false, validateSchema: false, addUsedSchema: false,
-    code: {regExp: regExpEngine as never}})
+  ajv ??= new Ajv({
+    strict: false,
+    allErrors: true,
+    validateFormats: false,
+    validateSchema: false,
+    addUsedSchema: false,
+    code: {regExp: regExpEngine as never},
+  })
   try {
     v = ajv.compile(toAjv(schema) as object)
   } catch (err) {
@@ -200,7 +229,11 @@ function causeOf(e: ErrorObject, obj: unknown): FieldCause | undefined {
     case 'minLength':
       return invalid(`should be at least ${p.limit} chars long`)
     case 'maxItems':
-      return {reason: 'FieldValueTooMany', field, message: `Too many: ${(value as unknown[]).length}: must have at most ${p.limit} items`}
+      return {
+        reason: 'FieldValueTooMany',
+        field,
+        message: `Too many: ${(value as unknown[]).length}: must have at most ${p.limit} items`,
+      }
     case 'minItems':
       return invalid(`should have at least ${p.limit} items`)
     case 'anyOf':
@@ -233,8 +266,16 @@ const SPLIT_ABOVE = 20_000
  */
 function runValidator(key: string, schema: Schema, value: unknown, prefix: string, errors: ErrorObject[]): void {
   const props = schema.properties as Record<string, Schema> | undefined
-  const splittable = props && value !== null && typeof value === 'object' && !Array.isArray(value) &&
-    !schema.anyOf && !schema.oneOf && !schema.allOf && !schema.not && sizeOf(schema) > SPLIT_ABOVE
+  const splittable =
+    props &&
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    !schema.anyOf &&
+    !schema.oneOf &&
+    !schema.allOf &&
+    !schema.not &&
+    sizeOf(schema) > SPLIT_ABOVE
   if (!splittable) {
     const v = validatorFor(key, schema)
     if (!v || v(value)) return
@@ -266,7 +307,11 @@ export function validateAgainst(key: string, schema: Schema, obj: unknown): Fiel
     causes.push(c)
   }
   if (causes.length === 0) {
-    causes.push({reason: 'FieldValueInvalid', field: fieldOf(errors[0]!.instancePath), message: errors[0]!.message ?? 'invalid'})
+    causes.push({
+      reason: 'FieldValueInvalid',
+      field: fieldOf(errors[0]!.instancePath),
+      message: errors[0]!.message ?? 'invalid',
+    })
   }
   return causes
 }

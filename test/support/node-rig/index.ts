@@ -24,14 +24,7 @@ import type {SshRunnerOptions} from '../../../src/lib/nodes/ssh.js'
 import type {NodeTarget, RunResult} from '../../../src/lib/nodes/types.js'
 
 export type RigMapType =
-  | 'hash'
-  | 'lru_hash'
-  | 'array'
-  | 'percpu_hash'
-  | 'percpu_array'
-  | 'lru_percpu_hash'
-  | 'lpm_trie'
-  | (string & {})
+  'hash' | 'lru_hash' | 'array' | 'percpu_hash' | 'percpu_array' | 'lru_percpu_hash' | 'lpm_trie' | (string & {})
 
 export interface RigMapEntry {
   key: Buffer
@@ -117,7 +110,9 @@ export const PIN_DIR = '/sys/fs/bpf/tc/globals'
 /** bpftool batch text that updates mapName with entries (hex bytes). */
 export function batchText(mapName: string, entries: RigMapEntry[]): string {
   const hex = (b: Buffer) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(' ')
-  return entries.map((e) => `map update pinned ${PIN_DIR}/${mapName} key hex ${hex(e.key)} value hex ${hex(e.value)}\n`).join('')
+  return entries
+    .map((e) => `map update pinned ${PIN_DIR}/${mapName} key hex ${hex(e.key)} value hex ${hex(e.value)}\n`)
+    .join('')
 }
 
 /** SHA256:… fingerprint of an OpenSSH public key line. */
@@ -132,19 +127,34 @@ const livePids = new Set<number>()
 const liveDirs = new Set<string>()
 let exitHookInstalled = false
 
+function killAll(): void {
+  for (const pid of livePids) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  livePids.clear()
+  for (const dir of liveDirs) rmSync(dir, {recursive: true, force: true})
+  liveDirs.clear()
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return
   exitHookInstalled = true
-  process.on('exit', () => {
-    for (const pid of livePids) {
-      try {
-        process.kill(pid, 'SIGKILL')
-      } catch {
-        // already gone
+  process.on('exit', killAll)
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      killAll()
+      // Only act as the default would when nobody else listens for this signal.
+      if (process.listenerCount(sig) === 1) {
+        process.removeListener(sig, onSignal)
+        process.kill(process.pid, sig)
       }
     }
-    for (const dir of liveDirs) rmSync(dir, {recursive: true, force: true})
-  })
+    process.on(sig, onSignal)
+  }
 }
 
 function childrenOf(ppid: number): number[] {
@@ -246,15 +256,19 @@ interface Started {
 /** Starts one node's namespaces + sshd; resolves when sshd is listening, rejects (with its stderr) if it exits. */
 function startNode(spec: RigNodeSpec, dir: string, verbose: boolean): Promise<Started> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(
-      'unshare',
-      ['-m', '-p', '-f', '--propagation', 'private', '--mount-proc', '--kill-child=SIGKILL', 'sh', '-c', setupScript(spec, dir)],
-      {stdio: ['ignore', 'ignore', 'pipe']},
-    )
+    // setpriv --pdeathsig: unshare dies with this process even if it is SIGKILLed; --kill-child: the namespace's PID 1
+    // dies with unshare, and with it every process in that pid namespace. No sshd outlives the test run.
+    const unshare = ['unshare', '-m', '-p', '-f', '--propagation', 'private', '--mount-proc', '--kill-child=SIGKILL']
+    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...unshare, 'sh', '-c', setupScript(spec, dir)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
     if (proc.pid !== undefined) livePids.add(proc.pid)
     let stderr = ''
     let done = false
-    const timer = setTimeout(() => fail(new Error(`node ${spec.name}: sshd did not start within 20 s\n${stderr}`)), 20_000)
+    const timer = setTimeout(
+      () => fail(new Error(`node ${spec.name}: sshd did not start within 20 s\n${stderr}`)),
+      20_000,
+    )
     const fail = (err: Error) => {
       if (done) return
       done = true
@@ -267,7 +281,9 @@ function startNode(spec: RigNodeSpec, dir: string, verbose: boolean): Promise<St
       reject(err)
     }
     proc.on('error', fail)
-    proc.on('exit', (code, signal) => fail(new Error(`node ${spec.name}: exited (${code ?? signal}) during start-up:\n${stderr}`)))
+    proc.on('exit', (code, signal) =>
+      fail(new Error(`node ${spec.name}: exited (${code ?? signal}) during start-up:\n${stderr}`)),
+    )
     proc.stderr!.on('data', (d: Buffer) => {
       const text = d.toString()
       if (verbose) process.stderr.write(`[rig ${spec.name}] ${text}`)
@@ -327,7 +343,9 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
         livePids.delete(pid)
       }
     }
-    await Promise.race([Promise.all(waits), new Promise((r) => setTimeout(r, 5000))])
+    let raceTimer: NodeJS.Timeout | undefined
+    await Promise.race([Promise.all(waits), new Promise((r) => (raceTimer = setTimeout(r, 5000)))])
+    clearTimeout(raceTimer)
     // The namespaces' PID 1s are reparented when unshare dies; wait until they are gone (or only zombies).
     const deadline = Date.now() + 5000
     while (started.some((s) => isAlive(s.pid)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
@@ -360,7 +378,14 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
           try {
             const s = await startNode(spec, ndir, opts.verbose ?? false)
             started.push(s)
-            nodes[i] = {name: spec.name, address, port, hostKeyFingerprint: fingerprintOfPublicKey(hostPublicKey), hostPublicKey, pid: s.pid}
+            nodes[i] = {
+              name: spec.name,
+              address,
+              port,
+              hostKeyFingerprint: fingerprintOfPublicKey(hostPublicKey),
+              hostPublicKey,
+              pid: s.pid,
+            }
             return
           } catch (err) {
             const msg = String((err as Error).message)

@@ -35,3 +35,14 @@ export function fe(
     ...extra,
   }
 }
+
+/** Splits NAT-1 (three kubectl runs on three nodes) into per-node texts. */
+export function nat1ByNode(): Record<string, string> {
+  const text = fixture('nat-1-calico-13279.txt')
+  const out: Record<string, string> = {}
+  for (const block of text.split(/\n(?=kubectl exec)/)) {
+    const pod = /calico-node-(\w+) --/.exec(block)![1]!
+    out[`calico-node-${pod}`] = block
+  }
+  return out
+}

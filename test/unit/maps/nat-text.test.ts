@@ -1,18 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
 import {parseNatAffinityText, parseNatDumpText} from '../../../src/lib/maps/agent-text.js'
-import {fe, fixture} from './helpers.js'
-
-/** Splits NAT-1 (three kubectl runs on three nodes) into per-node texts. */
-export function nat1ByNode(): Record<string, string> {
-  const text = fixture('nat-1-calico-13279.txt')
-  const out: Record<string, string> = {}
-  for (const block of text.split(/\n(?=kubectl exec)/)) {
-    const pod = /calico-node-(\w+) --/.exec(block)![1]!
-    out[`calico-node-${pod}`] = block
-  }
-  return out
-}
+import {fe, fixture, nat1ByNode} from './helpers.js'
 
 describe('nat dump text: real outputs (peers.md §5)', () => {
   it('NAT-1: three 10.96.0.1:443 frontends with the listed backends, kubectl noise skipped', () => {

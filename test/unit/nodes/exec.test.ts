@@ -12,7 +12,12 @@ function pod(name: string, node: string, phase = 'Running', extra: Partial<Calic
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: {name, namespace: 'calico-system', labels: {'k8s-app': 'calico-node'}, creationTimestamp: '2026-01-01T00:00:00Z'},
+    metadata: {
+      name,
+      namespace: 'calico-system',
+      labels: {'k8s-app': 'calico-node'},
+      creationTimestamp: '2026-01-01T00:00:00Z',
+    },
     spec: {nodeName: node, containers: [{name: 'calico-node'}]},
     status: {phase, containerStatuses: [{name: 'calico-node', ready: true, state: {running: {}}}]},
     ...extra,
@@ -32,7 +37,11 @@ class StubKube implements ExecKubeClient {
     this.pods = pods
     this.execImpl = async (_ns, p, _c, argv) => ({stdout: `${p}:${argv.join(' ')}\n`, stderr: '', exitCode: 0})
   }
-  async list<T extends KubeObject = KubeObject>(resource: ResourceRef, namespace?: string, opts?: ListOptions): Promise<T[]> {
+  async list<T extends KubeObject = KubeObject>(
+    resource: ResourceRef,
+    namespace?: string,
+    opts?: ListOptions,
+  ): Promise<T[]> {
     this.calls.push({kind: 'list', args: [resource.plural, namespace, opts]})
     return this.pods.filter((p) => p.metadata.labels?.['k8s-app'] === 'calico-node') as unknown as T[]
   }
@@ -43,15 +52,28 @@ class StubKube implements ExecKubeClient {
 }
 
 describe('ExecRunner', () => {
-  it('lists calico-node pods once and execs in the node\'s pod, container calico-node', async () => {
+  it("lists calico-node pods once and execs in the node's pod, container calico-node", async () => {
     const kube = new StubKube([pod('calico-node-a', 'n1'), pod('calico-node-b', 'n2'), pod('calico-node-c', 'n3')])
     const runner = new ExecRunner({kube, namespace: 'calico-system'})
     expect(runner.via).toBe('exec')
-    const rs = await Promise.all(['n1', 'n2', 'n3', 'n1'].map((name) => runner.run({name}, ['uname', '-r'], {timeoutMs: 5000})))
-    expect(rs.map((r) => r.stdout)).toEqual(['calico-node-a:uname -r\n', 'calico-node-b:uname -r\n', 'calico-node-c:uname -r\n', 'calico-node-a:uname -r\n'])
+    const rs = await Promise.all(
+      ['n1', 'n2', 'n3', 'n1'].map((name) => runner.run({name}, ['uname', '-r'], {timeoutMs: 5000})),
+    )
+    expect(rs.map((r) => r.stdout)).toEqual([
+      'calico-node-a:uname -r\n',
+      'calico-node-b:uname -r\n',
+      'calico-node-c:uname -r\n',
+      'calico-node-a:uname -r\n',
+    ])
     const lists = kube.calls.filter((c) => c.kind === 'list')
     expect(lists).toEqual([{kind: 'list', args: ['pods', 'calico-system', {labelSelector: 'k8s-app=calico-node'}]}])
-    expect(kube.calls.filter((c) => c.kind === 'exec')[0]!.args).toEqual(['calico-system', 'calico-node-a', 'calico-node', ['uname', '-r'], 5000])
+    expect(kube.calls.filter((c) => c.kind === 'exec')[0]!.args).toEqual([
+      'calico-system',
+      'calico-node-a',
+      'calico-node',
+      ['uname', '-r'],
+      5000,
+    ])
     await runner.close()
   })
 
@@ -101,17 +123,27 @@ describe('ExecRunner', () => {
       return {stdout: '', stderr: 'warn\n', exitCode: 3}
     }
     const chunks: Buffer[] = []
-    expect(await runner.run({name: 'n1'}, ['x'], {timeoutMs: 1000, onStdout: (c) => chunks.push(c)})).toEqual({stdout: '', stderr: 'warn\n', exitCode: 3})
+    expect(await runner.run({name: 'n1'}, ['x'], {timeoutMs: 1000, onStdout: (c) => chunks.push(c)})).toEqual({
+      stdout: '',
+      stderr: 'warn\n',
+      exitCode: 3,
+    })
     expect(Buffer.concat(chunks).toString()).toBe('chunk')
 
     kube.execImpl = async () => {
       throw new KubeApiError({code: 0, verb: 'exec', message: 'cannot exec: no answer within 1s'})
     }
-    await expect(runner.run({name: 'n1'}, ['x'], {timeoutMs: 1000})).rejects.toMatchObject({reason: 'timeout', node: 'n1'})
+    await expect(runner.run({name: 'n1'}, ['x'], {timeoutMs: 1000})).rejects.toMatchObject({
+      reason: 'timeout',
+      node: 'n1',
+    })
     kube.execImpl = async () => {
       throw new KubeApiError({code: 403, verb: 'exec', message: 'forbidden: pods/exec', remedy: 'grant pods/exec'})
     }
-    await expect(runner.run({name: 'n1'}, ['x'], {timeoutMs: 1000})).rejects.toMatchObject({reason: 'auth', remedy: 'grant pods/exec'})
+    await expect(runner.run({name: 'n1'}, ['x'], {timeoutMs: 1000})).rejects.toMatchObject({
+      reason: 'auth',
+      remedy: 'grant pods/exec',
+    })
     kube.execImpl = () => new Promise(() => {})
     await expect(runner.run({name: 'n1'}, ['x'], {timeoutMs: 10})).rejects.toMatchObject({reason: 'timeout'})
   }, 10_000)

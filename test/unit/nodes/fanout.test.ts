@@ -47,9 +47,13 @@ describe('runOnNodes', () => {
 
   it('a node that never answers times out on its own while the rest complete', async () => {
     const t = Date.now()
-    const rs = await runOnNodes(nodes.slice(0, 3), (n) => (n.name === 'n1' ? new Promise<number>(() => {}) : Promise.resolve(7)), {
-      perNodeTimeoutMs: 100,
-    })
+    const rs = await runOnNodes(
+      nodes.slice(0, 3),
+      (n) => (n.name === 'n1' ? new Promise<number>(() => {}) : Promise.resolve(7)),
+      {
+        perNodeTimeoutMs: 100,
+      },
+    )
     expect(Date.now() - t).toBeLessThan(1000)
     expect(rs.map((r) => r.ok)).toEqual([true, false, true])
     expect(rs[1]).toMatchObject({ok: false, error: {node: 'n1', reason: 'timeout'}})

@@ -6,7 +6,14 @@ import {join} from 'node:path'
 import {execa} from 'execa'
 import {afterAll, describe, expect, it} from 'vitest'
 
-import {KnownHosts, blobKeyType, entryMatches, fingerprint, hostToken, parseKnownHosts} from '../../../src/lib/nodes/known-hosts.js'
+import {
+  KnownHosts,
+  blobKeyType,
+  entryMatches,
+  fingerprint,
+  hostToken,
+  parseKnownHosts,
+} from '../../../src/lib/nodes/known-hosts.js'
 
 function fakeBlob(type: string, body: string): Buffer {
   const t = Buffer.from(type)

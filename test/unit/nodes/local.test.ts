@@ -8,13 +8,20 @@ describe('LocalRunner', () => {
 
   it('runs argv without a shell and returns stdout, stderr and the exit code', async () => {
     expect(r.via).toBe('local')
-    expect(await r.run(node, ['sh', '-c', 'echo out; echo err >&2; exit 4'], {timeoutMs: 5000})).toEqual({stdout: 'out\n', stderr: 'err\n', exitCode: 4})
+    expect(await r.run(node, ['sh', '-c', 'echo out; echo err >&2; exit 4'], {timeoutMs: 5000})).toEqual({
+      stdout: 'out\n',
+      stderr: 'err\n',
+      exitCode: 4,
+    })
     expect((await r.run(node, ['echo', '$(id)', '`x`'], {timeoutMs: 5000})).stdout).toBe('$(id) `x`\n')
   })
 
   it('a missing program is exit 127, a timeout is a NodeAccessError', async () => {
     expect((await r.run(node, ['/nonexistent/prog'], {timeoutMs: 5000})).exitCode).toBe(127)
-    await expect(r.run(node, ['sleep', '10'], {timeoutMs: 100})).rejects.toMatchObject({node: 'local', reason: 'timeout'})
+    await expect(r.run(node, ['sleep', '10'], {timeoutMs: 100})).rejects.toMatchObject({
+      node: 'local',
+      reason: 'timeout',
+    })
   })
 
   it('streams stdout when asked', async () => {

@@ -19,7 +19,11 @@ describe('parseProbeOutput', () => {
   it('parses a full probe', () => {
     const f = parseProbeOutput(
       output({
-        proc_version: {lines: ['Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1']},
+        proc_version: {
+          lines: [
+            'Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1',
+          ],
+        },
         uname_rv: {lines: ['6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1']},
         machine: {lines: ['aarch64']},
         mounts: {
@@ -35,13 +39,23 @@ describe('parseProbeOutput', () => {
         btf_vmlinux: {lines: ['yes']},
         kernel_config: {
           source: '/boot/config-6.1.0-18-amd64',
-          lines: ['CONFIG_BPF=y', 'CONFIG_BPF_SYSCALL=y', '# CONFIG_BPF_JIT_ALWAYS_ON is not set', 'CONFIG_NET_CLS_BPF=m', 'CONFIG_NET_SCH_INGRESS=m', 'CONFIG_CGROUP_BPF=y'],
+          lines: [
+            'CONFIG_BPF=y',
+            'CONFIG_BPF_SYSCALL=y',
+            '# CONFIG_BPF_JIT_ALWAYS_ON is not set',
+            'CONFIG_NET_CLS_BPF=m',
+            'CONFIG_NET_SCH_INGRESS=m',
+            'CONFIG_CGROUP_BPF=y',
+          ],
         },
+        filesystems: {lines: ['nodev\tsysfs', 'nodev\tcgroup2', 'nodev\tbpf', '\text4']},
         calico_maps: {source: 'dir', lines: ['cali_v4_nat_fe3', 'cali_v4_ct4', 'cali_v4_nat_be']},
       }),
     )
+    expect(f.filesystems).toEqual(['sysfs', 'cgroup2', 'bpf', 'ext4'])
     expect(f).toMatchObject({
-      procVersion: 'Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1',
+      procVersion:
+        'Linux version 6.1.0-18-amd64 (debian-kernel@lists.debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1',
       unameRv: '6.1.0-18-amd64 #1 SMP PREEMPT_DYNAMIC Debian 6.1.76-1',
       machine: 'aarch64',
       mountsSource: '/proc/1/mounts',
@@ -112,7 +126,9 @@ describe('parseProbeOutput', () => {
   })
 
   it('kernel config lines', () => {
-    expect(parseKernelConfig(['CONFIG_BPF=y', '# CONFIG_X is not set', 'CONFIG_S="str"', 'junk', 'CONFIG_N=4'])).toEqual({
+    expect(
+      parseKernelConfig(['CONFIG_BPF=y', '# CONFIG_X is not set', 'CONFIG_S="str"', 'junk', 'CONFIG_N=4']),
+    ).toEqual({
       CONFIG_BPF: 'y',
       CONFIG_X: 'n',
       CONFIG_S: 'str',
@@ -121,7 +137,16 @@ describe('parseProbeOutput', () => {
   })
 
   it('the script is a constant with the sections the parser reads', () => {
-    for (const s of ['proc_version', 'uname_rv', 'machine', 'mounts', 'bpffs_dir', 'btf_vmlinux', 'kernel_config', 'calico_maps']) {
+    for (const s of [
+      'proc_version',
+      'uname_rv',
+      'machine',
+      'mounts',
+      'bpffs_dir',
+      'btf_vmlinux',
+      'kernel_config',
+      'calico_maps',
+    ]) {
       expect(PROBE_SCRIPT).toContain(`section ${s}"`)
     }
     expect(PROBE_SCRIPT).toContain('/proc/1/mounts')

@@ -6,7 +6,9 @@ import {shellJoin, shellQuote} from '../../../src/lib/nodes/quote.js'
 
 /** What `sh` makes of the quoted command line: the argv bytes printf receives. */
 async function throughSh(args: string[]): Promise<string[]> {
-  const {stdout} = await execa('sh', ['-c', `printf '%s\\0' ${args.map(shellQuote).join(' ')}`], {stripFinalNewline: false})
+  const {stdout} = await execa('sh', ['-c', `printf '%s\\0' ${args.map(shellQuote).join(' ')}`], {
+    stripFinalNewline: false,
+  })
   return stdout.split('\0').slice(0, -1)
 }
 
@@ -30,17 +32,40 @@ describe('shellQuote', () => {
   })
 
   it('round-trips hostile strings through a real sh', async () => {
-    const corpus = ['$(touch /tmp/ebpfctl-pwned)', '`id`', '; rm -rf /', '&& x', "'", '"', '\\', '\n', '', '-', '*', '~', '!', '日本語 🐧']
+    const corpus = [
+      '$(touch /tmp/ebpfctl-pwned)',
+      '`id`',
+      '; rm -rf /',
+      '&& x',
+      "'",
+      '"',
+      '\\',
+      '\n',
+      '',
+      '-',
+      '*',
+      '~',
+      '!',
+      '日本語 🐧',
+    ]
     expect(await throughSh(corpus)).toEqual(corpus)
   })
 
   it('round-trips arbitrary strings through a real sh (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(
-          fc.string({unit: fc.oneof(fc.constantFrom(..."'\"\\$`!*?[]{}()<>|&;#~= \t\n-".split('')), fc.string({unit: 'grapheme', minLength: 1, maxLength: 1}), fc.constantFrom('é', '🐧'))}),
-          {minLength: 1, maxLength: 6},
-        ).filter((a) => !a.some((s) => s.includes('\0'))),
+        fc
+          .array(
+            fc.string({
+              unit: fc.oneof(
+                fc.constantFrom(...'\'"\\$`!*?[]{}()<>|&;#~= \t\n-'.split('')),
+                fc.string({unit: 'grapheme', minLength: 1, maxLength: 1}),
+                fc.constantFrom('é', '🐧'),
+              ),
+            }),
+            {minLength: 1, maxLength: 6},
+          )
+          .filter((a) => !a.some((s) => s.includes('\0'))),
         async (args) => {
           expect(await throughSh(args)).toEqual(args)
         },

@@ -19,9 +19,21 @@ describe('ssh destination', () => {
 
   it('override, else InternalIP, else ExternalIP, else the node name', () => {
     const r = new SshRunner({env, sshConfigPath: false, hostOverrides: new Map([['n1', '192.0.2.9:2200']])})
-    expect(r.destination({name: 'n1', addresses: addrs})).toMatchObject({host: '192.0.2.9', port: 2200, source: 'override', user: 'alice'})
-    expect(r.destination({name: 'n2', addresses: addrs})).toMatchObject({host: '10.0.0.5', port: 22, source: 'InternalIP'})
-    expect(r.destination({name: 'n3', addresses: addrs.slice(0, 2)})).toMatchObject({host: '203.0.113.5', source: 'ExternalIP'})
+    expect(r.destination({name: 'n1', addresses: addrs})).toMatchObject({
+      host: '192.0.2.9',
+      port: 2200,
+      source: 'override',
+      user: 'alice',
+    })
+    expect(r.destination({name: 'n2', addresses: addrs})).toMatchObject({
+      host: '10.0.0.5',
+      port: 22,
+      source: 'InternalIP',
+    })
+    expect(r.destination({name: 'n3', addresses: addrs.slice(0, 2)})).toMatchObject({
+      host: '203.0.113.5',
+      source: 'ExternalIP',
+    })
     expect(r.destination({name: 'n4'})).toMatchObject({host: 'n4', source: 'node-name', hostKeyTokens: ['n4']})
     expect(r.destination({name: 'n1', addresses: addrs}).hostKeyTokens).toEqual(['[192.0.2.9]:2200'])
   })
@@ -96,12 +108,26 @@ describe('ssh destination', () => {
 
   it('without any credentials the node fails with reason auth (nothing is dialled)', async () => {
     const r = new SshRunner({env, sshConfigPath: false, agent: false, identityFiles: [join(dir, 'nope')]})
-    await expect(r.run({name: 'n1', addresses: [{type: 'InternalIP', address: '127.0.0.1'}]}, ['true'], {timeoutMs: 1000})).rejects.toMatchObject({
+    await expect(
+      r.run({name: 'n1', addresses: [{type: 'InternalIP', address: '127.0.0.1'}]}, ['true'], {timeoutMs: 1000}),
+    ).rejects.toMatchObject({
       node: 'n1',
       reason: 'auth',
       message: expect.stringContaining('no SSH credentials'),
     })
     await r.close()
     await r.close()
+  })
+})
+
+describe('ssh port precedence', () => {
+  it('a port in --ssh-host beats --ssh-port, which beats ssh_config', () => {
+    const cfg = join(dir, 'config-port')
+    writeFileSync(cfg, 'Host *\n  Port 2201\n')
+    const t = {name: 'n1', addresses: [{type: 'InternalIP', address: '10.0.0.1'}]}
+    const over = new Map([['n1', '10.0.0.9:2203']])
+    expect(new SshRunner({env, sshConfigPath: cfg}).destination(t).port).toBe(2201)
+    expect(new SshRunner({env, sshConfigPath: cfg, port: 2202}).destination(t).port).toBe(2202)
+    expect(new SshRunner({env, sshConfigPath: cfg, port: 2202, hostOverrides: over}).destination(t).port).toBe(2203)
   })
 })

@@ -36,7 +36,7 @@ describe('enable on a manifest install (in-memory stub)', () => {
     expect(kubeProxySelector(kube)).toEqual({'kubernetes.io/os': 'linux', pool: 'workers', 'non-calico': 'true'})
     const fc = kube.peek(Resources.felixConfigurations, 'default') as any
     expect(fc.spec).toMatchObject({bpfEnabled: true, bpfExternalServiceMode: 'DSR', logSeverityScreen: 'Info'})
-    const rec = JSON.parse(kube.peek(Resources.configMaps, 'ebpfctl-state', 'kube-system')!.data!['record.json'] as string)
+    const rec = JSON.parse((kube.peek(Resources.configMaps, 'ebpfctl-state', 'kube-system') as any).data['record.json'])
     expect(rec.status).toBe('complete')
     expect(rec.entries.map((e: any) => `${e.stepId}:${e.state}`)).toEqual([
       'api-address:applied',

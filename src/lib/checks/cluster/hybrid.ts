@@ -1,7 +1,7 @@
 import type {Check} from '../types.js'
 import {kernelVerdict} from '../kernel.js'
 import {clusterKernelVerdicts} from '../node/kernel.js'
-import {finding, nameList} from '../util.js'
+import {finding, nameList, plural} from '../util.js'
 
 /**
  * A "hybrid" cluster: some Linux nodes would run BPF and others would fall back to iptables (kernel below Felix's
@@ -38,7 +38,7 @@ export const hybridCheck: Check = {
       return [finding('hybrid', 'pass', `no Linux node would run BPF (all ${fallback.length} would stay on iptables; see kernel)`, {data})]
     }
     return [
-      finding('hybrid', 'fail', `${bpf.length} nodes would run BPF and ${fallback.length} would fall back to iptables: ${nameList(fallback)}`, {
+      finding('hybrid', 'fail', `${plural(bpf.length, 'node')} would run BPF and ${fallback.length} would fall back to iptables: ${nameList(fallback)}`, {
         data,
         detail: 'NodePort and service traffic between BPF and non-BPF nodes is dropped in a mixed cluster.',
         remedy: 'Upgrade the kernels of the falling-back nodes (or remove their node.<name> bpfEnabled: false override) before enabling BPF.',

@@ -9,8 +9,8 @@ function remedyFor(v: KernelVerdict): string | undefined {
   const exact = v.inferred ? ' For an exact verdict, read /proc/version on the node (ebpfctl check --nodes NAME).' : ''
   if (v.status === 'fail') {
     return (
-      `Upgrade the kernel to ${v.documentedMinimum} or newer (RHEL 8.4+ ${'4.18.0-305'} for RHEL-like distributions) before ` +
-      `enabling BPF; Felix keeps reporting bpfEnabled: true while running iptables.${exact}`
+      `Upgrade the kernel to 5.10 or newer (RHEL-family: 4.18.0-305 or newer) before enabling BPF; otherwise Felix ` +
+      `keeps FelixConfiguration at bpfEnabled: true while running iptables.${exact}`
     )
   }
   if (v.status === 'warn') return `Upgrade to a kernel >= ${v.documentedMinimum}, the floor Calico documents and tests.${exact}`

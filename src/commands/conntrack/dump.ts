@@ -1,0 +1,96 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command.js'
+import {dumpFlags} from '../../flags/dump.js'
+import {nodeAccessFlags, nodeTimeoutMs} from '../../flags/node-access.js'
+import {ExitCode} from '../../lib/errors.js'
+
+export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
+  static override description =
+    "Show Calico's BPF conntrack map on nodes: connections, NAT entries with the original service address, TCP states; or --stats."
+
+  static override examples = [
+    '<%= config.bin %> conntrack dump --node worker-1',
+    '<%= config.bin %> conntrack dump --node worker-1 --nat-only --ip 10.96.0.10',
+    '<%= config.bin %> conntrack dump --all-nodes --stats',
+    '<%= config.bin %> conntrack dump --node worker-1 --via ssh --source bpftool -o json > ct.json',
+  ]
+
+  static override flags = {
+    ...dumpFlags,
+    ...nodeAccessFlags,
+    'nat-only': Flags.boolean({description: 'Only NAT entries (forward and reverse).'}),
+    stats: Flags.boolean({description: 'Counts by type, protocol and TCP state, and how full the map is.'}),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = this
+    const {parseProto} = await import('../../lib/dataplane/filter.js')
+    const filter = {ip: flags.ip, port: flags.port, proto: parseProto(flags.proto), natOnly: flags['nat-only']}
+    const {openDumpSession} = await import('../../lib/dataplane/session.js')
+    const session = await openDumpSession({
+      kubeconfig: flags.kubeconfig,
+      context: flags.context,
+      requestTimeoutMs: this.requestTimeoutMs(),
+      access: flags,
+      nodes: flags.node,
+      allNodes: flags['all-nodes'],
+      source: flags.source,
+      agentCmd: flags['agent-cmd'],
+      agentCrictl: flags['agent-crictl'],
+      nodeTimeoutMs: nodeTimeoutMs(flags),
+    })
+    try {
+      const {JsonConntrackSink, conntrackDump} = await import('../../lib/dataplane/conntrack.js')
+      const render = await import('../../lib/dataplane/render.js')
+      const write = (text: string) => process.stdout.write(text)
+      let results
+      if (flags.stats) {
+        results = await conntrackDump(session, {filter, stats: true, concurrency: flags.concurrency})
+        const perNode = results.map((r) => ({node: r.node, stats: r.stats, error: r.error?.message}))
+        if (flags.output === 'json') this.out(JSON.stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}, null, 2))
+        else if (flags.output === 'yaml') this.out((await import('yaml')).stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
+        else this.out(render.renderConntrackStats(perNode))
+      } else if (flags.output === 'json') {
+        const sink = new JsonConntrackSink(write)
+        results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, sink)
+        sink.finish()
+      } else if (flags.output === 'yaml') {
+        const entries: unknown[] = []
+        results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, {
+          beginNode: () => {},
+          entries: (node, batch) => entries.push(...batch.map((e) => ({node, ...e}))),
+          endNode: () => {},
+        })
+        this.out((await import('yaml')).stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackDump', entries, nodes: results}))
+      } else {
+        const wide = flags.output === 'wide'
+        let lines: string[] = []
+        let rows = 0
+        const flush = () => {
+          if (lines.length) write(lines.join('\n') + '\n')
+          lines = []
+        }
+        results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, {
+          beginNode: () => {},
+          entries: (node, batch) => {
+            if (rows === 0) lines.push(render.conntrackHeader(wide))
+            rows += batch.length
+            for (const e of batch) lines.push(render.conntrackRow(node, e, wide))
+            if (lines.length >= 4096) flush()
+          },
+          endNode: () => {},
+        })
+        flush()
+        if (rows === 0 && results.every((r) => !r.error)) this.out('No conntrack entries matched.')
+        for (const r of results) {
+          if (r.error) process.stderr.write(`error ${r.node}: ${r.error.message}${r.error.remedy ? `\n  ${r.error.remedy}` : ''}\n`)
+          else if (r.summary?.unknownLines) process.stderr.write(`warn ${r.node}: ${r.summary.unknownLines} entries or lines were not understood\n`)
+        }
+      }
+      if (results.some((r) => r.error)) this.exit(ExitCode.Failed)
+    } finally {
+      await session.close()
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../../base-command.js'
+import {dumpFlags} from '../../flags/dump.js'
+import {nodeAccessFlags, nodeTimeoutMs} from '../../flags/node-access.js'
+import {ExitCode, UserError} from '../../lib/errors.js'
+
+export default class NatDump extends BaseCommand<typeof NatDump> {
+  static override description =
+    "Show Calico's BPF NAT map (service frontends and their backends) on nodes, joined to Kubernetes Services and pods."
+
+  static override examples = [
+    '<%= config.bin %> nat dump --node worker-1',
+    '<%= config.bin %> nat dump --all-nodes --service default/kubernetes',
+    '<%= config.bin %> nat dump --all-nodes --check-drift',
+    '<%= config.bin %> nat dump --node worker-1 --via ssh --source bpftool -o json',
+  ]
+
+  static override flags = {
+    ...dumpFlags,
+    ...nodeAccessFlags,
+    service: Flags.string({description: 'Only frontends of this Service, NAMESPACE/NAME.'}),
+    'check-drift': Flags.boolean({
+      description:
+        'Compare each node with the EndpointSlices and with the other nodes; exit 1 when they disagree (stale backends, missing services, nodes that differ).',
+    }),
+  }
+
+  async run(): Promise<void> {
+    const {flags} = this
+    let service: {namespace: string; name: string} | undefined
+    if (flags.service) {
+      const m = flags.service.match(/^([^/\s]+)\/([^/\s]+)$/)
+      if (!m) throw new UserError(`--service=${flags.service} is not NAMESPACE/NAME`, {remedy: 'For example: --service default/kubernetes'})
+      service = {namespace: m[1]!, name: m[2]!}
+    }
+    const {parseProto} = await import('../../lib/dataplane/filter.js')
+    const filter = {ip: flags.ip, port: flags.port, proto: parseProto(flags.proto)}
+    const {openDumpSession} = await import('../../lib/dataplane/session.js')
+    const session = await openDumpSession({
+      kubeconfig: flags.kubeconfig,
+      context: flags.context,
+      requestTimeoutMs: this.requestTimeoutMs(),
+      access: flags,
+      nodes: flags.node,
+      allNodes: flags['all-nodes'],
+      source: flags.source,
+      agentCmd: flags['agent-cmd'],
+      agentCrictl: flags['agent-crictl'],
+      nodeTimeoutMs: nodeTimeoutMs(flags),
+    })
+    try {
+      const {natDump} = await import('../../lib/dataplane/nat.js')
+      const report = await natDump(session, {filter, service, checkDrift: flags['check-drift'], concurrency: flags.concurrency})
+      if (flags.output === 'json') this.out(JSON.stringify(report, null, 2))
+      else if (flags.output === 'yaml') this.out((await import('yaml')).stringify(report))
+      else {
+        const {renderNatTable} = await import('../../lib/dataplane/render.js')
+        this.out(renderNatTable(report, flags.output === 'wide'))
+      }
+      const failedNode = report.nodes.some((n) => n.error)
+      if (failedNode || (report.drift && report.drift.length > 0)) this.exit(ExitCode.Failed)
+    } finally {
+      await session.close()
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import {Flags} from '@oclif/core'
+
+/** Flags shared by `nat dump` and `conntrack dump`. */
+export const dumpFlags = {
+  node: Flags.string({char: 'n', description: 'Node to read; repeatable.', multiple: true, exclusive: ['all-nodes']}),
+  'all-nodes': Flags.boolean({char: 'A', description: 'Read every Linux node.'}),
+  source: Flags.option({
+    description:
+      "Where to read the maps: agent (Calico's calico-node -bpf tool), bpftool (the pinned maps, decoded by ebpfctl; works when calico-node is broken), or auto.",
+    options: ['auto', 'agent', 'bpftool'] as const,
+    default: 'auto',
+  })(),
+  'agent-cmd': Flags.string({
+    description: "Over SSH: argv prefix that reaches the calico-node container, e.g. 'crictl exec 3f2a…'.",
+  }),
+  'agent-crictl': Flags.boolean({
+    description: 'Over SSH: find the calico-node container with crictl and run the agent inside it.',
+  }),
+  ip: Flags.string({description: 'Only entries with this IP at either end.'}),
+  port: Flags.integer({description: 'Only entries with this port at either end.', min: 0, max: 65535}),
+  proto: Flags.string({description: 'Only this protocol (tcp, udp, sctp, icmp or a number).'}),
+  output: Flags.option({
+    char: 'o',
+    description: 'Output format.',
+    options: ['table', 'wide', 'json', 'yaml'] as const,
+    default: 'table',
+  })(),
+}

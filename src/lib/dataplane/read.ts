@@ -1,0 +1,267 @@
+import {PassThrough} from 'node:stream'
+
+import {
+  type AgentStyle,
+  type BpfMapInfo,
+  type ConntrackEntry,
+  type MapSelection,
+  type NatFrontend,
+  ConntrackTextParser,
+  agentArgv,
+  agentStyleFor,
+  decodeConntrackDump,
+  decodeNatDump,
+  diagnoseAgentFailure,
+  newScanStats,
+  parseConntrackJson,
+  parseNatDumpJson,
+  parseNatDumpText,
+  selectMaps,
+  supportsJson,
+} from '../maps/index.js'
+import {type NodeRunner, type NodeTarget, NodeAccessError} from '../nodes/types.js'
+
+/**
+ * Reading a node's Calico BPF maps through a NodeRunner, from either source:
+ * - agent: Calico's own tool in the calico-node container (`calico-node -bpf …`, or `calico component node bpf …`);
+ * - bpftool: the pinned maps read directly, decoded here; works where calico-node itself is broken.
+ */
+export type DumpSource = 'agent' | 'bpftool' | 'auto'
+export type ReadSource = 'agent-json' | 'agent-text' | 'bpftool'
+
+export interface DataplaneReadOptions {
+  source: DumpSource
+  timeoutMs: number
+  /** Calico version from the cluster: picks the agent's command style and whether it has --json. */
+  calicoVersion?: string
+  /** Argv prefix that reaches the calico-node container over SSH, e.g. ['crictl', 'exec', '<id>']. */
+  agentPrefix?: string[]
+  /** Over SSH, find the calico-node container with `crictl ps --name calico-node -q` and exec into it. */
+  agentCrictl?: boolean
+  /** Whether the agent is reachable at all with this transport (exec: yes; ssh: only with a prefix). */
+  agentReachable: boolean
+}
+
+/** The node answered, but its dataplane could not be read; `reason` says why, in words a user can act on. */
+export class DataplaneReadError extends Error {
+  constructor(
+    readonly node: string,
+    readonly reason: string,
+    message: string,
+    readonly remedy?: string,
+  ) {
+    super(message)
+    this.name = 'DataplaneReadError'
+  }
+}
+
+export interface NatRead {
+  source: ReadSource
+  frontends: NatFrontend[]
+  unknownLines: number
+  warnings: string[]
+}
+
+export interface ConntrackReadSummary {
+  source: ReadSource
+  entries: number
+  unknownLines: number
+  warnings: string[]
+  mapSize?: number
+}
+
+const notActive = (node: string, detail: string) =>
+  new DataplaneReadError(
+    node,
+    'map-missing',
+    `the BPF dataplane is not active on this node (${detail})`,
+    'Enable BPF (ebpfctl enable) or check the calico-node log for "not supported by the kernel".',
+  )
+
+async function agentPrefixFor(runner: NodeRunner, node: NodeTarget, opts: DataplaneReadOptions): Promise<string[]> {
+  if (opts.agentPrefix?.length) return opts.agentPrefix
+  if (!opts.agentCrictl) return []
+  const ps = await runner.run(node, ['crictl', 'ps', '--name', 'calico-node', '-q'], {timeoutMs: opts.timeoutMs})
+  const id = ps.stdout.trim().split('\n')[0]?.trim()
+  if (ps.exitCode !== 0 || !id) {
+    throw new DataplaneReadError(node.name, 'container-missing', 'no running calico-node container found with crictl', 'Check calico-node on this node, or use --source bpftool.')
+  }
+  return ['crictl', 'exec', id]
+}
+
+/** Runs one agent subcommand, trying the other command style and text output when the image calls for it. */
+async function runAgent(
+  runner: NodeRunner,
+  node: NodeTarget,
+  cmd: string[],
+  opts: DataplaneReadOptions,
+  onStdout?: (chunk: Buffer) => void,
+): Promise<{stdout: string; json: boolean}> {
+  const prefix = await agentPrefixFor(runner, node, opts)
+  const styles: AgentStyle[] = opts.calicoVersion ? [agentStyleFor(opts.calicoVersion)] : ['calico-node', 'calico']
+  const jsonFirst = opts.calicoVersion ? supportsJson(opts.calicoVersion) : true
+  let lastFailure = ''
+  for (const style of styles) {
+    for (const json of jsonFirst ? [true, false] : [false]) {
+      // Streaming only makes sense for text; JSON is one document and is parsed whole.
+      const stream = !json && onStdout
+      const res = await runner.run(node, [...prefix, ...agentArgv({style, cmd, json})], {
+        timeoutMs: opts.timeoutMs,
+        onStdout: stream ? onStdout : undefined,
+      })
+      const diagnosis = diagnoseAgentFailure(stream ? '' : res.stdout, res.stderr, res.exitCode)
+      if (diagnosis.ok) return {stdout: res.stdout, json}
+      lastFailure = `${diagnosis.message}: ${diagnosis.detail}`
+      if (diagnosis.reason === 'map-missing') throw notActive(node.name, diagnosis.detail)
+      if (diagnosis.reason === 'unsupported-flag' && json) continue
+      if (diagnosis.reason === 'binary-missing') break
+      throw new DataplaneReadError(node.name, diagnosis.reason, lastFailure)
+    }
+  }
+  throw new DataplaneReadError(node.name, 'agent-failed', lastFailure || 'the Calico BPF tool could not be run')
+}
+
+async function showMaps(runner: NodeRunner, node: NodeTarget, opts: DataplaneReadOptions): Promise<MapSelection> {
+  const res = await runner.run(node, ['bpftool', '-j', '-f', 'map', 'show'], {timeoutMs: opts.timeoutMs})
+  if (res.exitCode !== 0) {
+    const why = res.stderr.trim().split('\n')[0] ?? `exit ${res.exitCode}`
+    throw new DataplaneReadError(
+      node.name,
+      /not found|No such file/.test(why) && !/\/sys\/fs\/bpf/.test(why) ? 'bpftool-missing' : 'bpftool-failed',
+      `bpftool failed on this node: ${why}`,
+      'Install bpftool on the node (Debian/Ubuntu: apt-get install bpftool) or use --source agent.',
+    )
+  }
+  let show: BpfMapInfo[]
+  try {
+    show = JSON.parse(res.stdout) as BpfMapInfo[]
+  } catch {
+    throw new DataplaneReadError(node.name, 'bpftool-failed', 'bpftool printed something that is not JSON')
+  }
+  // Only Calico's pinned global maps count; bpftool lists every map on the host.
+  const pinned = show.filter((m) => (m.pinned ?? []).some((p) => p.startsWith('/sys/fs/bpf/tc/globals/')))
+  return selectMaps({show: pinned, listing: pinned.flatMap((m) => (m.pinned ?? []).map((p) => p.split('/').pop()!))})
+}
+
+async function* chunksOf(runner: NodeRunner, node: NodeTarget, argv: string[], timeoutMs: number): AsyncGenerator<Buffer> {
+  const pipe = new PassThrough()
+  let stderr = ''
+  let exitCode = 0
+  const done = runner
+    .run(node, argv, {timeoutMs, onStdout: (chunk) => pipe.write(chunk)})
+    .then((r) => {
+      stderr = r.stderr
+      exitCode = r.exitCode
+      pipe.end()
+    })
+    .catch((err: unknown) => {
+      pipe.destroy(err as Error)
+    })
+  for await (const chunk of pipe) yield chunk as Buffer
+  await done
+  if (exitCode !== 0) {
+    throw new DataplaneReadError(node.name, 'bpftool-failed', `bpftool ${argv.slice(1).join(' ')} failed: ${stderr.trim().split('\n')[0] ?? ''}`)
+  }
+}
+
+function wantAgent(opts: DataplaneReadOptions): boolean {
+  if (opts.source === 'agent') return true
+  if (opts.source === 'bpftool') return false
+  return opts.agentReachable || Boolean(opts.agentPrefix?.length) || Boolean(opts.agentCrictl)
+}
+
+/** `auto`: the agent first; if it cannot run (not if the maps are simply missing), the pinned maps with bpftool. */
+async function withFallback<T>(opts: DataplaneReadOptions, agent: () => Promise<T>, bpftool: () => Promise<T>): Promise<T> {
+  if (!wantAgent(opts)) return bpftool()
+  if (opts.source === 'agent') return agent()
+  try {
+    return await agent()
+  } catch (err) {
+    if (err instanceof NodeAccessError) throw err
+    if (err instanceof DataplaneReadError && err.reason === 'map-missing') throw err
+    return bpftool()
+  }
+}
+
+export async function readNat(runner: NodeRunner, node: NodeTarget, opts: DataplaneReadOptions): Promise<NatRead> {
+  return withFallback<NatRead>(
+    opts,
+    async () => {
+      const {stdout, json} = await runAgent(runner, node, ['nat', 'dump'], opts)
+      const parsed = json ? parseNatDumpJson(stdout) : parseNatDumpText(stdout)
+      return {
+        source: json ? 'agent-json' : 'agent-text',
+        frontends: parsed.entries,
+        unknownLines: parsed.unknownLines,
+        warnings: parsed.errors,
+      } satisfies NatRead
+    },
+    async () => {
+      const maps = await showMaps(runner, node, opts)
+      if (!maps.natFrontend || !maps.natBackend) throw notActive(node.name, 'no cali_v4_nat_fe*/cali_v4_nat_be map is pinned')
+      const dump = (path: string) => chunksOf(runner, node, ['bpftool', '-j', 'map', 'dump', 'pinned', path], opts.timeoutMs)
+      const nat = await decodeNatDump({
+        frontends: dump(maps.natFrontend.path),
+        backends: dump(maps.natBackend.path),
+        frontendLayout: maps.natFrontend.layout.id,
+      })
+      const warnings = [...maps.warnings, ...nat.frontendStats.errors, ...nat.backendStats.errors]
+      if (nat.orphanBackends.length) warnings.push(`${nat.orphanBackends.length} backend entries belong to no frontend`)
+      return {source: 'bpftool', frontends: nat.frontends, unknownLines: 0, warnings} satisfies NatRead
+    },
+  )
+}
+
+/** Streams conntrack entries in batches to `onEntries`; memory stays bounded for Calico's 512,000-entry maps. */
+export async function streamConntrack(
+  runner: NodeRunner,
+  node: NodeTarget,
+  opts: DataplaneReadOptions,
+  onEntries: (entries: ConntrackEntry[]) => void,
+): Promise<ConntrackReadSummary> {
+  return withFallback<ConntrackReadSummary>(
+    opts,
+    async () => {
+      let batch: ConntrackEntry[] = []
+      let count = 0
+      const parser = new ConntrackTextParser((e) => {
+        batch.push(e)
+        count++
+        if (batch.length >= 1024) {
+          onEntries(batch)
+          batch = []
+        }
+      })
+      const {stdout, json} = await runAgent(runner, node, ['conntrack', 'dump'], opts, (chunk) =>
+        parser.write(chunk.toString('utf8')),
+      )
+      if (json) {
+        const parsed = parseConntrackJson(stdout)
+        onEntries(parsed.entries)
+        return {source: 'agent-json', entries: parsed.entries.length, unknownLines: parsed.unknownLines, warnings: parsed.errors}
+      }
+      parser.end()
+      if (batch.length) onEntries(batch)
+      const result = parser.result()
+      return {source: 'agent-text', entries: count, unknownLines: result.unknownLines, warnings: result.errors}
+    },
+    async () => {
+      const maps = await showMaps(runner, node, opts)
+      if (!maps.conntrack) throw notActive(node.name, 'no cali_v4_ct* map is pinned')
+      const stats = newScanStats()
+      let count = 0
+      const dump = chunksOf(runner, node, ['bpftool', '-j', 'map', 'dump', 'pinned', maps.conntrack.path], opts.timeoutMs)
+      for await (const batch of decodeConntrackDump(dump, {layout: maps.conntrack.layout.id, stats})) {
+        count += batch.length
+        onEntries(batch)
+      }
+      return {
+        source: 'bpftool',
+        entries: count,
+        unknownLines: stats.skipped,
+        warnings: [...maps.warnings, ...stats.errors],
+        mapSize: maps.conntrack.maxEntries,
+      }
+    },
+  )
+}

@@ -1,0 +1,102 @@
+import type {ConntrackEntry, ConntrackStats, DriftFinding, JoinedFrontend} from '../maps/index.js'
+import {paint} from '../output/color.js'
+import {renderTable} from '../output/table.js'
+import type {NatDumpReport} from './nat.js'
+
+const protoName = (p: unknown) => (typeof p === 'number' ? String(p) : String(p).toUpperCase())
+
+function frontendText(fe: JoinedFrontend): string {
+  return `${fe.ip}:${fe.port}/${protoName(fe.proto)}${fe.srcRange ? ` src ${fe.srcRange}` : ''}`
+}
+
+function backendsText(fe: JoinedFrontend, wide: boolean): string {
+  if (fe.blackhole) return paint.warn('blackhole (drop)')
+  const list = fe.backends.map((b) => `${b.ip}:${b.port}${wide && b.pod ? ` (${b.pod})` : ''}`)
+  const missing = fe.missingBackends ? paint.fail(` ${fe.missingBackends} missing`) : ''
+  if (list.length === 0) return paint.dim('none') + missing
+  if (!wide && list.length > 3) return `${list.slice(0, 3).join(', ')} +${list.length - 3} more${missing}`
+  return list.join(', ') + missing
+}
+
+export function renderNatTable(report: NatDumpReport, wide: boolean): string {
+  const head = wide ? ['NODE', 'FRONTEND', 'SERVICE', 'VIA', 'ID', 'LOCAL', 'FLAGS', 'BACKENDS'] : ['NODE', 'FRONTEND', 'SERVICE', 'BACKENDS']
+  const rows: string[][] = []
+  const notes: string[] = []
+  for (const n of report.nodes) {
+    if (n.error) {
+      notes.push(`${paint.fail('error')} ${n.node}: ${n.error.message}${n.error.remedy ? `\n  ${n.error.remedy}` : ''}`)
+      continue
+    }
+    const sorted = [...n.frontends].sort((a, b) => (a.service?.ref ?? '~').localeCompare(b.service?.ref ?? '~') || a.ip.localeCompare(b.ip) || a.port - b.port)
+    for (const fe of sorted) {
+      const service = fe.service?.ref ?? paint.dim('-')
+      rows.push(
+        wide
+          ? [n.node, frontendText(fe), service, fe.service?.via ?? '', String(fe.serviceId), String(fe.localCount), fe.flags.join(',') || '-', backendsText(fe, true)]
+          : [n.node, frontendText(fe), service, backendsText(fe, false)],
+      )
+    }
+    if (n.unknownLines) notes.push(`${paint.warn('warn')} ${n.node}: ${n.unknownLines} lines of the agent's output were not understood`)
+    for (const w of n.warnings.slice(0, 5)) notes.push(`${paint.warn('warn')} ${n.node}: ${w}`)
+  }
+  const parts = [rows.length ? renderTable(head, rows) : 'No NAT entries matched.']
+  if (report.drift) parts.push(renderDrift(report.drift))
+  if (notes.length) parts.push(notes.join('\n'))
+  return parts.join('\n\n')
+}
+
+export function renderDrift(drift: DriftFinding[]): string {
+  if (drift.length === 0) return `${paint.pass('No drift')}: every node's NAT map agrees with the EndpointSlices and with the other nodes.`
+  const rows = drift.map((d) => [d.kind, d.node ?? (d.nodes ?? []).join(','), d.frontend, d.service ?? '-', d.message])
+  return `${paint.fail(`Drift found (${drift.length})`)}:\n${renderTable(['KIND', 'NODE', 'FRONTEND', 'SERVICE', 'DETAIL'], rows)}`
+}
+
+const ep = (e: {ip: string; port: number}) => `${e.ip}:${e.port}`
+
+/** One conntrack row: fixed-width columns, so millions of entries stream without measuring them first. */
+export function conntrackRow(node: string, e: ConntrackEntry, wide: boolean): string {
+  const cols = [
+    node.padEnd(16),
+    protoName(e.proto).padEnd(5),
+    ep(e.src).padEnd(21),
+    ep(e.dst).padEnd(21),
+    e.type.padEnd(11),
+    (e.tcpState ?? '-').padEnd(11),
+    (e.origDst ? ep(e.origDst) : '-').padEnd(21),
+  ]
+  if (wide) {
+    const legs = e.legs
+    cols.push(
+      (e.tunnelIp ?? '-').padEnd(15),
+      legs ? `${legs.ab.packets ?? '?'}/${legs.ba.packets ?? '?'}`.padEnd(13) : '-'.padEnd(13),
+      legs ? `${legs.ab.bytes ?? '?'}/${legs.ba.bytes ?? '?'}`.padEnd(17) : '-'.padEnd(17),
+      (e.activeAgoSeconds !== undefined ? `${e.activeAgoSeconds}s` : '-').padEnd(7),
+    )
+  }
+  cols.push(e.flags.join(',') || '-')
+  return cols.join(' ').trimEnd()
+}
+
+export function conntrackHeader(wide: boolean): string {
+  const cols = ['NODE'.padEnd(16), 'PROTO', 'SRC'.padEnd(21), 'DST'.padEnd(21), 'TYPE'.padEnd(11), 'STATE'.padEnd(11), 'ORIG-DST'.padEnd(21)]
+  if (wide) cols.push('TUNNEL'.padEnd(15), 'PKTS(A/B)'.padEnd(13), 'BYTES(A/B)'.padEnd(17), 'ACTIVE'.padEnd(7))
+  cols.push('FLAGS')
+  return cols.join(' ')
+}
+
+export function renderConntrackStats(perNode: {node: string; stats?: ConntrackStats; error?: string}[]): string {
+  const rows: string[][] = []
+  for (const n of perNode) {
+    if (!n.stats) {
+      rows.push([n.node, paint.fail('error'), '', '', '', '', n.error ?? ''])
+      continue
+    }
+    const s = n.stats
+    const protos = Object.entries(s.byProto).map(([p, c]) => `${p.toUpperCase()} ${c}`).join(', ')
+    const tcp = Object.entries(s.tcpStates).filter(([, c]) => c > 0).map(([st, c]) => `${st} ${c}`).join(', ')
+    const fill = `${(s.fillRatio * 100).toFixed(1)}% of ${s.mapSize}`
+    const fillText = s.fillRatio >= 0.9 ? paint.fail(fill) : s.fillRatio >= 0.7 ? paint.warn(fill) : fill
+    rows.push([n.node, String(s.entries), `normal ${s.byType.normal}, nat-fwd ${s.byType['nat-forward']}, nat-rev ${s.byType['nat-reverse']}`, protos, tcp || '-', fillText, ''])
+  }
+  return renderTable(['NODE', 'ENTRIES', 'BY TYPE', 'BY PROTO', 'TCP STATES', 'FILL', 'ERROR'], rows)
+}

@@ -1,0 +1,72 @@
+import type {KubeClient} from '../kube/client.js'
+import type {ClusterState, InstallInfo} from '../kube/cluster.js'
+import type {NodeRunner, NodeTarget} from '../nodes/types.js'
+import type {DataplaneReadOptions, DumpSource} from './read.js'
+
+import {type NodeAccessFlagValues, openRunner, resolveVia} from '../../flags/node-access.js'
+import {agentReachable, selectNodes} from './targets.js'
+
+export interface DumpSessionOptions {
+  kubeconfig?: string
+  context?: string
+  requestTimeoutMs: number
+  access: NodeAccessFlagValues
+  nodes?: string[]
+  allNodes?: boolean
+  source: DumpSource
+  agentCmd?: string
+  agentCrictl?: boolean
+  nodeTimeoutMs: number
+}
+
+/** Everything a dump command needs: the cluster (when there is one), the nodes, a runner and read options. */
+export interface DumpSession {
+  kube?: KubeClient
+  state?: ClusterState
+  install?: InstallInfo
+  targets: NodeTarget[]
+  runner: NodeRunner
+  read: DataplaneReadOptions
+  close(): Promise<void>
+}
+
+export async function openDumpSession(opts: DumpSessionOptions): Promise<DumpSession> {
+  const {hasKubeconfig, connect} = await import('../kube/config.js')
+  const useCluster = opts.access.via !== 'local' && hasKubeconfig({kubeconfig: opts.kubeconfig})
+  let kube: KubeClient | undefined
+  let state: ClusterState | undefined
+  let install: InstallInfo | undefined
+  if (useCluster) {
+    kube = await connect({kubeconfig: opts.kubeconfig, context: opts.context, timeoutMs: opts.requestTimeoutMs})
+    const {collectClusterState, detectInstall} = await import('../kube/cluster.js')
+    try {
+      state = await collectClusterState(kube)
+    } catch (err) {
+      kube.close()
+      throw err
+    }
+    install = detectInstall(state)
+  }
+  const via = resolveVia(opts.access, kube !== undefined)
+  const targets = selectNodes(state, {names: opts.nodes, all: opts.allNodes})
+  const runner = await openRunner(opts.access, kube ? {kube, calicoNamespace: install?.calicoNamespace} : undefined)
+  return {
+    kube,
+    state,
+    install,
+    targets,
+    runner,
+    read: {
+      source: opts.source,
+      timeoutMs: opts.nodeTimeoutMs,
+      calicoVersion: install?.calicoVersion,
+      agentPrefix: opts.agentCmd ? opts.agentCmd.split(/\s+/).filter(Boolean) : undefined,
+      agentCrictl: opts.agentCrictl,
+      agentReachable: agentReachable(via),
+    },
+    async close() {
+      await runner.close()
+      kube?.close()
+    },
+  }
+}

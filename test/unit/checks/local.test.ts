@@ -1,0 +1,151 @@
+import {existsSync, readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {execa} from 'execa'
+import {beforeAll, describe, expect, it} from 'vitest'
+
+import {parseKernelConfig, parseMounts, readLocalFacts} from '../../../src/lib/checks/facts.js'
+import {runChecks} from '../../../src/lib/checks/index.js'
+import type {NodeFacts} from '../../../src/lib/checks/types.js'
+
+const ROOT = join(import.meta.dirname, '..', '..', '..')
+const BIN = join(ROOT, 'bin', 'run.js')
+
+/** What /proc/self/mounts says is at /sys/fs/bpf right now (the last mount on the path wins). */
+function bpffsTypeFromSelfMounts(): string | undefined {
+  let type: string | undefined
+  for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+    const [, mountpoint, fstype] = line.split(' ')
+    if (mountpoint === '/sys/fs/bpf') type = fstype
+  }
+  return type
+}
+
+const facts = (over: Partial<NodeFacts>): NodeFacts => ({
+  procVersion: 'Linux version 6.8.0-45-generic (buildd@x) (gcc (Ubuntu 13.2.0-23ubuntu4) 13.2.0) #45-Ubuntu SMP',
+  unameRv: '6.8.0-45-generic #45-Ubuntu SMP PREEMPT_DYNAMIC Fri Aug 30 12:02:04 UTC 2024',
+  machine: 'x86_64',
+  mounts: [{device: 'bpf', mountpoint: '/sys/fs/bpf', type: 'bpf'}, {device: 'cgroup2', mountpoint: '/sys/fs/cgroup', type: 'cgroup2'}],
+  bpffsDirExists: true,
+  bpffsMounted: true,
+  cgroup2Mount: '/sys/fs/cgroup',
+  btfVmlinux: true,
+  kernelConfig: parseKernelConfig('CONFIG_BPF=y\nCONFIG_BPF_SYSCALL=y\nCONFIG_BPF_JIT=y\nCONFIG_NET_CLS_BPF=m\nCONFIG_NET_SCH_INGRESS=m\nCONFIG_CGROUP_BPF=y\n'),
+  calicoMaps: [],
+  errors: [],
+  ...over,
+})
+const judge = async (f: NodeFacts, id: string) => (await runChecks({nodeFacts: new Map([['n1', f]])}, {only: [id]})).findings
+
+describe('node checks over NodeFacts', () => {
+  it('bpffs: bpf → pass; directory unmounted → warn; sysfs type → warn; missing → fail', async () => {
+    expect((await judge(facts({}), 'bpffs'))[0]!.status).toBe('pass')
+    expect((await judge(facts({mounts: [], bpffsMounted: false}), 'bpffs'))[0]!.status).toBe('warn')
+    const sysfs = await judge(facts({mounts: [{device: 'none', mountpoint: '/sys/fs/bpf', type: 'sysfs'}], bpffsMounted: false}), 'bpffs')
+    expect(sysfs[0]!.summary).toContain('type sysfs, not bpf')
+    const missing = await judge(facts({mounts: [], bpffsMounted: false, bpffsDirExists: false}), 'bpffs')
+    expect(missing[0]!.status).toBe('fail')
+    expect(missing[0]!.detail).toContain('type Directory')
+  })
+  it('cgroup2: mounted → pass; not mounted → warn; unsupported → fail', async () => {
+    expect((await judge(facts({}), 'cgroup2'))[0]!.status).toBe('pass')
+    expect((await judge(facts({cgroup2Mount: undefined, filesystems: ['cgroup', 'cgroup2']}), 'cgroup2'))[0]!.status).toBe('warn')
+    expect((await judge(facts({cgroup2Mount: undefined, filesystems: ['cgroup']}), 'cgroup2'))[0]!.status).toBe('fail')
+  })
+  it('btf: present → pass; missing → warn', async () => {
+    expect((await judge(facts({}), 'btf'))[0]!.status).toBe('pass')
+    expect((await judge(facts({btfVmlinux: false}), 'btf'))[0]!.status).toBe('warn')
+  })
+  it('kernel-config: unreadable → warn; "is not set" → fail; modules are fine', async () => {
+    expect((await judge(facts({}), 'kernel-config'))[0]).toMatchObject({status: 'pass', summary: expect.stringContaining('as modules')})
+    expect((await judge(facts({kernelConfig: undefined}), 'kernel-config'))[0]!.status).toBe('warn')
+    const off = parseKernelConfig('CONFIG_BPF=y\nCONFIG_BPF_SYSCALL=y\n# CONFIG_BPF_JIT is not set\nCONFIG_NET_CLS_BPF=n\nCONFIG_NET_SCH_INGRESS=m\nCONFIG_CGROUP_BPF=y\n')
+    const f = (await judge(facts({kernelConfig: off}), 'kernel-config'))[0]!
+    expect(f.status).toBe('fail')
+    expect(f.summary).toContain('CONFIG_BPF_JIT, CONFIG_NET_CLS_BPF are not set')
+  })
+  it('calico-maps: pinned → pass; none → skip', async () => {
+    expect((await judge(facts({calicoMaps: ['cali_v4_nat_fe3', 'cali_v4_ct4']}), 'calico-maps'))[0]!.status).toBe('pass')
+    expect((await judge(facts({}), 'calico-maps'))[0]!.status).toBe('skip')
+  })
+  it('kernel shows uname -rv and judges /proc/version exactly', async () => {
+    const f = (await judge(facts({}), 'kernel'))[0]!
+    expect(f.summary).toContain('uname -rv: 6.8.0-45-generic #45-Ubuntu')
+    expect(f.data?.inferred).toBe(false)
+  })
+  it('parses mounts with octal escapes', () => {
+    expect(parseMounts('bpf /sys/fs/bpf bpf rw 0 0\n/dev/sda1 /mnt/with\\040space ext4 rw 0 0\n')).toEqual([
+      {device: 'bpf', mountpoint: '/sys/fs/bpf', type: 'bpf'},
+      {device: '/dev/sda1', mountpoint: '/mnt/with space', type: 'ext4'},
+    ])
+  })
+})
+
+describe('readLocalFacts on this machine', () => {
+  it('reads the real files', async () => {
+    const f = await readLocalFacts()
+    expect(f.procVersion).toBe(readFileSync('/proc/version', 'utf8').trim())
+    const {stdout} = await execa('uname', ['-rv'])
+    expect(f.unameRv).toBe(stdout.trim())
+    expect(f.bpffsMounted).toBe(bpffsTypeFromSelfMounts() === 'bpf')
+    expect(f.bpffsDirExists).toBe(existsSync('/sys/fs/bpf'))
+    expect(f.btfVmlinux).toBe(existsSync('/sys/kernel/btf/vmlinux'))
+    if (existsSync('/proc/config.gz')) expect(f.kernelConfigSource).toBe('/proc/config.gz')
+    expect(f.machine).toBe((await execa('uname', ['-m'])).stdout.trim())
+  })
+})
+
+describe('ebpfctl check (local, built CLI as a child process)', () => {
+  beforeAll(() => {
+    if (!existsSync(join(ROOT, 'dist', 'commands', 'check.js'))) throw new Error('run npm run build first')
+  })
+  it("prints this machine's uname -rv and bpffs state, and a summary line", async () => {
+    const r = await execa('node', [BIN, 'check'], {reject: false, cwd: ROOT})
+    const {stdout: unameRv} = await execa('uname', ['-rv'])
+    expect(r.stdout).toContain(`uname -rv: ${unameRv.trim()}`)
+    const type = bpffsTypeFromSelfMounts()
+    if (type === 'bpf') expect(r.stdout).toContain('/sys/fs/bpf is mounted, type bpf')
+    else if (type) expect(r.stdout).toContain(`/sys/fs/bpf is mounted as type ${type}, not bpf`)
+    else if (existsSync('/sys/fs/bpf')) expect(r.stdout).toContain('/sys/fs/bpf is a directory, but no bpf filesystem is mounted there')
+    else expect(r.stdout).toContain('/sys/fs/bpf does not exist')
+    expect(r.stdout).toMatch(/\n\d+ passed, \d+ warnings, \d+ failed/)
+    expect(r.stdout).not.toContain('\u001B[') // not a TTY, NO_COLOR set
+    expect([0, 1]).toContain(r.exitCode)
+    expect(r.exitCode).toBe(/ 0 failed/.test(r.stdout) ? 0 : 1)
+  })
+  it('-o json follows the schema', async () => {
+    const r = await execa('node', [BIN, 'check', '--local', '-o', 'json'], {reject: false, cwd: ROOT})
+    const report = JSON.parse(r.stdout)
+    expect(report).toMatchObject({apiVersion: 'ebpfctl/v1', kind: 'CheckReport', ebpfctlVersion: '0.1.0', target: {mode: 'local'}, calico: null})
+    expect(report.checks.map((c: {id: string}) => c.id)).toEqual(['kernel', 'arch', 'bpffs', 'cgroup2', 'btf', 'kernel-config', 'calico-maps'])
+    expect(report.nodes).toHaveLength(1)
+    const kernel = report.nodes[0].findings.find((f: {checkId: string}) => f.checkId === 'kernel')
+    expect(kernel.summary).toContain((await execa('uname', ['-rv'])).stdout.trim())
+    expect(Object.keys(report.summary)).toEqual(['passed', 'warnings', 'failed', 'skipped'])
+  })
+  it('-o junit has a testcase per finding', async () => {
+    const r = await execa('node', [BIN, 'check', '--local', '-o', 'junit'], {reject: false, cwd: ROOT})
+    expect(r.stdout).toMatch(/^<\?xml version="1.0"/)
+    expect(r.stdout.match(/<testcase /g)).toHaveLength(7)
+    expect(r.stdout).toContain('<testsuite name="kernel"')
+  })
+  it('--only with an unknown ID is a usage error (exit 2) listing the valid IDs', async () => {
+    const r = await execa('node', [BIN, 'check', '--only', 'kernel,nope'], {reject: false, cwd: ROOT})
+    expect(r.exitCode).toBe(2)
+    expect(r.stderr).toContain('Error: unknown check ID for --only: nope')
+    expect(r.stderr).toContain('Valid IDs: node-access, kernel, arch')
+  })
+  it('--strict turns warnings into exit 1; --ignore keeps failures visible', async () => {
+    const plain = await execa('node', [BIN, 'check', '--local', '-o', 'json'], {reject: false, cwd: ROOT})
+    const summary = JSON.parse(plain.stdout).summary
+    const strict = await execa('node', [BIN, 'check', '--local', '--strict'], {reject: false, cwd: ROOT})
+    expect(strict.exitCode).toBe(summary.failed + summary.warnings > 0 ? 1 : 0)
+    const ignored = await execa('node', [BIN, 'check', '--local', '--ignore', 'all', '-o', 'json'], {reject: false, cwd: ROOT})
+    expect(ignored.exitCode).toBe(0)
+    expect(JSON.parse(ignored.stdout).summary.failed).toBe(0)
+  })
+  it('a bad output format is exit 2', async () => {
+    const r = await execa('node', [BIN, 'check', '-o', 'yaml'], {reject: false, cwd: ROOT})
+    expect(r.exitCode).toBe(2)
+  })
+})
