@@ -4,6 +4,8 @@
  * Prints lines/s and MB/s for pretty and raw text, and MB/s and entries/s for the bpftool JSON decoder (with and
  * without BTF `formatted` objects), plus the decode + JSON.stringify pipeline that `-o json` would run.
  */
+import {readFileSync} from 'node:fs'
+
 import {decodeConntrackDump, newScanStats} from '../src/lib/maps/bpftool.js'
 import {ConntrackTextParser, parseConntrackText} from '../src/lib/maps/agent-text.js'
 import {ct4DumpChunks, prettyLines, rawLines} from './ct-data.js'
@@ -76,8 +78,31 @@ async function benchDecoder(btf: boolean, stringify: boolean): Promise<void> {
   )
 }
 
+/** A trivial byte loop over 64 MiB: how fast this machine is right now (shared CI machines vary a lot). */
+function calibrate(): void {
+  const b = new Uint8Array(64 * 1048576).fill(0x41)
+  const times: number[] = []
+  let c = 0
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now()
+    for (let i = 0; i < b.length; i++) if (b[i] === 0x22) c++
+    times.push(performance.now() - t0)
+  }
+  const s = median(times) / 1000
+  console.log(`calibration: trivial byte loop ${((b.length / 1e6) / s).toFixed(0)} MB/s${c ? '' : ''}; load average ${(loadAverage())}`)
+}
+
+function loadAverage(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
+  } catch {
+    return '?'
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`node ${process.version}, ${N} entries, median of ${ROUNDS}`)
+  calibrate()
   let text = prettyLines(N)
   benchText('pretty text (v3.30+)', text)
   benchStreamingText('pretty text, streamed 64 KiB', text)

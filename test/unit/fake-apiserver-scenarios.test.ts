@@ -130,6 +130,16 @@ describe('fake-apiserver scenarios', () => {
     const ds = await kube.get<any>(Resources.daemonSets, 'calico-node', 'calico-system')
     expect(ds.spec.template.spec.containers[0].image).toBe('quay.io/calico/node:v3.31.2')
     expect((await kube.get<any>(Resources.felixConfigurations, 'default')).spec.bpfEnabled).toBe(true)
+    const init = ds.spec.template.spec.initContainers.find((c: any) => c.name === 'ebpf-bootstrap')
+    expect(init.command).toEqual(['calico-node', '-init'])
+    expect(init.env).toContainEqual({name: 'KUBERNETES_APISERVER_ENDPOINTS', value: '172.18.0.2:6443'})
+    const kp = await kube.get<any>(Resources.daemonSets, 'kube-proxy', 'kube-system')
+    expect(kp.spec.template.spec.nodeSelector).toMatchObject({'operator.tigera.io/disable-kube-proxy': 'true'})
+    expect(await kube.list(Resources.pods, 'kube-system', {labelSelector: 'k8s-app=kube-proxy'})).toEqual([])
+    // already what the operator would render: enabling the simulation changes nothing
+    const rv = server.store.resourceVersion()
+    enableOperatorSimulation(server)
+    expect(server.store.resourceVersion()).toBe(rv)
   })
 
   it('seedManifestInstall: the real calico.yaml in kube-system plus what calico-node creates', async () => {

@@ -278,6 +278,14 @@ for (let c = 0; c < 6; c++) {
   HEX[65 + c] = 10 + c
 }
 
+/** Byte classes outside strings while skipping: 1 quote, 2 open, 3 close, 0 anything else. */
+const SKIP_CLASS = new Uint8Array(256)
+SKIP_CLASS[0x22] = 1
+SKIP_CLASS[0x7b] = 2
+SKIP_CLASS[0x5b] = 2
+SKIP_CLASS[0x7d] = 3
+SKIP_CLASS[0x5d] = 3
+
 /**
  * Incremental scanner for `bpftool -j map dump` output. Feed chunks with `push`; `onEntry(key, value)` is called for
  * each complete element. The arrays passed to `onEntry` are reused: decode or copy them before returning.
@@ -324,15 +332,17 @@ export class BpftoolDumpScanner {
             const d = buf[i]!
             if (inStr) {
               if (esc) esc = false
-              else if (d === 0x5c) esc = true
               else if (d === 0x22) inStr = false
-            } else if (d === 0x22) inStr = true
-            else if (d === 0x7b || d === 0x5b) depth++
-            else if (d === 0x7d || d === 0x5d) {
-              if (--depth === 0) {
-                i++
-                break
-              }
+              else if (d === 0x5c) esc = true
+              continue
+            }
+            const k = SKIP_CLASS[d]!
+            if (k === 0) continue
+            if (k === 1) inStr = true
+            else if (k === 2) depth++
+            else if (--depth === 0) {
+              i++
+              break
             }
           }
           this.skipDepth = depth
@@ -342,18 +352,43 @@ export class BpftoolDumpScanner {
           continue
         }
         case S_HEX: {
-          if (c === 0x22) {
-            state = S_HEX_STR
-            this.hv = 0
-          } else if (c === 0x5d) {
-            if (this.hexTarget === N_KEY) this.haveKey = true
-            else this.haveValue = true
-            state = S_OBJ
-          } else if (c >= 0x30 && c <= 0x39) {
-            state = S_HEX_NUM
-            this.hv = c - 0x30
+          // Tight loop for bpftool's `"0x0a",` elements; anything else falls back to the general states.
+          const isKey = this.hexTarget === N_KEY
+          const target = isKey ? this.keyBuf : this.valBuf
+          let len = isKey ? this.keyLen : this.valLen
+          while (i < n) {
+            const d = buf[i]!
+            if (d === 0x22) {
+              if (i + 5 < n && buf[i + 1] === 0x30 && (buf[i + 2]! | 0x20) === 0x78 && buf[i + 5] === 0x22) {
+                const h1 = HEX[buf[i + 3]!]!
+                const h2 = HEX[buf[i + 4]!]!
+                if (h1 >= 0 && h2 >= 0) {
+                  if (len < MAX_BYTES) target[len++] = (h1 << 4) | h2
+                  else this.bad = true
+                  i += 6
+                  continue
+                }
+              }
+              state = S_HEX_STR
+              this.hv = 0
+              i++
+              break
+            } else if (d === 0x5d) {
+              if (isKey) this.haveKey = true
+              else this.haveValue = true
+              state = S_OBJ
+              i++
+              break
+            } else if (d >= 0x30 && d <= 0x39) {
+              state = S_HEX_NUM
+              this.hv = d - 0x30
+              i++
+              break
+            }
+            i++
           }
-          i++
+          if (isKey) this.keyLen = len
+          else this.valLen = len
           continue
         }
         case S_HEX_STR: {

@@ -374,15 +374,26 @@ export function tcpStateOf(ab: CtLeg, ba: CtLeg, flagBits: number): TcpState {
 
 /** Parse a dotted-quad IPv4 into its LE-u32 reading of the network bytes (Calico's `src_lt_dest` compare). */
 function ipv4LeValue(ip: string): number | undefined {
-  const p = ip.split('.')
-  if (p.length !== 4) return undefined
   let v = 0
-  for (let i = 3; i >= 0; i--) {
-    const n = Number(p[i])
-    if (!Number.isInteger(n) || n < 0 || n > 255) return undefined
-    v = v * 256 + n
+  let part = 0
+  let digits = 0
+  let dots = 0
+  let scale = 1
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i)
+    if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48)
+      if (++digits > 3 || part > 255) return undefined
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      v += part * scale
+      scale *= 256
+      part = 0
+      digits = 0
+      dots++
+    } else return undefined
   }
-  return v
+  if (dots !== 3 || digits === 0) return undefined
+  return v + part * scale
 }
 
 /**

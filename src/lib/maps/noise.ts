@@ -91,25 +91,40 @@ export function forEachLine(text: string, fn: (line: string, cutOff: boolean) =>
  * and v3.27.0's `1.2.3.4 : 80`. Undefined if there is no valid port.
  */
 export function parseHostPort(text: string): {ip: string; port: number} | undefined {
-  let s = text.trim()
-  let ip: string
-  let portText: string
-  if (s.startsWith('[')) {
+  let s = text
+  let ipStart = 0
+  let ipEnd: number
+  let portStart: number
+  if (s.charCodeAt(0) === 91 /* [ */) {
     const close = s.indexOf(']')
-    if (close < 0 || s[close + 1] !== ':') return undefined
-    ip = s.slice(1, close)
-    portText = s.slice(close + 2)
+    if (close < 0 || s.charCodeAt(close + 1) !== 58) return undefined
+    ipStart = 1
+    ipEnd = close
+    portStart = close + 2
   } else {
-    s = s.replace(/\s+:\s+/, ':')
+    if (s.includes(' ')) {
+      s = s.trim().replace(/\s+:\s+/, ':')
+    }
     const colon = s.lastIndexOf(':')
     if (colon <= 0) return undefined
-    ip = s.slice(0, colon)
-    portText = s.slice(colon + 1)
+    ipEnd = colon
+    portStart = colon + 1
   }
-  if (!/^\d{1,5}$/.test(portText)) return undefined
-  const port = Number(portText)
-  if (port > 65535 || !/^[0-9a-fA-F:.]+$/.test(ip)) return undefined
-  return {ip, port}
+  const n = s.length
+  if (portStart >= n || n - portStart > 5) return undefined
+  let port = 0
+  for (let i = portStart; i < n; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 48 || c > 57) return undefined
+    port = port * 10 + (c - 48)
+  }
+  if (port > 65535 || ipEnd <= ipStart) return undefined
+  for (let i = ipStart; i < ipEnd; i++) {
+    const c = s.charCodeAt(i)
+    // 0-9 . : a-f A-F
+    if (!((c >= 48 && c <= 58) || c === 46 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return undefined
+  }
+  return {ip: s.slice(ipStart, ipEnd), port}
 }
 
 const DURATION_UNITS: Record<string, number> = {h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, 'µs': 1e-6, 'μs': 1e-6, ns: 1e-9}
@@ -127,9 +142,25 @@ const DURATION_PART = /(\d+)(?:\.(\d+))?(h|ms|m|s|us|µs|μs|ns)/y
 
 /** Go `time.Duration.String()` text (`1h2m3.456789012s`, `493.47131ms`, `0s`, `-1.5s`) → seconds; undefined if invalid. */
 export function parseGoDuration(text: string): number | undefined {
-  // Fast path for the common `12.345s` / `42ms` shape.
   const n = text.length
   if (n === 0) return undefined
+  // Fast path for the common `12.345s` / `493.47131ms` shapes: digits, one optional dot, then `s` or `ms`.
+  const last = text.charCodeAt(n - 1)
+  if (last === 115 /* s */) {
+    const ms = n >= 3 && text.charCodeAt(n - 2) === 109 /* m */
+    const end = ms ? n - 2 : n - 1
+    let ok = end > 0
+    let dot = false
+    for (let i = 0; i < end && ok; i++) {
+      const c = text.charCodeAt(i)
+      if (c === 46 && !dot && i > 0) dot = true
+      else if (c < 48 || c > 57) ok = false
+    }
+    if (ok) {
+      const v = Number(text.slice(0, end))
+      return ms ? Math.round(v * 1e6) / 1e9 : v
+    }
+  }
   let neg = false
   let i = 0
   if (text.charCodeAt(0) === 45) {

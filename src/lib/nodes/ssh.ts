@@ -518,8 +518,11 @@ export class SshRunner implements NodeRunner {
       const timer = setTimeout(() => {
         if (settled) return
         settled = true
+        conn.client.removeListener('close', onConnClose)
         if (channel) {
-          // Kill the remote command (sshd delivers SIGKILL to the session's process), then drop the channel.
+          // Ask sshd to SIGKILL the command, then drop the channel. sshd honours signal requests only in
+          // privilege-separated (non-root) sessions; otherwise the command dies at its next write (SIGPIPE), and one
+          // that never writes runs on (holding one of sshd's MaxSessions) until it ends by itself.
           try {
             channel.signal('KILL')
           } catch {

@@ -1,5 +1,8 @@
-/** A CA and a server certificate for 127.0.0.1/localhost, made once per process with openssl (EC P-256, fast). */
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+/**
+ * A CA and a server certificate for 127.0.0.1/localhost, made with openssl (EC P-256, valid 10 years) once per machine
+ * and user (cached as JSON in the temp dir), and once per process in memory.
+ */
+import {mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -13,8 +16,27 @@ export interface Certs {
 
 let cached: Promise<Certs> | undefined
 
+/** Shared by the test processes of one machine (vitest runs each file in its own worker): generated once. */
+const CACHE_FILE = join(tmpdir(), `fake-apiserver-certs-v1-${process.getuid?.() ?? 'u'}.json`)
+
 export function serverCerts(): Promise<Certs> {
-  cached ??= generate().catch((err: unknown) => {
+  cached ??= (async () => {
+    try {
+      const c = JSON.parse(readFileSync(CACHE_FILE, 'utf8')) as Certs
+      if (c.caPem && c.certPem && c.keyPem) return c
+    } catch {
+      // not cached yet
+    }
+    const c = await generate()
+    try {
+      const tmp = `${CACHE_FILE}.${process.pid}.tmp`
+      writeFileSync(tmp, JSON.stringify(c), {mode: 0o600})
+      renameSync(tmp, CACHE_FILE)
+    } catch {
+      // the cache is an optimisation only
+    }
+    return c
+  })().catch((err: unknown) => {
     cached = undefined
     throw err
   })

@@ -65,8 +65,9 @@ export function enableOperatorSimulation(
   let degraded = ''
   let endpoint: {host: string; port: string} | undefined
   let operatorPods = ''
-  const baseNode = structuredClone(store.peek(T.ds, 'calico-node', 'calico-system')?.spec?.template)
-  const baseTypha = structuredClone(store.peek(T.deploy, 'calico-typha', 'calico-system')?.spec?.template)
+  // The templates the operator renders from: captured when enabled, or when the workloads first appear.
+  let baseNode = structuredClone(store.peek(T.ds, 'calico-node', 'calico-system')?.spec?.template)
+  let baseTypha = structuredClone(store.peek(T.deploy, 'calico-typha', 'calico-system')?.spec?.template)
   const say = (m: string) => {
     if (messages.at(-1) !== m) messages.push(m)
   }
@@ -233,6 +234,8 @@ export function enableOperatorSimulation(
     const instT = T.inst()
     const inst = instT && store.peek(instT, 'default')
     if (!inst) return
+    baseNode ??= structuredClone(store.peek(T.ds, 'calico-node', 'calico-system')?.spec?.template)
+    baseTypha ??= structuredClone(store.peek(T.deploy, 'calico-typha', 'calico-system')?.spec?.template)
     const pods = podIds()
     if (pods !== operatorPods) {
       operatorPods = pods

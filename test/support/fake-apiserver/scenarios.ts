@@ -454,7 +454,7 @@ export interface OperatorInstallOptions extends CalicoOptions {
   tigeraStatus?: boolean
 }
 
-function retag(obj: any, version: string): any {
+function retag<T>(obj: T, version: string): T {
   if (version === 'v3.32.1') return obj
   return JSON.parse(JSON.stringify(obj).replace(/(quay\.io\/calico\/[a-z0-9-]+):v3\.32\.1/g, `$1:${version}`))
 }
@@ -477,7 +477,7 @@ function felixDefault(annotations?: Record<string, string>, extra: Record<string
 }
 
 /** calico-system/calico-node as tigera-operator v1.42 renders it (trimmed to what matters to ebpfctl). */
-export function operatorCalicoNode(version: string): object {
+export function operatorCalicoNode(version: string): any {
   const img = (n: string) => `quay.io/calico/${n}:${version}`
   const hp = (name: string, path: string, type = 'DirectoryOrCreate') => ({name, hostPath: {path, type}})
   return {
@@ -781,7 +781,35 @@ export function seedOperatorInstall(store: FakeStore, opts: OperatorInstallOptio
       assignmentMode: p.assignmentMode,
     },
   }))
+  // Render calico-node as the operator would for this Installation (see operator.ts).
+  const calicoNode = retag(operatorCalicoNode(version), version)
+  const cn = installation.spec.calicoNetwork
+  const bootstrapInit = calicoNode.spec.template.spec.initContainers.find((c: any) => c.name === 'ebpf-bootstrap')
+  if (bpf) bootstrapInit.command = ['calico-node', '-init']
+  if (bpf && cn.bpfNetworkBootstrap === 'Enabled') {
+    const svc = store.get('v1', 'Service', 'kubernetes', 'default')
+    const slices = store
+      .list('discovery.k8s.io/v1', 'EndpointSlice', 'default')
+      .filter((e: any) => e.metadata.labels?.['kubernetes.io/service-name'] === 'kubernetes')
+    const eps = slices.flatMap((sl: any) =>
+      (sl.endpoints ?? []).flatMap((e: any) => (e.addresses ?? []).map((a: string) => `${a}:${sl.ports?.[0]?.port ?? 6443}`)),
+    )
+    bootstrapInit.env = [
+      {name: 'KUBERNETES_SERVICE_IPS_PORTS', value: `${svc?.spec?.clusterIP ?? '10.96.0.1'}:${svc?.spec?.ports?.[0]?.port ?? 443}`},
+      {name: 'KUBERNETES_APISERVER_ENDPOINTS', value: eps.length ? eps.join(',') : '172.18.0.2:6443'},
+    ]
+  }
+  const extra: object[] = []
+  const kubeProxy = store.get('apps/v1', 'DaemonSet', 'kube-proxy', 'kube-system')
+  if (bpf && cn.kubeProxyManagement === 'Enabled' && kubeProxy) {
+    kubeProxy.spec.template.spec.nodeSelector = {
+      ...kubeProxy.spec.template.spec.nodeSelector,
+      'operator.tigera.io/disable-kube-proxy': 'true',
+    }
+    extra.push(kubeProxy)
+  }
   const objects: object[] = [
+    ...extra,
     ...calicoCrds(),
     ...loadYaml(INSTALLATION_CRD_YAML),
     ...((opts.tigeraStatus ?? true) ? loadYaml(TIGERASTATUS_CRD_YAML) : []),
@@ -821,7 +849,7 @@ export function seedOperatorInstall(store: FakeStore, opts: OperatorInstallOptio
         type: 'ClusterIP',
       },
     },
-    retag(operatorCalicoNode(version), version),
+    calicoNode,
     operatorDeployment('calico-typha', `quay.io/calico/typha:${version}`, typhaReplicas, {hostNetwork: true}),
     operatorDeployment('calico-kube-controllers', `quay.io/calico/kube-controllers:${version}`, 1, {
       env: [

@@ -262,7 +262,13 @@ function startNode(spec: RigNodeSpec, dir: string, verbose: boolean): Promise<St
     const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...unshare, 'sh', '-c', setupScript(spec, dir)], {
       stdio: ['ignore', 'ignore', 'pipe'],
     })
+    let pid1: number | undefined
     if (proc.pid !== undefined) livePids.add(proc.pid)
+    // Forget pids once they are gone, so the exit hook never signals a reused pid.
+    proc.once('exit', () => {
+      livePids.delete(proc.pid!)
+      if (pid1 !== undefined) livePids.delete(pid1)
+    })
     let stderr = ''
     let done = false
     const timer = setTimeout(
@@ -299,6 +305,7 @@ function startNode(spec: RigNodeSpec, dir: string, verbose: boolean): Promise<St
           reject(new Error(`node ${spec.name}: cannot find the namespace's PID 1`))
           return
         }
+        pid1 = pid
         livePids.add(pid)
         resolve({proc, unsharePid: proc.pid!, pid})
       }
@@ -480,7 +487,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
         identityFiles: [identityFile],
         knownHostsPaths: [knownHostsPath],
         hostOverrides: rig.hostOverrides(),
-        connectTimeoutMs: 5000,
+        connectTimeoutMs: 15_000,
         agent: false,
         sshConfigPath: false,
         ...extra,

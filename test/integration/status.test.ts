@@ -1,0 +1,86 @@
+import {afterEach, describe, expect, it, vi} from 'vitest'
+
+import Status from '../../src/commands/status.js'
+import {collectStatus, enableSession, renderStatus} from '../../src/lib/plan/index.js'
+import {type TestCluster, startCluster} from '../support/operator-sim.js'
+
+const timing = {pollMs: 5, timeoutMs: 3000, retryDelayMs: 5}
+let cluster: TestCluster | undefined
+afterEach(async () => {
+  vi.restoreAllMocks()
+  await cluster?.close()
+  cluster = undefined
+})
+
+async function runStatus(args: string[]): Promise<{stdout: string; exit: number}> {
+  let stdout = ''
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk)
+    return true
+  })
+  let exit = 0
+  try {
+    await Status.run(args, process.cwd())
+  } catch (err) {
+    exit = (err as {oclif?: {exit?: number}}).oclif?.exit ?? 99
+  }
+  vi.restoreAllMocks()
+  return {stdout, exit}
+}
+
+describe('status', () => {
+  it('before and after enable (operator): configured vs running, kube-proxy, DSR, API address, record', async () => {
+    cluster = await startCluster('operator')
+    const before = await collectStatus(cluster.kube)
+    expect(before.configured).toMatchObject({bpf: false, value: 'Iptables'})
+    expect(before.kubeProxy.state).toBe('running')
+    expect(before.apiAddress.source).toBe('none')
+    expect(before.record).toBeUndefined()
+    expect(before.disagreements).toEqual([])
+    expect(before.nodes.groups).toEqual([{dataplane: 'unknown', count: 3, nodes: ['node-1', 'node-2', 'node-3']}])
+
+    await enableSession({kube: cluster.kube, options: {kubeProxy: 'disable', dsr: true, kubeconfigServer: cluster.kube.server}, timing})
+    const after = await collectStatus(cluster.kube)
+    expect(after.configured).toMatchObject({bpf: true, value: 'BPF', felixBpfEnabled: true})
+    expect(after.nodes.groups).toEqual([{dataplane: 'bpf', count: 3, nodes: ['node-1', 'node-2', 'node-3']}])
+    expect(after.kubeProxy.state).toBe('disabled')
+    expect(after.dsr).toEqual({mode: 'DSR', explicit: true})
+    expect(after.apiAddress).toEqual({source: 'configmap', namespace: 'tigera-operator', endpoint: '172.18.0.2:6443'})
+    expect(after.record?.status).toBe('complete')
+    expect(after.disagreements).toEqual([])
+    expect(after.calicoNode.ready).toBe(3)
+
+    const {stdout, exit} = await runStatus(['--kubeconfig', cluster.kubeconfig, '-o', 'json'])
+    expect(exit).toBe(0)
+    expect(JSON.parse(stdout).nodes.total).toBe(3)
+    const text = await runStatus(['--kubeconfig', cluster.kubeconfig])
+    expect(text.stdout).toContain('BPF active: 3 (node-1, node-2, node-3)')
+    expect(text.stdout).toContain('kube-proxy:        disabled')
+  })
+
+  it('exit 1 when configuration and nodes disagree (a node fell back), grouped output', async () => {
+    cluster = await startCluster('manifest', {nodes: [{name: 'cp', controlPlane: true}, {name: 'old-1', bpfSupported: false}, {name: 'old-2', bpfSupported: false}]})
+    const fc = cluster.server.store.get('crd.projectcalico.org/v1', 'FelixConfiguration', 'default')
+    fc.spec.bpfEnabled = true
+    cluster.server.store.put(fc)
+    const s = await collectStatus(cluster.kube)
+    expect(s.nodes.groups).toEqual([
+      {dataplane: 'bpf', count: 1, nodes: ['cp']},
+      {dataplane: 'fallen-back', count: 2, nodes: ['old-1', 'old-2']},
+    ])
+    expect(s.disagreements[0]).toMatch(/2 node\(s\) fell back/)
+    expect(renderStatus(s)).toContain('fallen back to iptables: 2 (old-1, old-2)')
+    const {exit} = await runStatus(['--kubeconfig', cluster.kubeconfig])
+    expect(exit).toBe(1)
+  })
+
+  it('reads a fixed number of lists plus one log per calico-node pod', async () => {
+    cluster = await startCluster('manifest', {nodes: 40})
+    cluster.server.resetLog()
+    await collectStatus(cluster.kube)
+    const logs = cluster.server.log.filter((r) => r.subresource === 'log').length
+    const other = cluster.server.log.length - logs
+    expect(logs).toBe(40)
+    expect(other).toBeLessThanOrEqual(20)
+  })
+})
