@@ -177,8 +177,14 @@ export function ct4DumpBody(
 /**
  * Yields a `bpftool -j map dump` of `total` ct4 entries in `chunkSize` chunks (like a pipe), from a repeated body.
  */
-export function* ct4DumpChunks(total: number, btf: boolean, chunkSize = 65536, distinct = 4096): Generator<Buffer> {
-  const {body, first, offsets} = ct4DumpBody(distinct, btf)
+export function* ct4DumpChunks(
+  total: number,
+  btf: boolean | ReturnType<typeof ct4DumpBody>,
+  chunkSize = 65536,
+  distinct = 4096,
+): Generator<Buffer> {
+  const {body, first, offsets} = typeof btf === 'boolean' ? ct4DumpBody(distinct, btf) : btf
+  distinct = offsets.length
   // The first element, then repeated bodies of `distinct` elements (each starting with ','), then `]`.
   yield first
   let left = total - 1

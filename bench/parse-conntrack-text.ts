@@ -8,7 +8,7 @@ import {readFileSync} from 'node:fs'
 
 import {decodeConntrackDump, newScanStats} from '../src/lib/maps/bpftool.js'
 import {ConntrackTextParser, parseConntrackText} from '../src/lib/maps/agent-text.js'
-import {ct4DumpChunks, prettyLines, rawLines} from './ct-data.js'
+import {ct4DumpBody, ct4DumpChunks, prettyLines, rawLines} from './ct-data.js'
 
 const N = Number(process.argv[2] ?? 512000)
 const ROUNDS = Number(process.argv[3] ?? 3)
@@ -56,8 +56,9 @@ async function benchDecoder(btf: boolean, stringify: boolean): Promise<void> {
   let bytes = 0
   let entries = 0
   let outBytes = 0
+  const body = ct4DumpBody(4096, btf)
   for (let i = 0; i < ROUNDS; i++) {
-    const chunks = ct4DumpChunks(N, btf)
+    const chunks = ct4DumpChunks(N, body)
     const stats = newScanStats()
     entries = 0
     outBytes = 0

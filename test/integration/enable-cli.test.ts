@@ -1,0 +1,87 @@
+/** A few runs of the built CLI (`node bin/run.js`, needs `npm run build`) for exit codes and the streams used. */
+import {execFile} from 'node:child_process'
+import {existsSync, mkdtempSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+
+import {afterEach, beforeAll, describe, expect, it} from 'vitest'
+
+import {startFakeApiServer} from '../support/fake-apiserver/index.js'
+import {seedKubeadmBase} from '../support/fake-apiserver/scenarios.js'
+import {type TestCluster, startCluster} from '../support/operator-sim.js'
+
+const run = promisify(execFile)
+const FAST = ['--poll-interval', '10ms', '--retry-delay', '10ms', '--timeout', '20s']
+
+async function cli(args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
+  try {
+    const {stdout, stderr} = await run(process.execPath, ['bin/run.js', ...args], {env: {...process.env, NO_COLOR: '1'}, timeout: 60_000})
+    return {code: 0, stdout, stderr}
+  } catch (err) {
+    const e = err as {code?: number; stdout?: string; stderr?: string}
+    return {code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? ''}
+  }
+}
+
+let cluster: TestCluster | undefined
+afterEach(async () => {
+  await cluster?.close()
+  cluster = undefined
+})
+
+beforeAll(() => {
+  if (!existsSync('dist/commands/enable.js')) throw new Error('run `npm run build` first (these tests run the built CLI)')
+})
+
+describe('ebpfctl enable/revert as a child process', () => {
+  it('--dry-run: exit 0, plan on stdout, no writes', {timeout: 60_000}, async () => {
+    cluster = await startCluster('manifest')
+    const r = await cli(['enable', '--kubeconfig', cluster.kubeconfig, '--dry-run', '--dsr'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('1. API-server address 172.18.0.2:6443')
+    expect(r.stdout).toContain('AWS: disable the source/destination check')
+    expect(r.stdout).toContain('Dry run: nothing was changed.')
+    expect(cluster.server.writes()).toEqual([])
+  })
+
+  it('a node that falls back: exit 1, says what failed and that the cluster was restored', {timeout: 60_000}, async () => {
+    cluster = await startCluster('operator', {nodes: [{name: 'cp', controlPlane: true}, {name: 'old-1', bpfSupported: false}]})
+    const refused = await cli(['enable', '--kubeconfig', cluster.kubeconfig, ...FAST])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/preflight failed[\s\S]*kernel/)
+    expect(cluster.server.writes()).toEqual([])
+    const r = await cli(['enable', '--kubeconfig', cluster.kubeconfig, '--force', ...FAST])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/Error: step "verify BPF is active on every node".*old-1.*the cluster was restored/)
+    // Plain timestamped progress lines when stderr is not a TTY.
+    expect(r.stderr).toMatch(/^\[\d\d:\d\d:\d\d\] /m)
+  })
+
+  it('enable then revert: exit 0 both', {timeout: 60_000}, async () => {
+    cluster = await startCluster('manifest')
+    const e = await cli(['enable', '--kubeconfig', cluster.kubeconfig, ...FAST])
+    expect(e.code, e.stderr).toBe(0)
+    expect(e.stdout).toContain('eBPF dataplane enabled')
+    const again = await cli(['enable', '--kubeconfig', cluster.kubeconfig, ...FAST])
+    expect(again.stdout).toContain('Already enabled: nothing to do.')
+    const r = await cli(['revert', '--kubeconfig', cluster.kubeconfig, ...FAST])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.stdout).toContain('Reverted')
+    expect(r.stderr).toContain('disrupts')
+  })
+
+  it('no Calico: exit 2 with a remedy', {timeout: 60_000}, async () => {
+    const server = await startFakeApiServer()
+    try {
+      seedKubeadmBase(server.store, {nodes: 2})
+      const kubeconfig = server.writeKubeconfig(mkdtempSync(join(tmpdir(), 'ebpfctl-cli-')))
+      const r = await cli(['enable', '--kubeconfig', kubeconfig, '--force', ...FAST])
+      expect(r.code).toBe(2)
+      expect(r.stderr).toContain('no Calico installation found')
+      expect(server.writes()).toEqual([])
+    } finally {
+      await server.close()
+    }
+  })
+})
