@@ -13,7 +13,8 @@ const N = Number(process.argv[2] ?? 32)
 const ROUNDS = Number(process.argv[3] ?? 3)
 const CONCURRENCY = Number(process.argv[4] ?? 16)
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!
 
 async function main(): Promise<void> {
   let t = Date.now()

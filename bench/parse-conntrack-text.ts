@@ -1,10 +1,12 @@
 /**
  * Benchmarks for the conntrack parsers and the bpftool decoder.
- *   npx tsx bench/parse-conntrack-text.ts [entries=512000] [rounds=3]
+ *   npx tsx bench/parse-conntrack-text.ts [entries=512000] [rounds=3] [all|text|decoder|pipeline]
+ * `pipeline` runs only decode → JSON lines → /dev/null once, in a fresh process, and reports peak RSS (the
+ * `conntrack dump --source bpftool -o json` path).
  * Prints lines/s and MB/s for pretty and raw text, and MB/s and entries/s for the bpftool JSON decoder (with and
  * without BTF `formatted` objects), plus the decode + JSON.stringify pipeline that `-o json` would run.
  */
-import {readFileSync} from 'node:fs'
+import {closeSync, openSync, readFileSync, writeSync} from 'node:fs'
 
 import {decodeConntrackDump, newScanStats} from '../src/lib/maps/bpftool.js'
 import {ConntrackTextParser, parseConntrackText} from '../src/lib/maps/agent-text.js'
@@ -12,47 +14,80 @@ import {ct4DumpBody, ct4DumpChunks, prettyLines, rawLines} from './ct-data.js'
 
 const N = Number(process.argv[2] ?? 512000)
 const ROUNDS = Number(process.argv[3] ?? 3)
+const MODE = process.argv[4] ?? 'all'
+
+/** Runs fn, returns [wall ms, CPU ms (user+system, all threads of this process)]. */
+function timed(fn: () => void): [number, number] {
+  const c0 = process.cpuUsage()
+  const t0 = performance.now()
+  fn()
+  const wall = performance.now() - t0
+  const c = process.cpuUsage(c0)
+  return [wall, (c.user + c.system) / 1000]
+}
+
+async function timedAsync(fn: () => Promise<void>): Promise<[number, number]> {
+  const c0 = process.cpuUsage()
+  const t0 = performance.now()
+  await fn()
+  const wall = performance.now() - t0
+  const c = process.cpuUsage(c0)
+  return [wall, (c.user + c.system) / 1000]
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const fmt = (n: number) => n.toLocaleString('en-US', {maximumFractionDigits: 0})
 const mib = () => (process.memoryUsage().rss / 1048576).toFixed(0)
 
+function report(name: string, n: number, unit: string, bytes: number, wallMs: number, cpuMs: number, note: string): void {
+  const w = wallMs / 1000
+  const c = cpuMs / 1000
+  console.log(
+    `${name.padEnd(30)} ${fmt(n)} ${unit}, ${(bytes / 1e6).toFixed(0)} MB | wall ${(wallMs).toFixed(0)} ms: ` +
+      `${fmt(n / w)} ${unit}/s ${(bytes / 1e6 / w).toFixed(0)} MB/s | cpu ${cpuMs.toFixed(0)} ms: ${fmt(n / c)} ${unit}/s ` +
+      `${(bytes / 1e6 / c).toFixed(0)} MB/s | ${note}${note ? ', ' : ''}rss ${mib()} MiB`,
+  )
+}
+
 function benchText(name: string, text: string): void {
   const bytes = Buffer.byteLength(text)
   const times: number[] = []
+  const cpus: number[] = []
   let entries = 0
   for (let i = 0; i < ROUNDS; i++) {
-    const t0 = performance.now()
-    const r = parseConntrackText(text)
-    times.push(performance.now() - t0)
-    entries = r.entries.length
-    if (r.unknownLines !== 0) throw new Error(`${name}: ${r.unknownLines} unknown lines, e.g. ${r.samples[0]}`)
+    let r: ReturnType<typeof parseConntrackText> | undefined
+    const [wall, cpu] = timed(() => {
+      r = parseConntrackText(text)
+    })
+    times.push(wall)
+    cpus.push(cpu)
+    entries = r!.entries.length
+    if (r!.unknownLines !== 0) throw new Error(`${name}: ${r!.unknownLines} unknown lines, e.g. ${r!.samples[0]}`)
   }
-  const s = median(times) / 1000
-  console.log(
-    `${name.padEnd(34)} ${fmt(N)} lines  ${(bytes / 1e6).toFixed(1)} MB  ${(s * 1000).toFixed(0)} ms  ` +
-      `${fmt(N / s)} lines/s  ${(bytes / 1e6 / s).toFixed(0)} MB/s  (${entries} entries, rss ${mib()} MiB)`,
-  )
+  report(name, N, 'lines', bytes, median(times), median(cpus), `${entries} entries`)
 }
 
 function benchStreamingText(name: string, text: string): void {
   // Callback mode with 64 KiB chunks: what a command streaming kubectl exec stdout would do.
   const times: number[] = []
+  const cpus: number[] = []
   let n = 0
   for (let i = 0; i < ROUNDS; i++) {
     n = 0
-    const t0 = performance.now()
-    const p = new ConntrackTextParser(() => n++)
-    for (let o = 0; o < text.length; o += 65536) p.write(text.slice(o, o + 65536))
-    p.result()
-    times.push(performance.now() - t0)
+    const [wall, cpu] = timed(() => {
+      const p = new ConntrackTextParser(() => n++)
+      for (let o = 0; o < text.length; o += 65536) p.write(text.slice(o, o + 65536))
+      p.result()
+    })
+    times.push(wall)
+    cpus.push(cpu)
   }
-  const s = median(times) / 1000
-  console.log(`${name.padEnd(34)} ${fmt(n)} entries  ${fmt(N / s)} lines/s  ${(Buffer.byteLength(text) / 1e6 / s).toFixed(0)} MB/s`)
+  report(name, N, 'lines', Buffer.byteLength(text), median(times), median(cpus), `${n} entries`)
 }
 
 async function benchDecoder(btf: boolean, stringify: boolean): Promise<void> {
   const times: number[] = []
+  const cpus: number[] = []
   let bytes = 0
   let entries = 0
   let outBytes = 0
@@ -62,21 +97,19 @@ async function benchDecoder(btf: boolean, stringify: boolean): Promise<void> {
     const stats = newScanStats()
     entries = 0
     outBytes = 0
-    const t0 = performance.now()
-    for await (const batch of decodeConntrackDump(chunks, {layout: 'ct4', stats, nowNs: 2_000_000_000_000n})) {
-      entries += batch.length
-      if (stringify) for (const e of batch) outBytes += JSON.stringify(e).length + 1
-    }
-    times.push(performance.now() - t0)
+    const [wall, cpu] = await timedAsync(async () => {
+      for await (const batch of decodeConntrackDump(chunks, {layout: 'ct4', stats, nowNs: 2_000_000_000_000n})) {
+        entries += batch.length
+        if (stringify) for (const e of batch) outBytes += JSON.stringify(e).length + 1
+      }
+    })
+    times.push(wall)
+    cpus.push(cpu)
     bytes = stats.bytes
     if (stats.entries !== N || entries !== N) throw new Error(`decoded ${entries}/${stats.entries} of ${N}`)
   }
-  const s = median(times) / 1000
-  const label = `bpftool ct4 ${btf ? 'with BTF' : 'no BTF'}${stringify ? ' + JSON.stringify' : ''}`
-  console.log(
-    `${label.padEnd(34)} ${fmt(entries)} entries  ${(bytes / 1e6).toFixed(0)} MB  ${(s * 1000).toFixed(0)} ms  ` +
-      `${(bytes / 1e6 / s).toFixed(0)} MB/s  ${fmt(entries / s)} entries/s${stringify ? `  (${(outBytes / 1e6).toFixed(0)} MB out)` : ''}  rss ${mib()} MiB`,
-  )
+  const label = `bpftool ct4 ${btf ? 'with BTF' : 'no BTF'}${stringify ? ' + stringify' : ''}`
+  report(label, entries, 'entries', bytes, median(times), median(cpus), stringify ? `${(outBytes / 1e6).toFixed(0)} MB out` : '')
 }
 
 /** A trivial byte loop over 64 MiB: how fast this machine is right now (shared CI machines vary a lot). */
@@ -101,18 +134,48 @@ function loadAverage(): string {
   }
 }
 
+/** decode → one JSON line per entry → /dev/null, with 1 MiB write batches; peak RSS is the figure of interest. */
+async function pipeline(btf: boolean): Promise<void> {
+  const body = ct4DumpBody(4096, btf)
+  const fd = openSync('/dev/null', 'w')
+  let out = ''
+  let entries = 0
+  let bytes = 0
+  const stats = newScanStats()
+  const [wall, cpu] = await timedAsync(async () => {
+    for await (const batch of decodeConntrackDump(ct4DumpChunks(N, body), {layout: 'ct4', stats})) {
+      for (const e of batch) out += JSON.stringify(e) + '\n'
+      entries += batch.length
+      if (out.length > 1 << 20) {
+        bytes += out.length
+        writeSync(fd, out)
+        out = ''
+      }
+    }
+    writeSync(fd, out)
+  })
+  closeSync(fd)
+  report(`pipeline ${btf ? 'BTF' : 'no BTF'} → JSON lines`, entries, 'entries', stats.bytes, wall, cpu, `${((bytes + out.length) / 1e6).toFixed(0)} MB out`)
+  console.log(`peak rss (process): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`)
+}
+
 async function main(): Promise<void> {
-  console.log(`node ${process.version}, ${N} entries, median of ${ROUNDS}`)
+  console.log(`node ${process.version}, ${N} entries, median of ${ROUNDS}, mode ${MODE}`)
   calibrate()
-  let text = prettyLines(N)
-  benchText('pretty text (v3.30+)', text)
-  benchStreamingText('pretty text, streamed 64 KiB', text)
-  text = rawLines(N)
-  benchText('raw text (--raw)', text)
-  text = ''
-  await benchDecoder(false, false)
-  await benchDecoder(true, false)
-  await benchDecoder(true, true)
+  if (MODE === 'pipeline') return pipeline(process.argv[5] !== 'nobtf')
+  if (MODE === 'all' || MODE === 'text') {
+    let text = prettyLines(N)
+    benchText('pretty text (v3.30+)', text)
+    benchStreamingText('pretty text, streamed 64 KiB', text)
+    text = rawLines(N)
+    benchText('raw text (--raw)', text)
+    text = ''
+  }
+  if (MODE === 'all' || MODE === 'decoder') {
+    await benchDecoder(false, false)
+    await benchDecoder(true, false)
+    await benchDecoder(true, true)
+  }
   console.log(`peak rss (process): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`)
 }
 

@@ -19,27 +19,62 @@ On any failure (API error, timeout, verify, Ctrl-C) the applied steps are undone
 Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and was rolled back; 2 usage or API error.`
 
   static override examples = [
-    {description: 'Show the plan and every object change; change nothing.', command: '<%= config.bin %> <%= command.id %> --dry-run'},
-    {description: 'Enable with an explicit API-server address (load balancer).', command: '<%= config.bin %> <%= command.id %> --api-server 10.0.0.100:6443'},
-    {description: 'Operator install, Calico v3.31+: let the operator find the API servers.', command: '<%= config.bin %> <%= command.id %> --bootstrap --kube-proxy operator'},
-    {description: 'Platform-managed kube-proxy (AKS, RKE): keep it and tell Felix not to fight it.', command: '<%= config.bin %> <%= command.id %> --kube-proxy keep'},
-    {description: 'Direct server return (read the network requirements first).', command: '<%= config.bin %> <%= command.id %> --dsr'},
+    {
+      description: 'Show the plan and every object change; change nothing.',
+      command: '<%= config.bin %> <%= command.id %> --dry-run',
+    },
+    {
+      description: 'Enable with an explicit API-server address (load balancer).',
+      command: '<%= config.bin %> <%= command.id %> --api-server 10.0.0.100:6443',
+    },
+    {
+      description: 'Operator install, Calico v3.31+: let the operator find the API servers.',
+      command: '<%= config.bin %> <%= command.id %> --bootstrap --kube-proxy operator',
+    },
+    {
+      description: 'Platform-managed kube-proxy (AKS, RKE): keep it and tell Felix not to fight it.',
+      command: '<%= config.bin %> <%= command.id %> --kube-proxy keep',
+    },
+    {
+      description: 'Direct server return (read the network requirements first).',
+      command: '<%= config.bin %> <%= command.id %> --dsr',
+    },
   ]
 
   static override flags = {
-    'api-server': Flags.string({description: 'HOST:PORT calico-node uses to reach the API server (default: derived, as `check` shows).', exclusive: ['bootstrap']}),
-    bootstrap: Flags.boolean({description: 'Operator installs, Calico v3.31+: set bpfNetworkBootstrap: Enabled instead of writing the ConfigMap.'}),
+    'api-server': Flags.string({
+      description: 'HOST:PORT calico-node uses to reach the API server (default: derived, as `check` shows).',
+      exclusive: ['bootstrap'],
+    }),
+    bootstrap: Flags.boolean({
+      description:
+        'Operator installs, Calico v3.31+: set bpfNetworkBootstrap: Enabled instead of writing the ConfigMap.',
+    }),
     'kube-proxy': Flags.option({
       default: 'disable',
-      description: 'disable: nodeSelector non-calico=true on kube-proxy; keep: leave it running (Felix told not to fight it); operator: kubeProxyManagement: Enabled.',
+      description:
+        'disable: nodeSelector non-calico=true on kube-proxy; keep: leave it running (Felix told not to fight it); ' +
+        'operator: kubeProxyManagement: Enabled.',
       options: ['disable', 'keep', 'operator'] as const,
     })(),
-    dsr: Flags.boolean({allowNo: true, description: 'bpfExternalServiceMode: DSR (--no-dsr: Tunnel). Default: leave it as it is.'}),
-    'dry-run': Flags.boolean({description: 'Print the numbered plan and every object change as a diff; change nothing.'}),
+    dsr: Flags.boolean({
+      allowNo: true,
+      description: 'bpfExternalServiceMode: DSR (--no-dsr: Tunnel). Default: leave it as it is.',
+    }),
+    'dry-run': Flags.boolean({
+      description: 'Print the numbered plan and every object change as a diff; change nothing.',
+    }),
     force: Flags.boolean({description: 'Go ahead although preflight checks failed.'}),
-    timeout: Flags.string({default: '5m', description: 'Bound on each wait (rollouts, Felix restarts, kube-proxy pods).'}),
+    timeout: Flags.string({
+      default: '5m',
+      description: 'Bound on each wait (rollouts, Felix restarts, kube-proxy pods).',
+    }),
     'poll-interval': Flags.string({default: '2s', description: 'Interval between polls of a wait.', hidden: true}),
-    'retry-delay': Flags.string({default: '500ms', description: 'Base delay between retries of a write.', hidden: true}),
+    'retry-delay': Flags.string({
+      default: '500ms',
+      description: 'Base delay between retries of a write.',
+      hidden: true,
+    }),
   }
 
   async run(): Promise<void> {
@@ -50,7 +85,11 @@ Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and w
       retryDelayMs: parseDuration(flags['retry-delay'], 'retry-delay'),
     }
     const [{connect}, plan] = await Promise.all([import('../lib/kube/config.js'), import('../lib/plan/index.js')])
-    const kube = await connect({kubeconfig: flags.kubeconfig, context: flags.context, timeoutMs: this.requestTimeoutMs()})
+    const kube = await connect({
+      kubeconfig: flags.kubeconfig,
+      context: flags.context,
+      timeoutMs: this.requestTimeoutMs(),
+    })
     const ac = new AbortController()
     const onSigint = () => {
       if (ac.signal.aborted) process.stderr.write('\nrollback in progress; waiting for it to finish …\n')
@@ -77,20 +116,29 @@ Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and w
         force: flags.force,
       })
       const {install} = report
-      this.out(`Plan for ${report.plan.variant} install (Calico ${install.calicoVersion ?? 'version unknown'}, calico-node in ${install.calicoNamespace}):`)
+      this.out(
+        `Plan for ${report.plan.variant} install (Calico ${install.calicoVersion ?? 'version unknown'}, calico-node in ${install.calicoNamespace}):`,
+      )
       this.out(report.rendered)
       if (report.dryRun) {
         for (const w of report.plan.warnings) this.out(`warning: ${w}`)
-        for (const f of report.preflightFailures) this.out(`preflight failure (enable would refuse without --force): ${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`)
+        for (const f of report.preflightFailures)
+          this.out(
+            `preflight failure (enable would refuse without --force): ${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`,
+          )
         this.out('Dry run: nothing was changed.')
         return
       }
-      if (report.preflightFailures.length > 0) this.out(`warning: --force: ${report.preflightFailures.length} preflight failure(s) overridden`)
+      if (report.preflightFailures.length > 0)
+        this.out(`warning: --force: ${report.preflightFailures.length} preflight failure(s) overridden`)
       const result = report.result!
       const err = plan.runError(result, report.recordNamespace)
       if (err) throw err
       if (result.outcome === 'nothing-to-do') this.out('Already enabled: nothing to do.')
-      else this.out(`eBPF dataplane enabled. Record: ConfigMap ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}; undo with \`ebpfctl revert\`.`)
+      else
+        this.out(
+          `eBPF dataplane enabled. Record: ConfigMap ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}; undo with \`ebpfctl revert\`.`,
+        )
     } finally {
       process.off('SIGINT', onSigint)
       kube.close()

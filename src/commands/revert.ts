@@ -20,10 +20,16 @@ Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped;
   ]
 
   static override flags = {
-    'dry-run': Flags.boolean({description: 'Print the numbered plan and every object change as a diff; change nothing.'}),
+    'dry-run': Flags.boolean({
+      description: 'Print the numbered plan and every object change as a diff; change nothing.',
+    }),
     timeout: Flags.string({default: '5m', description: 'Bound on each wait.'}),
     'poll-interval': Flags.string({default: '2s', description: 'Interval between polls of a wait.', hidden: true}),
-    'retry-delay': Flags.string({default: '500ms', description: 'Base delay between retries of a write.', hidden: true}),
+    'retry-delay': Flags.string({
+      default: '500ms',
+      description: 'Base delay between retries of a write.',
+      hidden: true,
+    }),
   }
 
   async run(): Promise<void> {
@@ -34,7 +40,11 @@ Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped;
       retryDelayMs: parseDuration(flags['retry-delay'], 'retry-delay'),
     }
     const [{connect}, plan] = await Promise.all([import('../lib/kube/config.js'), import('../lib/plan/index.js')])
-    const kube = await connect({kubeconfig: flags.kubeconfig, context: flags.context, timeoutMs: this.requestTimeoutMs()})
+    const kube = await connect({
+      kubeconfig: flags.kubeconfig,
+      context: flags.context,
+      timeoutMs: this.requestTimeoutMs(),
+    })
     const ac = new AbortController()
     const onSigint = () => {
       process.stderr.write('\ninterrupted: stopping after the current step …\n')
@@ -42,8 +52,16 @@ Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped;
     }
     process.on('SIGINT', onSigint)
     try {
-      const report = await plan.revertSession({kube, timing, progress: plan.createProgress(process.stderr), signal: ac.signal, dryRun: flags['dry-run']})
-      this.out(`Revert plan (${report.hadRecord ? `from the record in ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}` : 'no record found: best effort'}):`)
+      const report = await plan.revertSession({
+        kube,
+        timing,
+        progress: plan.createProgress(process.stderr),
+        signal: ac.signal,
+        dryRun: flags['dry-run'],
+      })
+      this.out(
+        `Revert plan (${report.hadRecord ? `from the record in ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}` : 'no record found: best effort'}):`,
+      )
       this.out(report.plan.steps.length ? report.rendered : '(nothing to revert)')
       if (report.dryRun) {
         for (const w of report.plan.warnings) this.out(`warning: ${w}`)
@@ -54,10 +72,16 @@ Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped;
       if (result.outcome === 'rollback-incomplete') {
         throw new UserError(`revert stopped: ${result.error}`, {
           exitCode: ExitCode.Failed,
-          remedy: 'kube-proxy is restored before BPF is turned off, so Services keep working; fix the cause and run `ebpfctl revert` again.',
+          remedy:
+            'kube-proxy is restored before BPF is turned off, so Services keep working; fix the cause and run ' +
+            '`ebpfctl revert` again.',
         })
       }
-      this.out(result.outcome === 'nothing-to-do' ? 'Nothing to revert.' : 'Reverted: the cluster is back on its previous dataplane.')
+      this.out(
+        result.outcome === 'nothing-to-do'
+          ? 'Nothing to revert.'
+          : 'Reverted: the cluster is back on its previous dataplane.',
+      )
     } finally {
       process.off('SIGINT', onSigint)
       kube.close()

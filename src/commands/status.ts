@@ -17,14 +17,26 @@ Exit status: 0 configuration and nodes agree; 1 they disagree; 2 usage or API er
   ]
 
   static override flags = {
-    output: Flags.option({char: 'o', default: 'table', description: 'Output format.', options: ['table', 'json'] as const})(),
+    output: Flags.option({
+      char: 'o',
+      default: 'table',
+      description: 'Output format.',
+      options: ['table', 'json'] as const,
+    })(),
     'log-concurrency': Flags.integer({default: 16, min: 1, description: 'calico-node logs read at once.'}),
   }
 
   async run(): Promise<void> {
     const {flags} = this
-    const [{connect}, {collectStatus, renderStatus}] = await Promise.all([import('../lib/kube/config.js'), import('../lib/plan/status.js')])
-    const kube = await connect({kubeconfig: flags.kubeconfig, context: flags.context, timeoutMs: this.requestTimeoutMs()})
+    const [{connect}, {collectStatus, renderStatus}] = await Promise.all([
+      import('../lib/kube/config.js'),
+      import('../lib/plan/status.js'),
+    ])
+    const kube = await connect({
+      kubeconfig: flags.kubeconfig,
+      context: flags.context,
+      timeoutMs: this.requestTimeoutMs(),
+    })
     try {
       const status = await collectStatus(kube, {logConcurrency: flags['log-concurrency']})
       this.out(flags.output === 'json' ? JSON.stringify(status, null, 2) : renderStatus(status))

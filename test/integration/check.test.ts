@@ -8,10 +8,13 @@ import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {execa} from 'execa'
-import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
+import {afterAll, afterEach, beforeAll, describe, expect, it, vi} from 'vitest'
 
 import {type FakeApiServer, startFakeApiServer} from '../support/fake-apiserver/index.js'
 import {seedKubeadmBase, seedManifestInstall, seedOperatorInstall} from '../support/fake-apiserver/scenarios.js'
+
+// Each case starts the CLI one to three times; on a busy 2-CPU box a start is several seconds.
+vi.setConfig({testTimeout: 120_000, hookTimeout: 120_000})
 
 const ROOT = join(import.meta.dirname, '..', '..')
 const BIN = join(ROOT, 'bin', 'run.js')
@@ -203,7 +206,7 @@ describe('API errors are exit 2 with one line and a remedy', () => {
     const r = await check(['--request-timeout', '1s'])
     expect(r.exitCode).toBe(2)
     expect(r.stderr).toContain('no answer within 1s')
-    expect(Date.now() - start).toBeLessThan(15_000) // start-up on a loaded CI box + 1 s
+    expect(Date.now() - start).toBeLessThan(30_000) // start-up on a loaded CI box + 1 s
   })
 
   it('403 names the verb and the resource', async () => {

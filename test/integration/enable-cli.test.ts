@@ -16,7 +16,10 @@ const FAST = ['--poll-interval', '10ms', '--retry-delay', '10ms', '--timeout', '
 
 async function cli(args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
   try {
-    const {stdout, stderr} = await run(process.execPath, ['bin/run.js', ...args], {env: {...process.env, NO_COLOR: '1'}, timeout: 60_000})
+    const {stdout, stderr} = await run(process.execPath, ['bin/run.js', ...args], {
+      env: {...process.env, NO_COLOR: '1'},
+      timeout: 60_000,
+    })
     return {code: 0, stdout, stderr}
   } catch (err) {
     const e = err as {code?: number; stdout?: string; stderr?: string}
@@ -31,7 +34,8 @@ afterEach(async () => {
 })
 
 beforeAll(() => {
-  if (!existsSync('dist/commands/enable.js')) throw new Error('run `npm run build` first (these tests run the built CLI)')
+  if (!existsSync('dist/commands/enable.js'))
+    throw new Error('run `npm run build` first (these tests run the built CLI)')
 })
 
 describe('ebpfctl enable/revert as a child process', () => {
@@ -45,18 +49,27 @@ describe('ebpfctl enable/revert as a child process', () => {
     expect(cluster.server.writes()).toEqual([])
   })
 
-  it('a node that falls back: exit 1, says what failed and that the cluster was restored', {timeout: 60_000}, async () => {
-    cluster = await startCluster('operator', {nodes: [{name: 'cp', controlPlane: true}, {name: 'old-1', bpfSupported: false}]})
-    const refused = await cli(['enable', '--kubeconfig', cluster.kubeconfig, ...FAST])
-    expect(refused.code).toBe(1)
-    expect(refused.stderr).toMatch(/preflight failed[\s\S]*kernel/)
-    expect(cluster.server.writes()).toEqual([])
-    const r = await cli(['enable', '--kubeconfig', cluster.kubeconfig, '--force', ...FAST])
-    expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/Error: step "verify BPF is active on every node".*old-1.*the cluster was restored/)
-    // Plain timestamped progress lines when stderr is not a TTY.
-    expect(r.stderr).toMatch(/^\[\d\d:\d\d:\d\d\] /m)
-  })
+  it(
+    'a node that falls back: exit 1, says what failed and that the cluster was restored',
+    {timeout: 60_000},
+    async () => {
+      cluster = await startCluster('operator', {
+        nodes: [
+          {name: 'cp', controlPlane: true},
+          {name: 'old-1', bpfSupported: false},
+        ],
+      })
+      const refused = await cli(['enable', '--kubeconfig', cluster.kubeconfig, ...FAST])
+      expect(refused.code).toBe(1)
+      expect(refused.stderr).toMatch(/preflight failed[\s\S]*kernel/)
+      expect(cluster.server.writes()).toEqual([])
+      const r = await cli(['enable', '--kubeconfig', cluster.kubeconfig, '--force', ...FAST])
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/Error: step "verify BPF is active on every node".*old-1.*the cluster was restored/)
+      // Plain timestamped progress lines when stderr is not a TTY.
+      expect(r.stderr).toMatch(/^\[\d\d:\d\d:\d\d\] /m)
+    },
+  )
 
   it('enable then revert: exit 0 both', {timeout: 60_000}, async () => {
     cluster = await startCluster('manifest')

@@ -7,7 +7,13 @@ import {describe, expect, it} from 'vitest'
 
 import {type EnableOptions, enableSession, revertSession} from '../../src/lib/plan/index.js'
 import type {FaultAction} from '../support/fake-apiserver/index.js'
-import {type ClusterKind, type TestCluster, startCluster, touchedFields, watchInvariant} from '../support/operator-sim.js'
+import {
+  type ClusterKind,
+  type TestCluster,
+  startCluster,
+  touchedFields,
+  watchInvariant,
+} from '../support/operator-sim.js'
 
 const timing = {pollMs: 5, timeoutMs: 3000, retryDelayMs: 5, retries: 4}
 const WRITE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
@@ -32,11 +38,21 @@ const start = (kind: ClusterKind) =>
   })
 
 const enable = (c: TestCluster, opts: Partial<EnableOptions>) =>
-  enableSession({kube: c.kube, options: {kubeProxy: 'disable', kubeconfigServer: c.kube.server, ...opts}, timing, preflight: async () => []})
+  enableSession({
+    kube: c.kube,
+    options: {kubeProxy: 'disable', kubeconfigServer: c.kube.server, ...opts},
+    timing,
+    preflight: async () => [],
+  })
 
 /** The restart annotation is a timestamp: equal when both are set. */
 function normalize(fields: Record<string, unknown>): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(fields).replace(/"kubectl\.kubernetes\.io\/restartedAt":"[^"]*"/g, '"kubectl.kubernetes.io/restartedAt":"T"'))
+  return JSON.parse(
+    JSON.stringify(fields).replace(
+      /"kubectl\.kubernetes\.io\/restartedAt":"[^"]*"/g,
+      '"kubectl.kubernetes.io/restartedAt":"T"',
+    ),
+  )
 }
 
 function failKthWrite(c: TestCluster, k: number, action: FaultAction): {fired: boolean} {

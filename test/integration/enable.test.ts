@@ -1,7 +1,13 @@
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {type EnableOptions, enableSession, revertSession, runError} from '../../src/lib/plan/index.js'
-import {type ClusterKind, type TestCluster, startCluster, touchedFields, watchInvariant} from '../support/operator-sim.js'
+import {
+  type ClusterKind,
+  type TestCluster,
+  startCluster,
+  touchedFields,
+  watchInvariant,
+} from '../support/operator-sim.js'
 
 const timing = {pollMs: 5, timeoutMs: 3000, retryDelayMs: 5, retries: 4}
 let cluster: TestCluster | undefined
@@ -11,7 +17,12 @@ afterEach(async () => {
 })
 
 const enable = (c: TestCluster, o: Partial<EnableOptions> = {}, extra: {dryRun?: boolean; force?: boolean} = {}) =>
-  enableSession({kube: c.kube, options: {kubeProxy: 'disable', kubeconfigServer: c.kube.server, ...o}, timing, ...extra})
+  enableSession({
+    kube: c.kube,
+    options: {kubeProxy: 'disable', kubeconfigServer: c.kube.server, ...o},
+    timing,
+    ...extra,
+  })
 
 const writesOf = (c: TestCluster) => c.server.writes().map((w) => `${w.method} ${w.resource}/${w.name ?? ''}`)
 
@@ -35,14 +46,23 @@ describe('enable through the fake API server', () => {
       const kp = s.get('apps/v1', 'DaemonSet', 'kube-proxy', 'kube-system')
       const sel = kp.spec.template.spec.nodeSelector
       expect(sel['team/pool']).toBe('blue')
-      expect(sel[tc.opts.kubeProxy === 'operator' ? 'operator.tigera.io/disable-kube-proxy' : 'non-calico']).toBe('true')
-      expect(s.list('v1', 'Pod', 'kube-system').filter((p: any) => p.metadata.labels?.['k8s-app'] === 'kube-proxy')).toEqual([])
+      expect(sel[tc.opts.kubeProxy === 'operator' ? 'operator.tigera.io/disable-kube-proxy' : 'non-calico']).toBe(
+        'true',
+      )
+      expect(
+        s.list('v1', 'Pod', 'kube-system').filter((p: any) => p.metadata.labels?.['k8s-app'] === 'kube-proxy'),
+      ).toEqual([])
       const inst = s.get('operator.tigera.io/v1', 'Installation', 'default')
       if (tc.kind === 'operator') {
         expect(inst.spec.calicoNetwork.linuxDataplane).toBe('BPF')
         expect(fc.metadata.annotations['operator.tigera.io/bpfEnabled']).toBe('true')
         // Never FelixConfiguration bpfEnabled on operator installs.
-        expect(cluster.server.writes().filter((w) => w.resource === 'felixconfigurations').map((w) => w.body)).not.toContainEqual(expect.stringContaining('bpfEnabled'))
+        expect(
+          cluster.server
+            .writes()
+            .filter((w) => w.resource === 'felixconfigurations')
+            .map((w) => w.body),
+        ).not.toContainEqual(expect.stringContaining('bpfEnabled'))
       }
       if (tc.opts.bootstrap) {
         expect(inst.spec.calicoNetwork.bpfNetworkBootstrap).toBe('Enabled')
@@ -50,10 +70,15 @@ describe('enable through the fake API server', () => {
         expect(cluster.sim?.degraded()).toBe('')
       } else {
         const ns = tc.kind === 'manifest' ? 'kube-system' : 'tigera-operator'
-        expect(s.get('v1', 'ConfigMap', 'kubernetes-services-endpoint', ns).data).toEqual({KUBERNETES_SERVICE_HOST: '172.18.0.2', KUBERNETES_SERVICE_PORT: '6443'})
+        expect(s.get('v1', 'ConfigMap', 'kubernetes-services-endpoint', ns).data).toEqual({
+          KUBERNETES_SERVICE_HOST: '172.18.0.2',
+          KUBERNETES_SERVICE_PORT: '6443',
+        })
       }
       // Merge patches on custom resources, always.
-      for (const w of cluster.server.writes().filter((w) => w.method === 'PATCH' && w.group !== '' && w.group !== 'apps')) {
+      for (const w of cluster.server
+        .writes()
+        .filter((w) => w.method === 'PATCH' && w.group !== '' && w.group !== 'apps')) {
         expect(w.contentType).toBe('application/merge-patch+json')
       }
       expect(s.get('v1', 'ConfigMap', 'ebpfctl-state', cluster.calicoNamespace)).toBeDefined()
@@ -93,13 +118,16 @@ describe('enable through the fake API server', () => {
         expect(text).toContain('body: {"spec":{"bpfEnabled":true}}')
       }
       expect(text).toContain('body: {"spec":{"bpfExternalServiceMode":"DSR"}}')
-      if (!tc.opts.bootstrap) expect(text).toContain('body: {"spec":{"template":{"spec":{"nodeSelector":{"non-calico":"true"}}}}}')
+      if (!tc.opts.bootstrap)
+        expect(text).toContain('body: {"spec":{"template":{"spec":{"nodeSelector":{"non-calico":"true"}}}}}')
     })
   }
 
   for (const kind of ['operator', 'manifest'] as const) {
     it(`${kind}: a node below Felix's kernel floor stops enable before kube-proxy, and the cluster is restored`, async () => {
-      cluster = await startCluster(kind, {nodes: [{name: 'cp-1', controlPlane: true}, {name: 'old-1', bpfSupported: false}, {name: 'w-2'}]})
+      cluster = await startCluster(kind, {
+        nodes: [{name: 'cp-1', controlPlane: true}, {name: 'old-1', bpfSupported: false}, {name: 'w-2'}],
+      })
       const inv = watchInvariant(cluster.server)
       const before = touchedFields(cluster.server.store, cluster.calicoNamespace)
       // The preflight would catch this kernel; --force simulates a node it cannot judge.
@@ -117,7 +145,12 @@ describe('enable through the fake API server', () => {
   }
 
   it('refuses with the failing preflight checks named, unless --force', async () => {
-    cluster = await startCluster('manifest', {nodes: [{name: 'cp-1', controlPlane: true}, {name: 'old-1', bpfSupported: false}]})
+    cluster = await startCluster('manifest', {
+      nodes: [
+        {name: 'cp-1', controlPlane: true},
+        {name: 'old-1', bpfSupported: false},
+      ],
+    })
     await expect(enable(cluster)).rejects.toThrow(/preflight failed, nothing was changed:[\s\S]*kernel/)
     expect(cluster.server.writes()).toEqual([])
   })
@@ -143,7 +176,11 @@ describe('enable through the fake API server', () => {
   it('a 409 conflict is re-read and retried', async () => {
     cluster = await startCluster('operator')
     let n = 0
-    cluster.server.onRequest((r) => (r.method === 'PATCH' && r.resource === 'installations' && n++ === 0 ? {status: 409, reason: 'Conflict'} : undefined))
+    cluster.server.onRequest((r) =>
+      r.method === 'PATCH' && r.resource === 'installations' && n++ === 0
+        ? {status: 409, reason: 'Conflict'}
+        : undefined,
+    )
     const report = await enable(cluster)
     expect(report.result?.outcome).toBe('done')
     expect(writesOf(cluster).filter((w) => w === 'PATCH installations/default')).toHaveLength(2)
@@ -151,7 +188,10 @@ describe('enable through the fake API server', () => {
 
   it('enable → revert restores every touched field (user nodeSelector, prior bpfExternalServiceMode)', async () => {
     for (const kind of ['operator', 'manifest'] as const) {
-      const c = await startCluster(kind, {kubeProxySelector: {'kubernetes.io/os': 'linux', 'team/pool': 'blue'}, felix: {bpfExternalServiceMode: 'Tunnel', bpfLogLevel: 'Off'}})
+      const c = await startCluster(kind, {
+        kubeProxySelector: {'kubernetes.io/os': 'linux', 'team/pool': 'blue'},
+        felix: {bpfExternalServiceMode: 'Tunnel', bpfLogLevel: 'Off'},
+      })
       try {
         const before = touchedFields(c.server.store, c.calicoNamespace)
         expect((await enable(c, {dsr: true})).result?.outcome).toBe('done')

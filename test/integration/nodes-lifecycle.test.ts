@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os'
 import {join, resolve} from 'node:path'
 
 import {execa} from 'execa'
-import {afterAll, describe, expect, it} from 'vitest'
+import {afterAll, describe, expect, it, onTestFinished} from 'vitest'
 
 import {isAlive} from '../support/node-rig/index.js'
 
@@ -46,19 +46,22 @@ await rig.stop()
       'killed.mts',
       `import {startRig} from '${root}/test/support/node-rig/index.ts'
 const rig = await startRig({nodes: [{name: 'a'}, {name: 'b'}, {name: 'c'}]})
-console.log(JSON.stringify(rig.nodes.map((n) => n.pid)))
+console.log(JSON.stringify({dir: rig.dir, pids: rig.nodes.map((n) => n.pid)}))
 setInterval(() => {}, 1000)
 `,
     )
     const child = execa('node', ['--import', 'tsx', p], {cwd: root, reject: false, buffer: false})
-    const pids = await new Promise<number[]>((res, rej) => {
+    const started = await new Promise<{dir: string; pids: number[]}>((res, rej) => {
       let out = ''
       child.stdout!.on('data', (d: Buffer) => {
         out += d.toString()
-        if (out.includes('\n')) res(JSON.parse(out.split('\n')[0]!) as number[])
+        if (out.includes('\n')) res(JSON.parse(out.split('\n')[0]!) as {dir: string; pids: number[]})
       })
       child.on('exit', () => rej(new Error('exited early')))
     })
+    const {pids} = started
+    // A SIGKILLed process cannot remove its rig's temp dir: this test does.
+    onTestFinished(() => rmSync(started.dir, {recursive: true, force: true}))
     expect(pids.every(isAlive)).toBe(true)
     child.kill('SIGKILL')
     await child

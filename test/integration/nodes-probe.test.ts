@@ -9,7 +9,8 @@ import {type Rig, startRig} from '../support/node-rig/index.js'
 
 const isRoot = process.getuid?.() === 0
 const FAKE_VERSION =
-  'Linux version 5.10.0-99-amd64 (debian-kernel@lists.debian.org) (gcc-10 (Debian 10.2.1-6) 10.2.1 20210110) #1 SMP Debian 5.10.999-1 (2031-01-01)\n'
+  'Linux version 5.10.0-99-amd64 (debian-kernel@lists.debian.org) (gcc-10 (Debian 10.2.1-6) 10.2.1 20210110) ' +
+  '#1 SMP Debian 5.10.999-1 (2031-01-01)\n'
 
 describe.skipIf(!isRoot)('probeNode on the rig', () => {
   let rig: Rig

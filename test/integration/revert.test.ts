@@ -13,7 +13,11 @@ afterEach(async () => {
 describe('revert', () => {
   it('--dry-run shows the undo plan, in order, and writes nothing', async () => {
     cluster = await startCluster('operator', {kubeProxySelector: {'kubernetes.io/os': 'linux', zone: 'a'}})
-    await enableSession({kube: cluster.kube, options: {kubeProxy: 'disable', dsr: true, kubeconfigServer: cluster.kube.server}, timing})
+    await enableSession({
+      kube: cluster.kube,
+      options: {kubeProxy: 'disable', dsr: true, kubeconfigServer: cluster.kube.server},
+      timing,
+    })
     cluster.server.resetLog()
     const r = await revertSession({kube: cluster.kube, timing, dryRun: true})
     expect(cluster.server.writes()).toEqual([])
@@ -28,11 +32,18 @@ describe('revert', () => {
   it('bootstrap: BPF off patches linuxDataplane and bpfNetworkBootstrap together; operator kube-proxy key removed', async () => {
     cluster = await startCluster('operator')
     const before = touchedFields(cluster.server.store, cluster.calicoNamespace)
-    await enableSession({kube: cluster.kube, options: {kubeProxy: 'operator', bootstrap: true, kubeconfigServer: cluster.kube.server}, timing})
+    await enableSession({
+      kube: cluster.kube,
+      options: {kubeProxy: 'operator', bootstrap: true, kubeconfigServer: cluster.kube.server},
+      timing,
+    })
     cluster.server.resetLog()
     const r = await revertSession({kube: cluster.kube, timing})
     expect(r.result?.outcome, r.result?.error).toBe('done')
-    const instPatches = cluster.server.writes().filter((w) => w.resource === 'installations').map((w) => JSON.parse(w.body!))
+    const instPatches = cluster.server
+      .writes()
+      .filter((w) => w.resource === 'installations')
+      .map((w) => JSON.parse(w.body!))
     expect(instPatches).toContainEqual({spec: {calicoNetwork: {linuxDataplane: 'Iptables', bpfNetworkBootstrap: null}}})
     expect(cluster.sim?.degraded()).toBe('')
     expect(touchedFields(cluster.server.store, cluster.calicoNamespace)).toEqual(before)
@@ -51,7 +62,9 @@ describe('revert', () => {
     expect(r.hadRecord).toBe(false)
     expect(r.plan.warnings.join(' ')).toMatch(/No enable record .* best-effort/)
     expect(r.result?.outcome).toBe('done')
-    expect(s.get('apps/v1', 'DaemonSet', 'kube-proxy', 'kube-system').spec.template.spec.nodeSelector['non-calico']).toBeUndefined()
+    expect(
+      s.get('apps/v1', 'DaemonSet', 'kube-proxy', 'kube-system').spec.template.spec.nodeSelector['non-calico'],
+    ).toBeUndefined()
     const after = s.get('crd.projectcalico.org/v1', 'FelixConfiguration', 'default').spec
     expect(after).toMatchObject({bpfEnabled: false, bpfExternalServiceMode: 'Tunnel'})
     const order = cluster.server.writes().map((w) => w.resource)
@@ -60,12 +73,18 @@ describe('revert', () => {
 
   it('stops before BPF off when kube-proxy cannot come back (403), so Services keep working', async () => {
     cluster = await startCluster('manifest')
-    await enableSession({kube: cluster.kube, options: {kubeProxy: 'disable', kubeconfigServer: cluster.kube.server}, timing})
+    await enableSession({
+      kube: cluster.kube,
+      options: {kubeProxy: 'disable', kubeconfigServer: cluster.kube.server},
+      timing,
+    })
     cluster.server.forbid({verb: 'patch', resource: 'daemonsets', namespace: 'kube-system'})
     const r = await revertSession({kube: cluster.kube, timing})
     expect(r.result?.outcome).toBe('rollback-incomplete')
     expect(r.result?.error).toMatch(/kube-proxy back.*cannot patch daemonsets\.apps "kube-proxy"/)
-    expect(cluster.server.store.get('crd.projectcalico.org/v1', 'FelixConfiguration', 'default').spec.bpfEnabled).toBe(true)
+    expect(cluster.server.store.get('crd.projectcalico.org/v1', 'FelixConfiguration', 'default').spec.bpfEnabled).toBe(
+      true,
+    )
     expect(cluster.server.store.get('v1', 'ConfigMap', 'ebpfctl-state', 'kube-system')).toBeDefined()
   })
 })

@@ -39,7 +39,11 @@ describe('status', () => {
     expect(before.disagreements).toEqual([])
     expect(before.nodes.groups).toEqual([{dataplane: 'unknown', count: 3, nodes: ['node-1', 'node-2', 'node-3']}])
 
-    await enableSession({kube: cluster.kube, options: {kubeProxy: 'disable', dsr: true, kubeconfigServer: cluster.kube.server}, timing})
+    await enableSession({
+      kube: cluster.kube,
+      options: {kubeProxy: 'disable', dsr: true, kubeconfigServer: cluster.kube.server},
+      timing,
+    })
     const after = await collectStatus(cluster.kube)
     expect(after.configured).toMatchObject({bpf: true, value: 'BPF', felixBpfEnabled: true})
     expect(after.nodes.groups).toEqual([{dataplane: 'bpf', count: 3, nodes: ['node-1', 'node-2', 'node-3']}])
@@ -59,7 +63,13 @@ describe('status', () => {
   })
 
   it('exit 1 when configuration and nodes disagree (a node fell back), grouped output', async () => {
-    cluster = await startCluster('manifest', {nodes: [{name: 'cp', controlPlane: true}, {name: 'old-1', bpfSupported: false}, {name: 'old-2', bpfSupported: false}]})
+    cluster = await startCluster('manifest', {
+      nodes: [
+        {name: 'cp', controlPlane: true},
+        {name: 'old-1', bpfSupported: false},
+        {name: 'old-2', bpfSupported: false},
+      ],
+    })
     const fc = cluster.server.store.get('crd.projectcalico.org/v1', 'FelixConfiguration', 'default')
     fc.spec.bpfEnabled = true
     cluster.server.store.put(fc)

@@ -20,7 +20,8 @@ export interface StubRequest {
 export type StubFault = (req: StubRequest, index: {all: number; writes: number}) => KubeApiError | undefined
 
 const WRITE_VERBS = new Set<Verb>(['create', 'update', 'patch', 'delete'])
-const key = (r: Pick<ResourceRef, 'group' | 'plural'>, ns: string | undefined, name: string) => `${r.group}/${r.plural}/${ns ?? ''}/${name}`
+const key = (r: Pick<ResourceRef, 'group' | 'plural'>, ns: string | undefined, name: string) =>
+  `${r.group}/${r.plural}/${ns ?? ''}/${name}`
 
 export function apiError(code: number, verb: Verb, reason?: string): KubeApiError {
   return new KubeApiError({code, verb, reason, message: `injected ${code}${reason ? ` ${reason}` : ''} on ${verb}`})
@@ -30,7 +31,11 @@ function matchLabels(sel: string | undefined, labels: Record<string, string> = {
   if (!sel) return true
   return sel.split(/,(?![^(]*\))/).every((term) => {
     const inMatch = term.match(/^\s*([^\s]+)\s+in\s+\(([^)]*)\)\s*$/)
-    if (inMatch) return inMatch[2]!.split(',').map((s) => s.trim()).includes(labels[inMatch[1]!] ?? '\0')
+    if (inMatch)
+      return inMatch[2]!
+        .split(',')
+        .map((s) => s.trim())
+        .includes(labels[inMatch[1]!] ?? '\0')
     const [k, v] = term.split('=')
     return labels[k!.trim()] === v?.trim()
   })
@@ -63,7 +68,10 @@ export class KubeStub implements KubeClient {
   }
 
   seed(resource: ResourceRef, obj: KubeObject): void {
-    this.objects.set(key(resource, obj.metadata.namespace, obj.metadata.name), structuredClone({generation: 1, ...obj, metadata: {generation: 1, ...obj.metadata}}))
+    this.objects.set(
+      key(resource, obj.metadata.namespace, obj.metadata.name),
+      structuredClone({generation: 1, ...obj, metadata: {generation: 1, ...obj.metadata}}),
+    )
     this.react()
   }
 
@@ -116,7 +124,13 @@ export class KubeStub implements KubeClient {
   }
 
   async replace<T extends KubeObject>(resource: ResourceRef, obj: T): Promise<T> {
-    this.record({verb: 'update', plural: resource.plural, namespace: obj.metadata.namespace, name: obj.metadata.name, body: obj})
+    this.record({
+      verb: 'update',
+      plural: resource.plural,
+      namespace: obj.metadata.namespace,
+      name: obj.metadata.name,
+      body: obj,
+    })
     const k = key(resource, obj.metadata.namespace, obj.metadata.name)
     if (!this.objects.has(k)) throw apiError(404, 'update')
     this.objects.set(k, structuredClone(obj))
@@ -124,13 +138,25 @@ export class KubeStub implements KubeClient {
     return structuredClone(obj)
   }
 
-  async patch<T extends KubeObject>(resource: ResourceRef, name: string, namespace: string | undefined, body: unknown, type: PatchType): Promise<T> {
+  async patch<T extends KubeObject>(
+    resource: ResourceRef,
+    name: string,
+    namespace: string | undefined,
+    body: unknown,
+    type: PatchType,
+  ): Promise<T> {
     this.record({verb: 'patch', plural: resource.plural, namespace, name, body})
     const k = key(resource, namespace, name)
     const cur = this.objects.get(k)
     if (!cur) throw apiError(404, 'patch')
     if (type === 'strategic' && resource.group !== '' && resource.group !== 'apps') throw apiError(415, 'patch')
-    const next = (type === 'merge' ? mergePatch(cur, body) : type === 'strategic' ? strategicMergePatch(cur, body) : jsonPatch(cur, body)) as KubeObject
+    const next = (
+      type === 'merge'
+        ? mergePatch(cur, body)
+        : type === 'strategic'
+          ? strategicMergePatch(cur, body)
+          : jsonPatch(cur, body)
+    ) as KubeObject
     if (JSON.stringify((next as {spec?: unknown}).spec) !== JSON.stringify((cur as {spec?: unknown}).spec)) {
       next.metadata = {...next.metadata, generation: (cur.metadata.generation ?? 1) + 1}
     }
@@ -172,7 +198,10 @@ export function daemonSetController(stub: KubeStub): void {
   const nodes = [...stub.objects.values()].filter((o) => o.kind === 'Node')
   for (const [k, ds] of stub.objects) {
     if (ds.kind !== 'DaemonSet') continue
-    const spec = ds.spec as {template: {spec?: {nodeSelector?: Record<string, string>}}; selector?: {matchLabels?: Record<string, string>}}
+    const spec = ds.spec as {
+      template: {spec?: {nodeSelector?: Record<string, string>}}
+      selector?: {matchLabels?: Record<string, string>}
+    }
     const fits = nodes.filter((n) => nodeSelectorFits(spec.template.spec?.nodeSelector, n.metadata.labels))
     const templ = JSON.stringify(spec.template)
     const labels = spec.selector?.matchLabels ?? {}
@@ -211,7 +240,10 @@ export function daemonSetController(stub: KubeStub): void {
 }
 
 /** calico-node logs what Felix would: BPF active, or the fallback line on nodes without BPF support. */
-export function felixLogs(stub: KubeStub, felixRef: ResourceRef = Resources.felixConfigurations): (pod: KubeObject) => string {
+export function felixLogs(
+  stub: KubeStub,
+  felixRef: ResourceRef = Resources.felixConfigurations,
+): (pod: KubeObject) => string {
   return (pod) => {
     const fc = stub.peek<KubeObject & {spec?: {bpfEnabled?: boolean}}>(felixRef, 'default')
     if (fc?.spec?.bpfEnabled !== true) return 'Felix starting up\n'
@@ -224,7 +256,9 @@ export function felixLogs(stub: KubeStub, felixRef: ResourceRef = Resources.feli
 }
 
 /** A manifest-install cluster: kube-system calico-node, kube-proxy, FelixConfiguration default, kubernetes Service. */
-export function manifestCluster(opts: {nodes?: StubNode[]; kubeProxySelector?: Record<string, string>; dsr?: string; felixEnv?: string} = {}): KubeStub {
+export function manifestCluster(
+  opts: {nodes?: StubNode[]; kubeProxySelector?: Record<string, string>; dsr?: string; felixEnv?: string} = {},
+): KubeStub {
   const stub = new KubeStub()
   stub.reactors.push(daemonSetController)
   stub.podLogHandler = felixLogs(stub)
@@ -233,8 +267,22 @@ export function manifestCluster(opts: {nodes?: StubNode[]; kubeProxySelector?: R
     stub.seed(Resources.nodes, {
       apiVersion: 'v1',
       kind: 'Node',
-      metadata: {name: n.name, labels: {'kubernetes.io/os': 'linux', ...(n.bpfSupported === false ? {'test/bpf': 'unsupported'} : {}), ...n.labels}},
-      status: {nodeInfo: {kernelVersion: '6.8.0-45-generic', osImage: 'Ubuntu 24.04 LTS', architecture: 'amd64', operatingSystem: 'linux'}},
+      metadata: {
+        name: n.name,
+        labels: {
+          'kubernetes.io/os': 'linux',
+          ...(n.bpfSupported === false ? {'test/bpf': 'unsupported'} : {}),
+          ...n.labels,
+        },
+      },
+      status: {
+        nodeInfo: {
+          kernelVersion: '6.8.0-45-generic',
+          osImage: 'Ubuntu 24.04 LTS',
+          architecture: 'amd64',
+          operatingSystem: 'linux',
+        },
+      },
     })
   }
   stub.seed(Resources.daemonSets, {
@@ -251,7 +299,10 @@ export function manifestCluster(opts: {nodes?: StubNode[]; kubeProxySelector?: R
             {
               name: 'calico-node',
               image: 'quay.io/calico/node:v3.32.1',
-              env: [{name: 'CALICO_NETWORKING_BACKEND', value: 'bird'}, ...(opts.felixEnv ? [{name: 'FELIX_BPFENABLED', value: opts.felixEnv}] : [])],
+              env: [
+                {name: 'CALICO_NETWORKING_BACKEND', value: 'bird'},
+                ...(opts.felixEnv ? [{name: 'FELIX_BPFENABLED', value: opts.felixEnv}] : []),
+              ],
               envFrom: [{configMapRef: {name: 'kubernetes-services-endpoint', optional: true}}],
             },
           ],
@@ -265,7 +316,13 @@ export function manifestCluster(opts: {nodes?: StubNode[]; kubeProxySelector?: R
     metadata: {name: 'kube-proxy', namespace: 'kube-system', labels: {'k8s-app': 'kube-proxy'}},
     spec: {
       selector: {matchLabels: {'k8s-app': 'kube-proxy'}},
-      template: {metadata: {labels: {'k8s-app': 'kube-proxy'}}, spec: {nodeSelector: opts.kubeProxySelector ?? {'kubernetes.io/os': 'linux'}, containers: [{name: 'kube-proxy'}]}},
+      template: {
+        metadata: {labels: {'k8s-app': 'kube-proxy'}},
+        spec: {
+          nodeSelector: opts.kubeProxySelector ?? {'kubernetes.io/os': 'linux'},
+          containers: [{name: 'kube-proxy'}],
+        },
+      },
     },
   })
   stub.seed(Resources.felixConfigurations, {
@@ -274,8 +331,18 @@ export function manifestCluster(opts: {nodes?: StubNode[]; kubeProxySelector?: R
     metadata: {name: 'default'},
     spec: {logSeverityScreen: 'Info', ...(opts.dsr ? {bpfExternalServiceMode: opts.dsr} : {})},
   })
-  stub.seed(Resources.clusterInformations, {apiVersion: 'crd.projectcalico.org/v1', kind: 'ClusterInformation', metadata: {name: 'default'}, spec: {calicoVersion: 'v3.32.1', clusterType: 'k8s,bgp,kubeadm'}})
-  stub.seed(Resources.services, {apiVersion: 'v1', kind: 'Service', metadata: {name: 'kubernetes', namespace: 'default'}, spec: {clusterIP: '10.96.0.1', ports: [{name: 'https', port: 443}]}})
+  stub.seed(Resources.clusterInformations, {
+    apiVersion: 'crd.projectcalico.org/v1',
+    kind: 'ClusterInformation',
+    metadata: {name: 'default'},
+    spec: {calicoVersion: 'v3.32.1', clusterType: 'k8s,bgp,kubeadm'},
+  })
+  stub.seed(Resources.services, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {name: 'kubernetes', namespace: 'default'},
+    spec: {clusterIP: '10.96.0.1', ports: [{name: 'https', port: 443}]},
+  })
   stub.seed(Resources.endpointSlices, {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',

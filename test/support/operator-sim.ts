@@ -25,7 +25,9 @@ export function felixSupportsKernel(kernel: string | undefined): boolean {
 /** Is BPF requested for calico-node on this install (FELIX_BPFENABLED env beats FelixConfiguration)? */
 function bpfRequested(store: FakeStore, namespace: string): boolean {
   const ds = store.get('apps/v1', 'DaemonSet', 'calico-node', namespace)
-  const env = ds?.spec?.template?.spec?.containers?.find((c: any) => c.name === 'calico-node')?.env?.find((e: any) => e.name === 'FELIX_BPFENABLED')
+  const env = ds?.spec?.template?.spec?.containers
+    ?.find((c: any) => c.name === 'calico-node')
+    ?.env?.find((e: any) => e.name === 'FELIX_BPFENABLED')
   if (env?.value !== undefined) return String(env.value).toLowerCase() === 'true'
   return store.get('crd.projectcalico.org/v1', 'FelixConfiguration', 'default')?.spec?.bpfEnabled === true
 }
@@ -75,7 +77,12 @@ export interface TestCluster {
 
 export async function startCluster(
   kind: ClusterKind,
-  opts: {nodes?: number | NodeSpec[]; kubeProxySelector?: Record<string, string>; felix?: Record<string, unknown>; requestTimeoutMs?: number} = {},
+  opts: {
+    nodes?: number | NodeSpec[]
+    kubeProxySelector?: Record<string, string>
+    felix?: Record<string, unknown>
+    requestTimeoutMs?: number
+  } = {},
 ): Promise<TestCluster> {
   const server = await startFakeApiServer()
   seedKubeadmBase(server.store, {nodes: opts.nodes ?? 3})

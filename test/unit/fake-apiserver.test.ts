@@ -969,6 +969,17 @@ describe('fake-apiserver extras', () => {
     expect(server.log.find((r) => r.verb === 'watch')).toBeDefined()
   })
 
+  it('reports every stored change to onWrite listeners', async () => {
+    const seen: string[] = []
+    const off = server.store.onWrite((e) => seen.push(`${e.type} ${e.rt.plural} ${e.obj.metadata.name}`))
+    await kube.create(Resources.configMaps, {metadata: {name: 'l', namespace: 'default'}})
+    await kube.patch(Resources.configMaps, 'l', 'default', {data: {a: 'b'}}, 'merge')
+    await kube.patch(Resources.configMaps, 'l', 'default', {data: {a: 'b'}}, 'merge') // no-op: no event
+    off()
+    await kube.delete(Resources.configMaps, 'l', 'default')
+    expect(seen).toEqual(['ADDED configmaps l', 'MODIFIED configmaps l'])
+  })
+
   it('pauses controllers on request', async () => {
     seedKubeadmBase(server.store, {nodes: 2})
     server.store.pauseControllers()

@@ -14,6 +14,7 @@ import {
   type CtProto,
   type CtTextFormat,
   type CtType,
+  type Endpoint,
   type NatAffinityEntry,
   type NatFrontend,
   type ParseResult,
@@ -326,6 +327,147 @@ function applyData(entry: ConntrackEntry, data: string): boolean {
   return true
 }
 
+/** Index of the next non-space character at or after `i`. */
+function skipSpaces(s: string, i: number): number {
+  while (s.charCodeAt(i) === 32) i++
+  return i
+}
+
+/** End of the token (run of non-space characters) starting at `i`. */
+function tokenEnd(s: string, i: number): number {
+  const sp = s.indexOf(' ', i)
+  return sp < 0 ? s.length : sp
+}
+
+/** `ip:port` in `s[start, end)` (IPv6 without brackets: split on the last colon), without intermediate strings. */
+function hostPortAt(s: string, start: number, end: number): Endpoint | undefined {
+  const colon = s.lastIndexOf(':', end - 1)
+  if (colon <= start || end - colon - 1 > 5 || end - colon - 1 < 1) return undefined
+  let port = 0
+  for (let i = colon + 1; i < end; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 48 || c > 57) return undefined
+    port = port * 10 + (c - 48)
+  }
+  if (port > 65535) return undefined
+  for (let i = start; i < colon; i++) {
+    const c = s.charCodeAt(i)
+    if (!((c >= 48 && c <= 58) || c === 46 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return undefined
+  }
+  return {ip: s.slice(start, colon), port}
+}
+
+const EXT_CLIENT = 'external client, service forwarded to/from '
+const SPORT_CHANGED = 'source port changed from '
+const TCP_STATE_WORDS: Record<string, TcpState> = {
+  ESTABLISHED: 'ESTABLISHED',
+  'SYN-SENT': 'SYN-SENT',
+  CLOSED: 'CLOSED',
+  RESET: 'RESET',
+}
+
+/**
+ * Hand-written parser for pretty lines (the hot path; same grammar as `PRETTY`, runs of spaces allowed).
+ * Returns undefined when the line does not fit, and the caller falls back to the regex.
+ */
+function parsePrettyFast(s: string, hasAge: {v: boolean}): ConntrackEntry | undefined {
+  let i = skipSpaces(s, 0)
+  let e = tokenEnd(s, i)
+  let proto: CtProto
+  const c0 = s.charCodeAt(i)
+  const plen = e - i
+  if (c0 === 84 && plen === 3 && s.startsWith('TCP', i)) proto = 'tcp'
+  else if (c0 === 85 && plen === 3 && s.startsWith('UDP', i)) proto = 'udp'
+  else {
+    const word = s.slice(i, e)
+    const p = PRETTY_PROTO[word]
+    if (p !== undefined) proto = p
+    else if (/^Proto-\d+$/.test(word)) proto = protoFromNumber(Number(word.slice(6)))
+    else return undefined
+  }
+  i = skipSpaces(s, e)
+  e = tokenEnd(s, i)
+  const src = hostPortAt(s, i, e)
+  if (!src) return undefined
+  i = skipSpaces(s, e)
+  if (!s.startsWith('->', i)) return undefined
+  i = skipSpaces(s, i + 2)
+  e = tokenEnd(s, i)
+  let dst = hostPortAt(s, i, e)
+  if (!dst) return undefined
+  let origDst: Endpoint | undefined
+  i = skipSpaces(s, e)
+  if (s.startsWith('->', i)) {
+    i = skipSpaces(s, i + 2)
+    e = tokenEnd(s, i)
+    origDst = dst
+    dst = hostPortAt(s, i, e)
+    if (!dst) return undefined
+    i = skipSpaces(s, e)
+  }
+  let tunnelIp: string | undefined
+  if (s.startsWith(EXT_CLIENT, i)) {
+    i += EXT_CLIENT.length
+    e = tokenEnd(s, i)
+    tunnelIp = s.slice(i, e)
+    i = skipSpaces(s, e)
+  }
+  let origSrcPort: number | undefined
+  if (s.startsWith(SPORT_CHANGED, i)) {
+    i += SPORT_CHANGED.length
+    e = tokenEnd(s, i)
+    const n = Number(s.slice(i, e))
+    if (!Number.isInteger(n)) return undefined
+    origSrcPort = n
+    i = skipSpaces(s, e)
+  }
+  let ageSeconds: number | undefined
+  if (s.startsWith('Age:', i)) {
+    i = skipSpaces(s, i + 4)
+    e = tokenEnd(s, i)
+    ageSeconds = parseGoDuration(s.slice(i, e))
+    if (ageSeconds === undefined) return undefined
+    i = skipSpaces(s, e)
+  }
+  if (!s.startsWith('Active ago ', i)) return undefined
+  i = skipSpaces(s, i + 11)
+  e = tokenEnd(s, i)
+  const ago = parseGoDuration(s.slice(i, e))
+  if (ago === undefined) return undefined
+  i = skipSpaces(s, e)
+  let tcpState: TcpState | undefined
+  if (i < s.length) {
+    e = tokenEnd(s, i)
+    const c = s.charCodeAt(i)
+    const want = c === 69 ? 'ESTABLISHED' : c === 83 ? 'SYN-SENT' : c === 67 ? 'CLOSED' : c === 82 ? 'RESET' : ''
+    if (want === '' || e - i !== want.length || !s.startsWith(want, i)) return undefined
+    tcpState = TCP_STATE_WORDS[want]
+    i = skipSpaces(s, e)
+    if (i < s.length && s.slice(i).trim() !== '') return undefined
+  }
+  const [a, b] = canonicalCtOrder(src, dst)
+  const entry: ConntrackEntry = {
+    proto,
+    a,
+    b,
+    src,
+    dst,
+    type: origDst ? 'nat-reverse' : 'normal',
+    flags: [],
+    keyOrderInferred: true,
+  }
+  if (origDst) entry.origDst = origDst
+  if (tunnelIp !== undefined) entry.tunnelIp = tunnelIp
+  if (origSrcPort !== undefined) entry.origSrcPort = origSrcPort
+  if (ageSeconds !== undefined) {
+    entry.ageSeconds = ageSeconds
+    hasAge.v = true
+  }
+  entry.activeAgoSeconds = ago
+  if (tcpState !== undefined) entry.tcpState = tcpState
+  return entry
+}
+
 function parsePrettyLine(m: RegExpExecArray): ConntrackEntry | undefined {
   const src = parseHostPort(m[2]!)
   const last = parseHostPort(m[4] ?? m[3]!)
@@ -409,6 +551,8 @@ export class ConntrackTextParser {
   private readonly acc = new LineAccounting()
   private readonly entries: ConntrackEntry[] = []
   private readonly seen = new Set<CtTextFormat>()
+  private readonly age = {v: false}
+  private fastPretty = 0
   private pending = ''
   /** When set, entries go to this callback instead of being collected. */
   constructor(private readonly onEntry?: (e: ConntrackEntry) => void) {}
@@ -418,6 +562,14 @@ export class ConntrackTextParser {
     const c0 = line.charCodeAt(0)
     // Fast path: a pretty line starts with its protocol word (T, U, I, S, P) unless indented.
     if (c0 !== 67 /* C */) {
+      this.age.v = false
+      const fast = parsePrettyFast(line, this.age)
+      if (fast) {
+        if (this.age.v) this.seen.add('pretty-age')
+        else this.fastPretty++
+        this.emit(fast)
+        return
+      }
       const m = PRETTY.exec(line)
       if (m) {
         const e = parsePrettyLine(m)
@@ -466,6 +618,7 @@ export class ConntrackTextParser {
 
   result(): ConntrackParseResult {
     this.end()
+    if (this.fastPretty > 0) this.seen.add('pretty')
     const formats = [...this.seen]
     return {
       entries: this.entries,
@@ -493,6 +646,8 @@ export function parseConntrackText(text: string): ConntrackParseResult {
 
 /** Parses one conntrack line; undefined when it is not a conntrack entry line. */
 export function parseConntrackLine(line: string): ConntrackEntry | undefined {
+  const fast = parsePrettyFast(line, {v: false})
+  if (fast) return fast
   let m = PRETTY.exec(line)
   if (m) return parsePrettyLine(m)
   m = RAW.exec(line)
@@ -551,3 +706,12 @@ export function parseConntrackStatsText(text: string): ParseResult<Partial<Agent
   }
 }
 
+
+/** The regex-only path (no hand-written fast parser); exported for equivalence tests. */
+export function parseConntrackLineRegex(line: string): ConntrackEntry | undefined {
+  let m = PRETTY.exec(line)
+  if (m) return parsePrettyLine(m)
+  m = RAW.exec(line)
+  if (m) return parseRawLine(m)
+  return undefined
+}

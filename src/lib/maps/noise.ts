@@ -81,7 +81,9 @@ export function forEachLine(text: string, fn: (line: string, cutOff: boolean) =>
     let line = text.slice(start, end)
     if (line.endsWith('\r')) line = line.slice(0, -1)
     start = end + 1
-    if (line.length === 0 || /^\s*$/.test(line)) continue
+    if (line.length === 0) continue
+    const c0 = line.charCodeAt(0)
+    if ((c0 === 32 || c0 === 9) && /^\s*$/.test(line)) continue
     fn(line, last && !endsWithNewline)
   }
 }

@@ -119,7 +119,10 @@ export class ExecRunner implements NodeRunner {
         `${node.name}: no calico-node pod runs on this node (namespace ${ns})`,
         {
           via: 'exec',
-          remedy: `Check \`kubectl get pods -n ${ns} -l k8s-app=calico-node -o wide\` (is Calico installed in ${ns}? ${ns === 'calico-system' ? 'manifest installs use kube-system' : 'operator installs use calico-system'}), or reach the node with --via ssh.`,
+          remedy:
+            `Check \`kubectl get pods -n ${ns} -l k8s-app=calico-node -o wide\` (is Calico installed in ${ns}? ` +
+            `${ns === 'calico-system' ? 'manifest installs use kube-system' : 'operator installs: calico-system'}), ` +
+            'or reach the node with --via ssh.',
         },
       )
     }

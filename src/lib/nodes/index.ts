@@ -9,6 +9,7 @@ export {
   SshRunner,
   parseHostOverrides,
   parseHostPort,
+  remoteCommand,
 } from './ssh.js'
 export {type ExecKubeClient, type ExecRunnerOptions, ExecRunner, mapPodsToNodes} from './exec.js'
 export {type LocalRunnerOptions, LocalRunner} from './local.js'

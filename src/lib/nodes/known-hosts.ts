@@ -130,7 +130,7 @@ export type HostKeyVerdict =
   | {status: 'ok'; entry: KnownHostEntry}
   | {status: 'revoked'; entry: KnownHostEntry}
   | {status: 'changed'; entries: KnownHostEntry[]}
-  /** otherTypes: key types known for the host other than the one presented; certAuthority: only @cert-authority lines. */
+  /** otherTypes: key types known for the host other than the one presented; certAuthority: only CA lines match. */
   | {status: 'unknown'; otherTypes: string[]; certAuthority: boolean}
 
 export class KnownHosts {

@@ -33,7 +33,10 @@ export interface NodeFacts {
   cgroup2Mount?: string
   /** /sys/kernel/btf/vmlinux exists (kernel BTF, needed for CO-RE programs). */
   btfVmlinux: boolean
-  /** CONFIG_BPF*, CONFIG_NET_CLS_BPF, CONFIG_NET_SCH_INGRESS, CONFIG_CGROUP_BPF; `# … is not set` → 'n'. undefined = unreadable. */
+  /**
+   * CONFIG_BPF*, CONFIG_NET_CLS_BPF, CONFIG_NET_SCH_INGRESS, CONFIG_CGROUP_BPF; `# … is not set` → 'n'.
+   * undefined = unreadable.
+   */
   kernelConfig?: Record<string, KernelConfigValue>
   /** '/proc/config.gz' or '/boot/config-<release>'. */
   kernelConfigSource?: string
@@ -79,7 +82,11 @@ else
 fi
 echo "$M:section filesystems"; cat /proc/filesystems; echo "$M:rc $?"
 echo "$M:section calico_maps"
-if [ -d /sys/fs/bpf/tc/globals ]; then echo "$M:source dir"; ls -1A /sys/fs/bpf/tc/globals; echo "$M:rc $?"; else echo "$M:rc 0"; fi
+if [ -d /sys/fs/bpf/tc/globals ]; then
+  echo "$M:source dir"; ls -1A /sys/fs/bpf/tc/globals; echo "$M:rc $?"
+else
+  echo "$M:rc 0"
+fi
 echo "$M:end"
 `
 

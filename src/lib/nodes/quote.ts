@@ -1,6 +1,7 @@
 /**
  * POSIX shell quoting for the remote command line. SSH sends one string that the remote user's login shell parses, so
- * every argv element is wrapped in single quotes, inside which no character is special (words made only of [A-Za-z0-9_@%+:,./-] are left bare; `=` is always quoted so a first word is never an assignment); a single quote itself is
+ * every argv element is wrapped in single quotes, inside which no character is special (words made only of
+ * [A-Za-z0-9_@%+:,./-] are left bare; `=` is always quoted so a first word is never an assignment); a single quote is
  * written as '\'' (close, escaped quote, reopen). The empty string becomes ''. NUL cannot be passed in an argv at all.
  */
 export function shellQuote(arg: string): string {

@@ -349,7 +349,7 @@ export class SshRunner implements NodeRunner {
         nodeErr(
           'auth',
           `${label}: no SSH credentials to offer${keyProblems.length ? ` (${keyProblems.join('; ')})` : ''}`,
-          'Pass --ssh-identity-file, or start ssh-agent and set SSH_AUTH_SOCK.',
+          'Pass --ssh-identity, or start ssh-agent and set SSH_AUTH_SOCK.',
         ),
       )
     }
@@ -376,7 +376,8 @@ export class SshRunner implements NodeRunner {
           case 'revoked':
             hostKeyFailure = nodeErr(
               'host-key-changed',
-              `${label}: the host key ${fp} presented by ${token} is marked @revoked in ${verdict.entry.file}:${verdict.entry.line}; refusing to connect`,
+              `${label}: the host key ${fp} presented by ${token} is marked @revoked in ` +
+                `${verdict.entry.file}:${verdict.entry.line}; refusing to connect`,
               'Find out why the key was revoked before trusting this host again.',
               undefined,
               fp,
@@ -386,8 +387,12 @@ export class SshRunner implements NodeRunner {
             const at = verdict.entries.map((e) => `${e.file}:${e.line}`).join(', ')
             hostKeyFailure = nodeErr(
               'host-key-changed',
-              `${label}: HOST KEY CHANGED: ${token} presented ${fp}, which differs from the key recorded in ${at}; someone may be intercepting the connection, or the node was rebuilt. Refusing to connect`,
-              `If the node was really re-installed, verify ${fp} on its console (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then remove the old entry with \`ssh-keygen -R '${token}'\` and add the new one with \`ssh-keyscan -p ${dest.port} ${dest.host} >> ~/.ssh/known_hosts\`.`,
+              `${label}: HOST KEY CHANGED: ${token} presented ${fp}, which differs from the key recorded in ${at}; ` +
+                'someone may be intercepting the connection, or the node was rebuilt. Refusing to connect',
+              `If the node was really re-installed, verify ${fp} on its console ` +
+                `(ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then remove the old entry with ` +
+                `\`ssh-keygen -R '${token}'\` and add the new one with ` +
+                `\`ssh-keyscan -p ${dest.port} ${dest.host} >> ~/.ssh/known_hosts\`.`,
               undefined,
               fp,
             )
@@ -401,8 +406,10 @@ export class SshRunner implements NodeRunner {
                 : ''
             hostKeyFailure = nodeErr(
               'host-key-unknown',
-              `${label}: host ${token} is not in known_hosts (${files})${note}; its key fingerprint is ${fp}. Refusing to connect`,
-              `Verify ${fp} on the node (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then run \`ssh-keyscan -p ${dest.port} ${dest.host} >> ~/.ssh/known_hosts\`, ${skip}.`,
+              `${label}: host ${token} is not in known_hosts (${files})${note}; ` +
+                `its key fingerprint is ${fp}. Refusing to connect`,
+              `Verify ${fp} on the node (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then run ` +
+                `\`ssh-keyscan -p ${dest.port} ${dest.host} >> ~/.ssh/known_hosts\`, ${skip}.`,
               undefined,
               fp,
             )
@@ -451,8 +458,9 @@ export class SshRunner implements NodeRunner {
           return fail(
             nodeErr(
               'auth',
-              `${label}: authentication failed (${err.message})${keyProblems.length ? `; unusable keys: ${keyProblems.join('; ')}` : ''}`,
-              `Check that the key is authorised for ${dest.user} on the node, or pass --ssh-user / --ssh-identity-file.`,
+              `${label}: authentication failed (${err.message})` +
+                (keyProblems.length ? `; unusable keys: ${keyProblems.join('; ')}` : ''),
+              `Check that the key is authorised for ${dest.user} on the node, or pass --ssh-user / --ssh-identity.`,
               err,
             ),
           )

@@ -30,7 +30,9 @@ export function chooseApiEndpoint(
   if (opts.apiServer) {
     const ep = parseHostPort(opts.apiServer)
     if (!ep) {
-      throw new UserError(`--api-server=${opts.apiServer} is not HOST:PORT`, {remedy: 'Use e.g. --api-server 10.0.0.10:6443.'})
+      throw new UserError(`--api-server=${opts.apiServer} is not HOST:PORT`, {
+        remedy: 'Use e.g. --api-server 10.0.0.10:6443.',
+      })
     }
     const why = unusableReason(state, ep)
     if (why) {
@@ -50,7 +52,8 @@ export function chooseApiEndpoint(
     const why = assessment.problems.map((p) => p.summary).join('; ')
     throw new UserError(`no usable API-server address found for calico-node${why ? ` (${why})` : ''}`, {
       remedy:
-        'Pass --api-server HOST:PORT with an address every node can reach without kube-proxy (a load balancer, VIP or ' +
+        'Pass --api-server HOST:PORT with an address every node can reach without kube-proxy (a load balancer, VIP ' +
+        'or ' +
         'an API server), not the ClusterIP or a loopback address' +
         (install.supportsBootstrap ? ', or use --bootstrap (Calico v3.31+ operator installs).' : '.'),
     })
@@ -59,11 +62,19 @@ export function chooseApiEndpoint(
 }
 
 /** Builds the enable plan for the detected install; refuses (exit 2) what it cannot do safely. */
-export function buildEnablePlan(state: ClusterState, install: InstallInfo, opts: EnableOptions, now = () => new Date().toISOString()): Plan {
+export function buildEnablePlan(
+  state: ClusterState,
+  install: InstallInfo,
+  opts: EnableOptions,
+  now = () => new Date().toISOString(),
+): Plan {
   if (install.type === 'none') {
-    throw new UserError('no Calico installation found: neither an operator Installation "default" nor a calico-node DaemonSet', {
-      remedy: 'Install Calico (operator or calico.yaml) first, or point --kubeconfig/--context at the right cluster.',
-    })
+    throw new UserError(
+      'no Calico installation found: neither an operator Installation "default" nor a calico-node DaemonSet',
+      {
+        remedy: 'Install Calico (operator or calico.yaml) first, or point --kubeconfig/--context at the right cluster.',
+      },
+    )
   }
   const operator = install.type === 'operator'
   if (opts.bootstrap && opts.apiServer) {
@@ -80,9 +91,12 @@ export function buildEnablePlan(state: ClusterState, install: InstallInfo, opts:
     )
   }
   if (opts.kubeProxy === 'operator' && !(operator && install.supportsBootstrap)) {
-    throw new UserError('--kube-proxy operator needs an operator install of Calico v3.31 or later (kubeProxyManagement)', {
-      remedy: 'Use --kube-proxy disable (ebpfctl patches the kube-proxy DaemonSet) or --kube-proxy keep.',
-    })
+    throw new UserError(
+      '--kube-proxy operator needs an operator install of Calico v3.31 or later (kubeProxyManagement)',
+      {
+        remedy: 'Use --kube-proxy disable (ebpfctl patches the kube-proxy DaemonSet) or --kube-proxy keep.',
+      },
+    )
   }
   if (opts.bootstrap && bootstrapOn === false) {
     const cm = state.servicesEndpointConfigMaps.find((c) => c.metadata.namespace === install.endpointConfigMapNamespace)
@@ -96,9 +110,14 @@ export function buildEnablePlan(state: ClusterState, install: InstallInfo, opts:
     }
   }
   if (bootstrapOn && opts.apiServer) {
-    throw new UserError('bpfNetworkBootstrap is Enabled on the Installation; a kubernetes-services-endpoint ConfigMap would conflict', {
-      remedy: 'Drop --api-server (bootstrap already gives calico-node the address), or set bpfNetworkBootstrap: Disabled first.',
-    })
+    throw new UserError(
+      'bpfNetworkBootstrap is Enabled on the Installation; a kubernetes-services-endpoint ConfigMap would conflict',
+      {
+        remedy:
+          'Drop --api-server (bootstrap already gives calico-node the address), or set bpfNetworkBootstrap: ' +
+          'Disabled first.',
+      },
+    )
   }
 
   const steps: Step[] = []
@@ -132,7 +151,8 @@ export function buildEnablePlan(state: ClusterState, install: InstallInfo, opts:
   steps.push(...later)
 
   const warnings = [DISRUPTION_WARNING]
-  if (!kubeProxy && opts.kubeProxy !== 'keep') warnings.push('No kube-proxy DaemonSet found: nothing to do for kube-proxy.')
+  if (!kubeProxy && opts.kubeProxy !== 'keep')
+    warnings.push('No kube-proxy DaemonSet found: nothing to do for kube-proxy.')
   if (opts.dsr) warnings.push(...DSR_WARNINGS)
   return {kind: 'enable', install, variant, steps, warnings}
 }

@@ -61,7 +61,7 @@ export function patchBody(fields: FieldChange[], which: 'before' | 'after'): Jso
   for (const f of fields) {
     const v = f[which]
     let cur: Json = root
-    f.path.forEach((seg, i) => {
+    for (const [i, seg] of f.path.entries()) {
       const last = i === f.path.length - 1
       const list = listSegment(seg)
       if (list) {
@@ -69,11 +69,38 @@ export function patchBody(fields: FieldChange[], which: 'before' | 'after'): Jso
         let el = arr.find((e) => e.name === list.name)
         if (!el) arr.push((el = {name: list.name}))
         cur = el
-        return
+        continue
       }
-      if (last) cur[seg] = v.present ? v.value : null
+      if (last) cur[seg] = v.present ? structuredClone(v.value) : null
+      else if (cur[seg] === null)
+        break // an ancestor is deleted by this patch already
       else cur = (cur[seg] ??= {}) as Json
-    })
+    }
+  }
+  return root
+}
+
+/** The object with the fields' after values (plain paths; list elements by name), for judging later fields. */
+function applyFields(obj: unknown, fields: FieldChange[]): unknown {
+  const root = (isObj(obj) ? structuredClone(obj) : {}) as Json
+  for (const f of fields) {
+    let cur: Json = root
+    for (const [i, seg] of f.path.entries()) {
+      const last = i === f.path.length - 1
+      const list = listSegment(seg)
+      if (list) {
+        const arr = (Array.isArray(cur[list.key]) ? cur[list.key] : (cur[list.key] = [])) as Json[]
+        let el = arr.find((e) => isObj(e) && e.name === list.name)
+        if (!el) arr.push((el = {name: list.name}))
+        cur = el
+      } else if (last) {
+        if (f.after.present) cur[seg] = structuredClone(f.after.value)
+        else delete cur[seg]
+      } else {
+        if (!isObj(cur[seg])) cur[seg] = {}
+        cur = cur[seg] as Json
+      }
+    }
   }
   return root
 }
@@ -85,7 +112,15 @@ export function patchChange(
   sets: [path: string[], after: unknown][],
   patchType: PatchType = 'merge',
 ): ObjectChange | undefined {
-  const fields = sets.map(([p, v]) => fieldChange(obj, p, v)).filter((f): f is FieldChange => !!f)
+  // Each field is judged on the object as the earlier fields left it (two keys under one missing map).
+  let working: unknown = structuredClone(obj ?? {})
+  const fields: FieldChange[] = []
+  for (const [p, v] of sets) {
+    const f = fieldChange(working, p, v)
+    if (!f) continue
+    fields.push(f)
+    working = applyFields(working, [f])
+  }
   if (fields.length === 0) return undefined
   return {...ref, action: 'patch', patchType, body: patchBody(fields, 'after'), fields}
 }
@@ -111,7 +146,12 @@ export function objectLabel(change: Pick<ObjectChange, 'resource' | 'namespace' 
 
 /** The change rendered as a diff: touched fields before (-) and after (+), then the body that is sent. */
 export function renderChange(change: ObjectChange): string {
-  const how = change.by === 'operator' ? 'made by the operator' : change.action === 'patch' ? `${change.patchType} patch` : change.action
+  const how =
+    change.by === 'operator'
+      ? 'made by the operator'
+      : change.action === 'patch'
+        ? `${change.patchType} patch`
+        : change.action
   const lines = [`${objectLabel(change)} (${how})`]
   for (const f of change.fields) {
     const p = showPath(f.path)

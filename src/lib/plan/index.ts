@@ -3,7 +3,15 @@ export {DISRUPTION_WARNING, buildEnablePlan, chooseApiEndpoint} from './enable.j
 export {InterruptedError, PlanError} from './errors.js'
 export {fieldChange, getPath, inverseChange, objectLabel, patchBody, patchChange, renderChange} from './fields.js'
 export {type Progress, type ProgressSink, createProgress, memoryProgress} from './progress.js'
-export {type EnableRecord, type RecordEntry, RECORD_CONFIGMAP, RECORD_KEY, RecordStore, parseRecord, readRecord} from './record.js'
+export {
+  type EnableRecord,
+  type RecordEntry,
+  RECORD_CONFIGMAP,
+  RECORD_KEY,
+  RecordStore,
+  parseRecord,
+  readRecord,
+} from './record.js'
 export {bestEffortRevertPlan, buildRevertPlan, runRevert} from './revert.js'
 export {type RunResult, type StepResult, renderPlan, runError, runPlan} from './runner.js'
 export {

@@ -70,11 +70,21 @@ export class RecordStore {
     this.run = opts.run ?? new Date().toISOString()
   }
 
-  static fresh(namespace: string, install: InstallInfo, variant: string, options: Record<string, unknown>): EnableRecord {
+  static fresh(
+    namespace: string,
+    install: InstallInfo,
+    variant: string,
+    options: Record<string, unknown>,
+  ): EnableRecord {
     const now = new Date().toISOString()
     return {
       version: 1,
-      install: {type: install.type, variant, calicoNamespace: install.calicoNamespace, calicoVersion: install.calicoVersion},
+      install: {
+        type: install.type,
+        variant,
+        calicoNamespace: install.calicoNamespace,
+        calicoVersion: install.calicoVersion,
+      },
       options,
       createdAt: now,
       updatedAt: now,

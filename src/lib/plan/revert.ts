@@ -13,8 +13,12 @@ import type {ObjectChange, Plan, Step, StepContext} from './types.js'
 import {readFelixDefault, waitDaemonSetRollout, waitDeploymentRollout, waitFor, waitKubeProxyReady} from './waits.js'
 
 /** The object a change targets, as the state read up front has it (undefined when absent or not collected). */
-export function findInState(state: ClusterState, c: Pick<ObjectChange, 'resource' | 'namespace' | 'name'>): KubeObject | undefined {
-  const match = (o: KubeObject) => o.metadata.name === c.name && (o.metadata.namespace ?? undefined) === (c.namespace ?? undefined)
+export function findInState(
+  state: ClusterState,
+  c: Pick<ObjectChange, 'resource' | 'namespace' | 'name'>,
+): KubeObject | undefined {
+  const match = (o: KubeObject) =>
+    o.metadata.name === c.name && (o.metadata.namespace ?? undefined) === (c.namespace ?? undefined)
   switch (c.resource.plural) {
     case 'installations':
       return state.installation && match(state.installation) ? state.installation : undefined
@@ -74,16 +78,34 @@ function bpfOffWait(install: InstallInfo): Wait {
         return {done: fc?.spec?.bpfEnabled !== true, detail: `bpfEnabled: ${String(fc?.spec?.bpfEnabled ?? '(unset)')}`}
       })
     }
-    if (install.type === 'operator' || install.felixBpfEnabledEnv) await waitDaemonSetRollout(ctx, ctx.progress, ns, 'calico-node')
+    if (install.type === 'operator' || install.felixBpfEnabledEnv)
+      await waitDaemonSetRollout(ctx, ctx.progress, ns, 'calico-node')
   }
 }
 
 const TITLES: Record<string, [string, string]> = {
-  [StepIds.kubeProxy]: ['kube-proxy back', 'Remove only the nodeSelector key ebpfctl (or the operator) added to kube-proxy, restore the other kube-proxy settings, and wait until its pods are Ready — before BPF is turned off.'],
-  [StepIds.bpfOn]: ['BPF off', 'Restore the dataplane fields to their prior values (operator: linuxDataplane and, if ebpfctl set it, bpfNetworkBootstrap in one patch; manifest: bpfEnabled or FELIX_BPFENABLED).'],
-  [StepIds.dsr]: ['bpfExternalServiceMode back', 'Restore bpfExternalServiceMode to its prior value (removed when it was not set).'],
-  [StepIds.pickup]: ['calico-node restart annotation back', 'Restore the restart annotations ebpfctl set and wait for the rollout.'],
-  [StepIds.apiAddress]: ['API-server address back', `Delete ConfigMap ${SERVICES_ENDPOINT_CONFIGMAP} if ebpfctl created it (otherwise restore its prior values), or restore bpfNetworkBootstrap.`],
+  [StepIds.kubeProxy]: [
+    'kube-proxy back',
+    'Remove only the nodeSelector key ebpfctl (or the operator) added to kube-proxy, restore the other kube-proxy ' +
+      'settings, and wait until its pods are Ready — before BPF is turned off.',
+  ],
+  [StepIds.bpfOn]: [
+    'BPF off',
+    'Restore the dataplane fields to their prior values (operator: linuxDataplane and, if ebpfctl set it, ' +
+      'bpfNetworkBootstrap in one patch; manifest: bpfEnabled or FELIX_BPFENABLED).',
+  ],
+  [StepIds.dsr]: [
+    'bpfExternalServiceMode back',
+    'Restore bpfExternalServiceMode to its prior value (removed when it was not set).',
+  ],
+  [StepIds.pickup]: [
+    'calico-node restart annotation back',
+    'Restore the restart annotations ebpfctl set and wait for the rollout.',
+  ],
+  [StepIds.apiAddress]: [
+    'API-server address back',
+    `Delete ConfigMap ${SERVICES_ENDPOINT_CONFIGMAP} if ebpfctl created it (otherwise restore its prior values), or restore bpfNetworkBootstrap.`,
+  ],
 }
 const ORDER = [StepIds.kubeProxy, StepIds.bpfOn, StepIds.dsr, StepIds.pickup, StepIds.apiAddress]
 
@@ -137,9 +159,20 @@ export function bestEffortRevertPlan(state: ClusterState, install: InstallInfo):
     const ref = {resource: Resources.daemonSets, namespace: kp.metadata.namespace, name: kp.metadata.name}
     const c = patchChange(ref, kp, [
       [[...sel, NON_CALICO_KEY], undefined],
-      ...(install.type === 'operator' ? ([[[...sel, OPERATOR_KUBE_PROXY_KEY], undefined]] as [string[], unknown][]) : []),
+      ...(install.type === 'operator'
+        ? ([[[...sel, OPERATOR_KUBE_PROXY_KEY], undefined]] as [string[], unknown][])
+        : []),
     ])
-    if (c) steps.push(revertStep(StepIds.kubeProxy, TITLES[StepIds.kubeProxy]![0], 'Remove the non-calico / operator nodeSelector keys from kube-proxy and wait until its pods are Ready.', [c], kubeProxyWait(state, [c])))
+    if (c)
+      steps.push(
+        revertStep(
+          StepIds.kubeProxy,
+          TITLES[StepIds.kubeProxy]![0],
+          'Remove the non-calico / operator nodeSelector keys from kube-proxy and wait until its pods are Ready.',
+          [c],
+          kubeProxyWait(state, [c]),
+        ),
+      )
   }
   const fcRes = calicoResource(state, Resources.felixConfigurations)
   const fc = state.felixConfigurations.find((f) => f.metadata.name === 'default')
@@ -148,21 +181,39 @@ export function bestEffortRevertPlan(state: ClusterState, install: InstallInfo):
     const net = state.installation?.spec?.calicoNetwork
     const sets: [string[], unknown][] = []
     if (net?.linuxDataplane === 'BPF') sets.push([['spec', 'calicoNetwork', 'linuxDataplane'], 'Iptables'])
-    if (net?.bpfNetworkBootstrap === 'Enabled') sets.push([['spec', 'calicoNetwork', 'bpfNetworkBootstrap'], 'Disabled'])
+    if (net?.bpfNetworkBootstrap === 'Enabled')
+      sets.push([['spec', 'calicoNetwork', 'bpfNetworkBootstrap'], 'Disabled'])
     bpfOff = patchChange({resource: Resources.installations, name: 'default'}, state.installation, sets)
   } else if (install.felixBpfEnabledEnv) {
     const ds = install.calicoNode
     const path = ['spec', 'template', 'spec', 'containers[calico-node]', 'env[FELIX_BPFENABLED]', 'value']
     if (ds && install.felixBpfEnabledEnv.value.toLowerCase() === 'true') {
-      bpfOff = patchChange({resource: Resources.daemonSets, namespace: ds.metadata.namespace, name: ds.metadata.name}, ds, [[path, 'false']], 'strategic')
+      bpfOff = patchChange(
+        {resource: Resources.daemonSets, namespace: ds.metadata.namespace, name: ds.metadata.name},
+        ds,
+        [[path, 'false']],
+        'strategic',
+      )
     }
   } else if (fc?.spec?.bpfEnabled === true) {
     bpfOff = patchChange({resource: fcRes, name: 'default'}, fc, [[['spec', 'bpfEnabled'], false]])
   }
-  if (bpfOff) steps.push(revertStep(StepIds.bpfOn, TITLES[StepIds.bpfOn]![0], 'Turn BPF off (operator: linuxDataplane: Iptables, bpfNetworkBootstrap: Disabled; manifest: bpfEnabled: false).', [bpfOff], bpfOffWait(install)))
+  if (bpfOff)
+    steps.push(
+      revertStep(
+        StepIds.bpfOn,
+        TITLES[StepIds.bpfOn]![0],
+        'Turn BPF off (operator: linuxDataplane: Iptables, bpfNetworkBootstrap: Disabled; manifest: bpfEnabled: ' +
+          'false).',
+        [bpfOff],
+        bpfOffWait(install),
+      ),
+    )
   if (fc && String(fc.spec?.bpfExternalServiceMode ?? '').toLowerCase() === 'dsr') {
     const c = patchChange({resource: fcRes, name: 'default'}, fc, [[['spec', 'bpfExternalServiceMode'], 'Tunnel']])!
-    steps.push(revertStep(StepIds.dsr, TITLES[StepIds.dsr]![0], 'Set bpfExternalServiceMode back to Tunnel (the default).', [c]))
+    steps.push(
+      revertStep(StepIds.dsr, TITLES[StepIds.dsr]![0], 'Set bpfExternalServiceMode back to Tunnel (the default).', [c]),
+    )
   }
   const warnings = [
     DISRUPTION_WARNING,
@@ -203,7 +254,12 @@ export async function runRevert(plan: Plan, ctx: StepContext, removeRecord: () =
       results[index]!.error = errorMessage(err)
     }
     const title = plan.steps[index]?.title
-    return {outcome: 'rollback-incomplete', steps: results, error: `${title ? `step "${title}": ` : ''}${errorMessage(err)}`, failedStep: plan.steps[index]?.id}
+    return {
+      outcome: 'rollback-incomplete',
+      steps: results,
+      error: `${title ? `step "${title}": ` : ''}${errorMessage(err)}`,
+      failedStep: plan.steps[index]?.id,
+    }
   }
   return {outcome: pending.some(Boolean) ? 'done' : 'nothing-to-do', steps: results}
 }

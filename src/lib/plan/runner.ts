@@ -29,7 +29,13 @@ export function renderPlan(plan: Plan, state: Parameters<Step['alreadyDone']>[0]
     const done = step.alreadyDone(state)
     out.push(`${i + 1}. ${step.title}${done ? '  [already done]' : ''}`)
     out.push(...wrap(step.describe(), 100).map((l) => `   ${l}`))
-    if (!done) for (const change of step.changes()) out.push(...renderChange(change).split('\n').map((l) => `     ${l}`))
+    if (!done)
+      for (const change of step.changes())
+        out.push(
+          ...renderChange(change)
+            .split('\n')
+            .map((l) => `     ${l}`),
+        )
   })
   return out.join('\n')
 }
@@ -116,7 +122,12 @@ export async function runPlan(plan: Plan, ctx: StepContext): Promise<RunResult> 
 }
 
 /** Undoes the touched steps newest first; stops at the first undo that fails (so BPF stays on while kube-proxy is off). */
-async function rollBack(plan: Plan, runCtx: StepContext, touched: number[], results: StepResult[]): Promise<string | undefined> {
+async function rollBack(
+  plan: Plan,
+  runCtx: StepContext,
+  touched: number[],
+  results: StepResult[],
+): Promise<string | undefined> {
   // The run's signal may be aborted (Ctrl-C): the rollback's waits must still run to the end.
   const ctx: StepContext = {...runCtx, signal: new AbortController().signal}
   for (const i of [...touched].reverse()) {

@@ -17,7 +17,11 @@ export interface PreflightFinding {
   remedy?: string
 }
 
-export type Preflight = (state: ClusterState, install: InstallInfo, kubeconfigServer: string) => Promise<PreflightFinding[]>
+export type Preflight = (
+  state: ClusterState,
+  install: InstallInfo,
+  kubeconfigServer: string,
+) => Promise<PreflightFinding[]>
 
 /** The `check` suite as enable's gate (src/lib/checks; imported lazily). */
 export const checksPreflight: Preflight = async (state, install, kubeconfigServer) => {
@@ -79,7 +83,15 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
   const failures = (await (s.preflight ?? checksPreflight)(state, install, s.options.kubeconfigServer)).filter(
     (f) => f.status === 'fail',
   )
-  const report: SessionReport = {plan, rendered, state, install, dryRun: !!s.dryRun, preflightFailures: failures, recordNamespace}
+  const report: SessionReport = {
+    plan,
+    rendered,
+    state,
+    install,
+    dryRun: !!s.dryRun,
+    preflightFailures: failures,
+    recordNamespace,
+  }
   if (s.dryRun) return report
   if (failures.length > 0 && !s.force) {
     const names = failures.map((f) => `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`)
@@ -117,11 +129,26 @@ export async function revertSession(s: SessionOptions): Promise<SessionReport & 
   const existing = await readRecord(s.kube, recordNamespace)
   const plan = buildRevertPlan(state, install, existing)
   const rendered = renderPlan(plan, state)
-  const report = {plan, rendered, state, install, dryRun: !!s.dryRun, preflightFailures: [], recordNamespace, hadRecord: !!existing}
+  const report = {
+    plan,
+    rendered,
+    state,
+    install,
+    dryRun: !!s.dryRun,
+    preflightFailures: [],
+    recordNamespace,
+    hadRecord: !!existing,
+  }
   if (s.dryRun) return report
-  const record = new RecordStore(s.kube, recordNamespace, existing ?? RecordStore.fresh(recordNamespace, install, plan.variant, {}), {
-    exists: !!existing,
-  }, {...DEFAULT_TIMING, ...s.timing})
+  const record = new RecordStore(
+    s.kube,
+    recordNamespace,
+    existing ?? RecordStore.fresh(recordNamespace, install, plan.variant, {}),
+    {
+      exists: !!existing,
+    },
+    {...DEFAULT_TIMING, ...s.timing},
+  )
   const ctx = context(s, state, install, record)
   for (const w of plan.warnings) ctx.progress.line(`warning: ${w}`)
   const result = await runRevert(plan, ctx, async () => {

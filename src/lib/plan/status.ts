@@ -30,20 +30,42 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
   let configured: StatusReport['configured']
   if (install.type === 'operator') {
     const dp = state.installation?.spec?.calicoNetwork?.linuxDataplane ?? 'Iptables'
-    configured = {bpf: dp === 'BPF', source: 'Installation default spec.calicoNetwork.linuxDataplane', value: dp, felixBpfEnabled}
+    configured = {
+      bpf: dp === 'BPF',
+      source: 'Installation default spec.calicoNetwork.linuxDataplane',
+      value: dp,
+      felixBpfEnabled,
+    }
   } else if (install.felixBpfEnabledEnv) {
     const v = install.felixBpfEnabledEnv.value
-    configured = {bpf: v.toLowerCase() === 'true', source: 'calico-node env FELIX_BPFENABLED', value: v, felixBpfEnabled}
+    configured = {
+      bpf: v.toLowerCase() === 'true',
+      source: 'calico-node env FELIX_BPFENABLED',
+      value: v,
+      felixBpfEnabled,
+    }
   } else {
-    configured = {bpf: felixBpfEnabled === true, source: 'FelixConfiguration default spec.bpfEnabled', value: String(felixBpfEnabled ?? false), felixBpfEnabled}
+    configured = {
+      bpf: felixBpfEnabled === true,
+      source: 'FelixConfiguration default spec.bpfEnabled',
+      value: String(felixBpfEnabled ?? false),
+      felixBpfEnabled,
+    }
   }
   const [reports, record] = await Promise.all([
-    install.calicoNamespace ? readNodeDataplanes(kube, install.calicoNamespace, {concurrency: opts.logConcurrency ?? 16}) : Promise.resolve([] as NodeReport[]),
-    install.calicoNamespace ? readRecord(kube, install.calicoNamespace) : Promise.resolve(undefined as EnableRecord | undefined),
+    install.calicoNamespace
+      ? readNodeDataplanes(kube, install.calicoNamespace, {concurrency: opts.logConcurrency ?? 16})
+      : Promise.resolve([] as NodeReport[]),
+    install.calicoNamespace
+      ? readRecord(kube, install.calicoNamespace)
+      : Promise.resolve(undefined as EnableRecord | undefined),
   ])
   const groups = (['bpf', 'fallen-back', 'unknown'] as const)
     .map((dataplane) => {
-      const nodes = reports.filter((r) => r.dataplane === dataplane).map((r) => r.node).sort()
+      const nodes = reports
+        .filter((r) => r.dataplane === dataplane)
+        .map((r) => r.node)
+        .sort()
       return {dataplane, count: nodes.length, nodes}
     })
     .filter((g) => g.count > 0)
@@ -64,57 +86,95 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
   const conf = assessment?.configured
   const apiAddress: StatusReport['apiAddress'] =
     conf?.source === 'configmap'
-      ? {source: 'configmap', namespace: conf.namespace, endpoint: conf.endpoint ? `${conf.endpoint.host}:${conf.endpoint.port}` : undefined}
+      ? {
+          source: 'configmap',
+          namespace: conf.namespace,
+          endpoint: conf.endpoint ? `${conf.endpoint.host}:${conf.endpoint.port}` : undefined,
+        }
       : conf?.source === 'bootstrap'
         ? {source: 'bootstrap'}
         : {source: 'none'}
   const count = (d: NodeDataplane) => groups.find((g) => g.dataplane === d)?.count ?? 0
   const disagreements: string[] = []
   if (configured.bpf && count('fallen-back') > 0) {
-    disagreements.push(`BPF is configured but ${count('fallen-back')} node(s) fell back to iptables (kernel not supported)`)
+    disagreements.push(
+      `BPF is configured but ${count('fallen-back')} node(s) fell back to iptables (kernel not supported)`,
+    )
   }
   if (configured.bpf && install.type === 'operator' && felixBpfEnabled !== true) {
-    disagreements.push('the Installation asks for BPF but FelixConfiguration default does not have bpfEnabled: true (yet)')
+    disagreements.push(
+      'the Installation asks for BPF but FelixConfiguration default does not have bpfEnabled: true (yet)',
+    )
   }
   if (!configured.bpf && count('bpf') > 0) {
     disagreements.push(`BPF is configured off but ${count('bpf')} node(s) still report the BPF dataplane`)
   }
   if (kubeProxyState === 'disabled' && (!configured.bpf || count('fallen-back') > 0)) {
-    disagreements.push('kube-proxy is disabled but BPF is not active everywhere: Services are not handled on those nodes')
+    disagreements.push(
+      'kube-proxy is disabled but BPF is not active everywhere: Services are not handled on those nodes',
+    )
   }
   return {
     install: {type: install.type, calicoNamespace: install.calicoNamespace, calicoVersion: install.calicoVersion},
     configured,
     nodes: {total: reports.length, groups},
-    calicoNode: {desired: cn?.desiredNumberScheduled ?? 0, ready: cn?.numberReady ?? 0, updated: cn?.updatedNumberScheduled ?? 0},
+    calicoNode: {
+      desired: cn?.desiredNumberScheduled ?? 0,
+      ready: cn?.numberReady ?? 0,
+      updated: cn?.updatedNumberScheduled ?? 0,
+    },
     kubeProxy: {state: kubeProxyState, desired: kpDesired, ready: kp?.status?.numberReady ?? 0, selectorKeys},
     dsr: {mode: fc?.spec?.bpfExternalServiceMode ?? 'Tunnel', explicit: fc?.spec?.bpfExternalServiceMode !== undefined},
     apiAddress,
     record: record
-      ? {status: record.status, createdAt: record.createdAt, updatedAt: record.updatedAt, steps: [...new Set(record.entries.map((e) => e.stepId))]}
+      ? {
+          status: record.status,
+          createdAt: record.createdAt,
+          updatedAt: record.updatedAt,
+          steps: [...new Set(record.entries.map((e) => e.stepId))],
+        }
       : undefined,
     disagreements,
   }
 }
 
-const LABEL: Record<NodeDataplane, string> = {bpf: 'BPF active', 'fallen-back': 'fallen back to iptables', unknown: 'unknown'}
+const LABEL: Record<NodeDataplane, string> = {
+  bpf: 'BPF active',
+  'fallen-back': 'fallen back to iptables',
+  unknown: 'unknown',
+}
 
 /** Human-readable status; nodes grouped by dataplane (names listed up to `maxNames` per group). */
 export function renderStatus(s: StatusReport, maxNames = 10): string {
   const lines: string[] = []
-  lines.push(`Install:           ${s.install.type}${s.install.calicoVersion ? ` (Calico ${s.install.calicoVersion})` : ''}, namespace ${s.install.calicoNamespace ?? '-'}`)
-  lines.push(`Configured:        ${s.configured.bpf ? 'BPF' : 'not BPF'} (${s.configured.source}: ${s.configured.value})`)
+  lines.push(
+    `Install:           ${s.install.type}${s.install.calicoVersion ? ` (Calico ${s.install.calicoVersion})` : ''}, namespace ${s.install.calicoNamespace ?? '-'}`,
+  )
+  lines.push(
+    `Configured:        ${s.configured.bpf ? 'BPF' : 'not BPF'} (${s.configured.source}: ${s.configured.value})`,
+  )
   if (s.configured.felixBpfEnabled !== undefined) lines.push(`Felix bpfEnabled:  ${s.configured.felixBpfEnabled}`)
-  lines.push(`calico-node:       ${s.calicoNode.ready}/${s.calicoNode.desired} Ready, ${s.calicoNode.updated}/${s.calicoNode.desired} updated`)
+  lines.push(
+    `calico-node:       ${s.calicoNode.ready}/${s.calicoNode.desired} Ready, ${s.calicoNode.updated}/${s.calicoNode.desired} updated`,
+  )
   lines.push(`Nodes (${s.nodes.total}):`)
   for (const g of s.nodes.groups) {
-    const names = g.nodes.length <= maxNames ? g.nodes.join(', ') : `${g.nodes.slice(0, maxNames).join(', ')} and ${g.nodes.length - maxNames} more`
+    const names =
+      g.nodes.length <= maxNames
+        ? g.nodes.join(', ')
+        : `${g.nodes.slice(0, maxNames).join(', ')} and ${g.nodes.length - maxNames} more`
     lines.push(`  ${LABEL[g.dataplane]}: ${g.count}${g.dataplane === 'bpf' && g.count > maxNames ? '' : ` (${names})`}`)
   }
-  lines.push(`kube-proxy:        ${s.kubeProxy.state}${s.kubeProxy.state === 'absent' ? '' : ` (${s.kubeProxy.ready}/${s.kubeProxy.desired} Ready; nodeSelector keys: ${s.kubeProxy.selectorKeys.join(', ') || 'none'})`}`)
+  lines.push(
+    `kube-proxy:        ${s.kubeProxy.state}${s.kubeProxy.state === 'absent' ? '' : ` (${s.kubeProxy.ready}/${s.kubeProxy.desired} Ready; nodeSelector keys: ${s.kubeProxy.selectorKeys.join(', ') || 'none'})`}`,
+  )
   lines.push(`External services: ${s.dsr.mode}${s.dsr.explicit ? '' : ' (default)'}`)
-  lines.push(`API address:       ${s.apiAddress.source === 'configmap' ? `ConfigMap ${s.apiAddress.namespace}/kubernetes-services-endpoint (${s.apiAddress.endpoint ?? 'incomplete'})` : s.apiAddress.source === 'bootstrap' ? 'bpfNetworkBootstrap (operator)' : 'none (calico-node uses the kubernetes Service)'}`)
-  lines.push(`Enable record:     ${s.record ? `${s.record.status}, updated ${s.record.updatedAt} (steps: ${s.record.steps.join(', ')})` : 'none'}`)
+  lines.push(
+    `API address:       ${s.apiAddress.source === 'configmap' ? `ConfigMap ${s.apiAddress.namespace}/kubernetes-services-endpoint (${s.apiAddress.endpoint ?? 'incomplete'})` : s.apiAddress.source === 'bootstrap' ? 'bpfNetworkBootstrap (operator)' : 'none (calico-node uses the kubernetes Service)'}`,
+  )
+  lines.push(
+    `Enable record:     ${s.record ? `${s.record.status}, updated ${s.record.updatedAt} (steps: ${s.record.steps.join(', ')})` : 'none'}`,
+  )
   if (s.disagreements.length) {
     lines.push('Disagreements:')
     for (const d of s.disagreements) lines.push(`  - ${d}`)

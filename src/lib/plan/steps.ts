@@ -1,4 +1,9 @@
-import type {ConfigMapObject, DaemonSetObject, FelixConfigurationObject, InstallationObject} from '../kube/calico-types.js'
+import type {
+  ConfigMapObject,
+  DaemonSetObject,
+  FelixConfigurationObject,
+  InstallationObject,
+} from '../kube/calico-types.js'
 import {type ClusterState, type InstallInfo, SERVICES_ENDPOINT_CONFIGMAP, calicoResource} from '../kube/cluster.js'
 import {KubeApiError} from '../kube/errors.js'
 import {Resources, apiVersionOf} from '../kube/resources.js'
@@ -95,12 +100,20 @@ function felixChange(state: ClusterState, sets: [string, unknown][]): ObjectChan
   return {
     ...change,
     action: 'create',
-    body: {apiVersion: apiVersionOf(resource), kind: 'FelixConfiguration', metadata: {name: 'default'}, spec: Object.fromEntries(sets)},
+    body: {
+      apiVersion: apiVersionOf(resource),
+      kind: 'FelixConfiguration',
+      metadata: {name: 'default'},
+      spec: Object.fromEntries(sets),
+    },
   }
 }
 
 /** A create: every field was absent (undo deletes the object). The body is set by the caller. */
-function createChange(ref: Pick<ObjectChange, 'resource' | 'namespace' | 'name'>, sets: [string[], unknown][]): ObjectChange {
+function createChange(
+  ref: Pick<ObjectChange, 'resource' | 'namespace' | 'name'>,
+  sets: [string[], unknown][],
+): ObjectChange {
   const fields = sets.map(([path, v]) => ({path, before: ABSENT, after: value(v)}))
   return {...ref, action: 'create', patchType: 'merge', body: null, fields}
 }
@@ -115,7 +128,11 @@ function daemonSet(state: ClusterState, namespace: string | undefined, name: str
 // ---------------------------------------------------------------------------------------------------------------
 // 1. API-server address
 
-export function apiAddressConfigMapStep(install: InstallInfo, endpoint: {host: string; port: number}, state: ClusterState): Step {
+export function apiAddressConfigMapStep(
+  install: InstallInfo,
+  endpoint: {host: string; port: number},
+  state: ClusterState,
+): Step {
   const namespace = install.endpointConfigMapNamespace!
   const compute = (s: ClusterState): ObjectChange[] => {
     const cm = s.servicesEndpointConfigMaps.find((c) => c.metadata.namespace === namespace)
@@ -141,8 +158,19 @@ export function apiAddressConfigMapStep(install: InstallInfo, endpoint: {host: s
       describe:
         `Tell calico-node how to reach the API server without kube-proxy: ConfigMap ${SERVICES_ENDPOINT_CONFIGMAP} ` +
         `(KUBERNETES_SERVICE_HOST=${endpoint.host}, KUBERNETES_SERVICE_PORT=${endpoint.port}) in namespace "${namespace}", ` +
-        (install.type === 'operator' ? "the operator's namespace, where the operator reads it." : 'where calico.yaml reads it (envFrom).'),
+        (install.type === 'operator'
+          ? "the operator's namespace, where the operator reads it."
+          : 'where calico.yaml reads it (envFrom).'),
       compute,
+      afterUndo: async (ctx, _progress, undone) => {
+        if (install.type === 'operator' && undone.some((c) => c.action === 'create')) {
+          ctx.info(
+            'note: the operator keeps rendering the address it read from the ConfigMap until the operator pod ' +
+              'restarts ' +
+              '(harmless: it is a direct API-server address)',
+          )
+        }
+      },
     },
     state,
   )
@@ -155,9 +183,14 @@ export function apiAddressBootstrapStep(state: ClusterState): Step {
       title: 'API-server address via Installation bpfNetworkBootstrap: Enabled',
       describe:
         'Let the operator find the API servers itself (Calico v3.31+): Installation default ' +
-        'spec.calicoNetwork.bpfNetworkBootstrap: Enabled. No kubernetes-services-endpoint ConfigMap (the operator refuses both).',
+        'spec.calicoNetwork.bpfNetworkBootstrap: Enabled. No kubernetes-services-endpoint ConfigMap (the operator ' +
+        'refuses both).',
       compute: (s) =>
-        compact([patchChange(installationRef, installation(s), [[['spec', 'calicoNetwork', 'bpfNetworkBootstrap'], 'Enabled']])]),
+        compact([
+          patchChange(installationRef, installation(s), [
+            [['spec', 'calicoNetwork', 'bpfNetworkBootstrap'], 'Enabled'],
+          ]),
+        ]),
     },
     state,
   )
@@ -167,9 +200,16 @@ export function apiAddressBootstrapStep(state: ClusterState): Step {
 // 2. calico-node picks the address up
 
 const hostEnv = (ds: DaemonSetObject | undefined) =>
-  ds?.spec?.template?.spec?.containers?.find((c) => c.name === 'calico-node')?.env?.find((e) => e.name === 'KUBERNETES_SERVICE_HOST')?.value
+  ds?.spec?.template?.spec?.containers
+    ?.find((c) => c.name === 'calico-node')
+    ?.env?.find((e) => e.name === 'KUBERNETES_SERVICE_HOST')?.value
 
-export function operatorPickupStep(install: InstallInfo, endpoint: {host: string; port: number}, addressStep: Step, state: ClusterState): Step {
+export function operatorPickupStep(
+  install: InstallInfo,
+  endpoint: {host: string; port: number},
+  addressStep: Step,
+  state: ClusterState,
+): Step {
   const ns = install.calicoNamespace!
   return defineStep(
     {
@@ -180,7 +220,9 @@ export function operatorPickupStep(install: InstallInfo, endpoint: {host: string
       done: (s) => addressStep.alreadyDone(s) && hostEnv(daemonSet(s, ns, 'calico-node')) === endpoint.host,
       verify: async (ctx, progress) => {
         await waitDaemonSetRollout(ctx, progress, ns, 'calico-node', (ds) =>
-          hostEnv(ds) === endpoint.host ? undefined : {done: false, detail: 'waiting for the operator to render the new address'},
+          hostEnv(ds) === endpoint.host
+            ? undefined
+            : {done: false, detail: 'waiting for the operator to render the new address'},
         )
       },
     },
@@ -188,7 +230,12 @@ export function operatorPickupStep(install: InstallInfo, endpoint: {host: string
   )
 }
 
-export function manifestRestartStep(install: InstallInfo, addressStep: Step, state: ClusterState, now: () => string): Step {
+export function manifestRestartStep(
+  install: InstallInfo,
+  addressStep: Step,
+  state: ClusterState,
+  now: () => string,
+): Step {
   const ns = install.calicoNamespace!
   const typha = state.deployments.find((d) => d.metadata.name === 'calico-typha' && d.metadata.namespace === ns)
   const path = ['spec', 'template', 'metadata', 'annotations', RESTARTED_AT]
@@ -197,8 +244,20 @@ export function manifestRestartStep(install: InstallInfo, addressStep: Step, sta
     const ds = daemonSet(s, ns, 'calico-node')
     const t = s.deployments.find((d) => d.metadata.name === 'calico-typha' && d.metadata.namespace === ns)
     return compact([
-      patchChange({resource: Resources.daemonSets, namespace: ns, name: 'calico-node'}, ds, [[path, stamp]], 'strategic'),
-      t ? patchChange({resource: Resources.deployments, namespace: ns, name: 'calico-typha'}, t, [[path, stamp]], 'strategic') : undefined,
+      patchChange(
+        {resource: Resources.daemonSets, namespace: ns, name: 'calico-node'},
+        ds,
+        [[path, stamp]],
+        'strategic',
+      ),
+      t
+        ? patchChange(
+            {resource: Resources.deployments, namespace: ns, name: 'calico-typha'},
+            t,
+            [[path, stamp]],
+            'strategic',
+          )
+        : undefined,
     ])
   }
   const waitAll = async (ctx: StepContext, progress: Progress) => {
@@ -239,9 +298,13 @@ export function operatorBpfOnStep(install: InstallInfo, state: ClusterState): St
       id: StepIds.bpfOn,
       title: 'BPF on: Installation default linuxDataplane: BPF',
       describe:
-        'Merge-patch Installation default spec.calicoNetwork.linuxDataplane: BPF (never FelixConfiguration bpfEnabled, ' +
+        'Merge-patch Installation default spec.calicoNetwork.linuxDataplane: BPF (never FelixConfiguration ' +
+        'bpfEnabled, ' +
         'which the operator owns). The operator rolls calico-node out for BPF and then sets bpfEnabled: true itself.',
-      compute: (s) => compact([patchChange(installationRef, installation(s), [[['spec', 'calicoNetwork', 'linuxDataplane'], 'BPF']])]),
+      compute: (s) =>
+        compact([
+          patchChange(installationRef, installation(s), [[['spec', 'calicoNetwork', 'linuxDataplane'], 'BPF']]),
+        ]),
       verify: async (ctx, progress) => {
         await waitDaemonSetRollout(ctx, progress, ns, 'calico-node')
         await waitFor(ctx, progress, 'the operator to set FelixConfiguration default bpfEnabled: true', async () => {
@@ -281,11 +344,17 @@ export function manifestBpfOnStep(install: InstallInfo, state: ClusterState): St
         id: StepIds.bpfOn,
         title: 'BPF on: calico-node env FELIX_BPFENABLED=true',
         describe:
-          'calico-node sets FELIX_BPFENABLED, which overrides FelixConfiguration: set it to "true" (strategic patch of the ' +
+          'calico-node sets FELIX_BPFENABLED, which overrides FelixConfiguration: set it to "true" (strategic ' +
+          'patch of the ' +
           'DaemonSet) and wait for the rollout.',
         compute: (s) =>
           compact([
-            patchChange({resource: Resources.daemonSets, namespace: ns, name: 'calico-node'}, daemonSet(s, ns, 'calico-node'), [[path, 'true']], 'strategic'),
+            patchChange(
+              {resource: Resources.daemonSets, namespace: ns, name: 'calico-node'},
+              daemonSet(s, ns, 'calico-node'),
+              [[path, 'true']],
+              'strategic',
+            ),
           ]),
         verify: (ctx, progress) => waitDaemonSetRollout(ctx, progress, ns, 'calico-node').then(() => undefined),
         afterUndo: async (ctx, progress) => {
@@ -303,7 +372,9 @@ export function manifestBpfOnStep(install: InstallInfo, state: ClusterState): St
     {
       id: StepIds.bpfOn,
       title: 'BPF on: FelixConfiguration default bpfEnabled: true',
-      describe: 'Merge-patch FelixConfiguration default spec.bpfEnabled: true; Felix restarts itself into BPF mode (no pod restart).',
+      describe:
+        'Merge-patch FelixConfiguration default spec.bpfEnabled: true; Felix restarts itself into BPF mode (no pod ' +
+        'restart).',
       compute: (s) => compact([felixChange(s, [['bpfEnabled', true]])]),
     },
     state,
@@ -313,7 +384,11 @@ export function manifestBpfOnStep(install: InstallInfo, state: ClusterState): St
 // ---------------------------------------------------------------------------------------------------------------
 // 4. Verify BPF is active on every node
 
-export function verifyBpfStep(install: InstallInfo, state: ClusterState, laterDone: (s: ClusterState) => boolean): Step {
+export function verifyBpfStep(
+  install: InstallInfo,
+  state: ClusterState,
+  laterDone: (s: ClusterState) => boolean,
+): Step {
   const ns = install.calicoNamespace!
   const viaEnv = install.felixBpfEnabledEnv
   return {
@@ -322,8 +397,10 @@ export function verifyBpfStep(install: InstallInfo, state: ClusterState, laterDo
     describe: () =>
       'Before kube-proxy is touched: calico-node rolled out and Ready, ' +
       (viaEnv ? 'FELIX_BPFENABLED=true on calico-node' : 'FelixConfiguration default showing bpfEnabled: true') +
-      ", and on every node Felix's log says BPF started (\"BPF enabled, starting BPF endpoint manager…\"), not that it " +
-      'fell back ("…not supported by the kernel.  Disabling BPF mode."). A node that fell back stops enable and rolls back.',
+      ', and on every node Felix\'s log says BPF started ("BPF enabled, starting BPF endpoint manager…"), not that ' +
+      'it ' +
+      'fell back ("…not supported by the kernel.  Disabling BPF mode."). A node that fell back stops enable and ' +
+      'rolls back.',
     changes: () => [],
     alreadyDone: (s) => laterDone(s),
     apply: async () => [],
@@ -353,13 +430,19 @@ export function verifyBpfStep(install: InstallInfo, state: ClusterState, laterDo
           }
         }
         const pending = reports.filter((r) => !active.has(r.pod))
-        return {done: pending.length === 0 && active.size > 0, detail: `${active.size}/${active.size + pending.length} nodes BPF active`}
+        return {
+          done: pending.length === 0 && active.size > 0,
+          detail: `${active.size}/${active.size + pending.length} nodes BPF active`,
+        }
       }).catch((err: unknown) => {
         if (err instanceof PlanError && /timed out/.test(err.message)) {
           const unknown = last.filter((r) => !active.has(r.pod)).map((r) => r.node)
-          throw new PlanError(`BPF not confirmed active on ${unknown.length} node(s): ${nameList(unknown)} (${err.message})`, {
-            remedy: 'Look at those calico-node logs; raise --timeout if Felix is just slow to restart.',
-          })
+          throw new PlanError(
+            `BPF not confirmed active on ${unknown.length} node(s): ${nameList(unknown)} (${err.message})`,
+            {
+              remedy: 'Look at those calico-node logs; raise --timeout if Felix is just slow to restart.',
+            },
+          )
         }
         throw err
       })
@@ -382,7 +465,9 @@ export function kubeProxyDisableStep(kubeProxy: DaemonSetObject, state: ClusterS
         `Merge-patch the kube-proxy DaemonSet's pod nodeSelector with ${NON_CALICO_KEY}: "true" (the selector keys it ` +
         'already has are kept), so no node runs kube-proxy; wait until its pods are gone.',
       compute: (s) =>
-        compact([patchChange({resource: Resources.daemonSets, namespace: ns, name}, daemonSet(s, ns, name), [[path, 'true']])]),
+        compact([
+          patchChange({resource: Resources.daemonSets, namespace: ns, name}, daemonSet(s, ns, name), [[path, 'true']]),
+        ]),
       verify: (ctx, progress) => waitKubeProxyGone(ctx, progress, ns, name).then(() => undefined),
       afterUndo: (ctx, progress, undone) =>
         undone.length ? waitKubeProxyReady(ctx, progress, ns, name).then(() => undefined) : Promise.resolve(),
@@ -403,9 +488,17 @@ export function kubeProxyOperatorStep(kubeProxy: DaemonSetObject, state: Cluster
         `Merge-patch Installation default spec.calicoNetwork.kubeProxyManagement: Enabled; the operator adds the nodeSelector ` +
         `${OPERATOR_KUBE_PROXY_KEY}: "true" to ${ns}/${name}. Wait until kube-proxy's pods are gone.`,
       compute: (s) => {
-        const inst = compact([patchChange(installationRef, installation(s), [[['spec', 'calicoNetwork', 'kubeProxyManagement'], 'Enabled']])])
+        const inst = compact([
+          patchChange(installationRef, installation(s), [
+            [['spec', 'calicoNetwork', 'kubeProxyManagement'], 'Enabled'],
+          ]),
+        ])
         if (inst.length === 0) return []
-        const ds = compact([patchChange({resource: Resources.daemonSets, namespace: ns, name}, daemonSet(s, ns, name), [[keyPath, 'true']])])
+        const ds = compact([
+          patchChange({resource: Resources.daemonSets, namespace: ns, name}, daemonSet(s, ns, name), [
+            [keyPath, 'true'],
+          ]),
+        ])
         // The operator's key first: undo runs newest first, so kubeProxyManagement is restored before the key is
         // removed (while management is Enabled and BPF on, the operator would put it straight back).
         return [...ds.map((c) => ({...c, by: 'operator' as const})), ...inst]
@@ -433,7 +526,13 @@ export function kubeProxyKeepStep(state: ClusterState): Step {
       describe:
         'kube-proxy stays (platform-managed): merge-patch FelixConfiguration default so Felix does not fight it — ' +
         'bpfKubeProxyIptablesCleanupEnabled: false (leave its rules) and bpfKubeProxyHealthzPort: 0 (free port 10256).',
-      compute: (s) => compact([felixChange(s, [['bpfKubeProxyIptablesCleanupEnabled', false], ['bpfKubeProxyHealthzPort', 0]])]),
+      compute: (s) =>
+        compact([
+          felixChange(s, [
+            ['bpfKubeProxyIptablesCleanupEnabled', false],
+            ['bpfKubeProxyHealthzPort', 0],
+          ]),
+        ]),
     },
     state,
   )
@@ -443,10 +542,12 @@ export function kubeProxyKeepStep(state: ClusterState): Step {
 // 6. DSR
 
 export const DSR_WARNINGS = [
-  'DSR sends replies from the backend node straight to the client, with the service IP as source. The network must allow it:',
+  'DSR sends replies from the backend node straight to the client, with the service IP as source. The network must ' +
+    'allow it:',
   '  - AWS: disable the source/destination check on every node instance (or their ENIs).',
   '  - GCP: enable IP forwarding ("canIpForward") on the node instances.',
-  '  - Traffic through an external load balancer may break with DSR; exclude LB/health-check ranges with bpfDSROptoutCIDRs.',
+  '  - Traffic through an external load balancer may break with DSR; exclude LB/health-check ranges with ' +
+    'bpfDSROptoutCIDRs.',
 ]
 
 export function dsrStep(dsr: boolean, state: ClusterState): Step {
@@ -456,8 +557,10 @@ export function dsrStep(dsr: boolean, state: ClusterState): Step {
       id: StepIds.dsr,
       title: `bpfExternalServiceMode: ${mode}`,
       describe: dsr
-        ? 'Merge-patch FelixConfiguration default spec.bpfExternalServiceMode: DSR (direct server return for external traffic to services).'
-        : 'Merge-patch FelixConfiguration default spec.bpfExternalServiceMode: Tunnel (the default: replies return via the ingress node).',
+        ? 'Merge-patch FelixConfiguration default spec.bpfExternalServiceMode: DSR (direct server return for ' +
+          'external traffic to services).'
+        : 'Merge-patch FelixConfiguration default spec.bpfExternalServiceMode: Tunnel (the default: replies return ' +
+          'via the ingress node).',
       compute: (s) => compact([felixChange(s, [['bpfExternalServiceMode', mode]])]),
       done: (s) => {
         const cur = felixDefault(s)?.spec?.bpfExternalServiceMode
@@ -467,4 +570,3 @@ export function dsrStep(dsr: boolean, state: ClusterState): Step {
     state,
   )
 }
-

@@ -64,7 +64,13 @@ export interface Timing {
   logConcurrency: number
 }
 
-export const DEFAULT_TIMING: Timing = {timeoutMs: 5 * 60_000, pollMs: 2000, retries: 5, retryDelayMs: 500, logConcurrency: 16}
+export const DEFAULT_TIMING: Timing = {
+  timeoutMs: 5 * 60_000,
+  pollMs: 2000,
+  retries: 5,
+  retryDelayMs: 500,
+  logConcurrency: 16,
+}
 
 export interface StepContext {
   kube: KubeClient

@@ -86,7 +86,13 @@ export function deploymentRollout(d: DeploymentObject | undefined): Poll {
   return {done: updated >= want && ready >= want, detail: `${updated}/${want} updated, ${ready}/${want} ready`}
 }
 
-export async function waitDaemonSetRollout(ctx: StepContext, progress: Progress, namespace: string, name: string, extra?: (ds: DaemonSetObject) => Poll | undefined) {
+export async function waitDaemonSetRollout(
+  ctx: StepContext,
+  progress: Progress,
+  namespace: string,
+  name: string,
+  extra?: (ds: DaemonSetObject) => Poll | undefined,
+) {
   return waitFor(ctx, progress, `rollout of DaemonSet ${namespace}/${name}`, async () => {
     const ds = await ctx.kube.get<DaemonSetObject>(Resources.daemonSets, name, namespace)
     return (ds && extra?.(ds)) ?? daemonSetRollout(ds)
@@ -110,7 +116,10 @@ const podReady = (p: PodObject) =>
 export async function waitKubeProxyGone(ctx: StepContext, progress: Progress, namespace: string, name: string) {
   return waitFor(ctx, progress, `kube-proxy pods to go away`, async () => {
     const ds = await ctx.kube.get<DaemonSetObject>(Resources.daemonSets, name, namespace)
-    const pods = await ctx.kube.list<PodObject>(Resources.pods, namespace, {labelSelector: kubeProxySelector(ds)})
+    const pods = await ctx.kube.list<PodObject>(Resources.pods, namespace, {
+      labelSelector: kubeProxySelector(ds),
+      pageSize: 5000,
+    })
     const scheduled = ds?.status?.currentNumberScheduled ?? 0
     return {done: pods.length === 0 && scheduled === 0, detail: `${pods.length} pods left`}
   })
@@ -123,7 +132,10 @@ export async function waitKubeProxyReady(ctx: StepContext, progress: Progress, n
     if (!ds) return {done: true, detail: 'no kube-proxy DaemonSet'}
     const roll = daemonSetRollout(ds)
     if (!roll.done) return roll
-    const pods = await ctx.kube.list<PodObject>(Resources.pods, namespace, {labelSelector: kubeProxySelector(ds)})
+    const pods = await ctx.kube.list<PodObject>(Resources.pods, namespace, {
+      labelSelector: kubeProxySelector(ds),
+      pageSize: 5000,
+    })
     const want = ds.status?.desiredNumberScheduled ?? 0
     const ready = pods.filter(podReady).length
     return {done: ready >= want, detail: `${ready}/${want} pods Ready`}
@@ -132,7 +144,9 @@ export async function waitKubeProxyReady(ctx: StepContext, progress: Progress, n
 
 export function kubeProxySelector(ds: DaemonSetObject | undefined): string {
   const labels = ds?.spec?.selector?.matchLabels ?? {'k8s-app': 'kube-proxy'}
-  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',')
 }
 
 // Felix's own log lines (calico-config.md §3.2, §4.3).
@@ -145,7 +159,10 @@ export type NodeDataplane = 'bpf' | 'fallen-back' | 'unknown'
 export function classifyFelixLog(log: string): NodeDataplane {
   const active = log.lastIndexOf(FELIX_BPF_ACTIVE)
   // Tolerate a single space (older versions and reformatted logs).
-  const fallback = Math.max(log.lastIndexOf(FELIX_BPF_FALLBACK), log.lastIndexOf('BPF dataplane mode enabled but not supported by the kernel. '))
+  const fallback = Math.max(
+    log.lastIndexOf(FELIX_BPF_FALLBACK),
+    log.lastIndexOf('BPF dataplane mode enabled but not supported by the kernel. '),
+  )
   if (active < 0 && fallback < 0) return 'unknown'
   return fallback > active ? 'fallen-back' : 'bpf'
 }
@@ -167,7 +184,10 @@ export async function readNodeDataplanes(
   namespace: string,
   opts: {concurrency: number; skip?: Set<string>; tailLines?: number},
 ): Promise<NodeReport[]> {
-  const pods = await kube.list<PodObject>(Resources.pods, namespace, {labelSelector: 'k8s-app=calico-node'})
+  const pods = await kube.list<PodObject>(Resources.pods, namespace, {
+    labelSelector: 'k8s-app=calico-node',
+    pageSize: 5000,
+  })
   const limit = pLimit(opts.concurrency)
   return Promise.all(
     pods.map((p) =>

@@ -26,7 +26,7 @@ import {
 } from './server.js'
 import type {FakeStore} from './store.js'
 
-export type {FakeStore, ResourceType} from './store.js'
+export type {FakeStore, ResourceType, WriteEvent} from './store.js'
 export type {
   ExecHandler,
   ExecRequest,

@@ -15,7 +15,15 @@ export function mergePatch(target: Json, patch: Json): Json {
   return out
 }
 
-export class PatchError extends Error {}
+/** A patch that cannot be applied: 422 (as kube-apiserver's jsonPatcher), or 400 when the patch does not decode. */
+export class PatchError extends Error {
+  constructor(
+    message: string,
+    readonly code = 422,
+  ) {
+    super(message)
+  }
+}
 
 function parsePointer(path: string): string[] {
   if (path === '') return []
@@ -84,7 +92,7 @@ function remove(doc: Json, path: string): Json {
 /** RFC 6902 JSON patch. Throws PatchError (→ 422 by the server) on a failed `test` or a bad path. */
 export function jsonPatch(target: Json, ops: Json): Json {
   if (!Array.isArray(ops))
-    throw new PatchError('json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp')
+    throw new PatchError('json: cannot unmarshal object into Go value of type jsonpatch.Patch', 400)
   let doc = structuredClone(target)
   for (const op of ops) {
     if (!isObj(op) || typeof op.path !== 'string') throw new PatchError('invalid JSON patch operation')

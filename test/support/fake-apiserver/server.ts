@@ -174,7 +174,11 @@ export class ApiServerCore {
   }
 
   async listen(certs: Certs | undefined): Promise<void> {
-    const handler = (req: IncomingMessage, res: ServerResponse) => void this.handle(req, res)
+    const handler = (req: IncomingMessage, res: ServerResponse) =>
+      void this.handle(req, res).catch(() => {
+        // the client went away while the request was read; nothing to answer
+        res.destroy()
+      })
     this.server = certs
       ? createHttpsServer({cert: certs.certPem, key: certs.keyPem}, handler)
       : createHttpServer(handler)
@@ -188,7 +192,8 @@ export class ApiServerCore {
     })
     this.server.on(
       'upgrade',
-      (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.upgrade(req, socket, head),
+      (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+        void this.upgrade(req, socket, head).catch(() => socket.destroy()),
     )
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject)
@@ -638,6 +643,18 @@ export class ApiServerCore {
       }
       case 'patch': {
         const current = store.peek(rt, route.name!, route.namespace)
+        const known = [
+          'application/merge-patch+json',
+          'application/json-patch+json',
+          'application/strategic-merge-patch+json',
+          'application/apply-patch+yaml',
+        ]
+        // Content negotiation comes first (415), then the lookup (404). Apply does not create here.
+        if (!known.includes(contentType ?? ''))
+          throw unsupportedMediaType(rt.builtin ? ACCEPTED_PATCH_BUILTIN : ACCEPTED_PATCH_CR)
+        if (contentType === 'application/strategic-merge-patch+json' && !rt.builtin)
+          throw unsupportedMediaType(ACCEPTED_PATCH_CR)
+        if (!current) throw notFound(rt, route.name!)
         const patchBody = () => this.parseBody(body, contentType)
         let next: any
         try {
@@ -665,13 +682,14 @@ export class ApiServerCore {
           }
         } catch (err) {
           if (err instanceof PatchError) {
+            // errors.NewGenericServerResponse(422, …) / errors.NewBadRequest, as handlers/patch.go answers.
+            if (err.code === 400) throw badRequest(err.message)
             throw failure(422, 'Invalid', 'the server rejected our request due to an error in our request', {
-              causes: [{reason: 'FieldValueInvalid', message: err.message, field: 'patch'}],
+              causes: [{reason: 'UnexpectedServerResponse', message: err.message}],
             })
           }
           throw err
         }
-        if (!current) throw notFound(rt, route.name!)
         if (!next || typeof next !== 'object' || Array.isArray(next))
           throw badRequest('the patched object is not an object')
         next.metadata ??= {}
@@ -866,6 +884,7 @@ export class ApiServerCore {
   // ---- exec over WebSocket ----
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    socket.on('error', () => socket.destroy()) // an upgraded socket has no other 'error' listener
     const url = new URL(req.url ?? '/', 'http://x')
     const route = this.route(url.pathname)
     const rec = this.record({

@@ -175,6 +175,11 @@ export interface FakeStore {
   runControllers(): void
   /** The resource type for an apiVersion/kind, if served. */
   typeFor(apiVersion: string, kind: string): ResourceType | undefined
+  /**
+   * Called synchronously after every stored change (HTTP, seeding, controllers), with the stored object (do not
+   * mutate it). Returns an unsubscribe function.
+   */
+  onWrite(listener: (e: WriteEvent) => void): () => void
 }
 
 export class Store implements FakeStore {
@@ -572,6 +577,14 @@ export class Store implements FakeStore {
   }
 
   // ---- FakeStore ----
+
+  onWrite(listener: (e: WriteEvent) => void): () => void {
+    this.listeners.push(listener)
+    return () => {
+      const i = this.listeners.indexOf(listener)
+      if (i >= 0) this.listeners.splice(i, 1)
+    }
+  }
 
   seed(objects: object[]): void {
     const rank = (o: any) => (o?.kind === 'CustomResourceDefinition' ? 0 : o?.kind === 'Namespace' ? 1 : 2)

@@ -90,9 +90,9 @@ export interface Rig {
   sshConfigPath?: string
   /** The temp directory holding all of the above; removed by stop(). */
   dir: string
-  /** Runs argv inside the node's mount and pid namespaces (nsenter), as root, without a shell. Never rejects on exit code. */
+  /** Runs argv in the node's mount and pid namespaces (nsenter), as root, without a shell; never rejects on exit. */
   runInNode(name: string, argv: string[], opts?: {timeoutMs?: number; input?: string}): Promise<RunResult>
-  /** Runs `bpftool batch file` in the node: a batch file text, or entries written as `map update pinned … key hex …`. */
+  /** Runs `bpftool batch file` in the node: batch text, or entries (as `map update pinned … key hex …` lines). */
   fillMap(node: string, mapName: string, data: string | RigMapEntry[]): Promise<void>
   /** A NodeTarget for the node whose InternalIP is its rig address. */
   target(name: string): NodeTarget

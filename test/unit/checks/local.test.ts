@@ -2,11 +2,13 @@ import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {execa} from 'execa'
-import {beforeAll, describe, expect, it} from 'vitest'
+import {beforeAll, describe, expect, it, vi} from 'vitest'
 
 import {parseKernelConfig, parseMounts, readLocalFacts} from '../../../src/lib/checks/facts.js'
 import {runChecks} from '../../../src/lib/checks/index.js'
 import type {NodeFacts} from '../../../src/lib/checks/types.js'
+
+vi.setConfig({testTimeout: 120_000})
 
 const ROOT = join(import.meta.dirname, '..', '..', '..')
 const BIN = join(ROOT, 'bin', 'run.js')

@@ -432,3 +432,42 @@ describe('conntrack stats text', () => {
     expect(r.unknownLines).toBe(0)
   })
 })
+
+describe('pretty fast path ≡ regex path', () => {
+  it('random pretty lines parse identically through both paths', async () => {
+    const {default: fc} = await import('fast-check')
+    const {parseConntrackLineRegex} = await import('../../../src/lib/maps/agent-text.js')
+    const ip4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'))
+    const ip6 = fc.constantFrom('fd00:10:244::3', 'fd00::1', '2001:db8:1::a')
+    const hp = fc.tuple(fc.oneof(ip4, ip6), fc.nat(65535)).map(([ip, port]) => `${ip}:${port}`)
+    const sp = fc.constantFrom(' ', '  ', '   ')
+    const dur = fc.constantFrom('1.5s', '42ms', '1m1s', '0s', '493.47131ms', '1h2m3.456789012s', '12µs')
+    fc.assert(
+      fc.property(
+        fc.constantFrom('TCP', 'UDP', 'ICMP', 'ICMP6', 'SCTP', 'UNKNOWN', 'Proto-47'),
+        hp,
+        hp,
+        fc.option(hp, {nil: undefined}),
+        fc.option(ip4, {nil: undefined}),
+        fc.option(fc.nat(65535), {nil: undefined}),
+        fc.option(dur, {nil: undefined}),
+        dur,
+        fc.option(fc.constantFrom('ESTABLISHED', 'SYN-SENT', 'CLOSED', 'RESET', 'BOGUS'), {nil: undefined}),
+        sp,
+        fc.constantFrom('', '    '),
+        (proto, a, b, c, tun, sport, age, ago, state, s, indent) => {
+          let line = `${indent}${proto}${s}${a}${s}->${s}${b}`
+          if (c) line += `${s}->${s}${c}`
+          if (tun) line += ` external client, service forwarded to/from ${tun}`
+          if (sport !== undefined) line += ` source port changed from ${sport}`
+          line += ' '
+          if (age) line += ` Age: ${age}`
+          line += ` Active ago ${ago}`
+          if (state) line += ` ${state}`
+          expect(parseConntrackLine(line)).toStrictEqual(parseConntrackLineRegex(line))
+        },
+      ),
+      {numRuns: 1000},
+    )
+  })
+})

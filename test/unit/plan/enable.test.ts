@@ -7,7 +7,11 @@ import type {EnableOptions} from '../../../src/lib/plan/index.js'
 import {KubeStub, apiError, manifestCluster, manifestSnapshot} from '../../support/kube-stub.js'
 
 const timing = {pollMs: 1, timeoutMs: 400, retryDelayMs: 1, retries: 4}
-const opts = (o: Partial<EnableOptions> = {}): EnableOptions => ({kubeProxy: 'disable', kubeconfigServer: 'https://10.0.0.10:6443', ...o})
+const opts = (o: Partial<EnableOptions> = {}): EnableOptions => ({
+  kubeProxy: 'disable',
+  kubeconfigServer: 'https://10.0.0.10:6443',
+  ...o,
+})
 const run = (kube: KubeStub, o: Partial<EnableOptions> = {}, extra: {signal?: AbortSignal; dryRun?: boolean} = {}) =>
   enableSession({kube, options: opts(o), timing, preflight: async () => [], ...extra})
 
@@ -56,7 +60,9 @@ describe('enable on a manifest install (in-memory stub)', () => {
     ])
     // kube-proxy is touched only after Felix logs were read.
     const reqs = kube.requests.map((r) => `${r.verb} ${r.name ?? r.plural}`)
-    expect(reqs.findIndex((r) => r === 'patch kube-proxy')).toBeGreaterThan(reqs.findLastIndex((r) => r.startsWith('logs ')))
+    expect(reqs.findIndex((r) => r === 'patch kube-proxy')).toBeGreaterThan(
+      reqs.findLastIndex((r) => r.startsWith('logs ')),
+    )
   })
 
   it('makes no writes when run twice', async () => {
@@ -73,7 +79,9 @@ describe('enable on a manifest install (in-memory stub)', () => {
     const report = await run(kube, {dsr: true}, {dryRun: true})
     expect(kube.writeRequests()).toEqual([])
     expect(report.result).toBeUndefined()
-    expect(report.rendered).toContain('1. API-server address 10.0.0.10:6443 in ConfigMap kube-system/kubernetes-services-endpoint')
+    expect(report.rendered).toContain(
+      '1. API-server address 10.0.0.10:6443 in ConfigMap kube-system/kubernetes-services-endpoint',
+    )
     expect(report.rendered).toContain('+ data.KUBERNETES_SERVICE_HOST: "10.0.0.10"')
     expect(report.rendered).toContain('- spec.bpfExternalServiceMode: "Tunnel"')
     expect(report.rendered).toContain('+ spec.bpfExternalServiceMode: "DSR"')
@@ -136,7 +144,8 @@ describe('enable on a manifest install (in-memory stub)', () => {
         return new (apiError(403, 'patch').constructor as any)({
           code: 403,
           verb: 'patch',
-          message: 'forbidden: the kubeconfig user cannot patch daemonsets.apps "kube-proxy" in namespace "kube-system"',
+          message:
+            'forbidden: the kubeconfig user cannot patch daemonsets.apps "kube-proxy" in namespace "kube-system"',
         })
       }
     }
@@ -152,7 +161,12 @@ describe('enable on a manifest install (in-memory stub)', () => {
     let failing = 0
     kube.fault = (req) => {
       // Every first attempt of an undo write of FelixConfiguration fails with 503, twice.
-      if (req.verb === 'patch' && req.name === 'default' && (req.body as any)?.spec?.bpfEnabled === null && failing < 2) {
+      if (
+        req.verb === 'patch' &&
+        req.name === 'default' &&
+        (req.body as any)?.spec?.bpfEnabled === null &&
+        failing < 2
+      ) {
         failing++
         return apiError(503, 'patch')
       }
@@ -169,7 +183,9 @@ describe('enable on a manifest install (in-memory stub)', () => {
     kube.podLogHandler = (pod) => {
       const ds = kube.peek(Resources.daemonSets, 'calico-node', 'kube-system') as any
       const env = ds.spec.template.spec.containers[0].env.find((e: any) => e.name === 'FELIX_BPFENABLED')
-      return env.value === 'true' ? 'BPF enabled, starting BPF endpoint manager and map manager.' : `${pod.metadata.name} iptables`
+      return env.value === 'true'
+        ? 'BPF enabled, starting BPF endpoint manager and map manager.'
+        : `${pod.metadata.name} iptables`
     }
     const before = manifestSnapshot(kube)
     const report = await run(kube)
@@ -197,7 +213,9 @@ describe('enable on a manifest install (in-memory stub)', () => {
 
   it('refuses an unknown install (exit 2) and an unusable --api-server', async () => {
     const kube = new KubeStub()
-    await expect(run(kube)).rejects.toSatisfy((e: unknown) => e instanceof UserError && e.exitCode === 2 && /no Calico installation/.test(e.message))
+    await expect(run(kube)).rejects.toSatisfy(
+      (e: unknown) => e instanceof UserError && e.exitCode === 2 && /no Calico installation/.test(e.message),
+    )
     const m = manifestCluster()
     await expect(run(m, {apiServer: '10.96.0.1:443'})).rejects.toThrow(/ClusterIP/)
     await expect(run(m, {bootstrap: true})).rejects.toThrow(/--bootstrap needs an operator install/)
@@ -206,7 +224,9 @@ describe('enable on a manifest install (in-memory stub)', () => {
   it('refuses on preflight failures unless --force', async () => {
     const kube = manifestCluster()
     const failing = async () => [{checkId: 'kernel', status: 'fail', node: 'n1', summary: 'kernel 4.19 is below 5.3'}]
-    await expect(enableSession({kube, options: opts(), timing, preflight: failing})).rejects.toThrow(/preflight failed.*\n.*kernel \(n1\)/)
+    await expect(enableSession({kube, options: opts(), timing, preflight: failing})).rejects.toThrow(
+      /preflight failed.*\n.*kernel \(n1\)/,
+    )
     expect(kube.writeRequests()).toEqual([])
     const forced = await enableSession({kube, options: opts(), timing, preflight: failing, force: true})
     expect(forced.result?.outcome).toBe('done')
