@@ -41,10 +41,12 @@ export function prettyLines(n: number, seed = 1): string {
     const k = r() % 100
     const ago = goDuration(r() % 120_000_000_000)
     if (k < 70) {
-      out[i] = `TCP ${pod(r)}:${(r() % 28000) + 32768} -> ${pod(r)}:${[80, 443, 8080, 5432][r() & 3]}  Active ago ${ago} ${STATES[r() % STATES.length]}`
+      out[i] =
+        `TCP ${pod(r)}:${(r() % 28000) + 32768} -> ${pod(r)}:${[80, 443, 8080, 5432][r() & 3]}  Active ago ${ago} ${STATES[r() % STATES.length]}`
     } else if (k < 85) {
       const tun = r() & 1 ? ` external client, service forwarded to/from 172.18.0.${r() & 7}` : ''
-      out[i] = `TCP ${ext(r)}:${(r() % 28000) + 32768} -> 10.96.${r() & 255}.${r() & 255}:${[80, 443][r() & 1]} -> ${pod(r)}:8080${tun}  Active ago ${ago} ${STATES[r() % STATES.length]}`
+      out[i] =
+        `TCP ${ext(r)}:${(r() % 28000) + 32768} -> 10.96.${r() & 255}.${r() & 255}:${[80, 443][r() & 1]} -> ${pod(r)}:8080${tun}  Active ago ${ago} ${STATES[r() % STATES.length]}`
     } else if (k < 97) {
       out[i] = `UDP ${pod(r)}:${(r() % 28000) + 32768} -> 10.96.0.10:53  Active ago ${ago}`
     } else {
@@ -144,7 +146,10 @@ function btfFormatted(e: MapEntryBytes): string {
   )
 }
 
-const jsonHex = (b: Uint8Array): string => hexBytes(b).replace(/(\w\w)/g, '"0x$1"').replace(/ /g, ',')
+const jsonHex = (b: Uint8Array): string =>
+  hexBytes(b)
+    .replace(/(\w\w)/g, '"0x$1"')
+    .replace(/ /g, ',')
 
 /**
  * A buffer holding `distinct` elements of a ct4 dump (each preceded by `[` or `,`), to be repeated to any size.
@@ -210,13 +215,14 @@ export function rawLines(n: number, seed = 3): string {
     const ago = goDuration(r() % 120_000_000_000)
     if (e.type === 'nat-forward') {
       const rk = e.natReverseKey!
-      out[i] = `${key} -> Entry{Type:1, LastSeen:${e.lastSeenNs}, Flags:${flags} REVKey: ConntrackKey{proto=6 ${rk.a.ip}:${rk.a.port} <-> ${rk.b.ip}:${rk.b.port}} NATSPort: 0} Active ago ${ago}`
+      out[i] =
+        `${key} -> Entry{Type:1, LastSeen:${e.lastSeenNs}, Flags:${flags} REVKey: ConntrackKey{proto=6 ${rk.a.ip}:${rk.a.port} <-> ${rk.b.ip}:${rk.b.port}} NATSPort: 0} Active ago ${ago}`
       continue
     }
     const od = e.origDst ?? {ip: '0.0.0.0', port: 0}
     const data = `{A2B:${legText(e.legs!.ab)} B2A:${legText(e.legs!.ba)} OrigDst:${od.ip} OrigSrc:0.0.0.0 OrigPort:${od.port} OrigSPort:0 TunIP:0.0.0.0}`
-    out[i] = `${key} -> Entry{Type:${e.typeCode}, LastSeen:${e.lastSeenNs}, Flags:${flags} Data: ${data}} Active ago ${ago}${e.tcpState ? ' ' + e.tcpState : ''}`
+    out[i] =
+      `${key} -> Entry{Type:${e.typeCode}, LastSeen:${e.lastSeenNs}, Flags:${flags} Data: ${data}} Active ago ${ago}${e.tcpState ? ' ' + e.tcpState : ''}`
   }
   return out.join('\n') + '\n'
 }
-

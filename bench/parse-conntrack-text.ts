@@ -39,11 +39,19 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const fmt = (n: number) => n.toLocaleString('en-US', {maximumFractionDigits: 0})
 const mib = () => (process.memoryUsage().rss / 1048576).toFixed(0)
 
-function report(name: string, n: number, unit: string, bytes: number, wallMs: number, cpuMs: number, note: string): void {
+function report(
+  name: string,
+  n: number,
+  unit: string,
+  bytes: number,
+  wallMs: number,
+  cpuMs: number,
+  note: string,
+): void {
   const w = wallMs / 1000
   const c = cpuMs / 1000
   console.log(
-    `${name.padEnd(30)} ${fmt(n)} ${unit}, ${(bytes / 1e6).toFixed(0)} MB | wall ${(wallMs).toFixed(0)} ms: ` +
+    `${name.padEnd(30)} ${fmt(n)} ${unit}, ${(bytes / 1e6).toFixed(0)} MB | wall ${wallMs.toFixed(0)} ms: ` +
       `${fmt(n / w)} ${unit}/s ${(bytes / 1e6 / w).toFixed(0)} MB/s | cpu ${cpuMs.toFixed(0)} ms: ${fmt(n / c)} ${unit}/s ` +
       `${(bytes / 1e6 / c).toFixed(0)} MB/s | ${note}${note ? ', ' : ''}rss ${mib()} MiB`,
   )
@@ -109,7 +117,15 @@ async function benchDecoder(btf: boolean, stringify: boolean): Promise<void> {
     if (stats.entries !== N || entries !== N) throw new Error(`decoded ${entries}/${stats.entries} of ${N}`)
   }
   const label = `bpftool ct4 ${btf ? 'with BTF' : 'no BTF'}${stringify ? ' + stringify' : ''}`
-  report(label, entries, 'entries', bytes, median(times), median(cpus), stringify ? `${(outBytes / 1e6).toFixed(0)} MB out` : '')
+  report(
+    label,
+    entries,
+    'entries',
+    bytes,
+    median(times),
+    median(cpus),
+    stringify ? `${(outBytes / 1e6).toFixed(0)} MB out` : '',
+  )
 }
 
 /** A trivial byte loop over 64 MiB: how fast this machine is right now (shared CI machines vary a lot). */
@@ -123,7 +139,9 @@ function calibrate(): void {
     times.push(performance.now() - t0)
   }
   const s = median(times) / 1000
-  console.log(`calibration: trivial byte loop ${((b.length / 1e6) / s).toFixed(0)} MB/s${c ? '' : ''}; load average ${(loadAverage())}`)
+  console.log(
+    `calibration: trivial byte loop ${(b.length / 1e6 / s).toFixed(0)} MB/s${c ? '' : ''}; load average ${loadAverage()}`,
+  )
 }
 
 function loadAverage(): string {
@@ -155,7 +173,15 @@ async function pipeline(btf: boolean): Promise<void> {
     writeSync(fd, out)
   })
   closeSync(fd)
-  report(`pipeline ${btf ? 'BTF' : 'no BTF'} → JSON lines`, entries, 'entries', stats.bytes, wall, cpu, `${((bytes + out.length) / 1e6).toFixed(0)} MB out`)
+  report(
+    `pipeline ${btf ? 'BTF' : 'no BTF'} → JSON lines`,
+    entries,
+    'entries',
+    stats.bytes,
+    wall,
+    cpu,
+    `${((bytes + out.length) / 1e6).toFixed(0)} MB out`,
+  )
   console.log(`peak rss (process): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`)
 }
 

@@ -1,3 +1,7 @@
+import {existsSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
@@ -8,24 +12,52 @@ import {type CalicoInfo, type CheckReport, buildReport, renderFindingsTable, ren
 
 // Start-up matters: nothing from src/lib/kube (client-node, yaml) is imported here; the cluster path loads it.
 
+/** kubectl's lookup, as src/lib/kube/config.ts hasKubeconfig (kept in step; inlined so local runs never load kube/). */
+function kubeconfigAvailable(flag: string | undefined, env = process.env): boolean {
+  if (flag) return true
+  const files = env.KUBECONFIG ? env.KUBECONFIG.split(':').filter(Boolean) : [join(env.HOME ?? homedir(), '.kube', 'config')]
+  return files.some((f) => existsSync(f))
+}
+
 export default class Check extends BaseCommand<typeof Check> {
-  static override description = `Preflight for Calico's eBPF dataplane: judge this machine, or a cluster through the Kubernetes API.
-
-Without a kubeconfig (or with --local) the checks read this machine: kernel (Felix's exact rule on /proc/version),
-architecture, /sys/fs/bpf, cgroup v2, BTF, kernel config and pinned Calico maps. With --kubeconfig/--context/KUBECONFIG
-they read the cluster with a fixed number of list requests and no node access: per-node kernel verdicts from
-status.nodeInfo, install type, API-server address, kube-proxy, FelixConfiguration, IP pools, platform and Calico health.
-
-Check IDs: ${CHECK_IDS.join(', ')}.
-Exit status: 0 nothing failed; 1 a check failed (or a warning, with --strict); 2 usage, kubeconfig or API error.`
+  static override description = [
+    "Preflight for Calico's eBPF dataplane: judge this machine, or a cluster through the Kubernetes API.",
+    '',
+    "Without a kubeconfig (or with --local) the checks read this machine: kernel (Felix's exact rule on /proc/version), " +
+      'architecture, /sys/fs/bpf, cgroup v2, BTF, kernel config and pinned Calico maps.',
+    '',
+    'With --kubeconfig, --context or KUBECONFIG they read the cluster with a fixed number of list requests and no node ' +
+      'access: per-node kernel verdicts from status.nodeInfo, install type, API-server address, kube-proxy, ' +
+      'FelixConfiguration, IP pools, platform and Calico health. --nodes adds the node-side checks on cluster nodes.',
+    '',
+    `Check IDs: ${CHECK_IDS.join(', ')}.`,
+    '',
+    'Exit status: 0 nothing failed; 1 a check failed (or a warning, with --strict); 2 usage, kubeconfig or API error.',
+  ].join('\n')
 
   static override examples = [
     {description: 'Check this machine (no cluster needed).', command: '<%= config.bin %> <%= command.id %>'},
-    {description: 'Check a cluster through its API.', command: '<%= config.bin %> <%= command.id %> --kubeconfig ~/.kube/prod --context prod'},
+    {
+      description: 'Check a cluster through its API.',
+      command: '<%= config.bin %> <%= command.id %> --kubeconfig ~/.kube/prod --context prod',
+    },
     {description: 'CI gate: JSON, warnings fail.', command: '<%= config.bin %> <%= command.id %> -o json --strict'},
-    {description: 'kubeadm-style: keep going despite a known failure.', command: '<%= config.bin %> <%= command.id %> --ignore ip-pools,platform'},
-    {description: 'Only the kernel verdicts, every node listed.', command: '<%= config.bin %> <%= command.id %> --only kernel,hybrid -o wide'},
-    {description: 'JUnit for a CI test report.', command: '<%= config.bin %> <%= command.id %> -o junit > ebpf-preflight.xml'},
+    {
+      description: 'kubeadm-style: keep going despite a known failure.',
+      command: '<%= config.bin %> <%= command.id %> --ignore ip-pools,platform',
+    },
+    {
+      description: 'Only the kernel verdicts, every node listed.',
+      command: '<%= config.bin %> <%= command.id %> --only kernel,hybrid -o wide',
+    },
+    {
+      description: 'JUnit for a CI test report.',
+      command: '<%= config.bin %> <%= command.id %> -o junit > ebpf-preflight.xml',
+    },
+    {
+      description: 'Add the node-side checks on every node, through the calico-node pods.',
+      command: '<%= config.bin %> <%= command.id %> --nodes all --via exec',
+    },
   ]
 
   static override flags = {
@@ -64,8 +96,8 @@ Exit status: 0 nothing failed; 1 a check failed (or a warning, with --strict); 2
     let ctx: CheckContext
     let target: CheckReport['target']
     let calico: CalicoInfo | null = null
-    const {hasKubeconfig} = flags.local ? {hasKubeconfig: () => false} : await import('../lib/kube/config.js')
-    const wantsCluster = !flags.local && (flags.context !== undefined || flags.nodes !== undefined || hasKubeconfig({kubeconfig: flags.kubeconfig}))
+    const wantsCluster =
+      !flags.local && (flags.context !== undefined || flags.nodes !== undefined || kubeconfigAvailable(flags.kubeconfig))
     if (!wantsCluster) {
       const name = localNodeName()
       ctx = {nodeFacts: new Map([[name, await readLocalFacts()]])}

@@ -4,7 +4,7 @@ import {BaseCommand} from '../base-command.js'
 import {parseDuration} from '../lib/duration.js'
 
 export default class Enable extends BaseCommand<typeof Enable> {
-  static override description = `Switch the cluster to Calico's eBPF dataplane: gated, verified step by step, rolled back on failure.
+  static override description = `Switch to Calico's eBPF dataplane: gated, verified step by step, undone on failure.
 
 Runs the \`check\` suite first and refuses on failures (unless --force). Then, each step skipped when already done:
   1. API-server address: ConfigMap kubernetes-services-endpoint in the namespace the install reads
@@ -117,14 +117,16 @@ Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and w
       })
       const {install} = report
       this.out(
-        `Plan for ${report.plan.variant} install (Calico ${install.calicoVersion ?? 'version unknown'}, calico-node in ${install.calicoNamespace}):`,
+        `Plan for ${report.plan.variant} install (Calico ${install.calicoVersion ?? 'version unknown'}, ` +
+          `calico-node in ${install.calicoNamespace}):`,
       )
       this.out(report.rendered)
       if (report.dryRun) {
         for (const w of report.plan.warnings) this.out(`warning: ${w}`)
         for (const f of report.preflightFailures)
           this.out(
-            `preflight failure (enable would refuse without --force): ${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`,
+            `preflight failure (enable would refuse without --force): ` +
+              `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`,
           )
         this.out('Dry run: nothing was changed.')
         return
@@ -137,7 +139,8 @@ Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and w
       if (result.outcome === 'nothing-to-do') this.out('Already enabled: nothing to do.')
       else
         this.out(
-          `eBPF dataplane enabled. Record: ConfigMap ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}; undo with \`ebpfctl revert\`.`,
+          `eBPF dataplane enabled. Record: ConfigMap ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}; undo ` +
+            `with \`ebpfctl revert\`.`,
         )
     } finally {
       process.off('SIGINT', onSigint)

@@ -5,7 +5,7 @@ import {parseDuration} from '../lib/duration.js'
 import {ExitCode, UserError} from '../lib/errors.js'
 
 export default class Revert extends BaseCommand<typeof Revert> {
-  static override description = `Undo \`ebpfctl enable\` from the record it left in the cluster (works from any machine).
+  static override description = `Undo \`ebpfctl enable\` from the record it left in the cluster (from any machine).
 
 In this order: kube-proxy back (only the nodeSelector key that was added is removed) and its pods Ready; BPF off
 (operator: linuxDataplane and bpfNetworkBootstrap in one patch; manifest: bpfEnabled or FELIX_BPFENABLED); every other
@@ -59,9 +59,10 @@ Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped;
         signal: ac.signal,
         dryRun: flags['dry-run'],
       })
-      this.out(
-        `Revert plan (${report.hadRecord ? `from the record in ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}` : 'no record found: best effort'}):`,
-      )
+      const source = report.hadRecord
+        ? `from the record in ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}`
+        : 'no record found: best effort'
+      this.out(`Revert plan (${source}):`)
       this.out(report.plan.steps.length ? report.rendered : '(nothing to revert)')
       if (report.dryRun) {
         for (const w of report.plan.warnings) this.out(`warning: ${w}`)

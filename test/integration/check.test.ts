@@ -240,6 +240,45 @@ describe('API errors are exit 2 with one line and a remedy', () => {
   })
 })
 
+describe('--nodes --via exec (node probe through calico-node pods)', () => {
+  it('judges each node from its own /proc/version, and reports nodes it cannot reach', async () => {
+    await fresh((s) => {
+      seedKubeadmBase(s.store, {nodes: 2})
+      seedOperatorInstall(s.store)
+    })
+    const pods = server.store.list('v1', 'Pod', 'calico-system').filter((p: {metadata: {labels?: Record<string, string>}}) => p.metadata.labels?.['k8s-app'] === 'calico-node')
+    const podNode = new Map<string, string>(pods.map((p: {metadata: {name: string}; spec: {nodeName: string}}) => [p.metadata.name, p.spec.nodeName]))
+    let failNode2 = false
+    // The probe's argv (sh -c <fixed script>) runs for real on this machine, standing in for each node.
+    server.setExecHandler(async (req) => {
+      if (failNode2 && podNode.get(req.pod) === 'node-2') return {stderr: 'container not found', exitCode: 126}
+      const r = await execa(req.command[0]!, req.command.slice(1), {reject: false})
+      return {stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? 1}
+    })
+    const {report, exitCode} = await json(['--nodes', 'all', '--via', 'exec'])
+    const {stdout: unameRv} = await execa('uname', ['-rv'])
+    for (const name of ['node-1', 'node-2']) {
+      const n = report.nodes.find((x) => x.name === name)!
+      const kernel = n.findings.find((f) => f.checkId === 'kernel')! as {summary: string; data?: {inferred?: boolean}}
+      expect(kernel.summary).toContain(`uname -rv: ${unameRv.trim()}`)
+      expect(kernel.data?.inferred).toBe(false)
+      expect(n.findings.map((f) => f.checkId)).toEqual(expect.arrayContaining(['bpffs', 'cgroup2', 'btf', 'kernel-config']))
+    }
+    expect(checkOf(report, 'node-access').findings[0]!.summary).toBe('2 nodes probed')
+    expect(exitCode).toBe(report.summary.failed > 0 ? 1 : 0)
+    expect(server.writes()).toHaveLength(0)
+
+    failNode2 = true
+    const partial = await json(['--nodes', 'node-1,node-2', '--via', 'exec'])
+    expect(partial.exitCode).toBe(1)
+    const access = partial.report.nodes.find((x) => x.name === 'node-2')!.findings.find((f) => f.checkId === 'node-access')!
+    expect(access.status).toBe('fail')
+    const unknown = await check(['--nodes', 'node-9'])
+    expect(unknown.exitCode).toBe(2)
+    expect(unknown.stderr).toContain('--nodes: no such node: node-9')
+  })
+})
+
 describe('scale: 5,000 nodes', () => {
   let big: FakeApiServer
   beforeAll(async () => {

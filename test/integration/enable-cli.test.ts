@@ -1,5 +1,5 @@
 /** A few runs of the built CLI (`node bin/run.js`, needs `npm run build`) for exit codes and the streams used. */
-import {execFile} from 'node:child_process'
+import {execFile, spawn} from 'node:child_process'
 import {existsSync, mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -9,7 +9,7 @@ import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {startFakeApiServer} from '../support/fake-apiserver/index.js'
 import {seedKubeadmBase} from '../support/fake-apiserver/scenarios.js'
-import {type TestCluster, startCluster} from '../support/operator-sim.js'
+import {type TestCluster, startCluster, touchedFields} from '../support/operator-sim.js'
 
 const run = promisify(execFile)
 const FAST = ['--poll-interval', '10ms', '--retry-delay', '10ms', '--timeout', '20s']
@@ -96,5 +96,24 @@ describe('ebpfctl enable/revert as a child process', () => {
     } finally {
       await server.close()
     }
+  })
+
+  it('Ctrl-C (SIGINT) during a wait rolls back and exits 1', {timeout: 60_000}, async () => {
+    cluster = await startCluster('manifest')
+    const before = touchedFields(cluster.server.store, cluster.calicoNamespace)
+    cluster.server.setPodLogs(() => 'Felix starting up (never decides)\n')
+    const child = spawn(process.execPath, ['bin/run.js', 'enable', '--kubeconfig', cluster.kubeconfig, ...FAST], {
+      env: {...process.env, NO_COLOR: '1'},
+    })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += String(d)
+      if (stderr.includes('Felix to report BPF active') && !child.killed) child.kill('SIGINT')
+    })
+    const code = await new Promise<number>((resolve) => child.on('exit', (c) => resolve(c ?? -1)))
+    expect(code).toBe(1)
+    expect(stderr).toMatch(/interrupted: rolling back/)
+    expect(stderr).toMatch(/Error: step "verify BPF is active on every node": interrupted.*restored/)
+    expect(touchedFields(cluster.server.store, cluster.calicoNamespace)).toEqual(before)
   })
 })

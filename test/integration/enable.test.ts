@@ -124,7 +124,7 @@ describe('enable through the fake API server', () => {
   }
 
   for (const kind of ['operator', 'manifest'] as const) {
-    it(`${kind}: a node below Felix's kernel floor stops enable before kube-proxy, and the cluster is restored`, async () => {
+    it(`${kind}: a node below Felix's kernel floor stops enable before kube-proxy; cluster restored`, async () => {
       cluster = await startCluster(kind, {
         nodes: [{name: 'cp-1', controlPlane: true}, {name: 'old-1', bpfSupported: false}, {name: 'w-2'}],
       })

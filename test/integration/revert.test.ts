@@ -29,7 +29,7 @@ describe('revert', () => {
     expect(r.plan.warnings.join(' ')).toMatch(/disrupts/)
   })
 
-  it('bootstrap: BPF off patches linuxDataplane and bpfNetworkBootstrap together; operator kube-proxy key removed', async () => {
+  it('bootstrap: one patch of linuxDataplane and bpfNetworkBootstrap; operator kube-proxy key removed', async () => {
     cluster = await startCluster('operator')
     const before = touchedFields(cluster.server.store, cluster.calicoNamespace)
     await enableSession({

@@ -249,7 +249,10 @@ export function felixLogs(
     if (fc?.spec?.bpfEnabled !== true) return 'Felix starting up\n'
     const node = stub.peek(Resources.nodes, (pod.spec as {nodeName: string}).nodeName)
     if (node?.metadata.labels?.['test/bpf'] === 'unsupported') {
-      return 'BPF dataplane mode enabled but not supported by the kernel.  Disabling BPF mode. error=kernel is too old\n'
+      return (
+        'BPF dataplane mode enabled but not supported by the kernel.  Disabling BPF mode. error=kernel is too ' +
+        'old\n'
+      )
     }
     return 'BPF enabled, starting BPF endpoint manager and map manager.\n'
   }

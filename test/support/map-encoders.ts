@@ -119,7 +119,10 @@ export function encodeNatFrontendKey(fe: {ip: string; port: number; proto: IpPro
 const NAT_FLAG_BITS: Record<string, number> = {'external-local': 1, 'internal-local': 2, 'nat-exclude': 4, maglev: 8}
 
 /** Frontend value: id, count (0xffffffff = blackhole), local, affinity timeout, flags (fe3 only: 20 vs 16 bytes). */
-export function encodeNatFrontendValue(fe: NatFrontend, layout: 'nat-fe3' | 'nat-fe2' | 'nat-fe3-v6' = 'nat-fe3'): Uint8Array {
+export function encodeNatFrontendValue(
+  fe: NatFrontend,
+  layout: 'nat-fe3' | 'nat-fe2' | 'nat-fe3-v6' = 'nat-fe3',
+): Uint8Array {
   const v = new Uint8Array(layout === 'nat-fe2' ? 16 : 20)
   put32(v, 0, fe.serviceId)
   put32(v, 4, fe.blackhole || fe.count === -1 ? 0xffffffff : fe.count)
@@ -127,7 +130,8 @@ export function encodeNatFrontendValue(fe: NatFrontend, layout: 'nat-fe3' | 'nat
   put32(v, 12, fe.affinityTimeoutSec ?? 0)
   if (layout !== 'nat-fe2') {
     let bits = fe.flagBits ?? 0
-    if (fe.flagBits === undefined) for (const f of fe.flags) bits |= NAT_FLAG_BITS[f] ?? (/^0x[0-9a-f]+$/.test(f) ? parseInt(f, 16) : 0)
+    if (fe.flagBits === undefined)
+      for (const f of fe.flags) bits |= NAT_FLAG_BITS[f] ?? (/^0x[0-9a-f]+$/.test(f) ? parseInt(f, 16) : 0)
     put32(v, 16, bits)
   }
   return v
@@ -157,9 +161,15 @@ export function encodeNatMaps(
   const fes: MapEntryBytes[] = []
   const bes = new Map<string, MapEntryBytes>()
   for (const fe of frontends) {
-    fes.push({key: encodeNatFrontendKey(fe), value: encodeNatFrontendValue(fe, fe.ip.includes(':') ? 'nat-fe3-v6' : layout)})
+    fes.push({
+      key: encodeNatFrontendKey(fe),
+      value: encodeNatFrontendValue(fe, fe.ip.includes(':') ? 'nat-fe3-v6' : layout),
+    })
     for (const be of fe.backends) {
-      bes.set(`${fe.serviceId}:${be.ordinal}`, {key: encodeNatBackendKey(fe.serviceId, be.ordinal), value: encodeNatBackendValue(be)})
+      bes.set(`${fe.serviceId}:${be.ordinal}`, {
+        key: encodeNatBackendKey(fe.serviceId, be.ordinal),
+        value: encodeNatBackendValue(be),
+      })
     }
   }
   return {frontends: fes, backends: [...bes.values()]}
@@ -355,7 +365,10 @@ function element(e: MapEntryBytes, opts: FakeDumpOptions): string {
 }
 
 /** Fake `bpftool -j map dump` output as chunks (so large dumps need not be one string). */
-export function* renderBpftoolDumpChunks(entries: Iterable<MapEntryBytes>, opts: FakeDumpOptions = {}): Generator<string> {
+export function* renderBpftoolDumpChunks(
+  entries: Iterable<MapEntryBytes>,
+  opts: FakeDumpOptions = {},
+): Generator<string> {
   yield '['
   let first = true
   for (const e of entries) {
@@ -368,4 +381,16 @@ export function* renderBpftoolDumpChunks(entries: Iterable<MapEntryBytes>, opts:
 /** Fake `bpftool -j map dump` output as one string. */
 export function renderBpftoolDumpJson(entries: Iterable<MapEntryBytes>, opts: FakeDumpOptions = {}): string {
   return [...renderBpftoolDumpChunks(entries, opts)].join('')
+}
+
+/**
+ * Batch file text for a whole NAT setup: creates (optionally) and fills `cali_v4_nat_fe3` + `cali_v4_nat_be`
+ * (or the v6 maps when `ipv6`), from model frontends with their backends.
+ */
+export function renderNatBatch(frontends: NatFrontend[], opts: {create?: boolean; ipv6?: boolean} = {}): string {
+  const maps = encodeNatMaps(frontends.filter((f) => f.ip.includes(':') === (opts.ipv6 ?? false)))
+  return (
+    renderBpftoolBatch(opts.ipv6 ? 'nat-fe3-v6' : 'nat-fe3', maps.frontends, {create: opts.create}) +
+    renderBpftoolBatch(opts.ipv6 ? 'nat-be-v6' : 'nat-be', maps.backends, {create: opts.create})
+  )
 }

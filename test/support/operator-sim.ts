@@ -44,7 +44,10 @@ export function simulateFelixLogs(server: FakeApiServer): {reads: number} {
     if (!bpfRequested(server.store, req.namespace)) return start
     const node = req.node ? server.store.get('v1', 'Node', req.node) : undefined
     if (!felixSupportsKernel(node?.status?.nodeInfo?.kernelVersion)) {
-      return `${start}2026-12-01 10:00:01.000 [ERROR][1] felix/daemon.go 1601: ${FELIX_FALLBACK_LINE} error=kernel is too old (have: ${node?.status?.nodeInfo?.kernelVersion} but want at least: 5.3.0)\n`
+      return (
+        `${start}2026-12-01 10:00:01.000 [ERROR][1] felix/daemon.go 1601: ${FELIX_FALLBACK_LINE} ` +
+        `error=kernel is too old (have: ${node?.status?.nodeInfo?.kernelVersion} but want at least: 5.3.0)\n`
+      )
     }
     return `${start}2026-12-01 10:00:01.000 [INFO][1] felix/int_dataplane.go 1082: ${FELIX_ACTIVE_LINE}\n`
   })

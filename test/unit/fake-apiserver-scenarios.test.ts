@@ -219,6 +219,9 @@ describe('fake-apiserver tigera-operator simulation', () => {
     expect(sim.messages).toContain(
       'kube-proxy DaemonSet patched to disable kube-proxy, since kubeProxyManagement is Enabled and BPFEnabled is true.',
     )
+    const inst = await kube.get<any>(Resources.installations, 'default')
+    expect(inst.status.computed.calicoNetwork.linuxDataplane).toBe('BPF')
+    expect(inst.status.calicoVersion).toBe('v3.32.1')
 
     await kube.patch(
       Resources.installations,

@@ -661,6 +661,9 @@ describe('fake-apiserver controllers', () => {
     expect(pod.status.phase).toBe('Running')
     expect(pod.status.conditions).toContainEqual(expect.objectContaining({type: 'Ready', status: 'True'}))
     expect(pod.status.containerStatuses).toEqual([expect.objectContaining({name: 'kube-proxy', ready: true})])
+    expect(pod.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
+      {matchFields: [{key: 'metadata.name', operator: 'In', values: [pod.spec.nodeName]}]},
+    ])
 
     await kube.patch(
       Resources.daemonSets,
@@ -789,6 +792,7 @@ describe('fake-apiserver exec and logs', () => {
       pod: pod.metadata.name,
       container: 'kube-proxy',
       command: ['uname', '-r'],
+      node: pod.spec.nodeName,
     })
     const execs = server.log.filter((r) => r.verb === 'exec')
     expect(execs).toHaveLength(2)
@@ -935,7 +939,7 @@ describe('fake-apiserver extras', () => {
     })
     expect(ns.status).toBe(200)
     expect(ns.body.status.phase).toBe('Terminating')
-    expect(ns.body.metadata.labels).toBeUndefined()
+    expect(ns.body.metadata.labels).toEqual({'kubernetes.io/metadata.name': 'x'})
     expect((await raw('GET', '/api/v1/namespaces/x/bogus')).status).toBe(404)
   })
 
@@ -967,6 +971,35 @@ describe('fake-apiserver extras', () => {
     req.destroy()
     expect(events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED w', 'DELETED w'])
     expect(server.log.find((r) => r.verb === 'watch')).toBeDefined()
+  })
+
+  it('honours dryRun=All: validates and answers, stores nothing', async () => {
+    server.store.seedYaml(FELIX_CRD)
+    server.store.seed([
+      {apiVersion: 'crd.projectcalico.org/v1', kind: 'FelixConfiguration', metadata: {name: 'default'}, spec: {}},
+    ])
+    const rv = server.store.resourceVersion()
+    const patch = (body: unknown) =>
+      raw('PATCH', '/apis/crd.projectcalico.org/v1/felixconfigurations/default?dryRun=All', {
+        body,
+        contentType: 'application/merge-patch+json',
+      })
+    const ok = await patch({spec: {bpfEnabled: true}})
+    expect(ok.status).toBe(200)
+    expect(ok.body.spec.bpfEnabled).toBe(true)
+    expect((await patch({spec: {bpfExternalServiceMode: 'nope'}})).status).toBe(422)
+    const created = await raw('POST', '/api/v1/namespaces/default/configmaps?dryRun=All', {
+      body: {metadata: {name: 'd'}},
+    })
+    expect(created.status).toBe(201)
+    expect((await raw('DELETE', '/apis/crd.projectcalico.org/v1/felixconfigurations/default?dryRun=All')).status).toBe(
+      200,
+    )
+    expect(server.store.resourceVersion()).toBe(rv)
+    expect(
+      server.store.get('crd.projectcalico.org/v1', 'FelixConfiguration', 'default').spec.bpfEnabled,
+    ).toBeUndefined()
+    expect(server.store.get('v1', 'ConfigMap', 'd', 'default')).toBeUndefined()
   })
 
   it('reports every stored change to onWrite listeners', async () => {

@@ -28,34 +28,40 @@ interface Extracted {
   ok: boolean
 }
 
-/** Finds the JSON document in noisy stdout and parses it. */
+/** Finds the JSON document in noisy stdout and parses it, without splitting large outputs into lines. */
 function extractJson(text: string): Extracted {
   const acc = new LineAccounting()
-  const lines = text.split('\n')
   let start = -1
-  for (let i = 0; i < lines.length; i++) {
-    const t = lines[i]!.trimStart()
+  let pos = 0
+  while (pos < text.length) {
+    let nl = text.indexOf('\n', pos)
+    if (nl < 0) nl = text.length
+    const line = text.slice(pos, nl).replace(/\r$/, '')
+    const t = line.trimStart()
     if (t.startsWith('[') || t.startsWith('{') || t.startsWith('null')) {
-      start = i
+      start = pos
       break
     }
-    if (t.trim()) acc.other(lines[i]!.replace(/\r$/, ''), false)
+    if (t.trim()) acc.other(line, false)
+    pos = nl + 1
   }
   if (start < 0) {
     acc.errors.push('no JSON document in the output')
     return {value: undefined, acc, ok: false}
   }
-  // Try the longest candidate first, then drop trailing non-JSON lines one by one.
-  let end = lines.length
-  while (end > start) {
-    const candidate = lines.slice(start, end).join('\n')
+  let end = text.length
+  for (let attempt = 0; attempt < 8 && end > start; attempt++) {
     try {
-      const value: unknown = JSON.parse(candidate)
-      for (let i = end; i < lines.length; i++) if (lines[i]!.trim()) acc.other(lines[i]!.replace(/\r$/, ''), false)
+      const value: unknown = JSON.parse(text.slice(start, end))
+      // Account for the lines dropped after the document.
+      for (const line of text.slice(end).split('\n')) if (line.trim()) acc.other(line.replace(/\r$/, ''), false)
       return {value, acc, ok: true}
     } catch {
-      end--
-      while (end > start && !lines[end - 1]!.trim()) end--
+      // Cut the last line and retry (log lines after the document, or a cut-off document).
+      let cut = text.lastIndexOf('\n', end - 1)
+      while (cut > start && text.slice(cut, end).trim() === '') cut = text.lastIndexOf('\n', cut - 1)
+      if (cut <= start) break
+      end = cut
     }
   }
   acc.errors.push('the JSON output is not valid JSON (cut off?)')
@@ -75,7 +81,8 @@ function result<T>(entries: T[], acc: LineAccounting): ParseResult<T> {
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
-const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : undefined)
+const num = (v: unknown): number | undefined =>
+  typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : undefined
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined)
 
 function natFlags(v: unknown): string[] {
@@ -187,7 +194,15 @@ export function parseNatAffinityJson(text: string): ParseResult<NatAffinityEntry
     const proto = isObj(item) ? num(item['proto']) : undefined
     const beIp = be ? str(be['addr']) : undefined
     const bePort = be ? num(be['port']) : undefined
-    if (!isObj(item) || !clientIp || !ip || port === undefined || proto === undefined || !beIp || bePort === undefined) {
+    if (
+      !isObj(item) ||
+      !clientIp ||
+      !ip ||
+      port === undefined ||
+      proto === undefined ||
+      !beIp ||
+      bePort === undefined
+    ) {
       acc.unknownLines++
       continue
     }

@@ -2,6 +2,8 @@
  * Parsers for the text output of `calico-node -bpf nat dump`, `nat aff` and `conntrack dump`, every version
  * (calico-bpf.md §1.2–§1.4, §1.8, §1.9, §1.12). Tolerant: unknown lines are counted, never fatal.
  */
+import {StringDecoder} from 'node:string_decoder'
+
 import {
   canonicalCtOrder,
   CT_FLAG_BA,
@@ -250,50 +252,47 @@ function parseRawFlags(text: string): {bits: number; names: string[]} {
   return {bits: bits >>> 0, names}
 }
 
-/** `{Bytes:1 Packets:2 Seqno:3 SynSeen:true … Ifindex:7}` (Whitelisted = approved before v3.25). */
-function parseLeg(body: string): CtLeg {
+/** Decimal digits of `s[from, to)` as a number (NaN if any non-digit). */
+function digitsAt(s: string, from: number, to: number): number {
+  if (from >= to) return NaN
+  let v = 0
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 48 || c > 57) return NaN
+    v = v * 10 + (c - 48)
+  }
+  return v
+}
+
+/**
+ * `Bytes:1 Packets:2 Seqno:3 SynSeen:true … Ifindex:7` in `s[start, end)` (Whitelisted = approved before v3.25),
+ * scanned in place. Names are told apart by first letter and length.
+ */
+function parseLegAt(s: string, start: number, end: number): CtLeg {
   const leg: CtLeg = {}
-  for (const tok of body.split(' ')) {
-    const c = tok.indexOf(':')
-    if (c < 0) continue
-    const name = tok.slice(0, c)
-    const v = tok.slice(c + 1)
-    switch (name) {
-      case 'Bytes':
-        leg.bytes = Number(v)
-        break
-      case 'Packets':
-        leg.packets = Number(v)
-        break
-      case 'Seqno':
-        leg.seqno = Number(v)
-        break
-      case 'SynSeen':
-        leg.syn = v === 'true'
-        break
-      case 'AckSeen':
-        leg.ack = v === 'true'
-        break
-      case 'FinSeen':
-        leg.fin = v === 'true'
-        break
-      case 'RstSeen':
-        leg.rst = v === 'true'
-        break
-      case 'Approved':
-      case 'Whitelisted':
-        leg.approved = v === 'true'
-        break
-      case 'Opener':
-        leg.opener = v === 'true'
-        break
-      case 'Workload':
-        leg.workload = v === 'true'
-        break
-      case 'Ifindex':
-        leg.ifindex = Number(v)
-        break
-    }
+  let i = start
+  while (i < end) {
+    while (i < end && s.charCodeAt(i) === 32) i++
+    const colon = s.indexOf(':', i)
+    if (colon < 0 || colon >= end) break
+    let sp = s.indexOf(' ', colon)
+    if (sp < 0 || sp > end) sp = end
+    const f = s.charCodeAt(i)
+    const len = colon - i
+    const v = colon + 1
+    const bool = s.charCodeAt(v) === 116 // t(rue)
+    if (len === 5 && f === 66) leg.bytes = digitsAt(s, v, sp)
+    else if (len === 7 && f === 80) leg.packets = digitsAt(s, v, sp)
+    else if (len === 5 && f === 83) leg.seqno = digitsAt(s, v, sp)
+    else if (len === 7 && f === 83) leg.syn = bool
+    else if (len === 7 && f === 65) leg.ack = bool
+    else if (len === 7 && f === 70) leg.fin = bool
+    else if (len === 7 && f === 82) leg.rst = bool
+    else if ((len === 8 && f === 65) || (len === 11 && f === 87)) leg.approved = bool
+    else if (len === 6 && f === 79) leg.opener = bool
+    else if (len === 8 && f === 87) leg.workload = bool
+    else if (len === 7 && f === 73) leg.ifindex = digitsAt(s, v, sp)
+    i = sp + 1
   }
   return leg
 }
@@ -308,22 +307,35 @@ function applyData(entry: ConntrackEntry, data: string): boolean {
   const a2bEnd = data.indexOf('}', a2b)
   const b2aEnd = data.indexOf('}', b2a)
   if (a2bEnd < 0 || b2aEnd < 0) return false
-  entry.legs = {ab: parseLeg(data.slice(a2b + 5, a2bEnd)), ba: parseLeg(data.slice(b2a + 5, b2aEnd))}
-  const fields: Record<string, string> = {}
-  for (const tok of data.slice(b2aEnd + 1).replace(/\}+$/, '').trim().split(/\s+/)) {
-    const c = tok.indexOf(':')
-    if (c > 0) fields[tok.slice(0, c)] = tok.slice(c + 1)
+  entry.legs = {ab: parseLegAt(data, a2b + 5, a2bEnd), ba: parseLegAt(data, b2a + 5, b2aEnd)}
+  let origDst: string | undefined
+  let origPort = 0
+  let i = b2aEnd + 1
+  let end = data.length
+  while (end > i && (data.charCodeAt(end - 1) === 125 || data.charCodeAt(end - 1) === 32)) end--
+  while (i < end) {
+    while (i < end && data.charCodeAt(i) === 32) i++
+    const colon = data.indexOf(':', i)
+    if (colon < 0 || colon >= end) break
+    let sp = data.indexOf(' ', colon)
+    if (sp < 0 || sp > end) sp = end
+    const name = data.slice(i, colon)
+    const value = data.slice(colon + 1, sp)
+    if (name === 'OrigDst') origDst = value
+    else if (name === 'OrigPort') origPort = Number(value)
+    else if (name === 'OrigSPort') {
+      const n = Number(value)
+      if (n) entry.origSrcPort = n
+    } else if (name === 'OrigSrc') {
+      if (!ZERO_IPS.has(value)) entry.origSrcIp = value
+    } else if (name === 'TunIP') {
+      if (!ZERO_IPS.has(value)) entry.tunnelIp = value
+    }
+    i = sp + 1
   }
-  if (entry.type === 'nat-reverse') {
-    const od = fields['OrigDst']
-    if (od !== undefined && !ZERO_IPS.has(od)) entry.origDst = {ip: od, port: Number(fields['OrigPort'] ?? 0)}
+  if (entry.type === 'nat-reverse' && origDst !== undefined && !ZERO_IPS.has(origDst)) {
+    entry.origDst = {ip: origDst, port: origPort}
   }
-  const os = fields['OrigSrc']
-  if (os !== undefined && !ZERO_IPS.has(os)) entry.origSrcIp = os
-  const osp = Number(fields['OrigSPort'] ?? 0)
-  if (osp) entry.origSrcPort = osp
-  const tun = fields['TunIP']
-  if (tun !== undefined && !ZERO_IPS.has(tun)) entry.tunnelIp = tun
   return true
 }
 
@@ -554,6 +566,7 @@ export class ConntrackTextParser {
   private readonly age = {v: false}
   private fastPretty = 0
   private pending = ''
+  private decoder: StringDecoder | undefined
   /** When set, entries go to this callback instead of being collected. */
   constructor(private readonly onEntry?: (e: ConntrackEntry) => void) {}
 
@@ -595,9 +608,13 @@ export class ConntrackTextParser {
     this.acc.other(line, cutOff)
   }
 
-  /** Feeds a chunk of text; incomplete trailing lines are kept until the next chunk or `end()`. */
-  write(chunk: string): void {
-    const text = this.pending + chunk
+  /**
+   * Feeds a chunk (a string, or bytes such as kubectl's stdout `Buffer`s, decoded as UTF-8 across chunk
+   * boundaries); incomplete trailing lines are kept until the next chunk or `end()`.
+   */
+  write(chunk: string | Uint8Array): void {
+    const str = typeof chunk === 'string' ? chunk : (this.decoder ??= new StringDecoder('utf8')).write(chunk as Buffer)
+    const text = this.pending + str
     let start = 0
     for (;;) {
       const nl = text.indexOf('\n', start)
@@ -612,6 +629,11 @@ export class ConntrackTextParser {
 
   /** Flushes a final line without newline (treated as possibly cut off). */
   end(): void {
+    if (this.decoder) {
+      const rest = this.decoder.end()
+      this.decoder = undefined
+      if (rest) this.pending += rest
+    }
     if (this.pending.length > 0) this.line(this.pending, true)
     this.pending = ''
   }
@@ -705,7 +727,6 @@ export function parseConntrackStatsText(text: string): ParseResult<Partial<Agent
     truncatedLastLine: acc.truncatedLastLine,
   }
 }
-
 
 /** The regex-only path (no hand-written fast parser); exported for equivalence tests. */
 export function parseConntrackLineRegex(line: string): ConntrackEntry | undefined {

@@ -121,23 +121,53 @@ const MESSAGES: Record<AgentFailureReason, string> = {
   'exit-code': 'the Calico BPF tool failed',
 }
 
+function headTail(text: string, n: number): string[] {
+  const head: string[] = []
+  let pos = 0
+  for (let i = 0; i < n && pos < text.length; i++) {
+    let nl = text.indexOf('\n', pos)
+    if (nl < 0) nl = text.length
+    head.push(text.slice(pos, nl))
+    pos = nl + 1
+  }
+  const tail: string[] = []
+  let end = text.length
+  for (let i = 0; i < n && end > pos; i++) {
+    const nl = text.lastIndexOf('\n', end - 1)
+    const from = Math.max(nl + 1, pos)
+    tail.unshift(text.slice(from, end))
+    end = nl < pos ? pos : nl
+  }
+  return [...head, ...tail]
+}
+
 /** Error-level log lines: logrus text (`level=error`), logrus TTY (`ERRO[0000]`), Calico's own (`[ERROR][pid]`). */
 const ERROR_LINE = /(?:\blevel=(?:error|fatal|panic)\b|^\s*(?:ERRO|FATA|PANI)\[|\[(?:ERROR|FATAL|PANIC)\]\[)/
 const WARN_LINE = /(?:\blevel=warn(?:ing)?\b|^\s*WARN\[|\[WARNING\]\[)/
+const ANY_LOG_LINE =
+  /(?:\blevel=\w+\b.*\bmsg=|^\s*time="|^\s*(?:INFO|WARN|DEBU|TRAC)\[\d+\]|^\s*\d{4}-\d{2}-\d{2}[ T]\S+\s+\[[A-Z]+\]\[\d+\])/
 
 /**
  * Decides whether an agent run failed, from its output as well as its exit code: the tool exits 0 on most runtime
  * errors and only logs them (§0.3), so any error/fatal log line (or a known message) means failure.
  */
-export function diagnoseAgentFailure(stdout: string, stderr: string, exitCode: number | null | undefined): AgentDiagnosis {
+export function diagnoseAgentFailure(
+  stdout: string,
+  stderr: string,
+  exitCode: number | null | undefined,
+): AgentDiagnosis {
   const warnings: string[] = []
   const errorLines: string[] = []
-  const all = `${stderr}\n${stdout}`
-  for (const raw of all.split('\n')) {
+  // Lines that are not log lines at all (kubectl/OCI messages, cobra output, plain fmt.Print errors).
+  const plainLines: string[] = []
+  // stderr in full; stdout (which can be 512,000 data lines) only at its head and tail, where noise lands.
+  const outLines = stdout.length > 1 << 16 ? headTail(stdout, 40) : stdout.split('\n')
+  for (const raw of [...stderr.split('\n'), ...outLines]) {
     const line = raw.trimEnd()
     if (!line) continue
     if (ERROR_LINE.test(line) || /^Error: /.test(line.trim())) errorLines.push(line.trim())
     else if (WARN_LINE.test(line)) warnings.push(line.trim())
+    else if (!ANY_LOG_LINE.test(line)) plainLines.push(line.trim())
   }
   const fail = (reason: AgentFailureReason, detail: string): AgentDiagnosis => ({
     ok: false,
@@ -146,21 +176,36 @@ export function diagnoseAgentFailure(stdout: string, stderr: string, exitCode: n
     detail,
     warnings,
   })
+  // Info/warn/debug log lines never decide a failure (a warning may mention a missing optional map).
   const find = (re: RegExp): string | undefined => {
-    for (const l of [...errorLines, ...all.split('\n')]) if (re.test(l)) return l.trim()
+    for (const l of errorLines) if (re.test(l)) return l
+    for (const l of plainLines) if (re.test(l)) return l
     return undefined
   }
   let hit: string | undefined
   // Ordered most specific first.
-  if ((hit = find(/executable file not found|exec: "?calico(-node)?"?: not found|no such file or directory: unknown|calico(-node)?: not found/))) {
+  if (
+    (hit = find(
+      /executable file not found|exec: "?calico(-node)?"?: not found|no such file or directory: unknown|calico(-node)?: not found/,
+    ))
+  ) {
     return fail('binary-missing', hit)
   }
-  if ((hit = find(/container not found|Error from server \(NotFound\)|pods? "[^"]+" not found|error: unable to upgrade connection: container not found/))) {
+  if (
+    (hit = find(
+      /container not found|Error from server \(NotFound\)|pods? "[^"]+" not found|error: unable to upgrade connection: container not found/,
+    ))
+  ) {
     return fail('container-missing', hit)
   }
-  if ((hit = find(/flag provided but not defined|unknown flag:|unknown shorthand flag/))) return fail('unsupported-flag', hit)
+  if ((hit = find(/flag provided but not defined|unknown flag:|unknown shorthand flag/)))
+    return fail('unsupported-flag', hit)
   if ((hit = find(/unknown command "|Error: unknown command/))) return fail('unknown-command', hit)
-  if ((hit = find(/\/sys\/fs\/bpf\/\S*:? ?no such file or directory|stat \/sys\/fs\/bpf\S*[^\n]*no such file|Failed to get ConntrackMap|failed to access conntrack Map|map not found|no such file or directory/i))) {
+  if (
+    (hit = find(
+      /\/sys\/fs\/bpf\/\S*:? ?no such file or directory|stat \/sys\/fs\/bpf\S*[^\n]*no such file|Failed to get ConntrackMap|failed to access conntrack Map|map not found|no such file or directory/i,
+    ))
+  ) {
     return fail('map-missing', hit)
   }
   if ((hit = find(/not found in NAT map/))) return fail('not-found', hit)

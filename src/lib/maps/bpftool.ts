@@ -65,18 +65,150 @@ export interface MapLayout {
 
 /** Calico's map definitions (calico-bpf.md §2.1, §2.9). */
 export const MAP_LAYOUTS: Readonly<Record<MapLayoutId, MapLayout>> = {
-  ct4: {id: 'ct4', kind: 'ct', version: 4, ipv6: false, name: 'cali_v4_ct4', mapType: 'lru_hash', keySize: 16, valueSize: 88, maxEntries: 512000, flags: 0},
-  ct3: {id: 'ct3', kind: 'ct', version: 3, ipv6: false, name: 'cali_v4_ct3', mapType: 'hash', keySize: 16, valueSize: 88, maxEntries: 512000, flags: BPF_F_NO_PREALLOC},
-  ct2: {id: 'ct2', kind: 'ct', version: 2, ipv6: false, name: 'cali_v4_ct2', mapType: 'hash', keySize: 16, valueSize: 64, maxEntries: 512000, flags: BPF_F_NO_PREALLOC},
-  'ct4-v6': {id: 'ct4-v6', kind: 'ct', version: 4, ipv6: true, name: 'cali_v6_ct4', mapType: 'lru_hash', keySize: 40, valueSize: 128, maxEntries: 512000, flags: 0},
-  'ct3-v6': {id: 'ct3-v6', kind: 'ct', version: 3, ipv6: true, name: 'cali_v6_ct3', mapType: 'hash', keySize: 40, valueSize: 128, maxEntries: 512000, flags: BPF_F_NO_PREALLOC},
-  'nat-fe3': {id: 'nat-fe3', kind: 'nat-fe', version: 3, ipv6: false, name: 'cali_v4_nat_fe3', mapType: 'lpm_trie', keySize: 16, valueSize: 20, maxEntries: 65536, flags: BPF_F_NO_PREALLOC},
-  'nat-fe2': {id: 'nat-fe2', kind: 'nat-fe', version: 2, ipv6: false, name: 'cali_v4_nat_fe2', mapType: 'lpm_trie', keySize: 16, valueSize: 16, maxEntries: 65536, flags: BPF_F_NO_PREALLOC},
-  'nat-fe3-v6': {id: 'nat-fe3-v6', kind: 'nat-fe', version: 3, ipv6: true, name: 'cali_v6_nat_fe3', mapType: 'lpm_trie', keySize: 40, valueSize: 20, maxEntries: 65536, flags: BPF_F_NO_PREALLOC},
-  'nat-be': {id: 'nat-be', kind: 'nat-be', version: 0, ipv6: false, name: 'cali_v4_nat_be', mapType: 'hash', keySize: 8, valueSize: 8, maxEntries: 262144, flags: BPF_F_NO_PREALLOC},
-  'nat-be-v6': {id: 'nat-be-v6', kind: 'nat-be', version: 0, ipv6: true, name: 'cali_v6_nat_be', mapType: 'hash', keySize: 8, valueSize: 20, maxEntries: 262144, flags: BPF_F_NO_PREALLOC},
-  'nat-aff': {id: 'nat-aff', kind: 'nat-aff', version: 0, ipv6: false, name: 'cali_v4_nat_aff', mapType: 'lru_hash', keySize: 16, valueSize: 16, maxEntries: 65536, flags: 0},
-  'nat-aff-v6': {id: 'nat-aff-v6', kind: 'nat-aff', version: 0, ipv6: true, name: 'cali_v6_nat_aff', mapType: 'lru_hash', keySize: 40, valueSize: 32, maxEntries: 65536, flags: 0},
+  ct4: {
+    id: 'ct4',
+    kind: 'ct',
+    version: 4,
+    ipv6: false,
+    name: 'cali_v4_ct4',
+    mapType: 'lru_hash',
+    keySize: 16,
+    valueSize: 88,
+    maxEntries: 512000,
+    flags: 0,
+  },
+  ct3: {
+    id: 'ct3',
+    kind: 'ct',
+    version: 3,
+    ipv6: false,
+    name: 'cali_v4_ct3',
+    mapType: 'hash',
+    keySize: 16,
+    valueSize: 88,
+    maxEntries: 512000,
+    flags: BPF_F_NO_PREALLOC,
+  },
+  ct2: {
+    id: 'ct2',
+    kind: 'ct',
+    version: 2,
+    ipv6: false,
+    name: 'cali_v4_ct2',
+    mapType: 'hash',
+    keySize: 16,
+    valueSize: 64,
+    maxEntries: 512000,
+    flags: BPF_F_NO_PREALLOC,
+  },
+  'ct4-v6': {
+    id: 'ct4-v6',
+    kind: 'ct',
+    version: 4,
+    ipv6: true,
+    name: 'cali_v6_ct4',
+    mapType: 'lru_hash',
+    keySize: 40,
+    valueSize: 128,
+    maxEntries: 512000,
+    flags: 0,
+  },
+  'ct3-v6': {
+    id: 'ct3-v6',
+    kind: 'ct',
+    version: 3,
+    ipv6: true,
+    name: 'cali_v6_ct3',
+    mapType: 'hash',
+    keySize: 40,
+    valueSize: 128,
+    maxEntries: 512000,
+    flags: BPF_F_NO_PREALLOC,
+  },
+  'nat-fe3': {
+    id: 'nat-fe3',
+    kind: 'nat-fe',
+    version: 3,
+    ipv6: false,
+    name: 'cali_v4_nat_fe3',
+    mapType: 'lpm_trie',
+    keySize: 16,
+    valueSize: 20,
+    maxEntries: 65536,
+    flags: BPF_F_NO_PREALLOC,
+  },
+  'nat-fe2': {
+    id: 'nat-fe2',
+    kind: 'nat-fe',
+    version: 2,
+    ipv6: false,
+    name: 'cali_v4_nat_fe2',
+    mapType: 'lpm_trie',
+    keySize: 16,
+    valueSize: 16,
+    maxEntries: 65536,
+    flags: BPF_F_NO_PREALLOC,
+  },
+  'nat-fe3-v6': {
+    id: 'nat-fe3-v6',
+    kind: 'nat-fe',
+    version: 3,
+    ipv6: true,
+    name: 'cali_v6_nat_fe3',
+    mapType: 'lpm_trie',
+    keySize: 40,
+    valueSize: 20,
+    maxEntries: 65536,
+    flags: BPF_F_NO_PREALLOC,
+  },
+  'nat-be': {
+    id: 'nat-be',
+    kind: 'nat-be',
+    version: 0,
+    ipv6: false,
+    name: 'cali_v4_nat_be',
+    mapType: 'hash',
+    keySize: 8,
+    valueSize: 8,
+    maxEntries: 262144,
+    flags: BPF_F_NO_PREALLOC,
+  },
+  'nat-be-v6': {
+    id: 'nat-be-v6',
+    kind: 'nat-be',
+    version: 0,
+    ipv6: true,
+    name: 'cali_v6_nat_be',
+    mapType: 'hash',
+    keySize: 8,
+    valueSize: 20,
+    maxEntries: 262144,
+    flags: BPF_F_NO_PREALLOC,
+  },
+  'nat-aff': {
+    id: 'nat-aff',
+    kind: 'nat-aff',
+    version: 0,
+    ipv6: false,
+    name: 'cali_v4_nat_aff',
+    mapType: 'lru_hash',
+    keySize: 16,
+    valueSize: 16,
+    maxEntries: 65536,
+    flags: 0,
+  },
+  'nat-aff-v6': {
+    id: 'nat-aff-v6',
+    kind: 'nat-aff',
+    version: 0,
+    ipv6: true,
+    name: 'cali_v6_nat_aff',
+    mapType: 'lru_hash',
+    keySize: 40,
+    valueSize: 32,
+    maxEntries: 65536,
+    flags: 0,
+  },
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -161,7 +293,12 @@ export function selectMaps(input: {show?: BpfMapInfo[] | null; listing?: string[
     }
     if (!input.listing) names.add(info.name)
   }
-  const candidates: Record<MapKind, {version: number; name: string}[]> = {ct: [], 'nat-fe': [], 'nat-be': [], 'nat-aff': []}
+  const candidates: Record<MapKind, {version: number; name: string}[]> = {
+    ct: [],
+    'nat-fe': [],
+    'nat-be': [],
+    'nat-aff': [],
+  }
   for (const name of names) {
     for (const [re, kind] of NAME_RE) {
       const m = re.exec(name)
@@ -470,7 +607,8 @@ export class BpftoolDumpScanner {
             if (id === N_KEY) this.keyLen = 0
             else this.valLen = 0
           } else if (c === 0x7b || c === 0x5b) {
-            if (id === N_VALUE) this.bad = true // value is an error object
+            if (id === N_VALUE)
+              this.bad = true // value is an error object
             else if (id !== N_KEY && this.nameLen === 6 && this.nameFirst === 0x76) this.bad = true // per-CPU "values"
             state = S_SKIP
             this.skipDepth = 1
@@ -586,8 +724,10 @@ export async function scanBpftoolDump(
 // Byte helpers
 
 const u16 = (b: Uint8Array, o: number): number => b[o]! | (b[o + 1]! << 8)
-const u32 = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0
-const u32be = (b: Uint8Array, o: number): number => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0
+const u32 = (b: Uint8Array, o: number): number =>
+  (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0
+const u32be = (b: Uint8Array, o: number): number =>
+  ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0
 
 /** u64 LE as a decimal string (exact). */
 function u64s(b: Uint8Array, o: number): string {
@@ -620,7 +760,7 @@ export function ipv6At(b: Uint8Array, o: number): string {
   for (let i = 0; i < 8; i++) g.push((b[o + 2 * i]! << 8) | b[o + 2 * i + 1]!)
   let bestStart = -1
   let bestLen = 0
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++
       continue
@@ -634,8 +774,14 @@ export function ipv6At(b: Uint8Array, o: number): string {
     i = j
   }
   if (bestStart < 0) return g.map((x) => x.toString(16)).join(':')
-  const head = g.slice(0, bestStart).map((x) => x.toString(16)).join(':')
-  const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(':')
+  const head = g
+    .slice(0, bestStart)
+    .map((x) => x.toString(16))
+    .join(':')
+  const tail = g
+    .slice(bestStart + bestLen)
+    .map((x) => x.toString(16))
+    .join(':')
   return `${head}::${tail}`
 }
 
@@ -707,7 +853,10 @@ export interface NatAssembly {
 }
 
 /** Attaches backends (ordinal in [0, count)) to frontends; missing ordinals go to `missingOrdinals`. */
-export function assembleNat(frontends: NatFrontend[], backends: Iterable<NatBackend & {serviceId: number}>): NatAssembly {
+export function assembleNat(
+  frontends: NatFrontend[],
+  backends: Iterable<NatBackend & {serviceId: number}>,
+): NatAssembly {
   const byId = new Map<number, Map<number, NatBackend & {serviceId: number}>>()
   for (const be of backends) {
     let m = byId.get(be.serviceId)
@@ -804,12 +953,23 @@ function decodeLegV2(b: Uint8Array, o: number): CtLeg {
 }
 
 /** Conntrack key (16 bytes v4, 40 bytes v6, §2.6) → proto and the two ends in key order. */
-export function decodeCtKey(key: Uint8Array, o = 0): {proto: ReturnType<typeof protoFromNumber>; a: Endpoint; b: Endpoint} {
+export function decodeCtKey(
+  key: Uint8Array,
+  o = 0,
+): {proto: ReturnType<typeof protoFromNumber>; a: Endpoint; b: Endpoint} {
   const proto = protoFromNumber(key[o]!)
   if (key.length - o >= 40) {
-    return {proto, a: {ip: ipv6At(key, o + 4), port: u16(key, o + 36)}, b: {ip: ipv6At(key, o + 20), port: u16(key, o + 38)}}
+    return {
+      proto,
+      a: {ip: ipv6At(key, o + 4), port: u16(key, o + 36)},
+      b: {ip: ipv6At(key, o + 20), port: u16(key, o + 38)},
+    }
   }
-  return {proto, a: {ip: ipv4At(key, o + 4), port: u16(key, o + 12)}, b: {ip: ipv4At(key, o + 8), port: u16(key, o + 14)}}
+  return {
+    proto,
+    a: {ip: ipv4At(key, o + 4), port: u16(key, o + 12)},
+    b: {ip: ipv4At(key, o + 8), port: u16(key, o + 14)},
+  }
 }
 
 const CT_TYPES: CtType[] = ['normal', 'nat-forward', 'nat-reverse']

@@ -82,9 +82,9 @@ class Index {
       const name = svc.metadata.name
       const spec = svc.spec ?? {}
       if (spec.type === 'ExternalName') continue
-      const clusterIps = (spec.clusterIPs && spec.clusterIPs.length > 0 ? spec.clusterIPs : [spec.clusterIP ?? '']).filter(
-        (ip) => ip && ip !== 'None',
-      )
+      const clusterIps = (
+        spec.clusterIPs && spec.clusterIPs.length > 0 ? spec.clusterIPs : [spec.clusterIP ?? '']
+      ).filter((ip) => ip && ip !== 'None')
       const lbIps = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => !!ip)
       const extIps = spec.externalIPs ?? []
       for (const p of spec.ports ?? []) {
@@ -225,7 +225,9 @@ const backendSet = (fe: NatFrontend): string[] => fe.backends.map((b) => endpoin
 export function detectDrift(input: DriftInput): DriftFinding[] {
   const findings: DriftFinding[] = []
   const haveServices = input.services !== undefined
-  const index = haveServices ? new Index({services: input.services ?? [], endpointSlices: input.endpointSlices}) : undefined
+  const index = haveServices
+    ? new Index({services: input.services ?? [], endpointSlices: input.endpointSlices})
+    : undefined
   for (const dump of input.nodes) {
     const refs = index ? matchFrontends(dump.frontends, index, dump.nodeIps) : dump.frontends.map(() => undefined)
     const present = new Set<string>()
@@ -353,4 +355,3 @@ export function compareNodes(nodes: NodeNatDump[], index?: unknown): DriftFindin
   }
   return out
 }
-

@@ -9,8 +9,10 @@ const CALICO_LOG = /^\s*\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?\s+\[([A
 const LOGRUS_TEXT = /^\s*time="[^"]*"\s+level=(\w+)|^\s*level=(\w+)\s+msg=/
 const LOGRUS_TTY = /^\s*(INFO|WARN|ERRO|FATA|DEBU|TRAC|PANI)\[\d+\]/
 const PROMPT = /^\s*(?:\S+@\S+:[^#$]*[#$]\s|[$#>]\s|PS [^>]*>\s)/
-const COMMAND = /^\s*(?:sudo\s+)?(?:kubect\w*|oc|calico-node|calico|calicoctl|bpftool|crictl|docker|nerdctl|ssh|watch|grep)\s/
-const KUBECTL_MSG = /^\s*(?:Defaulted container "|Unable to use a TTY|If you don't see a command prompt|warning: couldn't attach)/
+const COMMAND =
+  /^\s*(?:sudo\s+)?(?:kubect\w*|oc|calico-node|calico|calicoctl|bpftool|crictl|docker|nerdctl|ssh|watch|grep)\s/
+const KUBECTL_MSG =
+  /^\s*(?:Defaulted container "|Unable to use a TTY|If you don't see a command prompt|warning: couldn't attach)/
 const GREP_SEP = /^\s*--\s*$/
 const CONFIG_FILE = /^\s*Using config file: /
 const ERROR_PREFIX = /^\s*(?:Error: |error: |command terminated with exit code \d+)/
@@ -129,15 +131,15 @@ export function parseHostPort(text: string): {ip: string; port: number} | undefi
   return {ip: s.slice(ipStart, ipEnd), port}
 }
 
-const DURATION_UNITS: Record<string, number> = {h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, 'µs': 1e-6, 'μs': 1e-6, ns: 1e-9}
+const DURATION_UNITS: Record<string, number> = {h: 3600, m: 60, s: 1, ms: 1e-3, us: 1e-6, µs: 1e-6, μs: 1e-6, ns: 1e-9}
 const DURATION_UNITS_NS: Record<string, bigint> = {
   h: 3_600_000_000_000n,
   m: 60_000_000_000n,
   s: 1_000_000_000n,
   ms: 1_000_000n,
   us: 1_000n,
-  'µs': 1_000n,
-  'μs': 1_000n,
+  µs: 1_000n,
+  μs: 1_000n,
   ns: 1n,
 }
 const DURATION_PART = /(\d+)(?:\.(\d+))?(h|ms|m|s|us|µs|μs|ns)/y

@@ -33,7 +33,8 @@ export class ConntrackStatsAccumulator {
 
   result(): ConntrackStats {
     const mapSize = this.opts.mapSize ?? DEFAULT_CT_MAP_SIZE
-    const hidden = this.opts.forwardEntriesHidden ?? (this.byType['nat-forward'] === 0 && this.byType['nat-reverse'] > 0)
+    const hidden =
+      this.opts.forwardEntriesHidden ?? (this.byType['nat-forward'] === 0 && this.byType['nat-reverse'] > 0)
     const mapEntries = this.entries + (hidden ? this.byType['nat-reverse'] : 0)
     return {
       entries: this.entries,

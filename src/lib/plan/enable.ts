@@ -86,7 +86,8 @@ export function buildEnablePlan(
   const useBootstrap = opts.bootstrap || (bootstrapOn && !opts.apiServer)
   if (useBootstrap && !(operator && install.supportsBootstrap)) {
     throw new UserError(
-      `--bootstrap needs an operator install of Calico v3.31 or later (found: ${install.type}, ${install.calicoVersion ?? 'unknown version'})`,
+      `--bootstrap needs an operator install of Calico v3.31 or later ` +
+        `(found: ${install.type}, ${install.calicoVersion ?? 'unknown version'})`,
       {remedy: 'Drop --bootstrap; ebpfctl then writes the kubernetes-services-endpoint ConfigMap instead.'},
     )
   }
@@ -102,9 +103,12 @@ export function buildEnablePlan(
     const cm = state.servicesEndpointConfigMaps.find((c) => c.metadata.namespace === install.endpointConfigMapNamespace)
     if (cm) {
       throw new UserError(
-        `--bootstrap: ConfigMap ${install.endpointConfigMapNamespace}/${SERVICES_ENDPOINT_CONFIGMAP} exists and the operator refuses bpfNetworkBootstrap with it`,
+        `--bootstrap: ConfigMap ${install.endpointConfigMapNamespace}/${SERVICES_ENDPOINT_CONFIGMAP} exists and ` +
+          `the operator refuses bpfNetworkBootstrap with it`,
         {
-          remedy: `Delete it (kubectl delete configmap -n ${install.endpointConfigMapNamespace} ${SERVICES_ENDPOINT_CONFIGMAP}) or enable without --bootstrap.`,
+          remedy:
+            `Delete it (kubectl delete configmap -n ${install.endpointConfigMapNamespace} ` +
+            `${SERVICES_ENDPOINT_CONFIGMAP}) or enable without --bootstrap.`,
         },
       )
     }

@@ -104,7 +104,8 @@ const TITLES: Record<string, [string, string]> = {
   ],
   [StepIds.apiAddress]: [
     'API-server address back',
-    `Delete ConfigMap ${SERVICES_ENDPOINT_CONFIGMAP} if ebpfctl created it (otherwise restore its prior values), or restore bpfNetworkBootstrap.`,
+    `Delete ConfigMap ${SERVICES_ENDPOINT_CONFIGMAP} if ebpfctl created it (otherwise restore its prior values), ` +
+      `or restore bpfNetworkBootstrap.`,
   ],
 }
 const ORDER = [StepIds.kubeProxy, StepIds.bpfOn, StepIds.dsr, StepIds.pickup, StepIds.apiAddress]
@@ -217,7 +218,8 @@ export function bestEffortRevertPlan(state: ClusterState, install: InstallInfo):
   }
   const warnings = [
     DISRUPTION_WARNING,
-    `No enable record (ConfigMap ${install.calicoNamespace}/${RECORD_CONFIGMAP}) found: reverting the well-known changes ` +
+    `No enable record (ConfigMap ${install.calicoNamespace}/${RECORD_CONFIGMAP}) found: reverting the well-known ` +
+      `changes ` +
       `best-effort (kube-proxy nodeSelector keys, BPF off, DSR → Tunnel). Prior values are unknown, and ConfigMap ` +
       `${SERVICES_ENDPOINT_CONFIGMAP} and kube-proxy-coexistence settings are left as they are.`,
   ]

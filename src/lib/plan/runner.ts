@@ -60,7 +60,7 @@ function describeFailure(step: Step, err: unknown): string {
 
 /**
  * Runs the steps in order: skips what is already done, records each step's changes before applying them, verifies.
- * On any failure (API error, timeout, verify, interrupt) undoes the applied steps newest first — including the one that
+ * On any failure (API error, timeout, verify, interrupt) undoes the applied steps newest first, including the one that
  * failed, whose changes may have partly landed — and reports what failed.
  */
 export async function runPlan(plan: Plan, ctx: StepContext): Promise<RunResult> {
@@ -121,7 +121,10 @@ export async function runPlan(plan: Plan, ctx: StepContext): Promise<RunResult> 
   }
 }
 
-/** Undoes the touched steps newest first; stops at the first undo that fails (so BPF stays on while kube-proxy is off). */
+/**
+ * Undoes the touched steps newest first; stops at the first undo that fails (so BPF stays on while kube-proxy is
+ * off).
+ */
 async function rollBack(
   plan: Plan,
   runCtx: StepContext,
@@ -161,6 +164,8 @@ export function runError(result: RunResult, recordNs: string): PlanError | undef
   }
   return new PlanError(`${result.error}; rollback did not finish: ${result.rollbackError}`, {
     stepId: result.failedStep,
-    remedy: `The record of what was changed is kept in ConfigMap ${recordNs}/ebpfctl-state; fix the cause and run \`ebpfctl revert\`.`,
+    remedy:
+      `The record of what was changed is kept in ConfigMap ${recordNs}/ebpfctl-state; fix the cause and run ` +
+      `\`ebpfctl revert\`.`,
   })
 }

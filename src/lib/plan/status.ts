@@ -147,33 +147,39 @@ const LABEL: Record<NodeDataplane, string> = {
 /** Human-readable status; nodes grouped by dataplane (names listed up to `maxNames` per group). */
 export function renderStatus(s: StatusReport, maxNames = 10): string {
   const lines: string[] = []
-  lines.push(
-    `Install:           ${s.install.type}${s.install.calicoVersion ? ` (Calico ${s.install.calicoVersion})` : ''}, namespace ${s.install.calicoNamespace ?? '-'}`,
-  )
+  const version = s.install.calicoVersion ? ` (Calico ${s.install.calicoVersion})` : ''
+  lines.push(`Install:           ${s.install.type}${version}, namespace ${s.install.calicoNamespace ?? '-'}`)
   lines.push(
     `Configured:        ${s.configured.bpf ? 'BPF' : 'not BPF'} (${s.configured.source}: ${s.configured.value})`,
   )
   if (s.configured.felixBpfEnabled !== undefined) lines.push(`Felix bpfEnabled:  ${s.configured.felixBpfEnabled}`)
-  lines.push(
-    `calico-node:       ${s.calicoNode.ready}/${s.calicoNode.desired} Ready, ${s.calicoNode.updated}/${s.calicoNode.desired} updated`,
-  )
+  const cn = s.calicoNode
+  lines.push(`calico-node:       ${cn.ready}/${cn.desired} Ready, ${cn.updated}/${cn.desired} updated`)
   lines.push(`Nodes (${s.nodes.total}):`)
   for (const g of s.nodes.groups) {
-    const names =
-      g.nodes.length <= maxNames
-        ? g.nodes.join(', ')
-        : `${g.nodes.slice(0, maxNames).join(', ')} and ${g.nodes.length - maxNames} more`
-    lines.push(`  ${LABEL[g.dataplane]}: ${g.count}${g.dataplane === 'bpf' && g.count > maxNames ? '' : ` (${names})`}`)
+    const more = g.nodes.length - maxNames
+    const names = more <= 0 ? g.nodes.join(', ') : `${g.nodes.slice(0, maxNames).join(', ')} and ${more} more`
+    const listed = g.dataplane === 'bpf' && more > 0 ? '' : ` (${names})`
+    lines.push(`  ${LABEL[g.dataplane]}: ${g.count}${listed}`)
   }
-  lines.push(
-    `kube-proxy:        ${s.kubeProxy.state}${s.kubeProxy.state === 'absent' ? '' : ` (${s.kubeProxy.ready}/${s.kubeProxy.desired} Ready; nodeSelector keys: ${s.kubeProxy.selectorKeys.join(', ') || 'none'})`}`,
-  )
+  const kp = s.kubeProxy
+  const kpDetail =
+    kp.state === 'absent'
+      ? ''
+      : ` (${kp.ready}/${kp.desired} Ready; nodeSelector keys: ${kp.selectorKeys.join(', ') || 'none'})`
+  lines.push(`kube-proxy:        ${kp.state}${kpDetail}`)
   lines.push(`External services: ${s.dsr.mode}${s.dsr.explicit ? '' : ' (default)'}`)
+  const api = s.apiAddress
+  const apiText =
+    api.source === 'configmap'
+      ? `ConfigMap ${api.namespace}/kubernetes-services-endpoint (${api.endpoint ?? 'incomplete'})`
+      : api.source === 'bootstrap'
+        ? 'bpfNetworkBootstrap (operator)'
+        : 'none (calico-node uses the kubernetes Service)'
+  lines.push(`API address:       ${apiText}`)
+  const rec = s.record
   lines.push(
-    `API address:       ${s.apiAddress.source === 'configmap' ? `ConfigMap ${s.apiAddress.namespace}/kubernetes-services-endpoint (${s.apiAddress.endpoint ?? 'incomplete'})` : s.apiAddress.source === 'bootstrap' ? 'bpfNetworkBootstrap (operator)' : 'none (calico-node uses the kubernetes Service)'}`,
-  )
-  lines.push(
-    `Enable record:     ${s.record ? `${s.record.status}, updated ${s.record.updatedAt} (steps: ${s.record.steps.join(', ')})` : 'none'}`,
+    `Enable record:     ${rec ? `${rec.status}, updated ${rec.updatedAt} (steps: ${rec.steps.join(', ')})` : 'none'}`,
   )
   if (s.disagreements.length) {
     lines.push('Disagreements:')

@@ -128,6 +128,8 @@ function daemonSet(state: ClusterState, namespace: string | undefined, name: str
 // ---------------------------------------------------------------------------------------------------------------
 // 1. API-server address
 
+const CM = SERVICES_ENDPOINT_CONFIGMAP
+
 export function apiAddressConfigMapStep(
   install: InstallInfo,
   endpoint: {host: string; port: number},
@@ -154,10 +156,11 @@ export function apiAddressConfigMapStep(
   return defineStep(
     {
       id: StepIds.apiAddress,
-      title: `API-server address ${endpoint.host}:${endpoint.port} in ConfigMap ${namespace}/${SERVICES_ENDPOINT_CONFIGMAP}`,
+      title: `API-server address ${endpoint.host}:${endpoint.port} in ConfigMap ${namespace}/${CM}`,
       describe:
         `Tell calico-node how to reach the API server without kube-proxy: ConfigMap ${SERVICES_ENDPOINT_CONFIGMAP} ` +
-        `(KUBERNETES_SERVICE_HOST=${endpoint.host}, KUBERNETES_SERVICE_PORT=${endpoint.port}) in namespace "${namespace}", ` +
+        `(KUBERNETES_SERVICE_HOST=${endpoint.host}, KUBERNETES_SERVICE_PORT=${endpoint.port}) in namespace ` +
+        `"${namespace}", ` +
         (install.type === 'operator'
           ? "the operator's namespace, where the operator reads it."
           : 'where calico.yaml reads it (envFrom).'),
@@ -215,7 +218,9 @@ export function operatorPickupStep(
     {
       id: StepIds.pickup,
       title: 'calico-node rolled out by the operator with the new address',
-      describe: `Wait until the operator has re-rendered calico-node in ${ns} with KUBERNETES_SERVICE_HOST=${endpoint.host} and the rollout is complete (all pods updated and Ready).`,
+      describe:
+        `Wait until the operator has re-rendered calico-node in ${ns} with ` +
+        `KUBERNETES_SERVICE_HOST=${endpoint.host} and the rollout is complete (all pods updated and Ready).`,
       compute: () => [],
       done: (s) => addressStep.alreadyDone(s) && hostEnv(daemonSet(s, ns, 'calico-node')) === endpoint.host,
       verify: async (ctx, progress) => {
@@ -269,8 +274,10 @@ export function manifestRestartStep(
       id: StepIds.pickup,
       title: `restart calico-node${typha ? ' and calico-typha' : ''} to pick up the address`,
       describe:
-        `calico.yaml reads the ConfigMap only at pod start: restart calico-node${typha ? ' and calico-typha' : ''} in ${ns} ` +
-        `as \`kubectl rollout restart\` does (pod template annotation ${RESTARTED_AT}) and wait until the updated pods are Ready.`,
+        `calico.yaml reads the ConfigMap only at pod start: restart ` +
+        `calico-node${typha ? ' and calico-typha' : ''} in ${ns} ` +
+        `as \`kubectl rollout restart\` does (pod template annotation ${RESTARTED_AT}) and wait until the updated ` +
+        `pods are Ready.`,
       compute,
       done: (s) => addressStep.alreadyDone(s),
       verify: waitAll,
@@ -425,7 +432,8 @@ export function verifyBpfStep(
             done: false,
             detail: '',
             fail:
-              `${fell.length} node(s) fell back to the iptables dataplane (Felix: "BPF dataplane mode enabled but not ` +
+              `${fell.length} node(s) fell back to the iptables dataplane (Felix: "BPF dataplane mode enabled but ` +
+              `not ` +
               `supported by the kernel"): ${nameList(fell.map((r) => r.node))}`,
           }
         }
@@ -462,7 +470,8 @@ export function kubeProxyDisableStep(kubeProxy: DaemonSetObject, state: ClusterS
       id: StepIds.kubeProxy,
       title: `kube-proxy off: nodeSelector ${NON_CALICO_KEY}: "true" on DaemonSet ${ns}/${name}`,
       describe:
-        `Merge-patch the kube-proxy DaemonSet's pod nodeSelector with ${NON_CALICO_KEY}: "true" (the selector keys it ` +
+        `Merge-patch the kube-proxy DaemonSet's pod nodeSelector with ${NON_CALICO_KEY}: "true" (the selector ` +
+        `keys it ` +
         'already has are kept), so no node runs kube-proxy; wait until its pods are gone.',
       compute: (s) =>
         compact([
@@ -485,7 +494,8 @@ export function kubeProxyOperatorStep(kubeProxy: DaemonSetObject, state: Cluster
       id: StepIds.kubeProxy,
       title: 'kube-proxy off by the operator: Installation kubeProxyManagement: Enabled',
       describe:
-        `Merge-patch Installation default spec.calicoNetwork.kubeProxyManagement: Enabled; the operator adds the nodeSelector ` +
+        `Merge-patch Installation default spec.calicoNetwork.kubeProxyManagement: Enabled; the operator adds the ` +
+        `nodeSelector ` +
         `${OPERATOR_KUBE_PROXY_KEY}: "true" to ${ns}/${name}. Wait until kube-proxy's pods are gone.`,
       compute: (s) => {
         const inst = compact([

@@ -214,12 +214,24 @@ function reconcileDaemonSet(store: Store, ds: any): void {
       let name: string
       do name = `${ds.metadata.name}-${store.randomSuffix()}`
       while (store.peek(podsT, name, ns))
+      // As the real DaemonSet controller: pin the pod to its node with required node affinity on metadata.name.
+      const pinned = structuredClone(tmpl)
+      pinned.spec ??= {}
+      pinned.spec.affinity = {
+        ...pinned.spec.affinity,
+        nodeAffinity: {
+          ...pinned.spec.affinity?.nodeAffinity,
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{matchFields: [{key: 'metadata.name', operator: 'In', values: [nodeName]}]}],
+          },
+        },
+      }
       const pod = makePod(store, {
         owner: ds,
         ownerKind: 'DaemonSet',
         ownerApiVersion: 'apps/v1',
         name,
-        template: tmpl,
+        template: pinned,
         extraLabels: {'controller-revision-hash': hash, 'pod-template-generation': String(ds.metadata.generation ?? 1)},
         node,
       })

@@ -23,6 +23,7 @@
  *  - kubeProxyManagement: Enabled → kube-system/kube-proxy nodeSelector operator.tigera.io/disable-kube-proxy: "true"
  *    while FelixConfiguration bpfEnabled is true, removed otherwise (refused when the DaemonSet looks externally
  *    managed). It never touches other selector keys (e.g. non-calico).
+ *  - Installation default status.computed = the spec it rendered (not updated while degraded);
  *  - TigeraStatus calico: Available, or Degraded with the reason (when the TigeraStatus CRD is served).
  * Not simulated: IPPool/Installation validation beyond the CRD, typha scaling, status.computed, upgrades, Windows.
  */
@@ -286,6 +287,12 @@ export function enableOperatorSimulation(
     if (bpf) setFelix(rolloutComplete() ? true : undefined, nft)
     else setFelix(false, nft)
     manageKubeProxy(cn)
+    // status.computed: the spec the operator last rendered (a signal that it has seen the change).
+    const live = store.peek(instT, 'default')
+    if (live && stableStringify(live.status?.computed) !== stableStringify(live.spec)) {
+      const status = {...structuredClone(live.status ?? {}), computed: structuredClone(live.spec)}
+      store.update(instT, {...structuredClone(live), status}, {subresource: 'status', force: true})
+    }
     setTigeraStatus()
   }
 

@@ -792,10 +792,15 @@ export function seedOperatorInstall(store: FakeStore, opts: OperatorInstallOptio
       .list('discovery.k8s.io/v1', 'EndpointSlice', 'default')
       .filter((e: any) => e.metadata.labels?.['kubernetes.io/service-name'] === 'kubernetes')
     const eps = slices.flatMap((sl: any) =>
-      (sl.endpoints ?? []).flatMap((e: any) => (e.addresses ?? []).map((a: string) => `${a}:${sl.ports?.[0]?.port ?? 6443}`)),
+      (sl.endpoints ?? []).flatMap((e: any) =>
+        (e.addresses ?? []).map((a: string) => `${a}:${sl.ports?.[0]?.port ?? 6443}`),
+      ),
     )
     bootstrapInit.env = [
-      {name: 'KUBERNETES_SERVICE_IPS_PORTS', value: `${svc?.spec?.clusterIP ?? '10.96.0.1'}:${svc?.spec?.ports?.[0]?.port ?? 443}`},
+      {
+        name: 'KUBERNETES_SERVICE_IPS_PORTS',
+        value: `${svc?.spec?.clusterIP ?? '10.96.0.1'}:${svc?.spec?.ports?.[0]?.port ?? 443}`,
+      },
       {name: 'KUBERNETES_APISERVER_ENDPOINTS', value: eps.length ? eps.join(',') : '172.18.0.2:6443'},
     ]
   }

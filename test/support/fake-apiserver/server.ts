@@ -107,6 +107,8 @@ export interface ExecRequest {
   pod: string
   container: string
   command: string[]
+  /** spec.nodeName of the pod (extra; not part of the wire request). */
+  node?: string
 }
 export interface ExecResponse {
   stdout?: string | Buffer
@@ -567,6 +569,19 @@ export class ApiServerCore {
     }
   }
 
+  /** A body's apiVersion/kind, when given, must be the resource's (as the real decoder insists). */
+  private checkTypeMeta(rt: ResourceType, version: string, obj: any): void {
+    const expected = rt.group ? `${rt.group}/${version}` : version
+    if (obj.apiVersion !== undefined && obj.apiVersion !== expected) {
+      throw badRequest(
+        `the API version in the data (${obj.apiVersion}) does not match the expected API version (${expected})`,
+      )
+    }
+    if (obj.kind !== undefined && obj.kind !== rt.kind) {
+      throw badRequest(`the kind in the data (${obj.kind}) does not match the expected kind (${rt.kind})`)
+    }
+  }
+
   /** The object as the client sees it: apiVersion of the requested version. */
   private out(rt: ResourceType, version: string, obj: any): any {
     return withVersion(obj, rt, version)
@@ -584,6 +599,8 @@ export class ApiServerCore {
     const version = route.version!
     const store = this.store
     const sub = route.subresource as 'status' | undefined
+    // ?dryRun=All: admission and validation run, nothing is stored, controllers do not run.
+    const dryRun = query.getAll('dryRun').includes('All')
     switch (verb) {
       case 'get': {
         const o = store.peek(rt, route.name!, route.namespace)
@@ -599,6 +616,7 @@ export class ApiServerCore {
         }
         const obj = this.parseBody(body, contentType)
         if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw badRequest('the body must be a JSON object')
+        this.checkTypeMeta(rt, version, obj)
         obj.metadata ??= {}
         if (rt.namespaced) {
           const ns = route.namespace ?? obj.metadata.namespace
@@ -614,6 +632,7 @@ export class ApiServerCore {
         delete obj.metadata.uid
         delete obj.metadata.creationTimestamp
         if (rt.statusSubresource && rt.plural !== 'pods') delete obj.status
+        if (dryRun) return {code: 201, payload: this.out(rt, version, store.create(rt, obj, {version, dryRun}))}
         const created = store.create(rt, obj, {version})
         store.runControllers()
         const latest = store.peek(rt, created.metadata.name, created.metadata.namespace) ?? created
@@ -625,6 +644,7 @@ export class ApiServerCore {
         }
         const obj = this.parseBody(body, contentType)
         if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw badRequest('the body must be a JSON object')
+        this.checkTypeMeta(rt, version, obj)
         obj.metadata ??= {}
         if (obj.metadata.name !== undefined && obj.metadata.name !== route.name) {
           throw badRequest(
@@ -636,6 +656,8 @@ export class ApiServerCore {
         }
         obj.metadata.name = route.name
         if (rt.namespaced) obj.metadata.namespace = route.namespace
+        if (dryRun)
+          return {code: 200, payload: this.out(rt, version, store.update(rt, obj, {subresource: sub, version, dryRun}))}
         const updated = store.update(rt, obj, {subresource: sub, version})
         store.runControllers()
         const latest = store.peek(rt, updated.metadata.name, updated.metadata.namespace) ?? updated
@@ -698,6 +720,11 @@ export class ApiServerCore {
         // A resourceVersion in the patch is a precondition; otherwise the patch applies to the current object.
         next.metadata.resourceVersion ??= current.metadata.resourceVersion
         next.metadata.uid = current.metadata.uid
+        if (dryRun)
+          return {
+            code: 200,
+            payload: this.out(rt, version, store.update(rt, next, {subresource: sub, version, dryRun})),
+          }
         const updated = store.update(rt, next, {subresource: sub, version})
         store.runControllers()
         const latest = store.peek(rt, updated.metadata.name, updated.metadata.namespace) ?? updated
@@ -705,8 +732,11 @@ export class ApiServerCore {
       }
       case 'delete': {
         if (sub) throw methodNotAllowed()
-        const old = store.remove(rt, route.name!, route.namespace)
-        store.runControllers()
+        const old = dryRun
+          ? store.peek(rt, route.name!, route.namespace)
+          : store.remove(rt, route.name!, route.namespace)
+        if (!old) throw notFound(rt, route.name!)
+        if (!dryRun) store.runControllers()
         if (rt.builtin && rt.plural !== 'pods') {
           return {
             code: 200,
@@ -935,7 +965,13 @@ export class ApiServerCore {
       if (command.length === 0) throw badRequest('you must specify at least 1 command')
       this.wss.handleUpgrade(req, socket, head, (ws) => {
         rec.status = 101
-        void this.runExec(ws, {namespace: route.namespace!, pod: route.name!, container, command})
+        void this.runExec(ws, {
+          namespace: route.namespace!,
+          pod: route.name!,
+          container,
+          command,
+          node: pod.spec?.nodeName,
+        })
       })
     } catch (err) {
       if (err instanceof ApiError) reject(err.status)

@@ -423,7 +423,7 @@ export class Store implements FakeStore {
   }
 
   /** Create; `obj` is owned by the store afterwards. Returns the stored object. */
-  create(rt: ResourceType, obj: any, opts: {version?: string} = {}): any {
+  create(rt: ResourceType, obj: any, opts: {version?: string; dryRun?: boolean} = {}): any {
     obj.apiVersion = rt.group ? `${rt.group}/${rt.version}` : rt.version
     obj.kind = rt.kind
     obj.metadata ??= {}
@@ -444,11 +444,20 @@ export class Store implements FakeStore {
     const meta = obj.metadata
     meta.uid = randomUUID()
     meta.creationTimestamp = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')
+    if (opts.dryRun) {
+      if (rt.generation) meta.generation = 1
+      return obj // dryRun=All: admitted and defaulted, not stored (no resourceVersion)
+    }
     meta.resourceVersion = this.nextRv()
     if (rt.generation) meta.generation = 1
     else delete meta.generation
     delete meta.deletionTimestamp
     if (rt.plural === 'customresourcedefinitions') obj.status = this.crdStatus(obj)
+    if (rt.group === '' && rt.plural === 'namespaces') {
+      obj.spec ??= {finalizers: ['kubernetes']}
+      obj.status ??= {phase: 'Active'}
+      obj.metadata.labels = {...obj.metadata.labels, 'kubernetes.io/metadata.name': obj.metadata.name}
+    }
     this.save(rt, obj, 'ADDED')
     return obj
   }
@@ -457,7 +466,11 @@ export class Store implements FakeStore {
    * Update (PUT semantics). `subresource: 'status'` changes only status. Stale resourceVersion → 409; custom
    * resources need a resourceVersion (as CustomResourceStrategy.AllowUnconditionalUpdate is false).
    */
-  update(rt: ResourceType, obj: any, opts: {subresource?: 'status'; version?: string; force?: boolean} = {}): any {
+  update(
+    rt: ResourceType,
+    obj: any,
+    opts: {subresource?: 'status'; version?: string; force?: boolean; dryRun?: boolean} = {},
+  ): any {
     const name = obj.metadata?.name
     const old = this.peek(rt, name, obj.metadata?.namespace)
     if (!old) throw notFound(rt, name)
@@ -502,9 +515,14 @@ export class Store implements FakeStore {
       specChanged || metaOf(old) !== metaOf(next) || stableStringify(old.status) !== stableStringify(next.status)
     if (rt.generation)
       next.metadata.generation = (old.metadata.generation ?? 1) + (specChanged && opts.subresource !== 'status' ? 1 : 0)
+    else delete next.metadata.generation
     if (!changed) {
       next.metadata.resourceVersion = old.metadata.resourceVersion
       return old // a no-op update does not bump resourceVersion, like the real server
+    }
+    if (opts.dryRun) {
+      next.metadata.resourceVersion = old.metadata.resourceVersion
+      return next
     }
     next.metadata.resourceVersion = this.nextRv()
     this.save(rt, next, 'MODIFIED')

@@ -151,3 +151,16 @@ describe('ebpfctl check (local, built CLI as a child process)', () => {
     expect(r.exitCode).toBe(2)
   })
 })
+
+describe('kubeconfig lookup of check.ts', () => {
+  it('agrees with src/lib/kube/config.ts hasKubeconfig', async () => {
+    const {hasKubeconfig} = await import('../../../src/lib/kube/config.js')
+    const src = readFileSync(join(ROOT, 'src', 'commands', 'check.ts'), 'utf8')
+    expect(src).toContain('function kubeconfigAvailable')
+    for (const env of [{KUBECONFIG: '/nonexistent/a:/nonexistent/b'}, {KUBECONFIG: `/nonexistent:${BIN}`}, {HOME: '/nonexistent'}]) {
+      // same rule: --kubeconfig wins, else $KUBECONFIG (a ':' list), else ~/.kube/config
+      const ours = (env.KUBECONFIG ? env.KUBECONFIG.split(':') : [join(env.HOME!, '.kube', 'config')]).some((f) => existsSync(f))
+      expect(hasKubeconfig({}, env)).toBe(ours)
+    }
+  })
+})

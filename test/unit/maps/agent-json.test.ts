@@ -12,7 +12,10 @@ describe('nat dump --json', () => {
   it('flat (§1.5 example): src_cidr, flags string, null backends', () => {
     const r = parseNatDumpJson(fixture('doc-nat-dump.json'))
     expect(r.entries).toStrictEqual([
-      fe('172.18.0.100', 80, 'tcp', 12, 0, 0, [], {flags: ['external-local', 'internal-local'], srcRange: '192.168.0.0/16'}),
+      fe('172.18.0.100', 80, 'tcp', 12, 0, 0, [], {
+        flags: ['external-local', 'internal-local'],
+        srcRange: '192.168.0.0/16',
+      }),
     ])
     expect(r.errors).toStrictEqual([])
   })

@@ -21,15 +21,9 @@ describe('agentArgv', () => {
       'dump',
       '--json',
     ])
-    expect(agentArgv({style: 'calico-node', cmd: ['nat', 'dump'], ipv6: true, groupByService: true, json: true})).toStrictEqual([
-      'calico-node',
-      '-bpf',
-      'nat',
-      'dump',
-      '-6',
-      '--group-by-service',
-      '--json',
-    ])
+    expect(
+      agentArgv({style: 'calico-node', cmd: ['nat', 'dump'], ipv6: true, groupByService: true, json: true}),
+    ).toStrictEqual(['calico-node', '-bpf', 'nat', 'dump', '-6', '--group-by-service', '--json'])
   })
 
   it('calico component style, positional args before flags', () => {
@@ -43,8 +37,25 @@ describe('agentArgv', () => {
       '--json',
     ])
     expect(
-      agentArgv({style: 'calico', cmd: ['nat', 'dump'], args: ['10.96.0.1', '443', 'tcp'], raw: false, logLevel: 'debug'}),
-    ).toStrictEqual(['calico', 'component', 'node', 'bpf', 'nat', 'dump', '10.96.0.1', '443', 'tcp', '--log-level=debug'])
+      agentArgv({
+        style: 'calico',
+        cmd: ['nat', 'dump'],
+        args: ['10.96.0.1', '443', 'tcp'],
+        raw: false,
+        logLevel: 'debug',
+      }),
+    ).toStrictEqual([
+      'calico',
+      'component',
+      'node',
+      'bpf',
+      'nat',
+      'dump',
+      '10.96.0.1',
+      '443',
+      'tcp',
+      '--log-level=debug',
+    ])
     expect(agentArgv({style: 'calico-node', cmd: ['conntrack', 'dump'], raw: true})).toStrictEqual([
       'calico-node',
       '-bpf',
@@ -104,7 +115,8 @@ describe('diagnoseAgentFailure', () => {
   })
 
   it('conntrack log.Fatal: Failed to get ConntrackMap (exit 1)', () => {
-    const stderr = 'time="2026-11-30T10:00:00Z" level=fatal msg="Failed to get ConntrackMap" error="failed to access conntrack Map"\n'
+    const stderr =
+      'time="2026-11-30T10:00:00Z" level=fatal msg="Failed to get ConntrackMap" error="failed to access conntrack Map"\n'
     const d = diagnoseAgentFailure('', stderr, 1)
     expect(d.ok === false && d.reason).toBe('map-missing')
   })
@@ -115,8 +127,14 @@ describe('diagnoseAgentFailure', () => {
   })
 
   it('unsupported flags and commands', () => {
-    expect(diagnoseAgentFailure('', 'flag provided but not defined: -6\n', 1)).toMatchObject({ok: false, reason: 'unsupported-flag'})
-    expect(diagnoseAgentFailure('', 'Error: unknown flag: --json\n', 1)).toMatchObject({ok: false, reason: 'unsupported-flag'})
+    expect(diagnoseAgentFailure('', 'flag provided but not defined: -6\n', 1)).toMatchObject({
+      ok: false,
+      reason: 'unsupported-flag',
+    })
+    expect(diagnoseAgentFailure('', 'Error: unknown flag: --json\n', 1)).toMatchObject({
+      ok: false,
+      reason: 'unsupported-flag',
+    })
     expect(diagnoseAgentFailure('', 'Error: unknown command "stats" for "calico-bpf conntrack"\n', 1)).toMatchObject({
       ok: false,
       reason: 'unknown-command',
@@ -127,15 +145,21 @@ describe('diagnoseAgentFailure', () => {
     const oci =
       'OCI runtime exec failed: exec failed: unable to start container process: exec: "calico-node": executable file not found in $PATH: unknown\ncommand terminated with exit code 126\n'
     expect(diagnoseAgentFailure('', oci, 126)).toMatchObject({ok: false, reason: 'binary-missing'})
-    expect(diagnoseAgentFailure('', 'Error from server (NotFound): pods "calico-node-x" not found\n', 1)).toMatchObject({
-      ok: false,
-      reason: 'container-missing',
-    })
+    expect(diagnoseAgentFailure('', 'Error from server (NotFound): pods "calico-node-x" not found\n', 1)).toMatchObject(
+      {
+        ok: false,
+        reason: 'container-missing',
+      },
+    )
   })
 
   it('frontend not found (exit 0), usage errors, permission, generic errors, plain exit codes', () => {
     expect(
-      diagnoseAgentFailure('', 'level=error msg="Failed to dump NAT maps" error="frontend 9.9.9.9:8080/6 not found in NAT map"\n', 0),
+      diagnoseAgentFailure(
+        '',
+        'level=error msg="Failed to dump NAT maps" error="frontend 9.9.9.9:8080/6 not found in NAT map"\n',
+        0,
+      ),
     ).toMatchObject({ok: false, reason: 'not-found'})
     expect(diagnoseAgentFailure('', fixture('ct-2-calico-13916.txt'), 1)).toMatchObject({
       ok: false,
@@ -147,11 +171,16 @@ describe('diagnoseAgentFailure', () => {
       reason: 'permission',
     })
     expect(diagnoseAgentFailure('', 'ERRO[0000] something odd\n', 0)).toMatchObject({ok: false, reason: 'agent-error'})
-    expect(diagnoseAgentFailure('', 'segfault\n', 139)).toMatchObject({ok: false, reason: 'exit-code', detail: 'exit code 139: segfault'})
+    expect(diagnoseAgentFailure('', 'segfault\n', 139)).toMatchObject({
+      ok: false,
+      reason: 'exit-code',
+      detail: 'exit code 139: segfault',
+    })
   })
 
   it('success: real output with warnings and kubectl noise', () => {
-    const stderr = 'Defaulted container "calico-node" out of: calico-node\n2026-11-30 10:00:00.000 [WARNING][1] x.go 1: slow\n'
+    const stderr =
+      'Defaulted container "calico-node" out of: calico-node\n2026-11-30 10:00:00.000 [WARNING][1] x.go 1: slow\n'
     expect(diagnoseAgentFailure(fixture('doc-nat-dump-head.txt'), stderr, 0)).toStrictEqual({
       ok: true,
       warnings: ['2026-11-30 10:00:00.000 [WARNING][1] x.go 1: slow'],
@@ -193,5 +222,20 @@ describe('small parsers', () => {
     expect(parseHostPort('1.2.3.4:99999')).toBeUndefined()
     expect(parseHostPort('host:80')).toBeUndefined()
     expect(parseHostPort('1.2.3.4')).toBeUndefined()
+  })
+})
+
+describe('diagnoseAgentFailure: what must not fail', () => {
+  it('a warning that mentions a missing optional map is only a warning', () => {
+    const stderr =
+      '2026-11-30 10:00:00.000 [WARNING][7] maps.go 10: stat /sys/fs/bpf/tc/globals/cali_v4_mglv2: no such file or directory\n'
+    expect(diagnoseAgentFailure('', stderr, 0)).toStrictEqual({ok: true, warnings: [stderr.trim()]})
+  })
+
+  it('huge stdout: an error log at its end is still seen, data in the middle is not scanned', () => {
+    const data = 'TCP 10.0.0.1:1 -> 10.0.0.2:2  Active ago 1s ESTABLISHED\n'.repeat(20000)
+    expect(diagnoseAgentFailure(data, '', 0).ok).toBe(true)
+    const d = diagnoseAgentFailure(data + 'level=error msg="Failed to dump NAT maps" error="boom"\n', '', 0)
+    expect(d).toMatchObject({ok: false, reason: 'agent-error'})
   })
 })

@@ -22,7 +22,8 @@ import {
 import type {ConntrackEntry} from '../../../src/lib/maps/model.js'
 
 /** Bytes from a hex string with optional spaces/newlines, e.g. '0a 00 | 01'. `|` is a visual separator. */
-const hex = (s: string): Uint8Array => Uint8Array.from((s.replace(/[|\s]/g, '').match(/../g) ?? []).map((h) => parseInt(h, 16)))
+const hex = (s: string): Uint8Array =>
+  Uint8Array.from((s.replace(/[|\s]/g, '').match(/../g) ?? []).map((h) => parseInt(h, 16)))
 const z = (n: number) => '00'.repeat(n)
 
 /** A bpftool-style element text for key/value bytes. */
@@ -43,9 +44,17 @@ const CT4_REV_VALUE = hex(
     z(3) + // pad0
     '03' + // flags2 bits 8-15: B-A | host-psnat
     // a_to_b leg: bytes 1234, packets 10, seqno 0x01020304 (NBO), bits syn|ack|approved|opener, ifindex 7
-    'd204000000000000' + '0a000000' + '01020304' + '33000000' + '07000000' +
+    'd204000000000000' +
+    '0a000000' +
+    '01020304' +
+    '33000000' +
+    '07000000' +
     // b_to_a leg: bytes 5678, packets 9, seqno 0, bits syn|ack|fin|workload, ifindex 0
-    '2e16000000000000' + '09000000' + '00000000' + '47000000' + '00000000' +
+    '2e16000000000000' +
+    '09000000' +
+    '00000000' +
+    '47000000' +
+    '00000000' +
     'ac120004' + // tun_ip 172.18.0.4
     '0a60000a' + // orig_ip 10.96.0.10
     '5000' + // orig_port 80
@@ -65,8 +74,32 @@ const CT4_REV_ENTRY: ConntrackEntry = {
   flagBits: 0x10304,
   lastSeenNs: '1000000000000',
   legs: {
-    ab: {bytes: 1234, packets: 10, seqno: 0x01020304, syn: true, ack: true, fin: false, rst: false, approved: true, opener: true, workload: false, ifindex: 7},
-    ba: {bytes: 5678, packets: 9, seqno: 0, syn: true, ack: true, fin: true, rst: false, approved: false, opener: false, workload: true, ifindex: 0},
+    ab: {
+      bytes: 1234,
+      packets: 10,
+      seqno: 0x01020304,
+      syn: true,
+      ack: true,
+      fin: false,
+      rst: false,
+      approved: true,
+      opener: true,
+      workload: false,
+      ifindex: 7,
+    },
+    ba: {
+      bytes: 5678,
+      packets: 9,
+      seqno: 0,
+      syn: true,
+      ack: true,
+      fin: true,
+      rst: false,
+      approved: false,
+      opener: false,
+      workload: true,
+      ifindex: 0,
+    },
   },
   origDst: {ip: '10.96.0.10', port: 80},
   origSrcPort: 50999,
@@ -118,7 +151,12 @@ describe('conntrack decoder on hand-built bytes', () => {
   it('ct2 (64-byte value): 12-byte legs, orig/tun offsets, 16-bit flags, created', () => {
     const key = hex('11000000 | 0a000001 | 0a000002 | 3500 | 409c')
     const value = hex(
-      '6400000000000000' + 'c800000000000000' + '00' + '01' + z(5) + '01' +
+      '6400000000000000' +
+        'c800000000000000' +
+        '00' +
+        '01' +
+        z(5) +
+        '01' +
         '00000001 30000000 03000000' + // a_to_b: seqno 1 (NBO), bits approved|opener, ifindex 3
         '00000000 10000000 00000000' + // b_to_a: approved
         '00000000 0000 0000' + // orig_ip, orig_port, orig_sport
@@ -170,7 +208,9 @@ describe('conntrack decoder on hand-built bytes', () => {
   })
 
   it('rejects a value size that matches no layout', () => {
-    expect(() => decodeCtEntry(CT4_REV_KEY, new Uint8Array(20))).toThrow('conntrack value of 20 bytes matches no layout')
+    expect(() => decodeCtEntry(CT4_REV_KEY, new Uint8Array(20))).toThrow(
+      'conntrack value of 20 bytes matches no layout',
+    )
   })
 
   it('ipv6At: zero runs, v4-mapped, no compression of a single zero group', () => {
@@ -205,12 +245,19 @@ describe('NAT decoders on hand-built bytes', () => {
   })
 
   it('blackhole count 0xffffffff, fe2 16-byte value, IPv6 key, unknown flag bit', () => {
-    const bh = decodeNatFrontend(hex('38000000 ac120064 5000 06 00000000 00'), hex('0c000000 ffffffff 00000000 00000000 10000000'))
+    const bh = decodeNatFrontend(
+      hex('38000000 ac120064 5000 06 00000000 00'),
+      hex('0c000000 ffffffff 00000000 00000000 10000000'),
+    )
     expect(bh.count).toBe(-1)
     expect(bh.blackhole).toBe(true)
     expect(bh.srcRange).toBeUndefined()
     expect(bh.flags).toStrictEqual(['0x10'])
-    const fe2 = decodeNatFrontend(hex('38000000 0a600001 bb01 06 00000000 00'), hex('01000000 03000000 00000000 00000000'), 'nat-fe2')
+    const fe2 = decodeNatFrontend(
+      hex('38000000 0a600001 bb01 06 00000000 00'),
+      hex('01000000 03000000 00000000 00000000'),
+      'nat-fe2',
+    )
     expect(fe2).toStrictEqual({
       ip: '10.96.0.1',
       port: 443,
@@ -237,19 +284,25 @@ describe('NAT decoders on hand-built bytes', () => {
       ip: '10.65.2.4',
       port: 80,
     })
-    expect(decodeNatBackend(hex('04000000 00000000'), hex('fd000010024400000000000000000005 3500 0000'))).toStrictEqual({
-      serviceId: 4,
-      ordinal: 0,
-      ip: 'fd00:10:244::5',
-      port: 53,
-    })
-    expect(decodeNatAffinity(hex('01010101 5000 06 00 0a000001 00000000'), hex('05050505 901f 0000 14ba51ef62030000'))).toStrictEqual({
+    expect(decodeNatBackend(hex('04000000 00000000'), hex('fd000010024400000000000000000005 3500 0000'))).toStrictEqual(
+      {
+        serviceId: 4,
+        ordinal: 0,
+        ip: 'fd00:10:244::5',
+        port: 53,
+      },
+    )
+    expect(
+      decodeNatAffinity(hex('01010101 5000 06 00 0a000001 00000000'), hex('05050505 901f 0000 14ba51ef62030000')),
+    ).toStrictEqual({
       clientIp: '10.0.0.1',
       frontend: {ip: '1.1.1.1', port: 80, proto: 'tcp'},
       backend: {ip: '5.5.5.5', port: 8080},
       timestampNs: '3723456789012',
     })
-    const k6 = hex('fd00009600000000000000000000000a' + '3500' + '11' + '00' + 'fd000000000000000000000000000001' + '00000000')
+    const k6 = hex(
+      'fd00009600000000000000000000000a' + '3500' + '11' + '00' + 'fd000000000000000000000000000001' + '00000000',
+    )
     const v6 = hex('fd000010024400000000000000000005' + '3500' + '0000' + 'ffffffff' + '14ba51ef62030000')
     expect(decodeNatAffinity(k6, v6)).toStrictEqual({
       clientIp: 'fd00::1',
@@ -261,8 +314,14 @@ describe('NAT decoders on hand-built bytes', () => {
 
   it('assembleNat: ordinals [0,count), holes, orphans, blackhole gets none', () => {
     const fes = [
-      decodeNatFrontend(hex('38000000 0a600001 bb01 06 00000000 00'), hex('01000000 03000000 00000000 00000000 00000000')),
-      decodeNatFrontend(hex('38000000 ac120064 5000 06 00000000 00'), hex('01000000 ffffffff 00000000 00000000 00000000')),
+      decodeNatFrontend(
+        hex('38000000 0a600001 bb01 06 00000000 00'),
+        hex('01000000 03000000 00000000 00000000 00000000'),
+      ),
+      decodeNatFrontend(
+        hex('38000000 ac120064 5000 06 00000000 00'),
+        hex('01000000 ffffffff 00000000 00000000 00000000'),
+      ),
     ]
     const bes = [
       {serviceId: 1, ordinal: 0, ip: '10.0.0.20', port: 6443},
@@ -285,7 +344,9 @@ describe('NAT decoders on hand-built bytes', () => {
 describe('BpftoolDumpScanner', () => {
   const collect = (chunks: (string | Uint8Array)[]) => {
     const got: string[] = []
-    const s = new BpftoolDumpScanner((k, v) => got.push(`${Buffer.from(k).toString('hex')}/${Buffer.from(v).toString('hex')}`))
+    const s = new BpftoolDumpScanner((k, v) =>
+      got.push(`${Buffer.from(k).toString('hex')}/${Buffer.from(v).toString('hex')}`),
+    )
     for (const c of chunks) s.push(c)
     return {got, stats: s.end()}
   }
@@ -332,12 +393,16 @@ describe('BpftoolDumpScanner', () => {
     expect(stats.skipped).toBe(3)
     const top = collect(['{"error":"bpf obj get (/sys/fs/bpf/tc/globals/cali_v4_ct4): No such file or directory"}\n'])
     expect(top.got).toStrictEqual([])
-    expect(top.stats.errors).toStrictEqual(['bpf obj get (/sys/fs/bpf/tc/globals/cali_v4_ct4): No such file or directory'])
+    expect(top.stats.errors).toStrictEqual([
+      'bpf obj get (/sys/fs/bpf/tc/globals/cali_v4_ct4): No such file or directory',
+    ])
     expect(top.stats.skipped).toBe(0)
   })
 
   it('ignores noise before the document and after it; tolerates unquoted numbers and uppercase hex', () => {
-    const {got, stats} = collect(['libbpf: warning\n[{"key":[1,2,255],"value":["0X0A","0xFF"]}]\ntrailing {"key":["0x01"],"value":["0x01"]}'])
+    const {got, stats} = collect([
+      'libbpf: warning\n[{"key":[1,2,255],"value":["0X0A","0xFF"]}]\ntrailing {"key":["0x01"],"value":["0x01"]}',
+    ])
     expect(got).toStrictEqual(['0102ff/0aff'])
     expect(stats.complete).toBe(true)
     expect(collect(['[]']).stats).toMatchObject({entries: 0, complete: true})
@@ -346,8 +411,9 @@ describe('BpftoolDumpScanner', () => {
 
   it('scanBpftoolDump reads a Node Readable', async () => {
     const got: number[] = []
-    const stats = await scanBpftoolDump(Readable.from([Buffer.from('[' + el(hex('01'), hex('02'))), Buffer.from(']')]), (k) =>
-      got.push(k[0]!),
+    const stats = await scanBpftoolDump(
+      Readable.from([Buffer.from('[' + el(hex('01'), hex('02'))), Buffer.from(']')]),
+      (k) => got.push(k[0]!),
     )
     expect(got).toStrictEqual([1])
     expect(stats.entries).toBe(1)
@@ -360,7 +426,8 @@ describe('stream decoders', () => {
     const half = Math.floor(text.length / 2)
     const stats = newScanStats()
     const batches: ConntrackEntry[][] = []
-    for await (const b of decodeConntrackDump(Readable.from([text.slice(0, half), text.slice(half)]), {stats})) batches.push(b)
+    for await (const b of decodeConntrackDump(Readable.from([text.slice(0, half), text.slice(half)]), {stats}))
+      batches.push(b)
     const all = batches.flat()
     expect(all).toHaveLength(2)
     expect(all[0]).toStrictEqual(CT4_REV_ENTRY)
@@ -390,7 +457,9 @@ describe('stream decoders', () => {
       },
     ])
     expect(r.orphanBackends).toStrictEqual([])
-    const aff = await decodeAffinityDump([`[${el(hex('01010101 5000 06 00 0a000001 00000000'), hex('05050505 901f 0000 0100000000000000'))}]`])
+    const aff = await decodeAffinityDump([
+      `[${el(hex('01010101 5000 06 00 0a000001 00000000'), hex('05050505 901f 0000 0100000000000000'))}]`,
+    ])
     expect(aff.entries[0]!.timestampNs).toBe('1')
   })
 })
@@ -442,7 +511,14 @@ describe('selectMaps (§2.9)', () => {
 
   it('listing only: by name, unconfirmed; *_old and prefix look-alikes ignored', () => {
     const sel = selectMaps({
-      listing: ['/sys/fs/bpf/tc/globals/cali_v4_ct2', 'cali_v4_ct3', 'cali_v4_ct3_old', 'cali_v4_ct_nats', 'cali_v4_nat_fe2', 'cali_v4_nat_fe'],
+      listing: [
+        '/sys/fs/bpf/tc/globals/cali_v4_ct2',
+        'cali_v4_ct3',
+        'cali_v4_ct3_old',
+        'cali_v4_ct_nats',
+        'cali_v4_nat_fe2',
+        'cali_v4_nat_fe',
+      ],
     })
     expect(sel.conntrack).toMatchObject({layout: {id: 'ct3'}, confirmed: false})
     expect(sel.natFrontend).toMatchObject({layout: {id: 'nat-fe2'}, confirmed: false})

@@ -1,6 +1,11 @@
 import {describe, expect, it} from 'vitest'
 
-import {ConntrackTextParser, parseConntrackLine, parseConntrackStatsText, parseConntrackText} from '../../../src/lib/maps/agent-text.js'
+import {
+  ConntrackTextParser,
+  parseConntrackLine,
+  parseConntrackStatsText,
+  parseConntrackText,
+} from '../../../src/lib/maps/agent-text.js'
 import {ctFlagNames, tcpStateOf, type ConntrackEntry, type CtLeg, type Endpoint} from '../../../src/lib/maps/model.js'
 import {fixture} from './helpers.js'
 
@@ -51,15 +56,24 @@ describe('conntrack text: real output CT-1 (v3.28–v3.29 pretty with Age:)', ()
     const r = parseConntrackText(fixture('ct-1-calico-pr-8749.txt'))
     expect(r.format).toBe('pretty-age')
     expect(r.entries).toStrictEqual([
-      pretty('udp', '172.18.0.1:35199', '239.255.255.250:1900', true, {ageSeconds: 56.28257308, activeAgoSeconds: 53.279924595}),
+      pretty('udp', '172.18.0.1:35199', '239.255.255.250:1900', true, {
+        ageSeconds: 56.28257308,
+        activeAgoSeconds: 53.279924595,
+      }),
       pretty('tcp', '172.18.0.9:57736', '10.65.0.2:8055', false, {
         origDst: ep('172.18.0.7:30333'),
         ageSeconds: 2.535576963,
         activeAgoSeconds: 0.49347131,
         tcpState: 'SYN-SENT',
       }),
-      pretty('udp', '172.18.0.1:5353', '224.0.0.251:5353', true, {ageSeconds: 57.284951727, activeAgoSeconds: 50.27747628}),
-      pretty('udp', '172.18.0.1:37213', '239.255.255.250:1900', true, {ageSeconds: 59.283295671, activeAgoSeconds: 57.282576585}),
+      pretty('udp', '172.18.0.1:5353', '224.0.0.251:5353', true, {
+        ageSeconds: 57.284951727,
+        activeAgoSeconds: 50.27747628,
+      }),
+      pretty('udp', '172.18.0.1:37213', '239.255.255.250:1900', true, {
+        ageSeconds: 59.283295671,
+        activeAgoSeconds: 57.282576585,
+      }),
       pretty('tcp', '172.18.0.1:52424', '172.18.0.7:9099', true, {
         ageSeconds: 58.300322297,
         activeAgoSeconds: 12.945516929,
@@ -140,7 +154,10 @@ describe('conntrack text: Calico format strings', () => {
   it('IPv6 pretty lines split on the last colon; key order kept', () => {
     const r = parseConntrackText(fixture('doc-ct-pretty-v6.txt'))
     expect(r.entries).toStrictEqual([
-      pretty('tcp', 'fd00:10:244::3:40000', 'fd00:10:244:1::4:8080', true, {activeAgoSeconds: 1.5, tcpState: 'ESTABLISHED'}),
+      pretty('tcp', 'fd00:10:244::3:40000', 'fd00:10:244:1::4:8080', true, {
+        activeAgoSeconds: 1.5,
+        tcpState: 'ESTABLISHED',
+      }),
     ])
   })
 
@@ -383,7 +400,12 @@ describe('conntrack text: noise and streaming', () => {
 })
 
 describe('TCP states and flag names', () => {
-  const L = (s: string): CtLeg => ({syn: s.includes('S'), ack: s.includes('A'), fin: s.includes('F'), rst: s.includes('R')})
+  const L = (s: string): CtLeg => ({
+    syn: s.includes('S'),
+    ack: s.includes('A'),
+    fin: s.includes('F'),
+    rst: s.includes('R'),
+  })
   it.each([
     ['SA', 'SA', 0, 'ESTABLISHED'],
     ['S', 'SA', 0, 'SYN-SENT'],
@@ -402,9 +424,28 @@ describe('TCP states and flag names', () => {
 
   it('every CT flag bit has its name; unknown bits as hex', () => {
     expect(ctFlagNames(0x3fffff)).toStrictEqual([
-      'nat-out', 'fwd-dsr', 'np-fwd', 'skip-fib', 'ext-local', 'via-nat-iface', 'B-A', 'host-psnat', 'svc-self',
-      'np-loop', 'np-remote', 'no-dsr', 'no-redir-peer', 'dscp', 'maglev', 'send-rst', 'connlimit-in',
-      'connlimit-in-rej', 'connlimit-out', 'connlimit-dec', '0x10', '0x20',
+      'nat-out',
+      'fwd-dsr',
+      'np-fwd',
+      'skip-fib',
+      'ext-local',
+      'via-nat-iface',
+      'B-A',
+      'host-psnat',
+      'svc-self',
+      'np-loop',
+      'np-remote',
+      'no-dsr',
+      'no-redir-peer',
+      'dscp',
+      'maglev',
+      'send-rst',
+      'connlimit-in',
+      'connlimit-in-rej',
+      'connlimit-out',
+      'connlimit-dec',
+      '0x10',
+      '0x20',
     ])
     expect(ctFlagNames(0x80000000)).toStrictEqual(['0x80000000'])
     expect(ctFlagNames(0)).toStrictEqual([])
@@ -469,5 +510,19 @@ describe('pretty fast path ≡ regex path', () => {
       ),
       {numRuns: 1000},
     )
+  })
+})
+
+describe('ConntrackTextParser over bytes', () => {
+  it('decodes UTF-8 split across chunks (µs) and Readable streams', async () => {
+    const {Readable} = await import('node:stream')
+    const text = 'UDP 10.0.0.1:1 -> 10.0.0.2:2  Active ago 12µs\nTCP 10.0.0.1:3 -> 10.0.0.2:4  Active ago 1s CLOSED\n'
+    const bytes = Buffer.from(text)
+    const p = new ConntrackTextParser()
+    for await (const chunk of Readable.from(Array.from(bytes, (_, i) => bytes.subarray(i, i + 1))))
+      p.write(chunk as Buffer)
+    const r = p.result()
+    expect(r.entries.map((e) => e.activeAgoSeconds)).toStrictEqual([0.000012, 1])
+    expect(r.unknownLines).toBe(0)
   })
 })

@@ -1,24 +1,43 @@
 import {describe, expect, it} from 'vitest'
 
 import {parseConntrackText, parseNatDumpText} from '../../../src/lib/maps/agent-text.js'
-import {compareNodes, detectDrift, joinFrontends, type K8sEndpointSlice, type K8sService} from '../../../src/lib/maps/join.js'
+import {
+  compareNodes,
+  detectDrift,
+  joinFrontends,
+  type K8sEndpointSlice,
+  type K8sService,
+} from '../../../src/lib/maps/join.js'
 import {frontendKey} from '../../../src/lib/maps/model.js'
 import {conntrackStats, ConntrackStatsAccumulator} from '../../../src/lib/maps/stats.js'
 import {fixture, nat1ByNode} from './helpers.js'
 
 const kubernetesSvc: K8sService = {
   metadata: {name: 'kubernetes', namespace: 'default'},
-  spec: {type: 'ClusterIP', clusterIP: '10.96.0.1', clusterIPs: ['10.96.0.1'], ports: [{name: 'https', port: 443, protocol: 'TCP', targetPort: 6443}]},
+  spec: {
+    type: 'ClusterIP',
+    clusterIP: '10.96.0.1',
+    clusterIPs: ['10.96.0.1'],
+    ports: [{name: 'https', port: 443, protocol: 'TCP', targetPort: 6443}],
+  },
 }
 const kubernetesSlice: K8sEndpointSlice = {
   metadata: {name: 'kubernetes', namespace: 'default', labels: {'kubernetes.io/service-name': 'kubernetes'}},
   addressType: 'IPv4',
-  endpoints: [{addresses: ['10.0.0.20'], conditions: {ready: true}}, {addresses: ['10.0.0.21'], conditions: {ready: true}}, {addresses: ['10.0.0.22']}],
+  endpoints: [
+    {addresses: ['10.0.0.20'], conditions: {ready: true}},
+    {addresses: ['10.0.0.21'], conditions: {ready: true}},
+    {addresses: ['10.0.0.22']},
+  ],
   ports: [{name: 'https', port: 6443, protocol: 'TCP'}],
 }
 
 function nat1Nodes(complete = false) {
-  return Object.entries(nat1ByNode()).map(([node, text]) => ({node, frontends: parseNatDumpText(text).entries, complete}))
+  return Object.entries(nat1ByNode()).map(([node, text]) => ({
+    node,
+    frontends: parseNatDumpText(text).entries,
+    complete,
+  }))
 }
 
 describe('drift on NAT-1 (projectcalico/calico#13279)', () => {
@@ -94,16 +113,30 @@ describe('drift on NAT-1 (projectcalico/calico#13279)', () => {
   })
 
   it('agreeing nodes and truncated frontends produce no finding; order of backends does not matter', () => {
-    const a = parseNatDumpText('10.96.0.1 port 443 proto 6 id 0 count 2 local 0\n\t0:0\t 10.0.0.20:6443\n\t0:1\t 10.0.0.21:6443\n').entries
-    const b = parseNatDumpText('10.96.0.1 port 443 proto 6 id 5 count 2 local 1\n\t5:0\t 10.0.0.21:6443\n\t5:1\t 10.0.0.20:6443\n').entries
+    const a = parseNatDumpText(
+      '10.96.0.1 port 443 proto 6 id 0 count 2 local 0\n\t0:0\t 10.0.0.20:6443\n\t0:1\t 10.0.0.21:6443\n',
+    ).entries
+    const b = parseNatDumpText(
+      '10.96.0.1 port 443 proto 6 id 5 count 2 local 1\n\t5:0\t 10.0.0.21:6443\n\t5:1\t 10.0.0.20:6443\n',
+    ).entries
     const c = parseNatDumpText('10.96.0.1 port 443 proto 6 id 0 count 2 local 0\n\t0:0\t 10.9.9.9:1\n').entries
     expect(c[0]!.truncated).toBe(true)
-    expect(compareNodes([{node: 'a', frontends: a}, {node: 'b', frontends: b}, {node: 'c', frontends: c}])).toStrictEqual([])
+    expect(
+      compareNodes([
+        {node: 'a', frontends: a},
+        {node: 'b', frontends: b},
+        {node: 'c', frontends: c},
+      ]),
+    ).toStrictEqual([])
   })
 
   it('a complete dump missing a Service ClusterIP reports missing-service; an "is missing" ordinal a backend-hole', () => {
     const dump = parseNatDumpText(fixture('doc-nat-dump-head.txt')).entries
-    const findings = detectDrift({nodes: [{node: 'n1', frontends: dump}], services: [kubernetesSvc], endpointSlices: [kubernetesSlice]})
+    const findings = detectDrift({
+      nodes: [{node: 'n1', frontends: dump}],
+      services: [kubernetesSvc],
+      endpointSlices: [kubernetesSlice],
+    })
     const kinds = findings.map((f) => [f.kind, f.frontend, f.backends ?? null])
     expect(kinds).toStrictEqual([
       ['stale-backend', '10.96.0.1:443/tcp', ['10.65.0.2:8443']],
@@ -134,7 +167,11 @@ describe('drift on NAT-1 (projectcalico/calico#13279)', () => {
     ])
     // Partial dumps (grep) never claim a Service is missing.
     expect(
-      detectDrift({nodes: [{node: 'n1', frontends: [], complete: false}], services: [kubernetesSvc], endpointSlices: [kubernetesSlice]}),
+      detectDrift({
+        nodes: [{node: 'n1', frontends: [], complete: false}],
+        services: [kubernetesSvc],
+        endpointSlices: [kubernetesSlice],
+      }),
     ).toStrictEqual([])
   })
 })
@@ -143,7 +180,11 @@ describe('joinFrontends (NAT-5 frontends)', () => {
   const services: K8sService[] = [
     {
       metadata: {name: 'solr', namespace: 'search'},
-      spec: {type: 'NodePort', clusterIP: '10.210.32.164', ports: [{name: 'http', port: 8983, nodePort: 30979, protocol: 'TCP'}]},
+      spec: {
+        type: 'NodePort',
+        clusterIP: '10.210.32.164',
+        ports: [{name: 'http', port: 8983, nodePort: 30979, protocol: 'TCP'}],
+      },
     },
     {
       metadata: {name: 'redis', namespace: 'cache'},
@@ -160,13 +201,24 @@ describe('joinFrontends (NAT-5 frontends)', () => {
     {
       metadata: {name: 'solr-abc', namespace: 'search', labels: {'kubernetes.io/service-name': 'solr'}},
       endpoints: [
-        {addresses: ['10.97.0.19'], conditions: {ready: true}, targetRef: {kind: 'Pod', name: 'solr-0', namespace: 'search'}, nodeName: 'node-a'},
+        {
+          addresses: ['10.97.0.19'],
+          conditions: {ready: true},
+          targetRef: {kind: 'Pod', name: 'solr-0', namespace: 'search'},
+          nodeName: 'node-a',
+        },
       ],
       ports: [{name: 'http', port: 8983, protocol: 'TCP'}],
     },
     {
       metadata: {name: 'redis-1', namespace: 'cache', labels: {'kubernetes.io/service-name': 'redis'}},
-      endpoints: [{addresses: ['10.200.130.158'], conditions: {ready: false, serving: true, terminating: true}, targetRef: {name: 'redis-0'}}],
+      endpoints: [
+        {
+          addresses: ['10.200.130.158'],
+          conditions: {ready: false, serving: true, terminating: true},
+          targetRef: {name: 'redis-0'},
+        },
+      ],
       ports: [{name: '', port: 6379, protocol: 'TCP'}],
     },
   ]
@@ -184,15 +236,42 @@ describe('joinFrontends (NAT-5 frontends)', () => {
       ['10.210.123.102:6379/tcp', 'cache/redis:6379', 'cluster-ip'],
     ])
     const solr = joined.find((j) => j.ip === '10.210.32.164')!
-    expect(solr.service).toStrictEqual({namespace: 'search', name: 'solr', portName: 'http', port: 8983, proto: 'tcp', via: 'cluster-ip', ref: 'search/solr:http'})
+    expect(solr.service).toStrictEqual({
+      namespace: 'search',
+      name: 'solr',
+      portName: 'http',
+      port: 8983,
+      proto: 'tcp',
+      via: 'cluster-ip',
+      ref: 'search/solr:http',
+    })
     expect(solr.backends).toStrictEqual([
-      {ordinal: 0, ip: '10.97.0.19', port: 8983, pod: 'search/solr-0', nodeName: 'node-a', ready: true, serving: true, terminating: false},
+      {
+        ordinal: 0,
+        ip: '10.97.0.19',
+        port: 8983,
+        pod: 'search/solr-0',
+        nodeName: 'node-a',
+        ready: true,
+        serving: true,
+        terminating: false,
+      },
     ])
     const redis = joined.find((j) => j.ip === '10.98.0.16')!
-    expect(redis.backends[0]).toStrictEqual({ordinal: 0, ip: '10.200.130.158', port: 6379, pod: 'cache/redis-0', ready: false, serving: true, terminating: true})
+    expect(redis.backends[0]).toStrictEqual({
+      ordinal: 0,
+      ip: '10.200.130.158',
+      port: 6379,
+      pod: 'cache/redis-0',
+      ready: false,
+      serving: true,
+      terminating: true,
+    })
     // A frontend of an unknown IP that shares a service id with a matched one inherits its Service.
     const extra = parseNatDumpText('192.0.2.7 port 8983 proto 6 id 24 count 0 local 0\n').entries
-    const inherited = joinFrontends([...fes, ...extra], {services, endpointSlices: slices, nodeIps: ['10.98.0.21']}).at(-1)!
+    const inherited = joinFrontends([...fes, ...extra], {services, endpointSlices: slices, nodeIps: ['10.98.0.21']}).at(
+      -1,
+    )!
     expect(inherited.service?.via).toBe('service-id')
     expect(inherited.service?.ref).toBe('search/solr:http')
     // A NodePort on an IP that is not this node's does not match by port alone.
@@ -200,7 +279,9 @@ describe('joinFrontends (NAT-5 frontends)', () => {
   })
 
   it('terminating-only endpoints are expected when none is ready (no stale finding)', () => {
-    const fes = parseNatDumpText('10.210.123.102 port 6379 proto 6 id 55 count 1 local 0\n\t55:0\t 10.200.130.158:6379\n').entries
+    const fes = parseNatDumpText(
+      '10.210.123.102 port 6379 proto 6 id 55 count 1 local 0\n\t55:0\t 10.200.130.158:6379\n',
+    ).entries
     const f = detectDrift({nodes: [{node: 'n', frontends: fes, complete: false}], services, endpointSlices: slices})
     expect(f).toStrictEqual([])
   })

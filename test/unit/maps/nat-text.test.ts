@@ -21,17 +21,32 @@ describe('nat dump text: real outputs (peers.md §5)', () => {
     const byNode = nat1ByNode()
     expect(Object.keys(byNode)).toStrictEqual(['calico-node-jbrqr', 'calico-node-2hb8w', 'calico-node-fg4f5'])
     const r = parseNatDumpText(byNode['calico-node-2hb8w']!)
-    expect(r.entries).toStrictEqual([fe('10.96.0.1', 443, 'tcp', 0, 3, 0, ['172.30.171.71:7443', '10.0.0.21:6443', '10.0.0.22:6443'])])
+    expect(r.entries).toStrictEqual([
+      fe('10.96.0.1', 443, 'tcp', 0, 3, 0, ['172.30.171.71:7443', '10.0.0.21:6443', '10.0.0.22:6443']),
+    ])
   })
 
   it('NAT-2: grep separators, leading spaces, external-local, cut-off count-1 frontends, the date line', () => {
     const r = parseNatDumpText(fixture('nat-2-calico-13279-comment.txt'))
     expect(r.entries).toStrictEqual([
       fe('10.100.93.211', 443, 'tcp', 55, 3, 0, ['172.30.155.20:10443', '172.30.55.130:10443', '172.30.70.213:10443']),
-      fe('10.193.248.21', 31350, 'tcp', 41, 3, 0, ['172.30.155.20:10993'], {flags: ['external-local'], truncated: true}),
-      fe('10.96.8.173', 80, 'tcp', 308, 4, 0, ['172.30.209.151:80', '172.30.209.177:80', '172.30.55.187:80', '172.30.70.228:80']),
+      fe('10.193.248.21', 31350, 'tcp', 41, 3, 0, ['172.30.155.20:10993'], {
+        flags: ['external-local'],
+        truncated: true,
+      }),
+      fe('10.96.8.173', 80, 'tcp', 308, 4, 0, [
+        '172.30.209.151:80',
+        '172.30.209.177:80',
+        '172.30.55.187:80',
+        '172.30.70.228:80',
+      ]),
       fe('10.96.100.230', 443, 'tcp', 83, 1, 0, [], {truncated: true}),
-      fe('10.96.0.1', 443, 'tcp', 0, 4, 0, ['172.30.26.146:6789', '10.0.0.21:6443', '10.0.0.22:6443', '10.0.0.23:6443']),
+      fe('10.96.0.1', 443, 'tcp', 0, 4, 0, [
+        '172.30.26.146:6789',
+        '10.0.0.21:6443',
+        '10.0.0.22:6443',
+        '10.0.0.23:6443',
+      ]),
       fe('10.104.12.18', 7867, 'tcp', 26, 1, 0, [], {truncated: true}),
     ])
     // `jeu. 30 juil. 2026 11:59:57 CEST` (output of `date`) is the one unknown line.
@@ -80,7 +95,10 @@ describe('nat dump text: Calico format strings (calico-bpf.md §1.2–§1.4)', (
       fe('3.1.1.1', 553, 'udp', 108, 1, 0, ['3.3.3.3:553']),
       fe('10.96.0.1', 443, 'tcp', 7, 1, 1, ['10.65.0.2:8443']),
       fe('172.18.0.3', 30080, 'tcp', 9, 2, 1, [], {flags: ['external-local'], truncated: true}),
-      fe('172.18.0.100', 80, 'tcp', 12, 0, 0, [], {flags: ['external-local', 'internal-local'], srcRange: '192.168.0.0/16'}),
+      fe('172.18.0.100', 80, 'tcp', 12, 0, 0, [], {
+        flags: ['external-local', 'internal-local'],
+        srcRange: '192.168.0.0/16',
+      }),
       fe('172.18.0.100', 80, 'tcp', 12, -1, 0, [], {blackhole: true}),
       fe('10.96.0.10', 53, 'udp', 3, 0, 0, [], {flags: ['nat-exclude', 'maglev']}),
     ])
@@ -170,7 +188,9 @@ describe('nat dump text: noise tolerance', () => {
   })
 
   it('SCTP and unknown protocol numbers', () => {
-    const r = parseNatDumpText('10.0.0.1 port 9 proto 132 id 1 count 0 local 0\n10.0.0.2 port 9 proto 99 id 2 count 0 local 0\n')
+    const r = parseNatDumpText(
+      '10.0.0.1 port 9 proto 132 id 1 count 0 local 0\n10.0.0.2 port 9 proto 99 id 2 count 0 local 0\n',
+    )
     expect(r.entries.map((e) => e.proto)).toStrictEqual(['sctp', 99])
   })
 
@@ -181,6 +201,7 @@ describe('nat dump text: noise tolerance', () => {
       ['cil-svc-1-cilium-pr-44301.txt', 11],
       ['kadm-1-kubeadm.txt', 5],
       ['log-3-calico-6907.txt', 0],
+      ['cm-1-kubespray-9733.txt', CM1_UNKNOWN],
     ] as const) {
       const r = parseNatDumpText(fixture(name))
       expect(r.entries, name).toStrictEqual([])
@@ -189,13 +210,31 @@ describe('nat dump text: noise tolerance', () => {
   })
 })
 
+// CM-1: header + node row of `kubectl get nodes`, and the ConfigMap YAML lines (the two prompt lines are noise).
+const CM1_UNKNOWN = 16
+
 describe('nat aff text', () => {
   it('old AffinityKey form and v3.31.7+ client form, v4 and v6', () => {
     const r = parseNatAffinityText(fixture('doc-nat-aff.txt'))
     expect(r.entries).toStrictEqual([
-      {clientIp: '10.0.0.1', frontend: {ip: '1.1.1.1', port: 80, proto: 'tcp'}, backend: {ip: '5.5.5.5', port: 8080}, timestampNs: '3723456789012'},
-      {clientIp: '10.0.0.1', frontend: {ip: '1.1.1.1', port: 80, proto: 'tcp'}, backend: {ip: '5.5.5.5', port: 8080}, timestampNs: '3723456789012'},
-      {clientIp: 'fd00::1', frontend: {ip: 'fd00:96::a', port: 53, proto: 'udp'}, backend: {ip: 'fd00:10:244::5', port: 53}, timestampNs: '987654321'},
+      {
+        clientIp: '10.0.0.1',
+        frontend: {ip: '1.1.1.1', port: 80, proto: 'tcp'},
+        backend: {ip: '5.5.5.5', port: 8080},
+        timestampNs: '3723456789012',
+      },
+      {
+        clientIp: '10.0.0.1',
+        frontend: {ip: '1.1.1.1', port: 80, proto: 'tcp'},
+        backend: {ip: '5.5.5.5', port: 8080},
+        timestampNs: '3723456789012',
+      },
+      {
+        clientIp: 'fd00::1',
+        frontend: {ip: 'fd00:96::a', port: 53, proto: 'udp'},
+        backend: {ip: 'fd00:10:244::5', port: 53},
+        timestampNs: '987654321',
+      },
     ])
     expect(r.unknownLines).toBe(0)
   })

@@ -12,7 +12,15 @@ import {
   scanBpftoolDump,
   type MapLayoutId,
 } from '../../../src/lib/maps/bpftool.js'
-import {ctFlagNames, natFlagNames, protoFromNumber, tcpStateOf, type ConntrackEntry, type CtLeg, type NatFrontend} from '../../../src/lib/maps/model.js'
+import {
+  ctFlagNames,
+  natFlagNames,
+  protoFromNumber,
+  tcpStateOf,
+  type ConntrackEntry,
+  type CtLeg,
+  type NatFrontend,
+} from '../../../src/lib/maps/model.js'
 import {
   encodeCtEntry,
   encodeCtKey,
@@ -35,7 +43,15 @@ const ipv6 = fc.uint8Array({minLength: 15, maxLength: 15}).map((b) => ipv6At(Uin
 const protoNum = fc.oneof(fc.constantFrom(1, 6, 17, 58, 132), fc.integer({min: 0, max: 255}))
 
 function legArb(v2: boolean): fc.Arbitrary<CtLeg> {
-  const bools = fc.tuple(fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean())
+  const bools = fc.tuple(
+    fc.boolean(),
+    fc.boolean(),
+    fc.boolean(),
+    fc.boolean(),
+    fc.boolean(),
+    fc.boolean(),
+    fc.boolean(),
+  )
   return fc
     .record({bytes: fc.maxSafeNat(), packets: u32, seqno: u32, bits: bools, ifindex: u32})
     .map(({bytes, packets, seqno, bits: [syn, ack, fin, rst, approved, opener, workload], ifindex}) =>
@@ -179,15 +195,19 @@ describe('round trips: model → bytes → bpftool JSON → model', () => {
           return fe
         })
     await fc.assert(
-      fc.asyncProperty(fc.integer({min: 0, max: 6}).chain((n) => fc.tuple(...Array.from({length: n}, (_, i) => feArb(i)))), fc.boolean(), async (fes, formatted) => {
-        const maps = encodeNatMaps(fes)
-        const r = await decodeNatDump({
-          frontends: [renderBpftoolDumpJson(maps.frontends, {formatted})],
-          backends: [renderBpftoolDumpJson(maps.backends, {pretty: true})],
-        })
-        expect(r.frontends).toStrictEqual(fes)
-        expect(r.orphanBackends).toStrictEqual([])
-      }),
+      fc.asyncProperty(
+        fc.integer({min: 0, max: 6}).chain((n) => fc.tuple(...Array.from({length: n}, (_, i) => feArb(i)))),
+        fc.boolean(),
+        async (fes, formatted) => {
+          const maps = encodeNatMaps(fes)
+          const r = await decodeNatDump({
+            frontends: [renderBpftoolDumpJson(maps.frontends, {formatted})],
+            backends: [renderBpftoolDumpJson(maps.backends, {pretty: true})],
+          })
+          expect(r.frontends).toStrictEqual(fes)
+          expect(r.orphanBackends).toStrictEqual([])
+        },
+      ),
       {numRuns: 200},
     )
   })
@@ -227,9 +247,11 @@ describe('round trips: bytes → model → bytes', () => {
             value[16] = type
             value.fill(0, 20, 23) // pad0
             const v6 = l.ipv6
-            if (type === 1) value.fill(0, v6 ? 66 : 42) // pad2 after nat_sport
+            if (type === 1)
+              value.fill(0, v6 ? 66 : 42) // pad2 after nat_sport
             else if (v6) value.fill(0, 124) // tail padding
-            if (type === 1) value.fill(0, 24, 28).set([proto], 24) // rev key proto u32
+            if (type === 1)
+              value.fill(0, 24, 28).set([proto], 24) // rev key proto u32
             else {
               // leg bitfields carry 7 bits (syn … workload); the rest of the u32 is padding
               for (const o of [40, 64]) {
@@ -264,24 +286,39 @@ describe('round trips: bytes → model → bytes', () => {
 describe('scanner chunking and encoders', () => {
   it('any chunking of a dump yields the same entries', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(ctEntryArb('ct4'), {minLength: 1, maxLength: 5}), fc.array(fc.integer({min: 1, max: 97}), {minLength: 1, maxLength: 30}), async (entries, cuts) => {
-        const text = renderBpftoolDumpJson(entries.map((e) => encodeCtEntry(e)), {pretty: true, formatted: true})
-        const chunks: string[] = []
-        let i = 0
-        let c = 0
-        while (i < text.length) {
-          const n = cuts[c++ % cuts.length]!
-          chunks.push(text.slice(i, i + n))
-          i += n
-        }
-        expect(await decodeAll(chunks, 'ct4')).toStrictEqual(entries)
-      }),
+      fc.asyncProperty(
+        fc.array(ctEntryArb('ct4'), {minLength: 1, maxLength: 5}),
+        fc.array(fc.integer({min: 1, max: 97}), {minLength: 1, maxLength: 30}),
+        async (entries, cuts) => {
+          const text = renderBpftoolDumpJson(
+            entries.map((e) => encodeCtEntry(e)),
+            {pretty: true, formatted: true},
+          )
+          const chunks: string[] = []
+          let i = 0
+          let c = 0
+          while (i < text.length) {
+            const n = cuts[c++ % cuts.length]!
+            chunks.push(text.slice(i, i + n))
+            i += n
+          }
+          expect(await decodeAll(chunks, 'ct4')).toStrictEqual(entries)
+        },
+      ),
       {numRuns: 100},
     )
   })
 
   it('renderBpftoolDumpChunks is the chunked form of renderBpftoolDumpJson', async () => {
-    const e = encodeCtEntry({proto: 'tcp', a: {ip: '10.0.0.1', port: 1}, b: {ip: '10.0.0.2', port: 2}, src: {ip: '10.0.0.1', port: 1}, dst: {ip: '10.0.0.2', port: 2}, type: 'normal', flags: []})
+    const e = encodeCtEntry({
+      proto: 'tcp',
+      a: {ip: '10.0.0.1', port: 1},
+      b: {ip: '10.0.0.2', port: 2},
+      src: {ip: '10.0.0.1', port: 1},
+      dst: {ip: '10.0.0.2', port: 2},
+      type: 'normal',
+      flags: [],
+    })
     const chunks = [...renderBpftoolDumpChunks([e, e], {pretty: true})]
     expect(chunks.join('')).toBe(renderBpftoolDumpJson([e, e], {pretty: true}))
     let n = 0
@@ -316,7 +353,9 @@ describe('scanner chunking and encoders', () => {
     )
     const text = renderBpftoolBatch('ct4', [e], {create: true})
     const lines = text.trimEnd().split('\n')
-    expect(lines[0]).toBe('map create /sys/fs/bpf/tc/globals/cali_v4_ct4 type lru_hash key 16 value 88 entries 512000 name cali_v4_ct4 flags 0')
+    expect(lines[0]).toBe(
+      'map create /sys/fs/bpf/tc/globals/cali_v4_ct4 type lru_hash key 16 value 88 entries 512000 name cali_v4_ct4 flags 0',
+    )
     expect(lines[1]).toBe(
       'map update pinned /sys/fs/bpf/tc/globals/cali_v4_ct4 key hex 11 00 00 00 0a 00 00 01 0a 00 00 02 35 00 40 9c value hex ' +
         '00 00 00 00 00 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 01 ' +
@@ -325,6 +364,23 @@ describe('scanner chunking and encoders', () => {
     expect(renderBpftoolBatch('nat-fe3', [], {create: true})).toBe(
       'map create /sys/fs/bpf/tc/globals/cali_v4_nat_fe3 type lpm_trie key 16 value 20 entries 65536 name cali_v4_nat_fe3 flags 1\n',
     )
-    expect(() => renderBpftoolBatch('ct4', [{key: new Uint8Array(16), value: new Uint8Array(64)}])).toThrow('expected 16/88')
+    expect(() => renderBpftoolBatch('ct4', [{key: new Uint8Array(16), value: new Uint8Array(64)}])).toThrow(
+      'expected 16/88',
+    )
+  })
+})
+
+describe('renderNatBatch', () => {
+  it('creates and fills the frontend and backend maps', async () => {
+    const {renderNatBatch} = await import('../../support/map-encoders.js')
+    const {parseNatDumpText} = await import('../../../src/lib/maps/agent-text.js')
+    const fes = parseNatDumpText('10.96.0.1 port 443 proto 6 id 0 count 1 local 0\n\t0:0\t 10.0.0.20:6443\n').entries
+    expect(renderNatBatch(fes, {create: true}).split('\n')).toStrictEqual([
+      'map create /sys/fs/bpf/tc/globals/cali_v4_nat_fe3 type lpm_trie key 16 value 20 entries 65536 name cali_v4_nat_fe3 flags 1',
+      'map update pinned /sys/fs/bpf/tc/globals/cali_v4_nat_fe3 key hex 38 00 00 00 0a 60 00 01 bb 01 06 00 00 00 00 00 value hex 00 00 00 00 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00',
+      'map create /sys/fs/bpf/tc/globals/cali_v4_nat_be type hash key 8 value 8 entries 262144 name cali_v4_nat_be flags 1',
+      'map update pinned /sys/fs/bpf/tc/globals/cali_v4_nat_be key hex 00 00 00 00 00 00 00 00 value hex 0a 00 00 14 2b 19 00 00',
+      '',
+    ])
   })
 })

@@ -89,7 +89,7 @@ describe('enable on a manifest install (in-memory stub)', () => {
     expect(report.rendered).toContain('body: {"spec":{"bpfEnabled":true}}')
   })
 
-  it('enable then revert restores every touched field, incl. a user nodeSelector and a prior bpfExternalServiceMode', async () => {
+  it('enable then revert restores every touched field (user nodeSelector, prior bpfExternalServiceMode)', async () => {
     const kube = manifestCluster({kubeProxySelector: {'kubernetes.io/os': 'linux', pool: 'workers'}, dsr: 'Tunnel'})
     const before = manifestSnapshot(kube)
     expect((await run(kube, {dsr: true})).result?.outcome).toBe('done')
@@ -230,6 +230,76 @@ describe('enable on a manifest install (in-memory stub)', () => {
     expect(kube.writeRequests()).toEqual([])
     const forced = await enableSession({kube, options: opts(), timing, preflight: failing, force: true})
     expect(forced.result?.outcome).toBe('done')
+  })
+})
+
+describe('more enable variants (stub)', () => {
+  it('--kube-proxy keep: Felix told not to fight an untouched kube-proxy; revert removes the fields', async () => {
+    const kube = manifestCluster()
+    const before = manifestSnapshot(kube)
+    const report = await run(kube, {kubeProxy: 'keep'})
+    expect(report.result?.outcome).toBe('done')
+    expect((kube.peek(Resources.felixConfigurations, 'default') as any).spec).toMatchObject({
+      bpfKubeProxyIptablesCleanupEnabled: false,
+      bpfKubeProxyHealthzPort: 0,
+    })
+    expect(kube.writeRequests().some((w) => w.name === 'kube-proxy')).toBe(false)
+    await revertSession({kube, timing})
+    expect(manifestSnapshot(kube)).toEqual(before)
+  })
+
+  it('restarts calico-typha too when it is there, and waits for its rollout', async () => {
+    const kube = manifestCluster()
+    kube.seed(Resources.deployments, {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {name: 'calico-typha', namespace: 'kube-system', labels: {'k8s-app': 'calico-typha'}},
+      spec: {
+        replicas: 2,
+        template: {metadata: {labels: {'k8s-app': 'calico-typha'}}, spec: {containers: [{name: 'calico-typha'}]}},
+      },
+    } as any)
+    kube.reactors.push((s) => {
+      const d = s.objects.get('apps/deployments/kube-system/calico-typha') as any
+      if (d) d.status = {observedGeneration: d.metadata.generation, updatedReplicas: 2, readyReplicas: 2}
+    })
+    const report = await run(kube)
+    expect(report.result?.outcome).toBe('done')
+    const typha = kube.peek(Resources.deployments, 'calico-typha', 'kube-system') as any
+    expect(typha.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toMatch(/^20/)
+    await revertSession({kube, timing})
+    expect(
+      (kube.peek(Resources.deployments, 'calico-typha', 'kube-system') as any).spec.template.metadata.annotations,
+    ).toBeUndefined()
+  })
+
+  it('a second enable with --dsr adds to the record; revert undoes both runs', async () => {
+    const kube = manifestCluster({dsr: 'Tunnel'})
+    const before = manifestSnapshot(kube)
+    await run(kube)
+    kube.requests.length = 0
+    const second = await run(kube, {dsr: true})
+    expect(second.result?.steps.filter((s) => s.status === 'applied').map((s) => s.id)).toEqual(['verify-bpf', 'dsr'])
+    const rec = JSON.parse((kube.peek(Resources.configMaps, 'ebpfctl-state', 'kube-system') as any).data['record.json'])
+    expect(new Set(rec.entries.map((e: any) => e.run)).size).toBe(2)
+    await revertSession({kube, timing})
+    expect(manifestSnapshot(kube)).toEqual(before)
+  })
+
+  it('a failed second run rolls back only its own changes and keeps the first run in the record', async () => {
+    const kube = manifestCluster()
+    await run(kube)
+    const enabled = manifestSnapshot(kube)
+    kube.fault = (req) =>
+      req.verb === 'patch' && (req.body as any)?.spec?.bpfExternalServiceMode === 'DSR'
+        ? apiError(500, 'patch')
+        : undefined
+    const second = await run(kube, {dsr: true})
+    expect(second.result?.outcome).toBe('rolled-back')
+    kube.fault = undefined
+    expect(manifestSnapshot(kube)).toEqual(enabled)
+    const rec = JSON.parse((kube.peek(Resources.configMaps, 'ebpfctl-state', 'kube-system') as any).data['record.json'])
+    expect(rec.entries.every((e: any) => e.stepId !== 'dsr')).toBe(true)
   })
 })
 

@@ -123,7 +123,8 @@ describe('Felix log verdicts', () => {
     ).toBe('fallen-back')
     expect(
       classifyFelixLog(
-        'BPF dataplane mode enabled but not supported by the kernel.  Disabling BPF mode.\nBPF enabled, starting BPF endpoint manager and map manager.',
+        'BPF dataplane mode enabled but not supported by the kernel.  Disabling BPF mode.\nBPF enabled, starting ' +
+          'BPF endpoint manager and map manager.',
       ),
     ).toBe('bpf')
   })
