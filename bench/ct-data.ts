@@ -81,12 +81,14 @@ export function ctEntry(r: () => number): ConntrackEntry {
   const flagBits = (r() & 3) === 0 ? 0x100 : 0
   const lastSeenNs = String(1_000_000_000_000 + (r() % 1_000_000_000) * 1000)
   if (k === 0) {
+    // NAT-forward: key (client, VIP); the value points at the NAT-reverse key (client, backend).
+    const vip = {ip: `10.96.${r() & 255}.${r() & 255}`, port: 80}
     return {
       proto,
       a,
-      b: {ip: `10.96.${r() & 255}.${r() & 255}`, port: 80},
+      b: vip,
       src: a,
-      dst: b,
+      dst: vip,
       type: 'nat-forward',
       typeCode: 1,
       flags: [],

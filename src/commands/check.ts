@@ -1,23 +1,13 @@
-import {existsSync} from 'node:fs'
-import {homedir} from 'node:os'
-import {join} from 'node:path'
-
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import type {CheckContext} from '../lib/checks/types.js'
 import {CHECK_IDS, normalizeCheckIds, runChecks} from '../lib/checks/index.js'
 import {localNodeName, readLocalFacts} from '../lib/checks/facts.js'
+import {kubeconfigAvailable} from '../lib/checks/target.js'
 import {type CalicoInfo, type CheckReport, buildReport, renderFindingsTable, renderJunit} from '../lib/output/findings.js'
 
 // Start-up matters: nothing from src/lib/kube (client-node, yaml) is imported here; the cluster path loads it.
-
-/** kubectl's lookup, as src/lib/kube/config.ts hasKubeconfig (kept in step; inlined so local runs never load kube/). */
-function kubeconfigAvailable(flag: string | undefined, env = process.env): boolean {
-  if (flag) return true
-  const files = env.KUBECONFIG ? env.KUBECONFIG.split(':').filter(Boolean) : [join(env.HOME ?? homedir(), '.kube', 'config')]
-  return files.some((f) => existsSync(f))
-}
 
 export default class Check extends BaseCommand<typeof Check> {
   static override description = [

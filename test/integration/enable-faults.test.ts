@@ -70,7 +70,7 @@ function failKthWrite(c: TestCluster, k: number, action: FaultAction): {fired: b
 
 describe('fault injection: enable', () => {
   for (const setup of setups) {
-    it(`${setup.name}: every write, every fault`, {timeout: 120_000}, async () => {
+    it(`${setup.name}: every write, every fault`, {timeout: 300_000}, async () => {
       const clean = await start(setup.kind)
       const initial = normalize(touchedFields(clean.server.store, clean.calicoNamespace))
       expect((await enable(clean, setup.opts)).result?.outcome).toBe('done')
@@ -111,7 +111,7 @@ describe('fault injection: enable', () => {
 
 describe('fault injection: revert', () => {
   for (const setup of setups) {
-    it(`${setup.name}: every write, every fault`, {timeout: 120_000}, async () => {
+    it(`${setup.name}: every write, every fault`, {timeout: 300_000}, async () => {
       const clean = await start(setup.kind)
       const initial = normalize(touchedFields(clean.server.store, clean.calicoNamespace))
       expect((await enable(clean, setup.opts)).result?.outcome).toBe('done')

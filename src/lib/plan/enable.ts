@@ -151,7 +151,9 @@ export function buildEnablePlan(
   else if (kubeProxy && opts.kubeProxy === 'operator') later.push(kubeProxyOperatorStep(kubeProxy, state))
   else if (kubeProxy) later.push(kubeProxyDisableStep(kubeProxy, state))
   if (opts.dsr !== undefined) later.push(dsrStep(opts.dsr, state))
-  steps.push(verifyBpfStep(install, state, (s) => later.every((st) => st.alreadyDone(s))))
+  // Verify runs whenever any other step does (BPF just turned on, or kube-proxy about to be touched).
+  const before = [...steps]
+  steps.push(verifyBpfStep(install, state, (s) => [...before, ...later].every((st) => st.alreadyDone(s))))
   steps.push(...later)
 
   const warnings = [DISRUPTION_WARNING]

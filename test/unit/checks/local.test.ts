@@ -152,15 +152,34 @@ describe('ebpfctl check (local, built CLI as a child process)', () => {
   })
 })
 
-describe('kubeconfig lookup of check.ts', () => {
-  it('agrees with src/lib/kube/config.ts hasKubeconfig', async () => {
+describe('kubeconfigAvailable (check.ts) agrees with hasKubeconfig (kube/config.ts)', () => {
+  it.each([
+    [undefined, {KUBECONFIG: '/nonexistent/a:/nonexistent/b'}],
+    [undefined, {KUBECONFIG: `/nonexistent/a:${BIN}`}],
+    [undefined, {HOME: '/nonexistent'}],
+    [undefined, {HOME: ROOT}],
+    ['/nonexistent/explicit', {}],
+  ])('--kubeconfig %s, env %j', async (flag, env) => {
     const {hasKubeconfig} = await import('../../../src/lib/kube/config.js')
-    const src = readFileSync(join(ROOT, 'src', 'commands', 'check.ts'), 'utf8')
-    expect(src).toContain('function kubeconfigAvailable')
-    for (const env of [{KUBECONFIG: '/nonexistent/a:/nonexistent/b'}, {KUBECONFIG: `/nonexistent:${BIN}`}, {HOME: '/nonexistent'}]) {
-      // same rule: --kubeconfig wins, else $KUBECONFIG (a ':' list), else ~/.kube/config
-      const ours = (env.KUBECONFIG ? env.KUBECONFIG.split(':') : [join(env.HOME!, '.kube', 'config')]).some((f) => existsSync(f))
-      expect(hasKubeconfig({}, env)).toBe(ours)
-    }
+    const {kubeconfigAvailable} = await import('../../../src/lib/checks/target.js')
+    expect(kubeconfigAvailable(flag, env)).toBe(hasKubeconfig({kubeconfig: flag}, env))
+  })
+})
+
+describe('start-up: the local check loads nothing heavy', () => {
+  it('never resolves dist/lib/kube, @kubernetes/client-node, yaml or ajv', async () => {
+    const {mkdtempSync, writeFileSync} = await import('node:fs')
+    const {tmpdir} = await import('node:os')
+    const dir = mkdtempSync(join(tmpdir(), 'ebpfctl-hook-'))
+    const hooks = join(dir, 'hooks.mjs')
+    writeFileSync(hooks, `export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write('RESOLVED ' + r.url + '\\n'); return r }\n`)
+    const register = join(dir, 'register.mjs')
+    writeFileSync(register, `import {register} from 'node:module'\nregister(${JSON.stringify('file://' + hooks)})\n`)
+    const r = await execa('node', ['--import', register, BIN, 'check', '-o', 'json'], {reject: false, cwd: ROOT})
+    const resolved = r.stderr.split('\n').filter((l) => l.startsWith('RESOLVED ')).map((l) => l.slice(9))
+    expect(resolved.some((u) => u.includes('/dist/commands/check.js'))).toBe(true)
+    // CJS requires inside @oclif/core are not ESM resolutions, but client-node/yaml/ajv would be imported as ESM.
+    expect(resolved.filter((u) => /\/dist\/lib\/kube\/|@kubernetes\/client-node|\/node_modules\/(yaml|ajv)\//.test(u))).toEqual([])
+    expect(JSON.parse(r.stdout).target.mode).toBe('local')
   })
 })

@@ -248,6 +248,18 @@ describe('more enable variants (stub)', () => {
     expect(manifestSnapshot(kube)).toEqual(before)
   })
 
+  it('verify still runs when only BPF-on is left to do (a fallback is caught and rolled back)', async () => {
+    const kube = manifestCluster({nodes: [{name: 'n1'}, {name: 'old', bpfSupported: false}]})
+    const fcObj = kube.peek(Resources.felixConfigurations, 'default') as any
+    fcObj.spec = {...fcObj.spec, bpfKubeProxyIptablesCleanupEnabled: false, bpfKubeProxyHealthzPort: 0}
+    kube.seed(Resources.felixConfigurations, fcObj)
+    const before = manifestSnapshot(kube)
+    const report = await run(kube, {kubeProxy: 'keep'})
+    expect(report.result?.outcome).toBe('rolled-back')
+    expect(report.result?.failedStep).toBe('verify-bpf')
+    expect(manifestSnapshot(kube)).toEqual(before)
+  })
+
   it('restarts calico-typha too when it is there, and waits for its rollout', async () => {
     const kube = manifestCluster()
     kube.seed(Resources.deployments, {
