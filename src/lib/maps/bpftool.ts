@@ -502,7 +502,7 @@ export class BpftoolDumpScanner {
                 if (h1 >= 0 && h2 >= 0) {
                   if (len < MAX_BYTES) target[len++] = (h1 << 4) | h2
                   else this.bad = true
-                  i += 6
+                  i += buf[i + 6] === 0x2c ? 7 : 6
                   continue
                 }
               }

@@ -221,6 +221,16 @@ describe('enable on a manifest install (in-memory stub)', () => {
     await expect(run(m, {bootstrap: true})).rejects.toThrow(/--bootstrap needs an operator install/)
   })
 
+  it('refuses with a remedy when no usable API-server address can be derived', async () => {
+    const kube = manifestCluster()
+    kube.objects.delete('discovery.k8s.io/endpointslices/default/kubernetes')
+    await expect(run(kube, {kubeconfigServer: 'https://127.0.0.1:6443'})).rejects.toSatisfy(
+      (e: unknown) =>
+        e instanceof UserError && /no usable API-server address/.test(e.message) && /--api-server/.test(e.remedy!),
+    )
+    expect(kube.writeRequests()).toEqual([])
+  })
+
   it('refuses on preflight failures unless --force', async () => {
     const kube = manifestCluster()
     const failing = async () => [{checkId: 'kernel', status: 'fail', node: 'n1', summary: 'kernel 4.19 is below 5.3'}]

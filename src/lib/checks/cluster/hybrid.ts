@@ -41,7 +41,9 @@ export const hybridCheck: Check = {
       finding('hybrid', 'fail', `${plural(bpf.length, 'node')} would run BPF and ${fallback.length} would fall back to iptables: ${nameList(fallback)}`, {
         data,
         detail: 'NodePort and service traffic between BPF and non-BPF nodes is dropped in a mixed cluster.',
-        remedy: 'Upgrade the kernels of the falling-back nodes (or remove their node.<name> bpfEnabled: false override) before enabling BPF.',
+        remedy:
+          'Upgrade the kernels of the falling-back nodes (or remove their node.<name> bpfEnabled: false ' +
+          'override) before enabling BPF.',
       }),
     ]
   },

@@ -55,7 +55,8 @@ export const kubeProxyCheck: Check = {
         finding('kube-proxy', 'warn', 'kube-proxy runs in IPVS mode: its kube-ipvs0 device and IPVS rules stay behind and break BPF service handling', {
           remedy:
             'Switch kube-proxy to iptables first: set mode: iptables in ConfigMap kube-system/kube-proxy (config.conf), ' +
-            'kubectl rollout restart ds/kube-proxy -n kube-system, then reboot each node (or ip link delete kube-ipvs0 and ipvsadm -C).',
+            'kubectl rollout restart ds/kube-proxy -n kube-system, then reboot each node (or ip link delete ' +
+            'kube-ipvs0 and ipvsadm -C).',
         }),
       )
     }

@@ -47,7 +47,8 @@ export const platformCheck: Check = {
           data: {nodes: eks414.length},
           detail: "Felix's minimum is 5.3 (4.14 is treated as too old): these nodes would silently stay on iptables.",
           remedy:
-            'Replace these node groups with Amazon Linux 2023 or Bottlerocket AMIs (e.g. eksctl create nodegroup --node-ami-family AmazonLinux2023), then drain and delete the old ones.',
+            'Replace these node groups with Amazon Linux 2023 or Bottlerocket AMIs (e.g. eksctl create nodegroup ' +
+            '--node-ami-family AmazonLinux2023), then drain and delete the old ones.',
         }),
       )
     }
@@ -55,7 +56,8 @@ export const platformCheck: Check = {
       out.push(
         finding('platform', 'warn', 'kOps cluster: kOps owns kube-proxy and the Calico manifest, so a patch would be undone on the next kops update', {
           remedy:
-            'Set in the kOps cluster spec: networking.calico.bpfEnabled: true and kubeProxy.enabled: false; then kops update cluster --yes && kops rolling-update cluster --yes.',
+            'Set in the kOps cluster spec: networking.calico.bpfEnabled: true and kubeProxy.enabled: false; then ' +
+            'kops update cluster --yes && kops rolling-update cluster --yes.',
         }),
       )
     }
@@ -69,7 +71,9 @@ export const platformCheck: Check = {
     if (counts.has('aks') || declared === 'AKS') {
       out.push(
         finding('platform', 'warn', 'AKS manages kube-proxy: it keeps running next to the BPF dataplane', {
-          remedy: 'Set bpfKubeProxyIptablesCleanupEnabled: false and bpfKubeProxyHealthzPort: 0 in FelixConfiguration default.',
+          remedy:
+            'Set bpfKubeProxyIptablesCleanupEnabled: false and bpfKubeProxyHealthzPort: 0 in FelixConfiguration ' +
+            'default.',
         }),
       )
     }
@@ -77,7 +81,9 @@ export const platformCheck: Check = {
       out.push(
         finding('platform', 'warn', 'EKS manages kube-proxy as an add-on: a nodeSelector patch may be reverted by add-on updates', {
           remedy:
-            'Remove the kube-proxy add-on (aws eks delete-addon --cluster-name NAME --addon-name kube-proxy --preserve) before disabling it, or keep it running with bpfKubeProxyIptablesCleanupEnabled: false and bpfKubeProxyHealthzPort: 0.',
+            'Remove the kube-proxy add-on (aws eks delete-addon --cluster-name NAME --addon-name kube-proxy ' +
+            '--preserve) before disabling it, or keep it running with bpfKubeProxyIptablesCleanupEnabled: false ' +
+            'and bpfKubeProxyHealthzPort: 0.',
         }),
       )
     }

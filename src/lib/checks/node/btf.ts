@@ -14,7 +14,9 @@ export const btfCheck: Check = {
             finding('btf', 'warn', `${BTF_PATH} is missing (kernel built without CONFIG_DEBUG_INFO_BTF)`, {
               node,
               detail: 'Calico runs without kernel BTF, but BTF-dependent features and diagnostics are unavailable.',
-              remedy: 'Use a distribution kernel with CONFIG_DEBUG_INFO_BTF=y (Ubuntu 20.10+, RHEL 8.2+, Debian 11+, AL2023, Bottlerocket).',
+              remedy:
+                'Use a distribution kernel with CONFIG_DEBUG_INFO_BTF=y (Ubuntu 20.10+, RHEL 8.2+, Debian 11+, ' +
+                'AL2023, Bottlerocket).',
             }),
           ],
     )

@@ -18,8 +18,12 @@ export const calicoMapsCheck: Check = {
           finding('calico-maps', 'fail', `BPF is enabled but no Calico maps are pinned in ${CALICO_PIN_DIR}`, {
             node,
             data,
-            detail: 'Felix has not started the BPF dataplane here: it may have fallen back to iptables (unsupported kernel) or not be running.',
-            remedy: 'Look for "BPF dataplane mode enabled but not supported by the kernel" in the calico-node log of this node.',
+            detail:
+              'Felix has not started the BPF dataplane here: it may have fallen back to iptables (unsupported ' +
+              'kernel) or not be running.',
+            remedy:
+              'Look for "BPF dataplane mode enabled but not supported by the kernel" in the calico-node log of this ' +
+              'node.',
           }),
         ]
       }

@@ -22,7 +22,9 @@ export const kernelConfigCheck: Check = {
         return [
           finding('kernel-config', 'warn', 'kernel config is unreadable (no /proc/config.gz or /boot/config-<release>)', {
             node,
-            remedy: 'Load the configs module (modprobe configs) or install the kernel config file to verify the eBPF options.',
+            remedy:
+              'Load the configs module (modprobe configs) or install the kernel config file to verify the eBPF ' +
+              'options.',
           }),
         ]
       }
@@ -36,7 +38,9 @@ export const kernelConfigCheck: Check = {
           finding('kernel-config', 'fail', `${disabled.join(', ')} ${disabled.length === 1 ? 'is' : 'are'} not set${from}`, {
             node,
             data,
-            detail: 'Calico loads tc (clsact) BPF programs and cgroup BPF programs; without these options they cannot load.',
+            detail:
+              'Calico loads tc (clsact) BPF programs and cgroup BPF programs; without these options they cannot ' +
+              'load.',
             remedy: 'Use a kernel built with these options (every mainstream distribution kernel >= 5.10 has them).',
           }),
         ]
