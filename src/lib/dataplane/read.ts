@@ -233,7 +233,7 @@ export async function streamConntrack(
         }
       })
       const {stdout, json} = await runAgent(runner, node, ['conntrack', 'dump'], opts, (chunk) =>
-        parser.write(chunk.toString('utf8')),
+        parser.write(chunk),
       )
       if (json) {
         const parsed = parseConntrackJson(stdout)

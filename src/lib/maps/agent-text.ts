@@ -351,6 +351,12 @@ function tokenEnd(s: string, i: number): number {
   return sp < 0 ? s.length : sp
 }
 
+/**
+ * The LE-u32 reading of the last IPv4 address parsed by `hostPortAt` (Calico's key-order compare value), or -1 when it
+ * was not a dotted quad. A module-level scratch value, so the hot path allocates nothing for it.
+ */
+let lastIpv4Le = -1
+
 /** `ip:port` in `s[start, end)` (IPv6 without brackets: split on the last colon), without intermediate strings. */
 function hostPortAt(s: string, start: number, end: number): Endpoint | undefined {
   const colon = s.lastIndexOf(':', end - 1)
@@ -362,12 +368,65 @@ function hostPortAt(s: string, start: number, end: number): Endpoint | undefined
     port = port * 10 + (c - 48)
   }
   if (port > 65535) return undefined
+  // Validate the address and, for IPv4, compute its little-endian u32 value on the way.
+  let v4 = 0
+  let part = 0
+  let digits = 0
+  let dots = 0
+  let scale = 1
+  let isV4 = true
   for (let i = start; i < colon; i++) {
     const c = s.charCodeAt(i)
-    if (!((c >= 48 && c <= 58) || c === 46 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70))) return undefined
+    if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48)
+      digits++
+    } else if (c === 46) {
+      if (digits === 0 || digits > 3 || part > 255) isV4 = false
+      v4 += part * scale
+      scale *= 256
+      part = 0
+      digits = 0
+      dots++
+    } else if (c === 58 || (c >= 97 && c <= 102) || (c >= 65 && c <= 70)) isV4 = false
+    else return undefined
   }
+  lastIpv4Le = isV4 && dots === 3 && digits > 0 && digits <= 3 && part <= 255 ? v4 + part * scale : -1
   return {ip: s.slice(start, colon), port}
 }
+
+/**
+ * Go duration in `s[start, end)` → seconds. The common `12.345s` / `493.47131ms` shapes are read in place (an exact
+ * integer mantissa divided by an exact power of ten is correctly rounded, i.e. equal to `Number(text)`); anything
+ * else goes through `parseGoDuration`.
+ */
+function durationAt(s: string, start: number, end: number): number | undefined {
+  const last = s.charCodeAt(end - 1)
+  if (last === 115 /* s */ && end - start >= 2) {
+    const ms = s.charCodeAt(end - 2) === 109 /* m */
+    const stop = ms ? end - 2 : end - 1
+    let m = 0
+    let frac = -1
+    let ok = stop > start
+    for (let i = start; i < stop; i++) {
+      const c = s.charCodeAt(i)
+      if (c >= 48 && c <= 57) {
+        m = m * 10 + (c - 48)
+        if (frac >= 0) frac++
+      } else if (c === 46 && frac < 0 && i > start) frac = 0
+      else {
+        ok = false
+        break
+      }
+    }
+    if (ok && m < 9007199254740992 && frac <= 22) {
+      const v = frac > 0 ? m / POW10[frac]! : m
+      return ms ? Math.round(v * 1e6) / 1e9 : v
+    }
+  }
+  return parseGoDuration(s.slice(start, end))
+}
+
+const POW10 = Array.from({length: 23}, (_, k) => 10 ** k)
 
 const EXT_CLIENT = 'external client, service forwarded to/from '
 const SPORT_CHANGED = 'source port changed from '
@@ -401,12 +460,14 @@ function parsePrettyFast(s: string, hasAge: {v: boolean}): ConntrackEntry | unde
   e = tokenEnd(s, i)
   const src = hostPortAt(s, i, e)
   if (!src) return undefined
+  const srcLe = lastIpv4Le
   i = skipSpaces(s, e)
   if (!s.startsWith('->', i)) return undefined
   i = skipSpaces(s, i + 2)
   e = tokenEnd(s, i)
   let dst = hostPortAt(s, i, e)
   if (!dst) return undefined
+  let dstLe = lastIpv4Le
   let origDst: Endpoint | undefined
   i = skipSpaces(s, e)
   if (s.startsWith('->', i)) {
@@ -415,17 +476,18 @@ function parsePrettyFast(s: string, hasAge: {v: boolean}): ConntrackEntry | unde
     origDst = dst
     dst = hostPortAt(s, i, e)
     if (!dst) return undefined
+    dstLe = lastIpv4Le
     i = skipSpaces(s, e)
   }
   let tunnelIp: string | undefined
-  if (s.startsWith(EXT_CLIENT, i)) {
+  if (s.charCodeAt(i) === 101 /* e */ && s.startsWith(EXT_CLIENT, i)) {
     i += EXT_CLIENT.length
     e = tokenEnd(s, i)
     tunnelIp = s.slice(i, e)
     i = skipSpaces(s, e)
   }
   let origSrcPort: number | undefined
-  if (s.startsWith(SPORT_CHANGED, i)) {
+  if (s.charCodeAt(i) === 115 /* s */ && s.startsWith(SPORT_CHANGED, i)) {
     i += SPORT_CHANGED.length
     e = tokenEnd(s, i)
     const n = Number(s.slice(i, e))
@@ -434,7 +496,7 @@ function parsePrettyFast(s: string, hasAge: {v: boolean}): ConntrackEntry | unde
     i = skipSpaces(s, e)
   }
   let ageSeconds: number | undefined
-  if (s.startsWith('Age:', i)) {
+  if (s.charCodeAt(i + 1) === 103 /* Ag */ && s.startsWith('Age:', i)) {
     i = skipSpaces(s, i + 4)
     e = tokenEnd(s, i)
     ageSeconds = parseGoDuration(s.slice(i, e))
@@ -444,7 +506,7 @@ function parsePrettyFast(s: string, hasAge: {v: boolean}): ConntrackEntry | unde
   if (!s.startsWith('Active ago ', i)) return undefined
   i = skipSpaces(s, i + 11)
   e = tokenEnd(s, i)
-  const ago = parseGoDuration(s.slice(i, e))
+  const ago = durationAt(s, i, e)
   if (ago === undefined) return undefined
   i = skipSpaces(s, e)
   let tcpState: TcpState | undefined
@@ -457,11 +519,12 @@ function parsePrettyFast(s: string, hasAge: {v: boolean}): ConntrackEntry | unde
     i = skipSpaces(s, e)
     if (i < s.length && s.slice(i).trim() !== '') return undefined
   }
-  const [a, b] = canonicalCtOrder(src, dst)
+  // Calico's key order (§2.6, as canonicalCtOrder): IPv4 by LE u32 then port; IPv6 kept as printed.
+  const srcFirst = srcLe < 0 || dstLe < 0 || srcLe < dstLe || (srcLe === dstLe && src.port <= dst.port)
   const entry: ConntrackEntry = {
     proto,
-    a,
-    b,
+    a: srcFirst ? src : dst,
+    b: srcFirst ? dst : src,
     src,
     dst,
     type: origDst ? 'nat-reverse' : 'normal',

@@ -526,3 +526,23 @@ describe('ConntrackTextParser over bytes', () => {
     expect(r.unknownLines).toBe(0)
   })
 })
+
+describe('in-place duration reading on the fast path', () => {
+  it('equals parseGoDuration for random s/ms durations', async () => {
+    const {default: fc} = await import('fast-check')
+    const {parseGoDuration} = await import('../../../src/lib/maps/noise.js')
+    fc.assert(
+      fc.property(
+        fc.nat(999999),
+        fc.option(fc.stringMatching(/^[0-9]{1,9}$/), {nil: undefined}),
+        fc.constantFrom('s', 'ms'),
+        (int, frac, unit) => {
+          const d = `${int}${frac === undefined ? '' : `.${frac}`}${unit}`
+          const e = parseConntrackLine(`UDP 10.0.0.1:1 -> 10.0.0.2:2  Active ago ${d}`)
+          expect(e?.activeAgoSeconds).toBe(parseGoDuration(d))
+        },
+      ),
+      {numRuns: 2000},
+    )
+  })
+})
