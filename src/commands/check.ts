@@ -1,10 +1,11 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {nodeAccessFlags, nodeTimeoutMs} from '../flags/node-access.js'
 import type {CheckContext} from '../lib/checks/types.js'
 import {CHECK_IDS, normalizeCheckIds, runChecks} from '../lib/checks/index.js'
 import {localNodeName, readLocalFacts} from '../lib/checks/facts.js'
-import {kubeconfigAvailable} from '../lib/checks/target.js'
+import {hasKubeconfig} from '../lib/kube/kubeconfig-path.js'
 import {type CalicoInfo, type CheckReport, buildReport, renderFindingsTable, renderJunit} from '../lib/output/findings.js'
 
 // Start-up matters: nothing from src/lib/kube (client-node, yaml) is imported here; the cluster path loads it.
@@ -68,12 +69,7 @@ export default class Check extends BaseCommand<typeof Check> {
       description: 'Also probe these nodes (all, or NAME,NAME) for the node-side checks (needs node access).',
       helpGroup: 'NODE ACCESS',
     }),
-    via: Flags.option({
-      default: 'auto',
-      description: 'How --nodes reaches nodes: ssh, exec (through the calico-node pod), or auto.',
-      helpGroup: 'NODE ACCESS',
-      options: ['ssh', 'exec', 'auto'] as const,
-    })(),
+    ...nodeAccessFlags,
   }
 
   async run(): Promise<void> {
@@ -87,7 +83,7 @@ export default class Check extends BaseCommand<typeof Check> {
     let target: CheckReport['target']
     let calico: CalicoInfo | null = null
     const wantsCluster =
-      !flags.local && (flags.context !== undefined || flags.nodes !== undefined || kubeconfigAvailable(flags.kubeconfig))
+      !flags.local && (flags.context !== undefined || flags.nodes !== undefined || hasKubeconfig(flags.kubeconfig))
     if (!wantsCluster) {
       const name = localNodeName()
       ctx = {nodeFacts: new Map([[name, await readLocalFacts()]])}
@@ -104,12 +100,19 @@ export default class Check extends BaseCommand<typeof Check> {
         const install = detectInstall(state)
         ctx = {cluster: {state, install, kubeconfigServer: kube.server}}
         if (flags.nodes !== undefined) {
-          const {loadNodeFactsProvider, selectNodes} = await import('../lib/checks/node-facts.js')
+          const [{probeNodes, selectNodes}, {openRunner}] = await Promise.all([
+            import('../lib/checks/node-facts.js'),
+            import('../flags/node-access.js'),
+          ])
           const nodes = selectNodes(state.nodes, flags.nodes)
-          const probe = await loadNodeFactsProvider(install.type === 'none' ? undefined : install.calicoNamespace)
-          const res = await probe(kube, nodes, {via: flags.via, timeoutMs, kubeconfig: flags.kubeconfig, context: flags.context})
-          ctx.nodeFacts = res.facts
-          ctx.nodeAccessErrors = res.errors
+          const runner = await openRunner(flags, {kube, calicoNamespace: install.type === 'none' ? undefined : install.calicoNamespace})
+          try {
+            const res = await probeNodes(runner, nodes, {timeoutMs: nodeTimeoutMs(flags), concurrency: flags.concurrency})
+            ctx.nodeFacts = res.facts
+            ctx.nodeAccessErrors = res.errors
+          } finally {
+            await runner.close()
+          }
         }
         target = {mode: 'cluster', server: kube.server, context: kube.contextName}
         calico = calicoInfo(state, install)

@@ -60,14 +60,18 @@ export function nodeTimeoutMs(flags: NodeAccessFlagValues): number {
   return parseDuration(flags['node-timeout'], 'node-timeout')
 }
 
-/** The transport `--via auto` resolves to. */
-export function resolveVia(flags: NodeAccessFlagValues, haveCluster: boolean): TransportKind {
+/**
+ * The transport `--via auto` resolves to: ssh when any --ssh-* flag is given; else exec into calico-node when there is a
+ * cluster with Calico; else ssh for a cluster without Calico; else this machine.
+ */
+export function resolveVia(flags: NodeAccessFlagValues, cluster: {calicoNamespace?: string} | undefined): TransportKind {
   if (flags.via !== 'auto') return flags.via
   const sshAsked = Boolean(
     flags['ssh-user'] || flags['ssh-port'] || flags['ssh-identity']?.length || flags['ssh-host']?.length || flags['ssh-config'],
   )
   if (sshAsked) return 'ssh'
-  return haveCluster ? 'exec' : 'local'
+  if (!cluster) return 'local'
+  return cluster.calicoNamespace ? 'exec' : 'ssh'
 }
 
 /** Builds the NodeRunner the flags ask for; transports are imported only when used (ssh2 costs start-up time). */
@@ -75,7 +79,7 @@ export async function openRunner(
   flags: NodeAccessFlagValues,
   cluster: {kube: KubeClient; calicoNamespace?: string} | undefined,
 ): Promise<NodeRunner> {
-  const via = resolveVia(flags, cluster !== undefined)
+  const via = resolveVia(flags, cluster)
   if (via === 'exec') {
     if (!cluster) {
       throw new UserError('--via exec needs a cluster', {remedy: 'Pass --kubeconfig (or use --via ssh / --via local).'})

@@ -1,29 +1,14 @@
 import {UserError} from '../errors.js'
-import type {KubeClient} from '../kube/client.js'
+import type {NodeRunner} from '../nodes/types.js'
 import type {NodeObject} from '../kube/calico-types.js'
 import type {NodeFacts} from './types.js'
 
-/**
- * The seam through which `ebpfctl check --nodes … --via ssh|exec|auto` gets NodeFacts from remote nodes. The same
- * node checks then judge them exactly as they judge this machine's facts.
- */
-export type Via = 'ssh' | 'exec' | 'auto'
-
-export interface NodeFactsRequest {
-  via: Via
-  timeoutMs: number
-  kubeconfig?: string
-  context?: string
-}
-
+/** What `ebpfctl check --nodes …` learned from the nodes; the node checks judge these facts as they judge this machine's. */
 export interface NodeFactsResult {
   facts: Map<string, NodeFacts>
   /** Nodes that could not be probed: one line and a remedy each. */
   errors: Map<string, {message: string; remedy?: string}>
 }
-
-export type NodeFactsProvider = (kube: KubeClient, nodes: NodeObject[], req: NodeFactsRequest) => Promise<NodeFactsResult>
-
 /** Which cluster nodes `--nodes all|NAME,…` names; unknown names are a usage error. */
 export function selectNodes(all: NodeObject[], spec: string): NodeObject[] {
   const linux = all.filter((n) => n.status?.nodeInfo?.operatingSystem?.toLowerCase() !== 'windows')
@@ -39,32 +24,22 @@ export function selectNodes(all: NodeObject[], spec: string): NodeObject[] {
   return names.map((n) => byName.get(n)!)
 }
 
-/**
- * The node prober: src/lib/nodes (probeNode over an SshRunner or an ExecRunner, fanned out with runOnNodes), imported
- * only when --nodes is given (ssh2 is heavy). `auto` uses pod exec into calico-node when Calico runs, else SSH.
- */
-export async function loadNodeFactsProvider(calicoNamespace?: string): Promise<NodeFactsProvider> {
-  const nodesLib = await import('../nodes/index.js')
-  return async (kube, nodes, req) => {
-    const via = req.via === 'auto' ? (calicoNamespace ? 'exec' : 'ssh') : req.via
-    if (via === 'exec' && !calicoNamespace) {
-      throw new UserError('--via exec needs calico-node pods, and Calico is not installed', {remedy: 'Use --via ssh.'})
-    }
-    const runner =
-      via === 'exec' ? new nodesLib.ExecRunner({kube, namespace: calicoNamespace!}) : new nodesLib.SshRunner({})
-    try {
-      const targets = nodes.map((n) => ({name: n.metadata.name, addresses: n.status?.addresses}))
-      const outcomes = await nodesLib.runOnNodes(targets, (t) => nodesLib.probeNode(runner, t, {timeoutMs: req.timeoutMs}), {
-        perNodeTimeoutMs: req.timeoutMs + 5000,
-      })
-      const result: NodeFactsResult = {facts: new Map(), errors: new Map()}
-      for (const o of outcomes) {
-        if (o.ok) result.facts.set(o.node.name, {...o.value, via})
-        else result.errors.set(o.node.name, {message: o.error.message, remedy: o.error.remedy})
-      }
-      return result
-    } finally {
-      await runner.close()
-    }
+/** Probes the nodes through the runner (src/lib/nodes, imported only with --nodes: ssh2 is heavy), fanned out. */
+export async function probeNodes(
+  runner: NodeRunner,
+  nodes: NodeObject[],
+  opts: {timeoutMs: number; concurrency: number},
+): Promise<NodeFactsResult> {
+  const {probeNode, runOnNodes} = await import('../nodes/index.js')
+  const targets = nodes.map((n) => ({name: n.metadata.name, addresses: n.status?.addresses}))
+  const outcomes = await runOnNodes(targets, (t) => probeNode(runner, t, {timeoutMs: opts.timeoutMs}), {
+    concurrency: opts.concurrency,
+    perNodeTimeoutMs: opts.timeoutMs + 5000,
+  })
+  const result: NodeFactsResult = {facts: new Map(), errors: new Map()}
+  for (const o of outcomes) {
+    if (o.ok) result.facts.set(o.node.name, {...o.value, via: runner.via})
+    else result.errors.set(o.node.name, {message: o.error.message, remedy: o.error.remedy})
   }
+  return result
 }

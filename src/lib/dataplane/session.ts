@@ -32,7 +32,7 @@ export interface DumpSession {
 
 export async function openDumpSession(opts: DumpSessionOptions): Promise<DumpSession> {
   const {hasKubeconfig, connect} = await import('../kube/config.js')
-  const useCluster = opts.access.via !== 'local' && hasKubeconfig({kubeconfig: opts.kubeconfig})
+  const useCluster = opts.access.via !== 'local' && hasKubeconfig(opts.kubeconfig)
   let kube: KubeClient | undefined
   let state: ClusterState | undefined
   let install: InstallInfo | undefined
@@ -47,9 +47,10 @@ export async function openDumpSession(opts: DumpSessionOptions): Promise<DumpSes
     }
     install = detectInstall(state)
   }
-  const via = resolveVia(opts.access, kube !== undefined)
+  const cluster = kube ? {kube, calicoNamespace: install?.calicoNamespace} : undefined
+  const via = resolveVia(opts.access, cluster)
   const targets = selectNodes(state, {names: opts.nodes, all: opts.allNodes})
-  const runner = await openRunner(opts.access, kube ? {kube, calicoNamespace: install?.calicoNamespace} : undefined)
+  const runner = await openRunner(opts.access, cluster)
   return {
     kube,
     state,

@@ -1,11 +1,12 @@
 import {existsSync} from 'node:fs'
-import {homedir} from 'node:os'
-import {join} from 'node:path'
 import {Writable} from 'node:stream'
 
 import {UserError} from '../errors.js'
 import {type ExecResult, type KubeClient, HttpKubeClient} from './client.js'
 import {networkError} from './errors.js'
+import {kubeconfigFiles} from './kubeconfig-path.js'
+
+export {hasKubeconfig, kubeconfigFiles} from './kubeconfig-path.js'
 
 export interface KubeTarget {
   kubeconfig?: string
@@ -13,25 +14,12 @@ export interface KubeTarget {
   timeoutMs: number
 }
 
-/** The kubeconfig files kubectl would read: --kubeconfig, else $KUBECONFIG (a ':' list), else ~/.kube/config. */
-export function kubeconfigFiles(target: Pick<KubeTarget, 'kubeconfig'>, env = process.env): string[] {
-  if (target.kubeconfig) return [target.kubeconfig]
-  if (env.KUBECONFIG) return env.KUBECONFIG.split(':').filter(Boolean)
-  return [join(env.HOME ?? homedir(), '.kube', 'config')]
-}
-
-/** True when some kubeconfig is there to be used; without one, `check` runs against the local node. */
-export function hasKubeconfig(target: Pick<KubeTarget, 'kubeconfig'>, env = process.env): boolean {
-  if (target.kubeconfig) return true
-  return kubeconfigFiles(target, env).some((f) => existsSync(f))
-}
-
 /**
  * Loads the kubeconfig with @kubernetes/client-node (imported here, lazily: it costs ~0.5 s of start-up) and returns a
  * client for the chosen context. Every problem is a one-line UserError with exit code 2.
  */
 export async function connect(target: KubeTarget): Promise<KubeClient> {
-  const files = kubeconfigFiles(target).filter((f) => existsSync(f))
+  const files = kubeconfigFiles(target.kubeconfig).filter((f) => existsSync(f))
   if (target.kubeconfig && !existsSync(target.kubeconfig)) {
     throw new UserError(`kubeconfig ${target.kubeconfig} does not exist`, {
       remedy: 'Pass the path of a kubeconfig file with --kubeconfig, or unset it to check the local node.',

@@ -152,22 +152,20 @@ describe('ebpfctl check (local, built CLI as a child process)', () => {
   })
 })
 
-describe('kubeconfigAvailable (check.ts) agrees with hasKubeconfig (kube/config.ts)', () => {
+describe("hasKubeconfig: kubectl's lookup", () => {
   it.each([
-    [undefined, {KUBECONFIG: '/nonexistent/a:/nonexistent/b'}],
-    [undefined, {KUBECONFIG: `/nonexistent/a:${BIN}`}],
-    [undefined, {HOME: '/nonexistent'}],
-    [undefined, {HOME: ROOT}],
-    ['/nonexistent/explicit', {}],
-  ])('--kubeconfig %s, env %j', async (flag, env) => {
-    const {hasKubeconfig} = await import('../../../src/lib/kube/config.js')
-    const {kubeconfigAvailable} = await import('../../../src/lib/checks/target.js')
-    expect(kubeconfigAvailable(flag, env)).toBe(hasKubeconfig({kubeconfig: flag}, env))
+    [undefined, {KUBECONFIG: '/nonexistent/a:/nonexistent/b'}, false],
+    [undefined, {KUBECONFIG: `/nonexistent/a:${BIN}`}, true],
+    [undefined, {HOME: '/nonexistent'}, false],
+    ['/nonexistent/explicit', {}, true],
+  ])('--kubeconfig %s, env %j → %s', async (flag, env, expected) => {
+    const {hasKubeconfig} = await import('../../../src/lib/kube/kubeconfig-path.js')
+    expect(hasKubeconfig(flag, env)).toBe(expected)
   })
 })
 
 describe('start-up: the local check loads nothing heavy', () => {
-  it('never resolves dist/lib/kube, @kubernetes/client-node, yaml or ajv', async () => {
+  it('never resolves the kube client, @kubernetes/client-node, yaml or ajv', async () => {
     const {mkdtempSync, writeFileSync} = await import('node:fs')
     const {tmpdir} = await import('node:os')
     const dir = mkdtempSync(join(tmpdir(), 'ebpfctl-hook-'))
@@ -179,7 +177,9 @@ describe('start-up: the local check loads nothing heavy', () => {
     const resolved = r.stderr.split('\n').filter((l) => l.startsWith('RESOLVED ')).map((l) => l.slice(9))
     expect(resolved.some((u) => u.includes('/dist/commands/check.js'))).toBe(true)
     // CJS requires inside @oclif/core are not ESM resolutions, but client-node/yaml/ajv would be imported as ESM.
-    expect(resolved.filter((u) => /\/dist\/lib\/kube\/|@kubernetes\/client-node|\/node_modules\/(yaml|ajv)\//.test(u))).toEqual([])
+    // Only the tiny kubeconfig lookup of src/lib/kube may load on this path.
+    const heavy = /\/dist\/lib\/kube\/(?!kubeconfig-path\.js)|@kubernetes\/client-node|\/node_modules\/(yaml|ajv)\//
+    expect(resolved.filter((u) => heavy.test(u))).toEqual([])
     expect(JSON.parse(r.stdout).target.mode).toBe('local')
   })
 })

@@ -1,0 +1,19 @@
+import {existsSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+
+/**
+ * kubectl's kubeconfig lookup: --kubeconfig, else $KUBECONFIG (a ':' list), else ~/.kube/config. Kept free of heavy
+ * imports: `check` calls it on every start to decide between the local node and a cluster.
+ */
+export function kubeconfigFiles(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string[] {
+  if (flag) return [flag]
+  if (env.KUBECONFIG) return env.KUBECONFIG.split(':').filter(Boolean)
+  return [join(env.HOME ?? homedir(), '.kube', 'config')]
+}
+
+/** True when some kubeconfig is there to be used; without one, `check` runs against the local node. */
+export function hasKubeconfig(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (flag) return true
+  return kubeconfigFiles(flag, env).some((f) => existsSync(f))
+}
