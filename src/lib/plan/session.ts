@@ -15,6 +15,17 @@ export interface PreflightFinding {
   summary: string
   node?: string
   remedy?: string
+  data?: Record<string, unknown>
+}
+
+/**
+ * Preflight failures that the plan itself resolves, so they must not block it: no derivable API address when
+ * --api-server or --bootstrap supplies one (the plan validates it), and kube-proxy coexisting with BPF, which is the
+ * state half-way through an earlier enable and what the kube-proxy step fixes.
+ */
+function resolvedByPlan(f: PreflightFinding, options: EnableOptions): boolean {
+  if (f.checkId === 'api-endpoint' && f.data?.reason === 'no-address') return Boolean(options.apiServer || options.bootstrap)
+  return f.checkId === 'kube-proxy' && f.data?.reason === 'coexistence'
 }
 
 export type Preflight = (
@@ -81,7 +92,7 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
   const rendered = renderPlan(plan, state)
   const recordNamespace = install.calicoNamespace!
   const failures = (await (s.preflight ?? checksPreflight)(state, install, s.options.kubeconfigServer)).filter(
-    (f) => f.status === 'fail',
+    (f) => f.status === 'fail' && !resolvedByPlan(f, s.options),
   )
   const report: SessionReport = {
     plan,

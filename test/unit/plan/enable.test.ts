@@ -241,6 +241,20 @@ describe('enable on a manifest install (in-memory stub)', () => {
     const forced = await enableSession({kube, options: opts(), timing, preflight: failing, force: true})
     expect(forced.result?.outcome).toBe('done')
   })
+
+  it('does not let a preflight failure that the plan resolves block it', async () => {
+    const kube = manifestCluster()
+    const resolvable = async () => [
+      {checkId: 'api-endpoint', status: 'fail', summary: 'no usable API-server address found', data: {reason: 'no-address'}},
+      {checkId: 'kube-proxy', status: 'fail', summary: 'kube-proxy will keep running, but …', data: {reason: 'coexistence'}},
+    ]
+    // Without --api-server the missing address still blocks (and nothing is written).
+    await expect(enableSession({kube, options: opts(), timing, preflight: resolvable})).rejects.toThrow(/api-endpoint/)
+    expect(kube.writeRequests()).toEqual([])
+    const done = await enableSession({kube, options: opts({apiServer: '10.0.0.100:6443'}), timing, preflight: resolvable})
+    expect(done.preflightFailures).toEqual([])
+    expect(done.result?.outcome).toBe('done')
+  })
 })
 
 describe('more enable variants (stub)', () => {

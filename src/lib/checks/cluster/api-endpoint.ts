@@ -42,7 +42,7 @@ export const apiEndpointCheck: Check = {
     } else if (!install.supportsBootstrap) {
       out.push(
         finding('api-endpoint', 'fail', 'no usable API-server address found (not configured, and no candidate that is not a ClusterIP or loopback)', {
-          data,
+          data: {...data, reason: 'no-address'},
           remedy: 'Pass the address of a load balancer or API server with ebpfctl enable --api-server HOST:PORT.',
         }),
       )

@@ -83,6 +83,8 @@ export const kubeProxyCheck: Check = {
         out.push(
           finding('kube-proxy', bpfOn ? 'fail' : 'warn', `kube-proxy will keep running, but ${bad.join('; ')}`, {
             remedy: `kubectl patch felixconfiguration default --type merge -p '{"spec":{"bpfKubeProxyIptablesCleanupEnabled":false,"bpfKubeProxyHealthzPort":0}}'`,
+            // enable's kube-proxy step resolves exactly this (it is the state half-way through an enable).
+            data: {reason: 'coexistence'},
           }),
         )
       }
