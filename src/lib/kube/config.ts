@@ -5,6 +5,7 @@ import {UserError} from '../errors.js'
 import {type ExecResult, type KubeClient, HttpKubeClient} from './client.js'
 import {networkError} from './errors.js'
 import {kubeconfigFiles} from './kubeconfig-path.js'
+import {loadDirectConfig} from './kubeconfig.js'
 
 export {hasKubeconfig, kubeconfigFiles} from './kubeconfig-path.js'
 
@@ -15,10 +16,32 @@ export interface KubeTarget {
 }
 
 /**
- * Loads the kubeconfig with @kubernetes/client-node (imported here, lazily: it costs ~0.5 s of start-up) and returns a
- * client for the chosen context. Every problem is a one-line UserError with exit code 2.
+ * Returns a client for the chosen context. Token and client-certificate kubeconfigs are read directly; everything else
+ * (exec plugins, auth providers, proxies) by @kubernetes/client-node, imported only then — it costs about a second of
+ * start-up. Pod exec always uses client-node's Exec, loaded on first use. Every problem is a one-line UserError (exit 2).
  */
 export async function connect(target: KubeTarget): Promise<KubeClient> {
+  const files = existingFiles(target)
+  const direct = await loadDirectConfig(files, target.context)
+  if (!direct) return connectWithClientNode(target, files)
+  const {server} = direct
+  const {Agent: HttpsAgent} = await import('node:https')
+  const {Agent: HttpAgent} = await import('node:http')
+  const agent = server.startsWith('http:') ? new HttpAgent({keepAlive: true}) : new HttpsAgent({keepAlive: true, ...direct.tls})
+  const options = Promise.resolve({agent, headers: direct.headers})
+  const exec = execThroughClientNode(server, async () => {
+    const k8s = await import('@kubernetes/client-node')
+    const kc = loadMerged(k8s, files)
+    kc.setCurrentContext(direct.contextName)
+    return {k8s, kc}
+  })
+  return new HttpKubeClient(
+    {server, requestOptions: () => options, timeoutMs: target.timeoutMs, exec, onClose: () => agent.destroy()},
+    direct.contextName,
+  )
+}
+
+function existingFiles(target: KubeTarget): string[] {
   const files = kubeconfigFiles(target.kubeconfig).filter((f) => existsSync(f))
   if (target.kubeconfig && !existsSync(target.kubeconfig)) {
     throw new UserError(`kubeconfig ${target.kubeconfig} does not exist`, {
@@ -30,28 +53,12 @@ export async function connect(target: KubeTarget): Promise<KubeClient> {
       remedy: 'Pass --kubeconfig or set KUBECONFIG (without one, `ebpfctl check` checks only this machine).',
     })
   }
+  return files
+}
+
+async function connectWithClientNode(target: KubeTarget, files: string[]): Promise<KubeClient> {
   const k8s = await import('@kubernetes/client-node')
-  const kc = new k8s.KubeConfig()
-  try {
-    // Like kubectl, the first file wins and later files only add entries (client-node would throw on duplicates).
-    kc.loadFromFile(files[0]!)
-    for (const extra of files.slice(1)) {
-      const more = new k8s.KubeConfig()
-      more.loadFromFile(extra)
-      const has = (list: {name: string}[], name: string) => list.some((x) => x.name === name)
-      kc.loadFromOptions({
-        clusters: [...kc.clusters, ...more.clusters.filter((c) => !has(kc.clusters, c.name))],
-        users: [...kc.users, ...more.users.filter((u) => !has(kc.users, u.name))],
-        contexts: [...kc.contexts, ...more.contexts.filter((c) => !has(kc.contexts, c.name))],
-        currentContext: kc.currentContext || more.currentContext,
-      })
-    }
-  } catch (err) {
-    throw new UserError(`cannot read kubeconfig ${files.join(':')}: ${(err as Error).message.split('\n')[0]}`, {
-      remedy: 'Fix the file (kubectl config view shows what kubectl makes of it) or pass another with --kubeconfig.',
-      cause: err,
-    })
-  }
+  const kc = loadMerged(k8s, files)
   if (target.context) {
     if (!kc.getContextObject(target.context)) {
       const known = kc.getContexts().map((c) => c.name)
@@ -91,13 +98,67 @@ export async function connect(target: KubeTarget): Promise<KubeClient> {
     return cached
   }
 
-  const exec = async (
+  const exec = execThroughClientNode(server, async () => ({k8s, kc}))
+
+  return new HttpKubeClient(
+    {
+      server,
+      requestOptions,
+      timeoutMs: target.timeoutMs,
+      exec,
+      onClose: () => {
+        for (const a of agents) a.destroy()
+      },
+    },
+    kc.currentContext,
+  )
+}
+
+/** client-node's KubeConfig over several files, merged as kubectl does: the first file to define a name wins. */
+function loadMerged(k8s: typeof import('@kubernetes/client-node'), files: string[]): import('@kubernetes/client-node').KubeConfig {
+  const kc = new k8s.KubeConfig()
+  try {
+    // Like kubectl, the first file wins and later files only add entries (client-node would throw on duplicates).
+    kc.loadFromFile(files[0]!)
+    for (const extra of files.slice(1)) {
+      const more = new k8s.KubeConfig()
+      more.loadFromFile(extra)
+      const has = (list: {name: string}[], name: string) => list.some((x) => x.name === name)
+      kc.loadFromOptions({
+        clusters: [...kc.clusters, ...more.clusters.filter((c) => !has(kc.clusters, c.name))],
+        users: [...kc.users, ...more.users.filter((u) => !has(kc.users, u.name))],
+        contexts: [...kc.contexts, ...more.contexts.filter((c) => !has(kc.contexts, c.name))],
+        currentContext: kc.currentContext || more.currentContext,
+      })
+    }
+  } catch (err) {
+    throw new UserError(`cannot read kubeconfig ${files.join(':')}: ${(err as Error).message.split('\n')[0]}`, {
+      remedy: 'Fix the file (kubectl config view shows what kubectl makes of it) or pass another with --kubeconfig.',
+      cause: err,
+    })
+  }
+  return kc
+}
+
+/** Pod exec over WebSocket with client-node's Exec (v5/v4 channel protocols); the exit code comes from the status channel. */
+export function execThroughClientNode(
+  server: string,
+  load: () => Promise<{k8s: typeof import('@kubernetes/client-node'); kc: import('@kubernetes/client-node').KubeConfig}>,
+): (
+  namespace: string,
+  pod: string,
+  container: string,
+  argv: string[],
+  opts: {timeoutMs: number; stdout?: (chunk: Buffer) => void},
+) => Promise<ExecResult> {
+  return async (
     namespace: string,
     pod: string,
     container: string,
     argv: string[],
     opts: {timeoutMs: number; stdout?: (chunk: Buffer) => void},
   ): Promise<ExecResult> => {
+    const {k8s, kc} = await load()
     const out: Buffer[] = []
     const err: Buffer[] = []
     const stdout = new Writable({
@@ -154,17 +215,4 @@ export async function connect(target: KubeTarget): Promise<KubeClient> {
     const exitCode = await finished
     return {stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode}
   }
-
-  return new HttpKubeClient(
-    {
-      server,
-      requestOptions,
-      timeoutMs: target.timeoutMs,
-      exec,
-      onClose: () => {
-        for (const a of agents) a.destroy()
-      },
-    },
-    kc.currentContext,
-  )
 }
