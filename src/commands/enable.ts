@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {parseDuration} from '../lib/duration.js'
+import {planFlags, timingFrom} from '../flags/plan.js'
 
 export default class Enable extends BaseCommand<typeof Enable> {
   static override description = `Switch to Calico's eBPF dataplane: gated, verified step by step, undone on failure.
@@ -42,6 +42,7 @@ Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and w
   ]
 
   static override flags = {
+    ...planFlags,
     'api-server': Flags.string({
       description: 'HOST:PORT calico-node uses to reach the API server (default: derived, as `check` shows).',
       exclusive: ['bootstrap'],
@@ -61,29 +62,12 @@ Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and w
       allowNo: true,
       description: 'bpfExternalServiceMode: DSR (--no-dsr: Tunnel). Default: leave it as it is.',
     }),
-    'dry-run': Flags.boolean({
-      description: 'Print the numbered plan and every object change as a diff; change nothing.',
-    }),
     force: Flags.boolean({description: 'Go ahead although preflight checks failed.'}),
-    timeout: Flags.string({
-      default: '5m',
-      description: 'Bound on each wait (rollouts, Felix restarts, kube-proxy pods).',
-    }),
-    'poll-interval': Flags.string({default: '2s', description: 'Interval between polls of a wait.', hidden: true}),
-    'retry-delay': Flags.string({
-      default: '500ms',
-      description: 'Base delay between retries of a write.',
-      hidden: true,
-    }),
   }
 
   async run(): Promise<void> {
     const {flags} = this
-    const timing = {
-      timeoutMs: parseDuration(flags.timeout, 'timeout'),
-      pollMs: parseDuration(flags['poll-interval'], 'poll-interval'),
-      retryDelayMs: parseDuration(flags['retry-delay'], 'retry-delay'),
-    }
+    const timing = timingFrom(flags)
     const [{connect}, plan] = await Promise.all([import('../lib/kube/config.js'), import('../lib/plan/index.js')])
     const kube = await connect({
       kubeconfig: flags.kubeconfig,

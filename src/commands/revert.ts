@@ -1,7 +1,5 @@
-import {Flags} from '@oclif/core'
-
 import {BaseCommand} from '../base-command.js'
-import {parseDuration} from '../lib/duration.js'
+import {planFlags, timingFrom} from '../flags/plan.js'
 import {ExitCode, UserError} from '../lib/errors.js'
 
 export default class Revert extends BaseCommand<typeof Revert> {
@@ -20,25 +18,12 @@ Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped;
   ]
 
   static override flags = {
-    'dry-run': Flags.boolean({
-      description: 'Print the numbered plan and every object change as a diff; change nothing.',
-    }),
-    timeout: Flags.string({default: '5m', description: 'Bound on each wait.'}),
-    'poll-interval': Flags.string({default: '2s', description: 'Interval between polls of a wait.', hidden: true}),
-    'retry-delay': Flags.string({
-      default: '500ms',
-      description: 'Base delay between retries of a write.',
-      hidden: true,
-    }),
+    ...planFlags,
   }
 
   async run(): Promise<void> {
     const {flags} = this
-    const timing = {
-      timeoutMs: parseDuration(flags.timeout, 'timeout'),
-      pollMs: parseDuration(flags['poll-interval'], 'poll-interval'),
-      retryDelayMs: parseDuration(flags['retry-delay'], 'retry-delay'),
-    }
+    const timing = timingFrom(flags)
     const [{connect}, plan] = await Promise.all([import('../lib/kube/config.js'), import('../lib/plan/index.js')])
     const kube = await connect({
       kubeconfig: flags.kubeconfig,

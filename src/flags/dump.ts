@@ -1,5 +1,8 @@
 import {Flags} from '@oclif/core'
 
+import type {DumpSessionOptions} from '../lib/dataplane/session.js'
+import {type NodeAccessFlagValues, nodeTimeoutMs} from './node-access.js'
+
 /** Flags shared by `nat dump` and `conntrack dump`. */
 export const dumpFlags = {
   node: Flags.string({char: 'n', description: 'Node to read; repeatable.', multiple: true, exclusive: ['all-nodes']}),
@@ -25,4 +28,31 @@ export const dumpFlags = {
     options: ['table', 'wide', 'json', 'yaml'] as const,
     default: 'table',
   })(),
+}
+
+/** The dump session options from the parsed flags of either dump command. */
+export function dumpSessionOptions(
+  flags: NodeAccessFlagValues & {
+    kubeconfig?: string
+    context?: string
+    node?: string[]
+    'all-nodes': boolean
+    source: 'auto' | 'agent' | 'bpftool'
+    'agent-cmd'?: string
+    'agent-crictl': boolean
+  },
+  requestTimeoutMs: number,
+): DumpSessionOptions {
+  return {
+    kubeconfig: flags.kubeconfig,
+    context: flags.context,
+    requestTimeoutMs,
+    access: flags,
+    nodes: flags.node,
+    allNodes: flags['all-nodes'],
+    source: flags.source,
+    agentCmd: flags['agent-cmd'],
+    agentCrictl: flags['agent-crictl'],
+    nodeTimeoutMs: nodeTimeoutMs(flags),
+  }
 }

@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
-import {dumpFlags} from '../../flags/dump.js'
-import {nodeAccessFlags, nodeTimeoutMs} from '../../flags/node-access.js'
+import {dumpFlags, dumpSessionOptions} from '../../flags/dump.js'
+import {nodeAccessFlags} from '../../flags/node-access.js'
 import {ExitCode} from '../../lib/errors.js'
 
 export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
@@ -28,18 +28,7 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
     const {parseProto} = await import('../../lib/dataplane/filter.js')
     const filter = {ip: flags.ip, port: flags.port, proto: parseProto(flags.proto), natOnly: flags['nat-only']}
     const {openDumpSession} = await import('../../lib/dataplane/session.js')
-    const session = await openDumpSession({
-      kubeconfig: flags.kubeconfig,
-      context: flags.context,
-      requestTimeoutMs: this.requestTimeoutMs(),
-      access: flags,
-      nodes: flags.node,
-      allNodes: flags['all-nodes'],
-      source: flags.source,
-      agentCmd: flags['agent-cmd'],
-      agentCrictl: flags['agent-crictl'],
-      nodeTimeoutMs: nodeTimeoutMs(flags),
-    })
+    const session = await openDumpSession(dumpSessionOptions(flags, this.requestTimeoutMs()))
     try {
       const {JsonConntrackSink, conntrackDump} = await import('../../lib/dataplane/conntrack.js')
       const render = await import('../../lib/dataplane/render.js')

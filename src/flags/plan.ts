@@ -1,0 +1,28 @@
+import {Flags} from '@oclif/core'
+
+import {parseDuration} from '../lib/duration.js'
+
+/** Flags shared by the commands that run a plan against the cluster (enable, revert). */
+export const planFlags = {
+  'dry-run': Flags.boolean({
+    description: 'Print the numbered plan and every object change as a diff; change nothing.',
+  }),
+  timeout: Flags.string({
+    default: '5m',
+    description: 'Bound on each wait (rollouts, Felix restarts, kube-proxy pods).',
+  }),
+  'poll-interval': Flags.string({default: '2s', description: 'Interval between polls of a wait.', hidden: true}),
+  'retry-delay': Flags.string({
+    default: '500ms',
+    description: 'Base delay between retries of a write.',
+    hidden: true,
+  }),
+}
+
+export function timingFrom(flags: {timeout: string; 'poll-interval': string; 'retry-delay': string}) {
+  return {
+    timeoutMs: parseDuration(flags.timeout, 'timeout'),
+    pollMs: parseDuration(flags['poll-interval'], 'poll-interval'),
+    retryDelayMs: parseDuration(flags['retry-delay'], 'retry-delay'),
+  }
+}
