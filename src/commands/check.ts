@@ -4,6 +4,7 @@ import {BaseCommand} from '../base-command.js'
 import {nodeAccessFlags, nodeTimeoutMs} from '../flags/node-access.js'
 import type {CheckContext} from '../lib/checks/types.js'
 import {CHECK_IDS, normalizeCheckIds, runChecks} from '../lib/checks/index.js'
+import {bpfEnabledInCluster} from '../lib/checks/util.js'
 import {localNodeName, readLocalFacts} from '../lib/checks/facts.js'
 import {hasKubeconfig} from '../lib/kube/kubeconfig-path.js'
 import {type CalicoInfo, type CheckReport, buildReport, renderFindingsTable, renderJunit} from '../lib/output/findings.js'
@@ -112,6 +113,18 @@ export default class Check extends BaseCommand<typeof Check> {
             ctx.nodeAccessErrors = res.errors
           } finally {
             await runner.close()
+          }
+          if (install.calicoNamespace && bpfEnabledInCluster(ctx)) {
+            // Felix's own word on each probed node: BPF started, or fell back to iptables (one log read per pod).
+            const {readNodeDataplanes} = await import('../lib/plan/waits.js')
+            const reports = await readNodeDataplanes(kube, install.calicoNamespace, {
+              concurrency: flags.concurrency,
+              onlyNodes: new Set(ctx.nodeFacts.keys()),
+            })
+            for (const r of reports) {
+              const facts = ctx.nodeFacts.get(r.node)
+              if (facts) facts.felixDataplane = r.dataplane
+            }
           }
         }
         target = {mode: 'cluster', server: kube.server, context: kube.contextName}

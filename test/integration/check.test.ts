@@ -279,6 +279,36 @@ describe('--nodes --via exec (node probe through calico-node pods)', () => {
   })
 })
 
+describe('--nodes with BPF enabled: what Felix logged on each node', () => {
+  it('fails the node whose Felix fell back to iptables, passes the one running BPF', async () => {
+    await fresh((s) => {
+      seedKubeadmBase(s.store, {nodes: 2})
+      seedOperatorInstall(s.store, {installation: 'bpf'})
+    })
+    const pods = server.store.list('v1', 'Pod', 'calico-system').filter((p: {metadata: {labels?: Record<string, string>}}) => p.metadata.labels?.['k8s-app'] === 'calico-node')
+    const podNode = new Map<string, string>(pods.map((p: {metadata: {name: string}; spec: {nodeName: string}}) => [p.metadata.name, p.spec.nodeName]))
+    server.setExecHandler(async (req) => {
+      const r = await execa(req.command[0]!, req.command.slice(1), {reject: false})
+      return {stdout: r.stdout, stderr: r.stderr, exitCode: r.exitCode ?? 1}
+    })
+    // Felix's real log lines (calico-config.md §3.2, §4.3).
+    server.setPodLogs((req) =>
+      podNode.get(req.pod) === 'node-1'
+        ? '2026-12-01 10:00:00.000 [ERROR][1] felix/daemon.go 1601: BPF dataplane mode enabled but not supported by the kernel.  Disabling BPF mode. error=kernel is too old (have: 4.15.0 but want at least: 5.3.0)\n'
+        : '2026-12-01 10:00:00.000 [INFO][1] felix/int_dataplane.go 1082: BPF enabled, starting BPF endpoint manager and map manager.\n',
+    )
+    server.resetLog()
+    const {report, exitCode} = await json(['--nodes', 'all', '--via', 'exec'])
+    const felix = (node: string) => report.nodes.find((x) => x.name === node)!.findings.find((f) => f.checkId === 'felix-log')!
+    expect(felix('node-1').status).toBe('fail')
+    expect(felix('node-1').summary).toMatch(/fell back to iptables/)
+    expect(felix('node-2').status).toBe('pass')
+    expect(exitCode).toBe(1)
+    expect(server.log.filter((l) => l.verb === 'logs')).toHaveLength(2)
+    expect(server.writes()).toHaveLength(0)
+  })
+})
+
 describe('scale: 5,000 nodes', () => {
   let big: FakeApiServer
   beforeAll(async () => {

@@ -3,6 +3,7 @@ import {bpffsCheck} from './node/bpffs.js'
 import {btfCheck} from './node/btf.js'
 import {calicoMapsCheck} from './node/calico-maps.js'
 import {cgroup2Check} from './node/cgroup2.js'
+import {felixLogCheck} from './node/felix-log.js'
 import {kernelCheck} from './node/kernel.js'
 import {kernelConfigCheck} from './node/kernel-config.js'
 import {nodeAccessCheck} from './node/node-access.js'
@@ -38,6 +39,7 @@ export const CHECKS: readonly Check[] = [
   btfCheck,
   kernelConfigCheck,
   calicoMapsCheck,
+  felixLogCheck,
   lazy('calico-install', 'Calico install type and version', () =>
     import('./cluster/calico-install.js').then((m) => m.calicoInstallCheck),
   ),

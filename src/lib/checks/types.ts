@@ -16,6 +16,8 @@ export interface NodeFacts {
   /** undefined when no kernel config could be read */
   kernelConfig?: Record<string, string>
   calicoMaps: string[]
+  /** What Felix's log on this node says (cluster mode with --nodes, when BPF is enabled). */
+  felixDataplane?: 'bpf' | 'fallen-back' | 'unknown'
   errors: string[]
   /** Optional extras (the local reader fills them; remote probes may). */
   /** Byte order of the node: 'LE' | 'BE' (os.endianness() locally); derived from `machine` when absent. */

@@ -182,12 +182,13 @@ export interface NodeReport {
 export async function readNodeDataplanes(
   kube: KubeClient,
   namespace: string,
-  opts: {concurrency: number; skip?: Set<string>; tailLines?: number},
+  opts: {concurrency: number; skip?: Set<string>; tailLines?: number; onlyNodes?: Set<string>},
 ): Promise<NodeReport[]> {
-  const pods = await kube.list<PodObject>(Resources.pods, namespace, {
+  const all = await kube.list<PodObject>(Resources.pods, namespace, {
     labelSelector: 'k8s-app=calico-node',
     pageSize: 5000,
   })
+  const pods = opts.onlyNodes ? all.filter((p) => opts.onlyNodes!.has(p.spec?.nodeName ?? '')) : all
   const limit = pLimit(opts.concurrency)
   return Promise.all(
     pods.map((p) =>
