@@ -5,8 +5,9 @@ import {type NodeAccessFlagValues, nodeTimeoutMs} from './node-access.js'
 
 /** Flags shared by `nat dump` and `conntrack dump`. */
 export const dumpFlags = {
-  node: Flags.string({char: 'n', description: 'Node to read; repeatable.', multiple: true, exclusive: ['all-nodes']}),
-  'all-nodes': Flags.boolean({char: 'A', description: 'Read every Linux node.'}),
+  // No -n/-A short forms: kubectl users read those as --namespace/--all-namespaces.
+  node: Flags.string({description: 'Node to read; repeatable.', multiple: true, exclusive: ['all-nodes']}),
+  'all-nodes': Flags.boolean({description: 'Read every Linux node.'}),
   source: Flags.option({
     description:
       "Where to read the maps: agent (Calico's calico-node -bpf tool), bpftool (the pinned maps, decoded by ebpfctl; works when calico-node is broken), or auto.",
