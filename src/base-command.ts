@@ -2,6 +2,7 @@ import {Command, Flags, type Interfaces} from '@oclif/core'
 
 import {parseDuration} from './lib/duration.js'
 import {ExitCode, isUserError} from './lib/errors.js'
+import type {KubeClient} from './lib/kube/client.js'
 import {configureColor} from './lib/output/color.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
@@ -41,6 +42,12 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   protected requestTimeoutMs(): number {
     return parseDuration(this.flags['request-timeout'], 'request-timeout')
+  }
+
+  /** The cluster the global flags name (client-node and the kube client are loaded only here, on demand). */
+  protected async connectCluster(): Promise<KubeClient> {
+    const {connect} = await import('./lib/kube/config.js')
+    return connect({kubeconfig: this.flags.kubeconfig, context: this.flags.context, timeoutMs: this.requestTimeoutMs()})
   }
 
   /** Writes to stdout without oclif's formatting; used for rendered tables and JSON. */

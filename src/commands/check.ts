@@ -78,7 +78,7 @@ export default class Check extends BaseCommand<typeof Check> {
     // Validate IDs before touching anything, so a typo is exit 2 and not a half-run.
     const only = normalizeCheckIds(flags.only, 'only')
     const ignore = normalizeCheckIds(flags.ignore, 'ignore', true)
-    const timeoutMs = this.requestTimeoutMs()
+    this.requestTimeoutMs() // a bad --request-timeout is a usage error in local mode too
 
     let ctx: CheckContext
     let target: CheckReport['target']
@@ -90,12 +90,11 @@ export default class Check extends BaseCommand<typeof Check> {
       ctx = {nodeFacts: new Map([[name, await readLocalFacts()]])}
       target = {mode: 'local', node: name}
     } else {
-      const [{connect}, {collectClusterState, detectInstall}, {calicoInfo}] = await Promise.all([
-        import('../lib/kube/config.js'),
+      const [kube, {collectClusterState, detectInstall}, {calicoInfo}] = await Promise.all([
+        this.connectCluster(),
         import('../lib/kube/cluster.js'),
         import('../lib/checks/calico-info.js'),
       ])
-      const kube = await connect({kubeconfig: flags.kubeconfig, context: flags.context, timeoutMs})
       try {
         const state = await collectClusterState(kube)
         const install = detectInstall(state)

@@ -68,12 +68,7 @@ Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and w
   async run(): Promise<void> {
     const {flags} = this
     const timing = timingFrom(flags)
-    const [{connect}, plan] = await Promise.all([import('../lib/kube/config.js'), import('../lib/plan/index.js')])
-    const kube = await connect({
-      kubeconfig: flags.kubeconfig,
-      context: flags.context,
-      timeoutMs: this.requestTimeoutMs(),
-    })
+    const [kube, plan] = await Promise.all([this.connectCluster(), import('../lib/plan/index.js')])
     const ac = new AbortController()
     const onSigint = () => {
       if (ac.signal.aborted) process.stderr.write('\nrollback in progress; waiting for it to finish …\n')

@@ -24,12 +24,7 @@ Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped;
   async run(): Promise<void> {
     const {flags} = this
     const timing = timingFrom(flags)
-    const [{connect}, plan] = await Promise.all([import('../lib/kube/config.js'), import('../lib/plan/index.js')])
-    const kube = await connect({
-      kubeconfig: flags.kubeconfig,
-      context: flags.context,
-      timeoutMs: this.requestTimeoutMs(),
-    })
+    const [kube, plan] = await Promise.all([this.connectCluster(), import('../lib/plan/index.js')])
     const ac = new AbortController()
     const onSigint = () => {
       process.stderr.write('\ninterrupted: stopping after the current step …\n')

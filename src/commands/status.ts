@@ -28,15 +28,7 @@ Exit status: 0 configuration and nodes agree; 1 they disagree; 2 usage or API er
 
   async run(): Promise<void> {
     const {flags} = this
-    const [{connect}, {collectStatus, renderStatus}] = await Promise.all([
-      import('../lib/kube/config.js'),
-      import('../lib/plan/status.js'),
-    ])
-    const kube = await connect({
-      kubeconfig: flags.kubeconfig,
-      context: flags.context,
-      timeoutMs: this.requestTimeoutMs(),
-    })
+    const [kube, {collectStatus, renderStatus}] = await Promise.all([this.connectCluster(), import('../lib/plan/status.js')])
     try {
       const status = await collectStatus(kube, {logConcurrency: flags['log-concurrency']})
       this.out(flags.output === 'json' ? JSON.stringify(status, null, 2) : renderStatus(status))

@@ -4,7 +4,7 @@ import type {NodeRunner, NodeTarget} from '../nodes/types.js'
 import type {DataplaneReadOptions, DumpSource} from './read.js'
 
 import {type NodeAccessFlagValues, openRunner, resolveVia} from '../../flags/node-access.js'
-import {agentReachable, selectNodes} from './targets.js'
+import {selectNodes} from './targets.js'
 
 export interface DumpSessionOptions {
   kubeconfig?: string
@@ -63,7 +63,8 @@ export async function openDumpSession(opts: DumpSessionOptions): Promise<DumpSes
       calicoVersion: install?.calicoVersion,
       agentPrefix: opts.agentCmd ? opts.agentCmd.split(/\s+/).filter(Boolean) : undefined,
       agentCrictl: opts.agentCrictl,
-      agentReachable: agentReachable(via),
+      // exec lands in the calico-node container, where the agent is; over SSH it needs --agent-cmd/--agent-crictl.
+      agentReachable: via === 'exec',
     },
     async close() {
       await runner.close()

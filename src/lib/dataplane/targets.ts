@@ -35,11 +35,6 @@ export function nodeIps(target: NodeTarget): string[] {
   return (target.addresses ?? []).filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP').map((a) => a.address)
 }
 
-/** Whether the agent can be run through this transport without extra flags (exec lands in its container). */
-export function agentReachable(via: string): boolean {
-  return via === 'exec'
-}
-
 export function bpfMapSizeConntrack(install: InstallInfo | undefined): number | undefined {
   const size = install?.felixDefault?.spec?.bpfMapSizeConntrack
   return typeof size === 'number' && size > 0 ? size : undefined

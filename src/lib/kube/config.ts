@@ -141,7 +141,7 @@ function loadMerged(k8s: typeof import('@kubernetes/client-node'), files: string
 }
 
 /** Pod exec over WebSocket with client-node's Exec (v5/v4 channel protocols); the exit code comes from the status channel. */
-export function execThroughClientNode(
+function execThroughClientNode(
   server: string,
   load: () => Promise<{k8s: typeof import('@kubernetes/client-node'); kc: import('@kubernetes/client-node').KubeConfig}>,
 ): (

@@ -16,10 +16,6 @@ export function configureColor(opts: {noColor?: boolean; stream?: NodeJS.WriteSt
   enabled = detect(opts.stream ?? process.stdout, opts.noColor)
 }
 
-export function colorEnabled(): boolean {
-  return enabled
-}
-
 const sgr = (open: number, close: number) => (s: string) => (enabled ? `\u001B[${open}m${s}\u001B[${close}m` : s)
 
 export const paint = {
