@@ -30,12 +30,18 @@ function goDuration(ns: number): string {
   return `${m}m${(s - m * 60).toFixed(3).replace(/\.?0+$/, '')}s`
 }
 
-const pod = (r: () => number) => `10.65.${r() & 3}.${(r() % 250) + 2}`
+const podAddress = (r: () => number) => `10.65.${r() & 3}.${(r() % 250) + 2}`
 const ext = (r: () => number) => `192.168.${r() & 255}.${(r() % 250) + 2}`
 
-/** `n` v3.30+ pretty lines (70 % TCP, 15 % NAT, 12 % UDP, 3 % ICMP), newline-terminated. */
-export function prettyLines(n: number, seed = 1): string {
+const widePod = (r: () => number) => `10.${r() & 255}.${r() & 255}.${(r() % 250) + 2}`
+
+/**
+ * `n` v3.30+ pretty lines (70 % TCP, 15 % NAT, 12 % UDP, 3 % ICMP), newline-terminated. Pods come from 1,000
+ * addresses, as on a node; `wideAddresses` draws them from 16 M instead (the parser's address cache then misses).
+ */
+export function prettyLines(n: number, seed = 1, wideAddresses = false): string {
   const r = rng(seed)
+  const pod = wideAddresses ? widePod : podAddress
   const out: string[] = new Array(n)
   for (let i = 0; i < n; i++) {
     const k = r() % 100
@@ -75,8 +81,8 @@ function leg(r: () => number, syn: boolean, ack: boolean, fin: boolean, rst: boo
 /** A realistic ct4 entry: 75 % normal, 12.5 % NAT-forward, 12.5 % NAT-reverse. */
 export function ctEntry(r: () => number): ConntrackEntry {
   const k = r() % 8
-  const a = {ip: pod(r), port: (r() % 28000) + 32768}
-  const b = {ip: pod(r), port: [80, 443, 8080, 53][r() & 3]!}
+  const a = {ip: podAddress(r), port: (r() % 28000) + 32768}
+  const b = {ip: podAddress(r), port: [80, 443, 8080, 53][r() & 3]!}
   const proto = (r() & 7) === 0 ? 'udp' : 'tcp'
   const flagBits = (r() & 3) === 0 ? 0x100 : 0
   const lastSeenNs = String(1_000_000_000_000 + (r() % 1_000_000_000) * 1000)

@@ -478,11 +478,16 @@ describe('pretty fast path ≡ regex path', () => {
   it('random pretty lines parse identically through both paths', async () => {
     const {default: fc} = await import('fast-check')
     const {parseConntrackLineRegex} = await import('../../../src/lib/maps/agent-text.js')
-    const ip4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'))
-    const ip6 = fc.constantFrom('fd00:10:244::3', 'fd00::1', '2001:db8:1::a')
+    // Octets sometimes with a leading zero (never printed by Go, but must not confuse the fast path's string cache).
+    const octet = fc.oneof(fc.nat(255).map(String), fc.nat(99).map((n) => `0${n}`))
+    const ip4 = fc.tuple(octet, octet, octet, octet).map((p) => p.join('.'))
+    const ip6 = fc.constantFrom('fd00:10:244::3', 'fd00::1', '2001:db8:1::a', '::ffff:10.0.0.1')
     const hp = fc.tuple(fc.oneof(ip4, ip6), fc.nat(65535)).map(([ip, port]) => `${ip}:${port}`)
     const sp = fc.constantFrom(' ', '  ', '   ')
-    const dur = fc.constantFrom('1.5s', '42ms', '1m1s', '0s', '493.47131ms', '1h2m3.456789012s', '12µs')
+    const dur = fc.oneof(
+      fc.constantFrom('1.5s', '42ms', '1m1s', '0s', '493.47131ms', '1h2m3.456789012s', '12µs', '7μs', '-1.5s', '1.s'),
+      goDuration(fc),
+    )
     fc.assert(
       fc.property(
         fc.constantFrom('TCP', 'UDP', 'ICMP', 'ICMP6', 'SCTP', 'UNKNOWN', 'Proto-47'),
@@ -513,7 +518,60 @@ describe('pretty fast path ≡ regex path', () => {
   })
 })
 
+/** Go `Duration.String()`-shaped text: `1h2m3.5s`, `493.47131ms`, `12.5µs`, `800ns`, and shapes Go never prints. */
+function goDuration(fc: typeof import('fast-check').default) {
+  const num = fc
+    .tuple(fc.nat(99999), fc.option(fc.stringMatching(/^[0-9]{1,12}$/), {nil: undefined}))
+    .map(([i, f]) => (f === undefined ? `${i}` : `${i}.${f}`))
+  const part = fc.tuple(num, fc.constantFrom('h', 'm', 's', 'ms', 'us', 'µs', 'μs', 'ns')).map(([n, u]) => n + u)
+  return fc.array(part, {minLength: 1, maxLength: 3}).map((ps) => ps.join(''))
+}
+
 describe('ConntrackTextParser over bytes', () => {
+  it('keeps each address exactly as printed, even when two spellings have the same value', () => {
+    const r = parseConntrackText(
+      'TCP 10.1.2.3:1 -> 10.0.0.9:2  Active ago 1s\nTCP 010.1.2.3:1 -> 10.0.0.9:2  Active ago 1s\nTCP 10.1.2.3:1 -> 10.0.0.9:2  Active ago 1s\n',
+    )
+    expect(r.entries.map((e) => e.src.ip)).toStrictEqual(['10.1.2.3', '010.1.2.3', '10.1.2.3'])
+  })
+
+  it('gives the same entries whatever the chunking, for text and bytes', async () => {
+    const {default: fc} = await import('fast-check')
+    const lines = [
+      'TCP 10.65.0.5:40000 -> 10.96.0.1:443 -> 10.65.1.2:6443  Active ago 1m2.5s ESTABLISHED',
+      'UDP 10.65.0.5:5353 -> 10.96.0.10:53  Active ago 12µs',
+      'ConntrackKey{proto=6 10.0.0.1:1 <-> 10.0.0.2:2} -> Entry{Type:0, Created:1, LastSeen:2, Flags: <none> Data: {A2B:{Bytes:1 Packets:1} B2A:{Bytes:2 Packets:2} OrigDst:<nil> OrigPort:0 OrigSPort:0 TunIP:<nil>}} Active ago 1s',
+      '2024-01-01 00:00:00.000 [INFO][1] some log line',
+      'TCP fd00:10:244::3:40000 -> fd00:10:96::1:443  Active ago 5ms CLOSED',
+      'not a conntrack line',
+    ]
+    fc.assert(
+      fc.property(
+        fc.array(fc.constantFrom(...lines), {minLength: 1, maxLength: 12}),
+        fc.constantFrom('\n', '\r\n'),
+        fc.boolean(),
+        fc.array(fc.nat(40), {minLength: 1, maxLength: 20}),
+        fc.boolean(),
+        (picked, eol, finalNewline, cuts, asBytes) => {
+          const text = picked.join(eol) + (finalNewline ? eol : '')
+          const whole = parseConntrackText(text)
+          const p = new ConntrackTextParser()
+          const input: string | Buffer = asBytes ? Buffer.from(text) : text
+          let at = 0
+          for (let k = 0; at < input.length; k++) {
+            const n = cuts[k % cuts.length]! + 1
+            p.write(input.slice(at, at + n) as string & Buffer)
+            at += n
+          }
+          const chunked = p.result()
+          expect(chunked).toStrictEqual(whole)
+        },
+      ),
+      {numRuns: 500},
+    )
+  })
+
+
   it('decodes UTF-8 split across chunks (µs) and Readable streams', async () => {
     const {Readable} = await import('node:stream')
     const text = 'UDP 10.0.0.1:1 -> 10.0.0.2:2  Active ago 12µs\nTCP 10.0.0.1:3 -> 10.0.0.2:4  Active ago 1s CLOSED\n'
@@ -528,6 +586,18 @@ describe('ConntrackTextParser over bytes', () => {
 })
 
 describe('in-place duration reading on the fast path', () => {
+  it('equals parseGoDuration for random Go durations of every unit', async () => {
+    const {default: fc} = await import('fast-check')
+    const {parseGoDuration} = await import('../../../src/lib/maps/noise.js')
+    fc.assert(
+      fc.property(goDuration(fc), (d) => {
+        const e = parseConntrackLine(`UDP 10.0.0.1:1 -> 10.0.0.2:2  Active ago ${d}`)
+        expect(e?.activeAgoSeconds).toBe(parseGoDuration(d))
+      }),
+      {numRuns: 3000},
+    )
+  })
+
   it('equals parseGoDuration for random s/ms durations', async () => {
     const {default: fc} = await import('fast-check')
     const {parseGoDuration} = await import('../../../src/lib/maps/noise.js')
