@@ -93,7 +93,7 @@ describe.skipIf(!isRoot)('SshRunner on the node rig', () => {
   const names = ['node-a', 'node-b', 'node-c']
 
   beforeAll(async () => {
-    rig = await startRig({nodes: names.map((name) => ({name}))})
+    rig = await startRig({nodes: [...names.map((name) => ({name})), {name: 'node-strict', maxSessions: 2}]})
   })
   afterAll(async () => {
     await rig?.stop()
@@ -263,7 +263,7 @@ describe.skipIf(!isRoot)('SshRunner on the node rig', () => {
     overrides.set('dead', `127.0.0.250:${deadPort}`)
     const runner = new SshRunner(rig.sshOptions({hostOverrides: overrides, connectTimeoutMs: 3000}))
     try {
-      const nodes = [...rig.targets(), {name: 'dead'}]
+      const nodes = [...rig.targets().filter((n) => names.includes(n.name)), {name: 'dead'}]
       const started = Date.now()
       const results = await runOnNodes(
         nodes,
@@ -298,6 +298,30 @@ describe.skipIf(!isRoot)('SshRunner on the node rig', () => {
     }
   }, 60_000)
 
+  it('kills a silent command on the node soon after its timeout (sshd ignores signals in root sessions)', async () => {
+    const runner = new SshRunner(rig.sshOptions())
+    // The shell and its `sleep` child: both must go (timeout kills the command's whole process group).
+    const running = async () =>
+      (
+        await rig.runInNode('node-c', ['sh', '-c', 'ps -eo args= | grep -c -e "[s]ilent-marker" -e "^sleep 3[1]$" || true'])
+      ).stdout.trim()
+    try {
+      const err = await runner
+        .run(rig.target('node-c'), ['sh', '-c', 'sleep 31; : silent-marker'], {timeoutMs: 1000})
+        .then(() => undefined, (e: unknown) => e)
+      expect(err).toMatchObject({node: 'node-c', reason: 'timeout'})
+      expect(await running()).not.toBe('0') // still there right after ebpfctl gave up
+      let left = '?'
+      for (let i = 0; i < 60 && left !== '0'; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        left = await running()
+      }
+      expect(left).toBe('0') // gone within 1 s + the 2 s grace + polling, not after 31 s
+    } finally {
+      await runner.close()
+    }
+  }, 30_000)
+
   it('runs 20 concurrent commands on one node (channels capped below MaxSessions)', async () => {
     const runner = new SshRunner(rig.sshOptions())
     try {
@@ -307,6 +331,34 @@ describe.skipIf(!isRoot)('SshRunner on the node rig', () => {
         ),
       )
       expect(rs.map((r) => r.stdout)).toEqual(Array.from({length: 20}, (_, i) => `${i}\n`))
+    } finally {
+      await runner.close()
+    }
+  }, 60_000)
+
+  it('runs 40 instant commands on one node: sessions that just ended never make sshd refuse new ones', async () => {
+    // Instant commands are the hard case: sshd frees a finished session only after the whole batch of packets that
+    // carried its CLOSE, so replacements opened at once can be refused although fewer than MaxSessions are open.
+    const runner = new SshRunner(rig.sshOptions())
+    try {
+      const rs = await Promise.all(
+        Array.from({length: 40}, (_, i) => runner.run(rig.target('node-a'), ['echo', String(i)], {timeoutMs: 20_000})),
+      )
+      expect(rs.map((r) => r.stdout)).toEqual(Array.from({length: 40}, (_, i) => `${i}\n`))
+    } finally {
+      await runner.close()
+    }
+  }, 60_000)
+
+  it('works with a node whose sshd allows only 2 sessions (MaxSessions 2), by retrying refused opens', async () => {
+    const runner = new SshRunner(rig.sshOptions())
+    try {
+      const rs = await Promise.all(
+        Array.from({length: 12}, (_, i) =>
+          runner.run(rig.target('node-strict'), ['sh', '-c', `sleep 0.05; echo ${i}`], {timeoutMs: 20_000}),
+        ),
+      )
+      expect(rs.map((r) => r.stdout)).toEqual(Array.from({length: 12}, (_, i) => `${i}\n`))
     } finally {
       await runner.close()
     }

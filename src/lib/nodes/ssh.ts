@@ -1,6 +1,7 @@
 /**
- * The SSH transport (ssh2). One Client per node, cached and reused; at most 8 channels in flight per connection
- * (sshd's MaxSessions is 10) and at most 8 handshakes in flight overall (sshd's MaxStartups starts dropping at 10).
+ * The SSH transport (ssh2). One Client per node, cached and reused; at most 5 channels in flight per connection
+ * (sshd's MaxSessions is 10; see maxChannelsPerConnection) and at most 8 handshakes in flight overall (sshd's
+ * MaxStartups starts dropping at 10).
  * Host keys are always verified against known_hosts unless insecureSkipHostKeyCheck is set; ssh2's default would
  * accept anything.
  */
@@ -45,7 +46,10 @@ export interface SshRunnerOptions {
   connectTimeoutMs?: number
   /** Default 15000; 0 disables. */
   keepaliveIntervalMs?: number
-  /** Default 8 (sshd MaxSessions is 10). */
+  /**
+   * Default 5: sshd's MaxSessions is 10, and sessions that just finished can still count there while their
+   * replacements open (see the retry in exec), so 2 × 5 always fits.
+   */
   maxChannelsPerConnection?: number
   /** Default 8 (sshd MaxStartups is 10:30:100). */
   maxConcurrentHandshakes?: number
@@ -81,9 +85,28 @@ export function parseHostPort(addr: string): {host: string; port?: number} {
   return {host: addr}
 }
 
-/** The shell string sent for argv: every element single-quoted, behind `sudo -n --` for a non-root login. */
-export function remoteCommand(argv: readonly string[], user: string, sudo = true): string {
-  return shellJoin(user !== 'root' && sudo ? ['sudo', '-n', '--', ...argv] : argv)
+/**
+ * Runs `"$@"` under the node's own `timeout` (coreutils or busybox) when it has one, killing it `$0` seconds in.
+ * ebpfctl cannot stop a remote command itself: sshd ignores signal requests in root sessions, and closing the channel
+ * only kills a command at its next write, so a silent one would run on and hold one of sshd's MaxSessions.
+ */
+const REMOTE_DEADLINE_SCRIPT =
+  'd=$0; if command -v timeout >/dev/null 2>&1; then exec timeout -s KILL "$d" "$@"; fi; exec "$@"'
+
+/** Seconds the remote deadline allows beyond ebpfctl's own, so ebpfctl always reports the timeout first. */
+const REMOTE_DEADLINE_GRACE_S = 2
+
+/**
+ * The shell string sent for argv: every element single-quoted, behind `sudo -n --` for a non-root login. With
+ * `timeoutMs`, the command is also killed on the node shortly after that deadline (REMOTE_DEADLINE_SCRIPT).
+ */
+export function remoteCommand(argv: readonly string[], user: string, sudo = true, timeoutMs?: number): string {
+  let command = [...argv]
+  if (timeoutMs !== undefined && Number.isFinite(timeoutMs) && timeoutMs > 0) {
+    const seconds = Math.ceil(timeoutMs / 1000) + REMOTE_DEADLINE_GRACE_S
+    command = ['sh', '-c', REMOTE_DEADLINE_SCRIPT, String(seconds), ...command]
+  }
+  return shellJoin(user !== 'root' && sudo ? ['sudo', '-n', '--', ...command] : command)
 }
 
 /** Parses repeated `--ssh-host NODE=ADDR` values. */
@@ -129,6 +152,9 @@ function list(v: string | string[] | undefined): string[] {
   if (v === undefined) return []
   return (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(/\s+/)).filter(Boolean)
 }
+
+/** Channel-open retries (10, 20, … 640 ms: about 1.3 s in all) before a refused session is reported. */
+const CHANNEL_OPEN_RETRIES = 7
 
 const HOST_KEY_ALGOS: Record<string, string[]> = {
   'ssh-ed25519': ['ssh-ed25519'],
@@ -244,7 +270,7 @@ export class SshRunner implements NodeRunner {
     let command: string
     try {
       dest = this.destination(node)
-      command = remoteCommand(argv, dest.user, this.opts.sudo ?? true)
+      command = remoteCommand(argv, dest.user, this.opts.sudo ?? true, opts.timeoutMs)
     } catch (err) {
       throw new NodeAccessError(node.name, 'other', `${node.name}: ${(err as Error).message}`, {via: 'ssh', cause: err})
     }
@@ -424,7 +450,7 @@ export class SshRunner implements NodeRunner {
       const client = new Client()
       this.clients.add(client)
       let ready = false
-      const conn: Connection = {client, channels: pLimit(this.opts.maxChannelsPerConnection ?? 8), closed: false}
+      const conn: Connection = {client, channels: pLimit(this.opts.maxChannelsPerConnection ?? 5), closed: false}
       // A hard deadline on top of readyTimeout, which does not cover the TCP connect to a black-holed address.
       const deadline = setTimeout(() => {
         if (ready) return
@@ -529,8 +555,8 @@ export class SshRunner implements NodeRunner {
         conn.client.removeListener('close', onConnClose)
         if (channel) {
           // Ask sshd to SIGKILL the command, then drop the channel. sshd honours signal requests only in
-          // privilege-separated (non-root) sessions; otherwise the command dies at its next write (SIGPIPE), and one
-          // that never writes runs on (holding one of sshd's MaxSessions) until it ends by itself.
+          // privilege-separated (non-root) sessions; otherwise the command dies at its next write (SIGPIPE), or at
+          // the latest when the node's `timeout` fires (remoteCommand).
           try {
             channel.signal('KILL')
           } catch {
@@ -554,13 +580,24 @@ export class SshRunner implements NodeRunner {
         clearTimeout(timer)
         fn()
       }
-      conn.client.exec(command, (err, ch) => {
-        if (err) {
-          done(() =>
-            reject(nodeErr('other', `${dest.node} (${where}): cannot open an SSH session: ${err.message}`, err)),
-          )
-          return
-        }
+      const open = (attempt: number) =>
+        conn.client.exec(command, (err, ch) => {
+          if (err) {
+            // sshd frees a finished session only after it has handled the whole batch of packets that carried our
+            // CLOSE, so an open in the same batch can still be refused ("open failed") although we are below
+            // MaxSessions; servers configured with a lower MaxSessions refuse the same way. Retry with backoff.
+            if (!settled && !conn.closed && attempt < CHANNEL_OPEN_RETRIES) {
+              setTimeout(() => open(attempt + 1), 10 * 2 ** attempt)
+              return
+            }
+            done(() =>
+              reject(nodeErr('other', `${dest.node} (${where}): cannot open an SSH session: ${err.message}`, err)),
+            )
+            return
+          }
+          onChannel(ch)
+        })
+      const onChannel = (ch: ClientChannel) => {
         channel = ch
         if (settled) {
           ch.close()
@@ -587,7 +624,8 @@ export class SshRunner implements NodeRunner {
             }),
           )
         })
-      })
+      }
+      open(0)
     })
   }
 }

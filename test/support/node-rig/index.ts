@@ -52,6 +52,8 @@ export interface RigNodeSpec {
   /** Contents bind-mounted over /proc/version in the node's namespace. */
   procVersion?: string
   maps?: RigMap[]
+  /** sshd's MaxSessions on this node (OpenSSH's default is 10). */
+  maxSessions?: number
 }
 
 export interface RigOptions {
@@ -205,8 +207,9 @@ async function keygen(path: string, comment: string): Promise<string> {
   return (await readFile(`${path}.pub`, 'utf8')).trim()
 }
 
-function sshdConfig(dir: string, address: string, port: number, authorizedKeys: string): string {
+function sshdConfig(dir: string, address: string, port: number, authorizedKeys: string, spec: RigNodeSpec): string {
   return [
+    ...(spec.maxSessions === undefined ? [] : [`MaxSessions ${spec.maxSessions}`]),
     `ListenAddress ${address}:${port}`,
     `HostKey ${join(dir, 'ssh_host_ed25519_key')}`,
     'PidFile none',
@@ -230,6 +233,9 @@ function sshdConfig(dir: string, address: string, port: number, authorizedKeys: 
 function setupScript(spec: RigNodeSpec, dir: string): string {
   const q = shellQuote
   const lines = ['set -e', 'mkdir -p /run/sshd']
+  // The node's own, empty root home: the host's dotfiles are not the node's. (This machine's /root/.bashrc runs
+  // `pyenv init`, ~100 processes, on every SSH command, which sshd's bash reads even for non-interactive commands.)
+  lines.push('mount -t tmpfs -o size=1m,mode=0700 rig-root-home /root')
   if (spec.bpffs === false) lines.push('mount -t tmpfs -o size=1m,mode=0700 rig-nobpf /sys/fs/bpf')
   else lines.push('mount -t bpf bpf /sys/fs/bpf')
   if (spec.procVersion !== undefined) lines.push(`mount --bind ${q(join(dir, 'proc_version'))} /proc/version`)
@@ -381,7 +387,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
         let address = fixedPort === undefined ? loopback(1 + i) : takeAddr()
         for (let attempt = 0; ; attempt++) {
           const port = fixedPort ?? (await freePort())
-          await writeFile(join(ndir, 'sshd_config'), sshdConfig(ndir, address, port, authorizedKeys))
+          await writeFile(join(ndir, 'sshd_config'), sshdConfig(ndir, address, port, authorizedKeys, spec))
           try {
             const s = await startNode(spec, ndir, opts.verbose ?? false)
             started.push(s)

@@ -106,6 +106,13 @@ describe('ssh destination', () => {
     expect(remoteCommand(['id'], 'core', false)).toBe('id')
   })
 
+  it('with a timeout, runs the command under the node\'s `timeout` a little past ebpfctl\'s own deadline', () => {
+    const cmd = remoteCommand(['cat', "it's"], 'root', true, 4500)
+    expect(cmd).toMatch(/^sh -c '.*exec timeout -s KILL "\$d" "\$@".*' 7 cat 'it'\\''s'$/)
+    expect(remoteCommand(['id'], 'core', true, 1000)).toMatch(/^sudo -n -- sh -c '.*' 3 id$/)
+    expect(remoteCommand(['id'], 'root', true, Number.POSITIVE_INFINITY)).toBe('id')
+  })
+
   it('without any credentials the node fails with reason auth (nothing is dialled)', async () => {
     const r = new SshRunner({env, sshConfigPath: false, agent: false, identityFiles: [join(dir, 'nope')]})
     await expect(
