@@ -66,6 +66,7 @@ function calicoMaps(ct: ConntrackEntry[]): RigMap[] {
 describe.runIf(isRoot)('dataplane dumps over SSH from real pinned maps', () => {
   let rig: Rig
   const written = ctEntries(300)
+  const liveCt3 = ctEntries(40).map((e) => ({...e, a: {...e.a, ip: e.a.ip.replace('10.65.', '10.66.')}}))
   // What the bytes we wrote mean, decoded independently of the CLI.
   const expected = written.map((e) => {
     const b = encodeCtEntry(e)
@@ -77,6 +78,15 @@ describe.runIf(isRoot)('dataplane dumps over SSH from real pinned maps', () => {
       nodes: [
         {name: 'node-a', maps: calicoMaps(written)},
         {name: 'node-b', bpffs: false},
+        // After a downgrade: the live programs use ct3, and a stale, higher ct4 is still pinned.
+        {
+          name: 'node-c',
+          maps: [
+            {name: 'cali_v4_ct3', type: 'hash', keySize: 16, valueSize: 88, maxEntries: 1024, entries: asBuffers(liveCt3.map((e) => encodeCtEntry(e, 'ct3')))},
+            {name: 'cali_v4_ct4', type: 'lru_hash', keySize: 16, valueSize: 88, maxEntries: 1024, entries: asBuffers(written.slice(0, 5).map((e) => encodeCtEntry(e)))},
+          ],
+          programUsesMaps: ['cali_v4_ct3'],
+        },
       ],
     })
   }, 60_000)
@@ -133,6 +143,15 @@ describe.runIf(isRoot)('dataplane dumps over SSH from real pinned maps', () => {
     expect(byKey.get('10.96.0.1:443')?.backends.map((b) => `${b.ip}:${b.port}`)).toStrictEqual(['172.18.0.2:6443', '172.18.0.3:6443'])
     expect(byKey.get('10.96.0.10:53')?.flags).toStrictEqual(['internal-local'])
     expect(byKey.get('10.96.0.10:53')?.localCount).toBe(1)
+  })
+
+  it('reads the map the loaded programs use when a stale higher version is also pinned (§2.9 step 3)', async () => {
+    const r = await cli(['conntrack', 'dump', '--node', 'node-c', '--source', 'bpftool', '-o', 'json', ...sshArgs()])
+    expect(r.exitCode).toBe(0)
+    const node = (JSON.parse(r.stdout) as {nodes: {entries: ConntrackEntry[]; summary: {entries: number; warnings: string[]}}[]}).nodes[0]!
+    expect(node.summary.entries).toBe(40)
+    expect(node.entries.every((e) => e.a.ip.startsWith('10.66.') || e.b.ip.startsWith('10.66.'))).toBe(true)
+    expect(node.summary.warnings.join('\n')).toMatch(/cali_v4_ct4: also pinned but used by no loaded BPF program.*reading cali_v4_ct3/)
   })
 
   it('says the dataplane is not active on a node without Calico maps, and still reads the others', async () => {

@@ -12,6 +12,7 @@ import {
   decodeConntrackDump,
   decodeNatDump,
   diagnoseAgentFailure,
+  liveMapIdsFrom,
   newScanStats,
   parseConntrackJson,
   parseNatDumpJson,
@@ -140,7 +141,17 @@ async function showMaps(runner: NodeRunner, node: NodeTarget, opts: DataplaneRea
   }
   // Only Calico's pinned global maps count; bpftool lists every map on the host.
   const pinned = show.filter((m) => (m.pinned ?? []).some((p) => p.startsWith('/sys/fs/bpf/tc/globals/')))
-  return selectMaps({show: pinned, listing: pinned.flatMap((m) => (m.pinned ?? []).map((p) => p.split('/').pop()!))})
+  const input = {show: pinned, listing: pinned.flatMap((m) => (m.pinned ?? []).map((p) => p.split('/').pop()!))}
+  const sel = selectMaps(input)
+  if (sel.stale.length === 0) return sel
+  // Two versions of a map are pinned (a stale one lingers after an upgrade): ask which one the loaded programs use.
+  const progs = await runner.run(node, ['bpftool', '-j', 'prog', 'show'], {timeoutMs: opts.timeoutMs})
+  const liveMapIds = progs.exitCode === 0 ? liveMapIdsFrom(progs.stdout) : undefined
+  if (!liveMapIds) {
+    sel.warnings.push(`bpftool prog show failed, so ${sel.stale.join(', ')} may be the live map instead`)
+    return sel
+  }
+  return selectMaps({...input, liveMapIds})
 }
 
 async function* chunksOf(runner: NodeRunner, node: NodeTarget, argv: string[], timeoutMs: number): AsyncGenerator<Buffer> {

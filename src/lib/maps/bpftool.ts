@@ -235,6 +235,8 @@ export interface SelectedMap {
   maxEntries?: number
   /** true when a `map show` entry with the expected type and sizes confirmed the choice. */
   confirmed: boolean
+  /** With `liveMapIds`: whether a loaded BPF program uses this map. */
+  live?: boolean
 }
 
 export interface MapSelection {
@@ -267,9 +269,16 @@ function sizesMatch(l: MapLayout, info: BpfMapInfo): boolean {
  * Picks, per family, the highest-suffix map whose type and sizes match Calico's layout (§2.9).
  * `show`: `bpftool -j map show` output (parsed JSON array). `listing`: names or paths in /sys/fs/bpf/tc/globals.
  * With only a listing, choices are by name and marked unconfirmed; with `show`, a candidate whose type or sizes do
- * not match is rejected with a warning. `*_old` pins (resize in progress) are ignored.
+ * not match is rejected with a warning. `*_old` pins (resize in progress) are ignored. When several versions are
+ * pinned and `liveMapIds` is given, the one a loaded program uses wins over a higher, unused one.
  */
-export function selectMaps(input: {show?: BpfMapInfo[] | null; listing?: string[]; ipv6?: boolean}): MapSelection {
+export function selectMaps(input: {
+  show?: BpfMapInfo[] | null
+  listing?: string[]
+  ipv6?: boolean
+  /** Map ids used by loaded BPF programs (`bpftool -j prog show` `map_ids`), to tell the live map among versions. */
+  liveMapIds?: ReadonlySet<number>
+}): MapSelection {
   const ipv6 = input.ipv6 ?? false
   const sel: MapSelection = {stale: [], warnings: []}
   const names = new Set<string>()
@@ -315,6 +324,7 @@ export function selectMaps(input: {show?: BpfMapInfo[] | null; listing?: string[
   }
   for (const kind of Object.keys(candidates) as MapKind[]) {
     const list = candidates[kind].sort((x, y) => y.version - x.version)
+    const usable: {name: string; layout: MapLayout; info?: BpfMapInfo}[] = []
     for (const cand of list) {
       const layout = layoutFor(kind, cand.version, ipv6)
       if (!layout) {
@@ -340,15 +350,38 @@ export function selectMaps(input: {show?: BpfMapInfo[] | null; listing?: string[
         // Listed as a pin but absent from `map show`: keep it, unconfirmed.
         sel.warnings.push(`${cand.name}: pinned but not in bpftool map show output`)
       }
-      if (sel[slot[kind]]) {
-        sel.stale.push(cand.name)
-        continue
-      }
-      const picked: SelectedMap = {layout, path: `${GLOBAL_PIN_DIR}/${cand.name}`, confirmed: chosen !== undefined}
-      if (chosen?.id !== undefined) picked.id = chosen.id
-      if (chosen?.max_entries !== undefined) picked.maxEntries = chosen.max_entries
-      sel[slot[kind]] = picked
+      usable.push({name: cand.name, layout, info: chosen})
     }
+    if (usable.length === 0) continue
+    // Several versions pinned (a stale lower one lingers after an upgrade): the live one is the map a loaded program
+    // uses (§2.9 step 3). Without program data, or when none is in use, the highest version.
+    let pick = usable[0]!
+    let live: boolean | undefined
+    if (input.liveMapIds) {
+      const inUse = usable.filter((u) => u.info?.id !== undefined && input.liveMapIds!.has(u.info.id))
+      if (inUse.length > 0) {
+        pick = inUse[0]!
+        live = true
+        const unused = usable.filter((u) => !inUse.includes(u))
+        if (unused.length > 0)
+          sel.warnings.push(
+            `${unused.map((u) => u.name).join(', ')}: also pinned but used by no loaded BPF program (left over from an ` +
+              `upgrade or downgrade); reading ${pick.name}, which is in use`,
+          )
+      } else {
+        live = false
+        if (usable.length > 1)
+          sel.warnings.push(
+            `${usable.map((u) => u.name).join(', ')}: no loaded BPF program uses any of them; reading ${pick.name}`,
+          )
+      }
+    }
+    for (const u of usable) if (u !== pick) sel.stale.push(u.name)
+    const picked: SelectedMap = {layout: pick.layout, path: `${GLOBAL_PIN_DIR}/${pick.name}`, confirmed: pick.info !== undefined}
+    if (pick.info?.id !== undefined) picked.id = pick.info.id
+    if (pick.info?.max_entries !== undefined) picked.maxEntries = pick.info.max_entries
+    if (live !== undefined) picked.live = live
+    sel[slot[kind]] = picked
   }
   if (input.listing && input.show) {
     for (const s of [sel.conntrack, sel.natFrontend, sel.natBackend, sel.natAffinity]) {
@@ -356,6 +389,22 @@ export function selectMaps(input: {show?: BpfMapInfo[] | null; listing?: string[
     }
   }
   return sel
+}
+
+/** Map ids used by any loaded program, from `bpftool -j prog show` output; undefined when it is not that JSON. */
+export function liveMapIdsFrom(progShowJson: string): Set<number> | undefined {
+  let progs: unknown
+  try {
+    progs = JSON.parse(progShowJson)
+  } catch {
+    return undefined
+  }
+  if (!Array.isArray(progs)) return undefined
+  const ids = new Set<number>()
+  for (const p of progs as {map_ids?: unknown}[]) {
+    if (p && Array.isArray(p.map_ids)) for (const id of p.map_ids) if (typeof id === 'number') ids.add(id)
+  }
+  return ids
 }
 
 /** Layout from a map's type and sizes alone (no name), e.g. for `--map <path>`; undefined when ambiguous or unknown. */

@@ -54,6 +54,11 @@ export interface RigNodeSpec {
   maps?: RigMap[]
   /** sshd's MaxSessions on this node (OpenSSH's default is 10). */
   maxSessions?: number
+  /**
+   * Names of this node's maps that a loaded BPF program uses, as Calico's programs use the live maps (a stale older
+   * version is used by none): `bpftool prog show` then lists their ids in `map_ids`. See load-prog.py.
+   */
+  programUsesMaps?: string[]
 }
 
 export interface RigOptions {
@@ -108,6 +113,7 @@ export interface Rig {
 }
 
 export const PIN_DIR = '/sys/fs/bpf/tc/globals'
+const LOAD_PROG_SCRIPT = join(import.meta.dirname, 'load-prog.py')
 
 /** bpftool batch text that updates mapName with entries (hex bytes). */
 export function batchText(mapName: string, entries: RigMapEntry[]): string {
@@ -247,6 +253,10 @@ function setupScript(spec: RigNodeSpec, dir: string): string {
     lines.push(shellJoin(argv))
     if (m.entries?.length) lines.push(`bpftool batch file ${q(join(dir, `map${i}.batch`))} >/dev/null`)
     if (m.batchFile) lines.push(`bpftool batch file ${q(m.batchFile)} >/dev/null`)
+  }
+  if (spec.programUsesMaps?.length) {
+    const maps = spec.programUsesMaps.map((m) => `${PIN_DIR}/${m}`)
+    lines.push(shellJoin(['/usr/bin/python3', LOAD_PROG_SCRIPT, '/sys/fs/bpf/rig_calico_prog', ...maps]))
   }
   lines.push('echo rig-setup-done >&2')
   lines.push(`exec /usr/sbin/sshd -D -e -f ${q(join(dir, 'sshd_config'))}`)

@@ -16,6 +16,7 @@ import {
   layoutFromInfo,
   newScanStats,
   scanBpftoolDump,
+  liveMapIdsFrom,
   selectMaps,
   type BpfMapInfo,
 } from '../../../src/lib/maps/bpftool.js'
@@ -501,6 +502,34 @@ describe('selectMaps (§2.9)', () => {
     expect(sel.stale).toStrictEqual(['cali_v4_ct3'])
     expect(sel.warnings).toStrictEqual([])
     expect(selectMaps({show, ipv6: true}).conntrack?.layout.id).toBe('ct4-v6')
+  })
+
+  it('with the ids loaded programs use: the live version wins over a higher stale one (§2.9 step 3)', () => {
+    const show = [info('cali_v4_ct3', 'hash', 16, 88, {id: 10}), info('cali_v4_ct4', 'lru_hash', 16, 88, {id: 20})]
+    const live = selectMaps({show, liveMapIds: new Set([10, 99])})
+    expect(live.conntrack).toMatchObject({layout: {id: 'ct3'}, id: 10, live: true})
+    expect(live.stale).toStrictEqual(['cali_v4_ct4'])
+    expect(live.warnings).toStrictEqual([
+      'cali_v4_ct4: also pinned but used by no loaded BPF program (left over from an upgrade or downgrade); reading cali_v4_ct3, which is in use',
+    ])
+    const none = selectMaps({show, liveMapIds: new Set()})
+    expect(none.conntrack).toMatchObject({layout: {id: 'ct4'}, live: false})
+    expect(none.warnings).toStrictEqual([
+      'cali_v4_ct4, cali_v4_ct3: no loaded BPF program uses any of them; reading cali_v4_ct4',
+    ])
+    // One version only: no warning either way.
+    expect(selectMaps({show: [show[1]!], liveMapIds: new Set()}).warnings).toStrictEqual([])
+  })
+
+  it('liveMapIdsFrom reads map_ids from `bpftool -j prog show`', () => {
+    const out = JSON.stringify([
+      {id: 737, type: 'socket_filter', name: 'rig_calico_prog', map_ids: [248, 249]},
+      {id: 12, type: 'cgroup_skb', name: 'sd_fw_egress'},
+      {id: 900, type: 'sched_cls', name: 'calico_tc_main', map_ids: [249, 301]},
+    ])
+    expect([...liveMapIdsFrom(out)!].sort((a, b) => a - b)).toStrictEqual([248, 249, 301])
+    expect(liveMapIdsFrom('[]')).toStrictEqual(new Set())
+    expect(liveMapIdsFrom('Error: no BTF')).toBeUndefined()
   })
 
   it('a candidate with the wrong type or sizes is rejected and the next version used', () => {
