@@ -50,6 +50,30 @@ const frontends: NatFrontend[] = [
   ]},
 ]
 
+const fixtures = join(root, 'test', 'fixtures', 'bpf')
+const CONTAINER_ID = '3f9a1c0ffee5'
+
+/** Stand-ins on node-d. They only replay outputs recorded from real Calico (test/fixtures/bpf/SOURCE.md). */
+const standIns = {
+  crictl: `#!/bin/sh
+# crictl: 'ps --name calico-node -q' prints the container id; 'exec ID ARGV…' runs ARGV ("inside" the container).
+case "$1" in
+  ps) [ "$*" = "ps --name calico-node -q" ] && echo ${CONTAINER_ID} ;;
+  exec) [ "$2" = ${CONTAINER_ID} ] || { echo "container not found: $2" >&2; exit 1; }; shift 2; exec "$@" ;;
+  *) echo "stand-in crictl: unexpected $*" >&2; exit 2 ;;
+esac
+`,
+  'calico-node': `#!/bin/sh
+# A v3.28 calico-node: no --json (cobra rejects the flag and exits 1, §0.3), pretty conntrack text with Age:.
+case "$*" in
+  *--json*) echo 'Error: unknown flag: --json' >&2; exit 1 ;;
+  "-bpf conntrack dump") exec cat ${join(fixtures, 'ct-1-calico-pr-8749.txt')} ;;
+  "-bpf nat dump") exec cat ${join(fixtures, 'nat-5-calico-8255.txt')} ;;
+  *) echo "stand-in calico-node: nothing recorded for: $*" >&2; exit 2 ;;
+esac
+`,
+}
+
 const asBuffers = (entries: {key: Uint8Array; value: Uint8Array}[]) =>
   entries.map((e) => ({key: Buffer.from(e.key), value: Buffer.from(e.value)}))
 
@@ -87,6 +111,7 @@ describe.runIf(isRoot)('dataplane dumps over SSH from real pinned maps', () => {
           ],
           programUsesMaps: ['cali_v4_ct3'],
         },
+        {name: 'node-d', bin: standIns},
       ],
     })
   }, 60_000)
@@ -152,6 +177,30 @@ describe.runIf(isRoot)('dataplane dumps over SSH from real pinned maps', () => {
     expect(node.summary.entries).toBe(40)
     expect(node.entries.every((e) => e.a.ip.startsWith('10.66.') || e.b.ip.startsWith('10.66.'))).toBe(true)
     expect(node.summary.warnings.join('\n')).toMatch(/cali_v4_ct4: also pinned but used by no loaded BPF program.*reading cali_v4_ct3/)
+  })
+
+  it('runs the agent in the calico-node container over SSH (--agent-crictl / --agent-cmd), text after --json fails', async () => {
+    const {parseConntrackText, parseNatDumpText} = await import('../../src/lib/maps/index.js')
+    const {readFileSync} = await import('node:fs')
+    const wantCt = parseConntrackText(readFileSync(join(fixtures, 'ct-1-calico-pr-8749.txt'), 'utf8')).entries
+    const wantNat = parseNatDumpText(readFileSync(join(fixtures, 'nat-5-calico-8255.txt'), 'utf8')).entries
+    expect(wantCt.length).toBeGreaterThan(5)
+    const ct = await cli(['conntrack', 'dump', '--node', 'node-d', '--source', 'agent', '--agent-crictl', '-o', 'json', ...sshArgs()])
+    expect(ct.stderr).toBe('')
+    expect(ct.exitCode).toBe(0)
+    const ctNode = (JSON.parse(ct.stdout) as {nodes: {entries: ConntrackEntry[]; summary: {source: string}}[]}).nodes[0]!
+    expect(ctNode.summary.source).toBe('agent-text')
+    expect(ctNode.entries).toStrictEqual(JSON.parse(JSON.stringify(wantCt)))
+    const nat = await cli(['nat', 'dump', '--node', 'node-d', '--source', 'agent', '--agent-cmd', `crictl exec ${CONTAINER_ID}`, '-o', 'json', ...sshArgs()])
+    expect(nat.exitCode).toBe(0)
+    const natNode = (JSON.parse(nat.stdout) as {nodes: {frontends: NatFrontend[]; summary?: {source: string}}[]}).nodes[0]!
+    expect(natNode.frontends.map((f) => `${f.ip}:${f.port} ${f.backends.length}`)).toStrictEqual(
+      wantNat.map((f) => `${f.ip}:${f.port} ${f.backends.length}`),
+    )
+    // A wrong container id is the node's error, in words.
+    const bad = await cli(['nat', 'dump', '--node', 'node-d', '--source', 'agent', '--agent-cmd', 'crictl exec nope', ...sshArgs()])
+    expect(bad.exitCode).toBe(1)
+    expect(bad.stdout + bad.stderr).toMatch(/node-d.*container not found: nope/s)
   })
 
   it('says the dataplane is not active on a node without Calico maps, and still reads the others', async () => {

@@ -59,6 +59,11 @@ export interface RigNodeSpec {
    * version is used by none): `bpftool prog show` then lists their ids in `map_ids`. See load-prog.py.
    */
   programUsesMaps?: string[]
+  /**
+   * Executables (name → script text) mounted as the node's /usr/local/bin, e.g. stand-ins for `crictl` and
+   * `calico-node` that replay recorded real outputs.
+   */
+  bin?: Record<string, string>
 }
 
 export interface RigOptions {
@@ -254,6 +259,7 @@ function setupScript(spec: RigNodeSpec, dir: string): string {
     if (m.entries?.length) lines.push(`bpftool batch file ${q(join(dir, `map${i}.batch`))} >/dev/null`)
     if (m.batchFile) lines.push(`bpftool batch file ${q(m.batchFile)} >/dev/null`)
   }
+  if (spec.bin) lines.push(`mount --bind ${q(join(dir, 'bin'))} /usr/local/bin`)
   if (spec.programUsesMaps?.length) {
     const maps = spec.programUsesMaps.map((m) => `${PIN_DIR}/${m}`)
     lines.push(shellJoin(['/usr/bin/python3', LOAD_PROG_SCRIPT, '/sys/fs/bpf/rig_calico_prog', ...maps]))
@@ -391,6 +397,12 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
         await mkdir(ndir, {recursive: true})
         const hostPublicKey = await keygen(join(ndir, 'ssh_host_ed25519_key'), `rig-${spec.name}`)
         if (spec.procVersion !== undefined) await writeFile(join(ndir, 'proc_version'), spec.procVersion)
+        if (spec.bin) {
+          await mkdir(join(ndir, 'bin'))
+          for (const [name, script] of Object.entries(spec.bin)) {
+            await writeFile(join(ndir, 'bin', name), script, {mode: 0o755})
+          }
+        }
         for (const [j, m] of (spec.maps ?? []).entries()) {
           if (m.entries?.length) await writeFile(join(ndir, `map${j}.batch`), batchText(m.name, m.entries))
         }
