@@ -395,6 +395,60 @@ describe.skipIf(!isRoot)('SshRunner on the node rig', () => {
   })
 })
 
+describe.skipIf(!isRoot)('SshRunner as a non-root user with sudo', () => {
+  let rig: Rig
+  beforeAll(async () => {
+    // sudoers allows ops exactly these two commands, as a careful admin would.
+    rig = await startRig({nodes: [{name: 'node-ops', users: [{name: 'ops', sudo: ['/usr/bin/cat', '/usr/bin/sleep']}]}]})
+  })
+  afterAll(async () => {
+    await rig?.stop()
+  })
+
+  it('runs allowed commands through sudo -n, and reports what sudoers refuses', async () => {
+    const runner = new SshRunner(rig.sshOptions({user: 'ops'}))
+    const plain = new SshRunner(rig.sshOptions({user: 'ops', sudo: false}))
+    try {
+      // The node's /etc/shadow is readable by root only.
+      const asRoot = await runner.run(rig.target('node-ops'), ['cat', '/etc/shadow'], {timeoutMs: 10_000})
+      expect(asRoot).toMatchObject({exitCode: 0, stderr: ''})
+      expect(asRoot.stdout).toMatch(/^ops:\*:/m)
+      const asOps = await plain.run(rig.target('node-ops'), ['cat', '/etc/shadow'], {timeoutMs: 10_000})
+      expect(asOps.exitCode).toBe(1)
+      expect(asOps.stderr).toMatch(/Permission denied/)
+      const who = await plain.run(rig.target('node-ops'), ['id', '-un'], {timeoutMs: 10_000})
+      expect(who.stdout).toBe('ops\n')
+      const refused = await runner.run(rig.target('node-ops'), ['id', '-un'], {timeoutMs: 10_000})
+      expect(refused.exitCode).toBe(1)
+      expect(refused.stderr).toMatch(/sudo: a password is required/)
+    } finally {
+      await runner.close()
+      await plain.close()
+    }
+  }, 30_000)
+
+  it("stops a command run through sudo soon after its timeout (sudo relays the node's timeout signal)", async () => {
+    const runner = new SshRunner(rig.sshOptions({user: 'ops'}))
+    const running = async () =>
+      (await rig.runInNode('node-ops', ['sh', '-c', 'ps -eo user=,args= | grep -c "^root *sleep 3[2]$" || true'])).stdout.trim()
+    try {
+      const err = await runner
+        .run(rig.target('node-ops'), ['sleep', '32'], {timeoutMs: 1000})
+        .then(() => undefined, (e: unknown) => e)
+      expect(err).toMatchObject({node: 'node-ops', reason: 'timeout'})
+      expect(await running()).toBe('1') // running as root, via sudo
+      let left = '?'
+      for (let i = 0; i < 80 && left !== '0'; i++) {
+        await new Promise((r) => setTimeout(r, 100))
+        left = await running()
+      }
+      expect(left).toBe('0')
+    } finally {
+      await runner.close()
+    }
+  }, 30_000)
+})
+
 describe.skipIf(!isRoot)('SshRunner fan-out to 32 nodes', () => {
   let rig: Rig
   let startMs = 0

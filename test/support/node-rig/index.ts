@@ -64,6 +64,12 @@ export interface RigNodeSpec {
    * `calico-node` that replay recorded real outputs.
    */
   bin?: Record<string, string>
+  /**
+   * Node-local login users besides root (own /etc/passwd, /etc/group, /etc/shadow and /etc/sudoers bind-mounted in
+   * the node's namespace; the host's are untouched). `sudo`: the commands this user may run as root without a
+   * password (absolute paths, or 'ALL'); needs Debian's sudo.
+   */
+  users?: {name: string; sudo?: string[]}[]
 }
 
 export interface RigOptions {
@@ -224,7 +230,7 @@ function sshdConfig(dir: string, address: string, port: number, authorizedKeys: 
     `ListenAddress ${address}:${port}`,
     `HostKey ${join(dir, 'ssh_host_ed25519_key')}`,
     'PidFile none',
-    `AuthorizedKeysFile ${authorizedKeys}`,
+    `AuthorizedKeysFile ${authorizedKeys}/%u`,
     'PermitRootLogin prohibit-password',
     'PubkeyAuthentication yes',
     'PasswordAuthentication no',
@@ -238,6 +244,27 @@ function sshdConfig(dir: string, address: string, port: number, authorizedKeys: 
     'LogLevel INFO',
     '',
   ].join('\n')
+}
+
+/** /etc/passwd, group, shadow (the host's, plus the users) and sudoers for a node with its own users. */
+async function writeUserFiles(dir: string, users: NonNullable<RigNodeSpec['users']>): Promise<void> {
+  const etc = join(dir, 'etc')
+  await mkdir(etc)
+  const host = (f: string) => readFileSync(`/etc/${f}`, 'utf8').replace(/\n?$/, '\n')
+  const ids = users.map((_, i) => 61000 + i)
+  await writeFile(
+    join(etc, 'passwd'),
+    host('passwd') + users.map((u, i) => `${u.name}:x:${ids[i]}:${ids[i]}::/home/${u.name}:/bin/sh\n`).join(''),
+  )
+  await writeFile(join(etc, 'group'), host('group') + users.map((u, i) => `${u.name}:x:${ids[i]}:\n`).join(''))
+  // `*`: no password (key logins only), and not `!`, which sshd treats as a locked account.
+  await writeFile(join(etc, 'shadow'), host('shadow') + users.map((u) => `${u.name}:*:20000:0:99999:7:::\n`).join(''), {
+    mode: 0o640,
+  })
+  const rules = users
+    .filter((u) => u.sudo?.length)
+    .map((u) => `${u.name} ALL=(root) NOPASSWD: ${u.sudo!.join(', ')}\n`)
+  await writeFile(join(etc, 'sudoers'), `Defaults env_reset\nroot ALL=(ALL:ALL) ALL\n${rules.join('')}`, {mode: 0o440})
 }
 
 /** The script run as PID 1 of the node's namespaces before it becomes sshd. */
@@ -260,6 +287,11 @@ function setupScript(spec: RigNodeSpec, dir: string): string {
     if (m.batchFile) lines.push(`bpftool batch file ${q(m.batchFile)} >/dev/null`)
   }
   if (spec.bin) lines.push(`mount --bind ${q(join(dir, 'bin'))} /usr/local/bin`)
+  if (spec.users?.length) {
+    for (const f of ['passwd', 'group', 'shadow', 'sudoers']) lines.push(`mount --bind ${q(join(dir, 'etc', f))} /etc/${f}`)
+    lines.push('mount -t tmpfs -o size=1m,mode=0755 rig-home /home')
+    for (const u of spec.users) lines.push(`mkdir -m 0700 /home/${u.name} && chown ${u.name}: /home/${u.name}`)
+  }
   if (spec.programUsesMaps?.length) {
     const maps = spec.programUsesMaps.map((m) => `${PIN_DIR}/${m}`)
     lines.push(shellJoin(['/usr/bin/python3', LOAD_PROG_SCRIPT, '/sys/fs/bpf/rig_calico_prog', ...maps]))
@@ -384,8 +416,13 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
 
   try {
     const clientPub = await keygen(identityFile, 'ebpfctl-rig-client')
+    // One authorized_keys file per login (sshd reads it as that user): root's, and one for each node-local user.
     const authorizedKeys = join(dir, 'authorized_keys')
-    await writeFile(authorizedKeys, `${clientPub}\n`, {mode: 0o600})
+    await mkdir(authorizedKeys, {mode: 0o755})
+    await writeFile(join(authorizedKeys, 'root'), `${clientPub}\n`, {mode: 0o600})
+    const userNames = new Set(opts.nodes.flatMap((n) => (n.users ?? []).map((u) => u.name)))
+    if (userNames.size > 0) chmodSync(dir, 0o711) // let those users reach their key file
+    for (const u of userNames) await writeFile(join(authorizedKeys, u), `${clientPub}\n`, {mode: 0o644})
 
     const fixedPort = typeof opts.port === 'number' ? opts.port : undefined
     let nextAddr = 1 // 127.0.0.2
@@ -397,6 +434,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
         await mkdir(ndir, {recursive: true})
         const hostPublicKey = await keygen(join(ndir, 'ssh_host_ed25519_key'), `rig-${spec.name}`)
         if (spec.procVersion !== undefined) await writeFile(join(ndir, 'proc_version'), spec.procVersion)
+        if (spec.users?.length) await writeUserFiles(ndir, spec.users)
         if (spec.bin) {
           await mkdir(join(ndir, 'bin'))
           for (const [name, script] of Object.entries(spec.bin)) {
