@@ -6,7 +6,8 @@ export default class Revert extends BaseCommand<typeof Revert> {
   static override description = `Undo \`ebpfctl enable\` from the record it left in the cluster (from any machine).
 
 In this order: kube-proxy back (only the nodeSelector key that was added is removed) and its pods Ready; BPF off
-(operator: linuxDataplane and bpfNetworkBootstrap in one patch; manifest: bpfEnabled or FELIX_BPFENABLED); every other
+(operator: linuxDataplane, and bpfNetworkBootstrap or hostPorts when enable set them, in one patch; manifest: bpfEnabled
+or FELIX_BPFENABLED); every other
 field back to its prior value (absent fields removed); ConfigMap kubernetes-services-endpoint deleted only if enable
 created it; then the record. Without a record the well-known changes are reverted best-effort.
 Switching dataplanes disrupts some existing connections.

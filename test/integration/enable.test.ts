@@ -186,6 +186,50 @@ describe('enable through the fake API server', () => {
     expect(writesOf(cluster).filter((w) => w === 'PATCH installations/default')).toHaveLength(2)
   })
 
+  it('operator before v3.27: clears hostPorts (which that operator rejects with BPF), warns; revert restores it', async () => {
+    cluster = await startCluster('operator', {calicoVersion: 'v3.26.4'})
+    const s = cluster.server.store
+    const before = touchedFields(s, cluster.calicoNamespace)
+    expect((before.installation as {hostPorts?: string}).hostPorts).toBe('Enabled')
+    const report = await enable(cluster)
+    expect(report.result?.outcome, report.result?.error).toBe('done')
+    expect(report.plan.warnings.join('\n')).toMatch(
+      /operators before Calico v3\.27 reject hostPorts.*clears Installation spec\.calicoNetwork\.hostPorts \(now Enabled\)/,
+    )
+    expect(report.rendered).toMatch(/hostPorts/)
+    const inst = s.get('operator.tigera.io/v1', 'Installation', 'default')
+    expect(inst.spec.calicoNetwork.linuxDataplane).toBe('BPF')
+    expect(inst.spec.calicoNetwork.hostPorts).toBe('Disabled') // defaulted by that operator once BPF is on
+    const r = await revertSession({kube: cluster.kube, timing})
+    expect(r.result?.outcome, r.result?.error).toBe('done')
+    expect(touchedFields(s, cluster.calicoNamespace)).toEqual(before)
+  })
+
+  it("a timed-out wait names the operator's Degraded reason, and enable rolls back", async () => {
+    // Mid-upgrade: ClusterInformation already says v3.27, the running operator is still v1.30 (Calico v3.26).
+    cluster = await startCluster('operator', {calicoVersion: 'v3.26.4'})
+    const s = cluster.server.store
+    const ci = s.get('crd.projectcalico.org/v1', 'ClusterInformation', 'default')
+    ci.spec.calicoVersion = 'v3.27.0'
+    s.put(ci)
+    const before = touchedFields(s, cluster.calicoNamespace)
+    const report = await enable(cluster)
+    expect(report.result?.outcome).toBe('rolled-back')
+    expect(report.result?.error).toMatch(
+      /bpfEnabled: .*the operator reports Degraded: spec\.calicoNetwork\.hostPorts is not supported with the eBPF dataplane/,
+    )
+    expect(touchedFields(s, cluster.calicoNamespace)).toEqual(before)
+  })
+
+  it('operator v3.27 and later: hostPorts stays as it is', async () => {
+    cluster = await startCluster('operator', {calicoVersion: 'v3.27.0'})
+    const report = await enable(cluster)
+    expect(report.result?.outcome, report.result?.error).toBe('done')
+    expect(report.plan.warnings.join('\n')).not.toMatch(/hostPorts/)
+    const inst = cluster.server.store.get('operator.tigera.io/v1', 'Installation', 'default')
+    expect(inst.spec.calicoNetwork.hostPorts).toBe('Enabled')
+  })
+
   it('enable → revert restores every touched field (user nodeSelector, prior bpfExternalServiceMode)', async () => {
     for (const kind of ['operator', 'manifest'] as const) {
       const c = await startCluster(kind, {

@@ -85,12 +85,17 @@ export async function startCluster(
     kubeProxySelector?: Record<string, string>
     felix?: Record<string, unknown>
     requestTimeoutMs?: number
+    /** Operator installs: the Calico version (default v3.32.1; 'operator-v3.30' kinds v3.30.3). */
+    calicoVersion?: string
   } = {},
 ): Promise<TestCluster> {
   const server = await startFakeApiServer()
   seedKubeadmBase(server.store, {nodes: opts.nodes ?? 3})
   if (kind === 'manifest') seedManifestInstall(server.store)
-  else seedOperatorInstall(server.store, {calicoVersion: kind === 'operator' ? 'v3.32.1' : 'v3.30.3'})
+  else
+    seedOperatorInstall(server.store, {
+      calicoVersion: opts.calicoVersion ?? (kind === 'operator' ? 'v3.32.1' : 'v3.30.3'),
+    })
   const sim = kind === 'manifest' ? undefined : enableOperatorSimulation(server)
   const logs = simulateFelixLogs(server)
   if (opts.kubeProxySelector) {
@@ -136,6 +141,7 @@ export function touchedFields(store: FakeStore, calicoNamespace: string): Record
           linuxDataplane: inst.spec?.calicoNetwork?.linuxDataplane,
           bpfNetworkBootstrap: inst.spec?.calicoNetwork?.bpfNetworkBootstrap,
           kubeProxyManagement: inst.spec?.calicoNetwork?.kubeProxyManagement,
+          hostPorts: inst.spec?.calicoNetwork?.hostPorts,
         }
       : null,
     felix: fc?.spec,

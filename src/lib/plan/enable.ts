@@ -11,6 +11,7 @@ import {
   kubeProxyOperatorStep,
   manifestBpfOnStep,
   manifestRestartStep,
+  mustClearHostPorts,
   operatorBpfOnStep,
   operatorPickupStep,
   verifyBpfStep,
@@ -160,5 +161,12 @@ export function buildEnablePlan(
   if (!kubeProxy && opts.kubeProxy !== 'keep')
     warnings.push('No kube-proxy DaemonSet found: nothing to do for kube-proxy.')
   if (opts.dsr) warnings.push(...DSR_WARNINGS)
+  if (mustClearHostPorts(install, state))
+    warnings.push(
+      `Calico ${install.calicoVersion}: operators before Calico v3.27 reject hostPorts with the eBPF dataplane, so ` +
+        `enable clears Installation spec.calicoNetwork.hostPorts (now ` +
+        `${state.installation?.spec?.calicoNetwork?.hostPorts}): pods' hostPort mappings stop working until revert ` +
+        `restores it. Upgrading Calico first avoids this.`,
+    )
   return {kind: 'enable', install, variant, steps, warnings}
 }

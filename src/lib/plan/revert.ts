@@ -91,8 +91,8 @@ const TITLES: Record<string, [string, string]> = {
   ],
   [StepIds.bpfOn]: [
     'BPF off',
-    'Restore the dataplane fields to their prior values (operator: linuxDataplane and, if ebpfctl set it, ' +
-      'bpfNetworkBootstrap in one patch; manifest: bpfEnabled or FELIX_BPFENABLED).',
+    'Restore the dataplane fields to their prior values (operator: linuxDataplane and, if ebpfctl set them, ' +
+      'bpfNetworkBootstrap and hostPorts in one patch; manifest: bpfEnabled or FELIX_BPFENABLED).',
   ],
   [StepIds.dsr]: [
     'bpfExternalServiceMode back',

@@ -4,7 +4,13 @@ import type {
   FelixConfigurationObject,
   InstallationObject,
 } from '../kube/calico-types.js'
-import {type ClusterState, type InstallInfo, SERVICES_ENDPOINT_CONFIGMAP, calicoResource} from '../kube/cluster.js'
+import {
+  type ClusterState,
+  type InstallInfo,
+  SERVICES_ENDPOINT_CONFIGMAP,
+  calicoResource,
+  versionAtLeast,
+} from '../kube/cluster.js'
 import {KubeApiError} from '../kube/errors.js'
 import {Resources, apiVersionOf} from '../kube/resources.js'
 import {applyChange, undoChange} from './apply.js'
@@ -15,6 +21,7 @@ import {ABSENT, type ObjectChange, type Step, type StepContext, value} from './t
 import {
   type NodeReport,
   nameList,
+  operatorDegradedReason,
   readFelixDefault,
   readNodeDataplanes,
   waitDaemonSetRollout,
@@ -298,6 +305,22 @@ export function manifestRestartStep(
 
 const bpfEnabled = (fc: FelixConfigurationObject | undefined) => fc?.spec?.bpfEnabled === true
 
+/**
+ * Operators before v1.31 (Calico v3.27) reject `hostPorts` other than Disabled with the eBPF dataplane, and default an
+ * unset one to Disabled when BPF is on: the old documented patch cleared it (`"hostPorts": null`, calico-config.md
+ * §2.2). A version ebpfctl cannot read is treated as current, where hostPorts works with BPF.
+ */
+export function mustClearHostPorts(install: InstallInfo, state: ClusterState): boolean {
+  const hostPorts = state.installation?.spec?.calicoNetwork?.hostPorts
+  return (
+    install.type === 'operator' &&
+    install.calicoVersion !== undefined &&
+    !versionAtLeast(install.calicoVersion, [3, 27, 0]) &&
+    hostPorts !== undefined &&
+    hostPorts !== 'Disabled'
+  )
+}
+
 export function operatorBpfOnStep(install: InstallInfo, state: ClusterState): Step {
   const ns = install.calicoNamespace!
   return defineStep(
@@ -310,13 +333,21 @@ export function operatorBpfOnStep(install: InstallInfo, state: ClusterState): St
         'which the operator owns). The operator rolls calico-node out for BPF and then sets bpfEnabled: true itself.',
       compute: (s) =>
         compact([
-          patchChange(installationRef, installation(s), [[['spec', 'calicoNetwork', 'linuxDataplane'], 'BPF']]),
+          patchChange(installationRef, installation(s), [
+            [['spec', 'calicoNetwork', 'linuxDataplane'], 'BPF'],
+            ...(mustClearHostPorts(install, s)
+              ? [[['spec', 'calicoNetwork', 'hostPorts'], undefined] as [string[], unknown]]
+              : []),
+          ]),
         ]),
       verify: async (ctx, progress) => {
         await waitDaemonSetRollout(ctx, progress, ns, 'calico-node')
         await waitFor(ctx, progress, 'the operator to set FelixConfiguration default bpfEnabled: true', async () => {
           const fc = await readFelixDefault(ctx)
-          return {done: bpfEnabled(fc), detail: `bpfEnabled: ${String(fc?.spec?.bpfEnabled ?? '(unset)')}`}
+          const done = bpfEnabled(fc)
+          const degraded = done ? undefined : await operatorDegradedReason(ctx)
+          const detail = `bpfEnabled: ${String(fc?.spec?.bpfEnabled ?? '(unset)')}`
+          return {done, detail: degraded ? `${detail}; the operator reports Degraded: ${degraded}` : detail}
         })
       },
       // One patch for linuxDataplane and bpfNetworkBootstrap: the operator stops reconciling when bootstrap is Enabled

@@ -5,6 +5,7 @@ import type {KubeClient} from '../kube/client.js'
 import {calicoResource} from '../kube/cluster.js'
 import {KubeApiError} from '../kube/errors.js'
 import {Resources} from '../kube/resources.js'
+import type {KubeObject} from '../kube/types.js'
 import {InterruptedError, PlanError, errorMessage} from './errors.js'
 import type {Progress} from './progress.js'
 import {sleep} from './retry.js'
@@ -107,6 +108,23 @@ export async function waitDeploymentRollout(ctx: StepContext, progress: Progress
 
 export async function readFelixDefault(ctx: Pick<StepContext, 'kube' | 'state'>) {
   return ctx.kube.get<FelixConfigurationObject>(calicoResource(ctx.state, Resources.felixConfigurations), 'default')
+}
+
+/**
+ * The operator's own complaint, when TigeraStatus calico is Degraded (e.g. "spec.calicoNetwork.hostPorts is not
+ * supported with the eBPF dataplane"), for a wait's detail; undefined when it is not degraded or cannot be read.
+ */
+export async function operatorDegradedReason(ctx: Pick<StepContext, 'kube'>): Promise<string | undefined> {
+  try {
+    const ts = await ctx.kube.get<KubeObject & {status?: {conditions?: {type: string; status: string; message?: string}[]}}>(
+      Resources.tigeraStatuses,
+      'calico',
+    )
+    const degraded = ts?.status?.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True')
+    return degraded ? degraded.message || 'Degraded' : undefined
+  } catch {
+    return undefined
+  }
 }
 
 const podReady = (p: PodObject) =>

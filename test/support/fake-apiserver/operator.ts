@@ -44,6 +44,12 @@ export interface OperatorSimulation {
 const DISABLE_KP = 'operator.tigera.io/disable-kube-proxy'
 const BPF_ANNOTATION = 'operator.tigera.io/bpfEnabled'
 
+/** Calico before v3.27, i.e. tigera-operator before v1.31. */
+function isOldHostPortsOperator(calicoVersion: string | undefined): boolean {
+  const m = /^v?(\d+)\.(\d+)/.exec(calicoVersion ?? '')
+  return m !== null && (Number(m[1]) < 3 || (Number(m[1]) === 3 && Number(m[2]) < 27))
+}
+
 export function enableOperatorSimulation(
   server: FakeApiServer,
   opts: {operatorNamespace?: string} = {},
@@ -247,6 +253,22 @@ export function enableOperatorSimulation(
     const cn = inst.spec?.calicoNetwork ?? {}
     const dataplane = cn.linuxDataplane ?? 'Iptables'
     const bpf = dataplane === 'BPF'
+    // Operators before v1.31 (Calico v3.27): hostPorts must be Disabled with BPF, and an unset one is defaulted to
+    // Disabled when BPF is on (calico-config.md §2.2, operator commit 3a0ccc7cf; removed by 66afd3c7f).
+    if (bpf && isOldHostPortsOperator(inst.status?.calicoVersion)) {
+      if (cn.hostPorts === undefined) {
+        const next = structuredClone(inst)
+        next.spec.calicoNetwork.hostPorts = 'Disabled'
+        store.update(instT, next, {force: true})
+        return // the update runs this controller again
+      }
+      if (cn.hostPorts !== 'Disabled') {
+        degraded = 'spec.calicoNetwork.hostPorts is not supported with the eBPF dataplane'
+        say(degraded)
+        setTigeraStatus()
+        return
+      }
+    }
     let bootstrap: {ips: string; endpoints: string} | undefined
     if (cn.bpfNetworkBootstrap === 'Enabled') {
       if (!bpf) degraded = 'bpfNetworkBootstrap is enabled but linuxDataplane is not set to BPF'
