@@ -6,6 +6,7 @@
  * Prints lines/s and MB/s for pretty and raw text, and MB/s and entries/s for the bpftool JSON decoder (with and
  * without BTF `formatted` objects), plus the decode + JSON.stringify pipeline that `-o json` would run.
  */
+import {spawnSync} from 'node:child_process'
 import {closeSync, openSync, readFileSync, writeSync} from 'node:fs'
 
 import {decodeConntrackDump, newScanStats} from '../src/lib/maps/bpftool.js'
@@ -187,18 +188,32 @@ async function pipeline(btf: boolean): Promise<void> {
   console.log(`peak rss (process): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`)
 }
 
+/** A full collection between benches, so one bench's garbage (512,000 kept entries) is not collected in the next. */
+function collect(): void {
+  ;(globalThis as {gc?: () => void}).gc?.()
+}
+
 async function main(): Promise<void> {
+  if (!(globalThis as {gc?: unknown}).gc) {
+    // Re-run with --expose-gc (keeping tsx's loader flags) so collect() works.
+    const r = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, ...process.argv.slice(1)], {stdio: 'inherit'})
+    process.exit(r.status ?? 1)
+  }
   console.log(`node ${process.version}, ${N} entries, median of ${ROUNDS}, mode ${MODE}`)
   calibrate()
   if (MODE === 'pipeline') return pipeline(process.argv[5] !== 'nobtf')
   if (MODE === 'all' || MODE === 'text') {
     let text = prettyLines(N)
-    benchText('pretty, whole text, all kept', text)
     benchStreamingText('pretty, streamed 64 KiB Buffers', text)
+    collect()
     benchStreamingText('pretty, streamed, 16M addresses', prettyLines(N, 7, true))
+    collect()
+    benchText('pretty, whole text, all kept', text)
+    collect()
     text = rawLines(N)
     benchText('raw (--raw, ≤ v3.27), whole text', text)
     text = ''
+    collect()
   }
   if (MODE === 'all' || MODE === 'decoder') {
     await benchDecoder(false, false)

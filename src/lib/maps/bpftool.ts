@@ -365,8 +365,8 @@ export function selectMaps(input: {
         const unused = usable.filter((u) => !inUse.includes(u))
         if (unused.length > 0)
           sel.warnings.push(
-            `${unused.map((u) => u.name).join(', ')}: also pinned but used by no loaded BPF program (left over from an ` +
-              `upgrade or downgrade); reading ${pick.name}, which is in use`,
+            `${unused.map((u) => u.name).join(', ')}: also pinned but used by no loaded BPF program ` +
+              `(left over from an upgrade or downgrade); reading ${pick.name}, which is in use`,
           )
       } else {
         live = false
@@ -377,7 +377,11 @@ export function selectMaps(input: {
       }
     }
     for (const u of usable) if (u !== pick) sel.stale.push(u.name)
-    const picked: SelectedMap = {layout: pick.layout, path: `${GLOBAL_PIN_DIR}/${pick.name}`, confirmed: pick.info !== undefined}
+    const picked: SelectedMap = {
+      layout: pick.layout,
+      path: `${GLOBAL_PIN_DIR}/${pick.name}`,
+      confirmed: pick.info !== undefined,
+    }
     if (pick.info?.id !== undefined) picked.id = pick.info.id
     if (pick.info?.max_entries !== undefined) picked.maxEntries = pick.info.max_entries
     if (live !== undefined) picked.live = live

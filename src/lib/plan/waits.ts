@@ -116,10 +116,8 @@ export async function readFelixDefault(ctx: Pick<StepContext, 'kube' | 'state'>)
  */
 export async function operatorDegradedReason(ctx: Pick<StepContext, 'kube'>): Promise<string | undefined> {
   try {
-    const ts = await ctx.kube.get<KubeObject & {status?: {conditions?: {type: string; status: string; message?: string}[]}}>(
-      Resources.tigeraStatuses,
-      'calico',
-    )
+    type TigeraStatus = KubeObject & {status?: {conditions?: {type: string; status: string; message?: string}[]}}
+    const ts = await ctx.kube.get<TigeraStatus>(Resources.tigeraStatuses, 'calico')
     const degraded = ts?.status?.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True')
     return degraded ? degraded.message || 'Degraded' : undefined
   } catch {

@@ -288,7 +288,9 @@ function setupScript(spec: RigNodeSpec, dir: string): string {
   }
   if (spec.bin) lines.push(`mount --bind ${q(join(dir, 'bin'))} /usr/local/bin`)
   if (spec.users?.length) {
-    for (const f of ['passwd', 'group', 'shadow', 'sudoers']) lines.push(`mount --bind ${q(join(dir, 'etc', f))} /etc/${f}`)
+    for (const f of ['passwd', 'group', 'shadow', 'sudoers']) {
+      lines.push(`mount --bind ${q(join(dir, 'etc', f))} /etc/${f}`)
+    }
     lines.push('mount -t tmpfs -o size=1m,mode=0755 rig-home /home')
     for (const u of spec.users) lines.push(`mkdir -m 0700 /home/${u.name} && chown ${u.name}: /home/${u.name}`)
   }
