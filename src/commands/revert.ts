@@ -8,7 +8,8 @@ export default class Revert extends BaseCommand<typeof Revert> {
 In this order: kube-proxy back (only the nodeSelector key that was added is removed) and its pods Ready; BPF off
 (operator: linuxDataplane, and bpfNetworkBootstrap or hostPorts when enable set them, in one patch; manifest: bpfEnabled
 or FELIX_BPFENABLED); every other field back to its prior value (absent fields removed); ConfigMap
-kubernetes-services-endpoint deleted only if enable created it; then the record. Without a record the well-known changes are reverted best-effort.
+kubernetes-services-endpoint deleted only if enable created it; then the record. Without a record the well-known
+changes are reverted best-effort.
 Switching dataplanes disrupts some existing connections.
 Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped; re-run it); 2 usage or API error.`
 

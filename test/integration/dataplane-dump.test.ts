@@ -8,6 +8,7 @@ import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {type ConntrackEntry, type NatFrontend, MAP_LAYOUTS, decodeCtEntry} from '../../src/lib/maps/index.js'
+import {shellQuote} from '../../src/lib/nodes/quote.js'
 import {encodeCtEntry, encodeNatMaps} from '../support/map-encoders.js'
 import {type Rig, type RigMap, startRig} from '../support/node-rig/index.js'
 
@@ -67,8 +68,8 @@ esac
 # A v3.28 calico-node: no --json (cobra rejects the flag and exits 1, §0.3), pretty conntrack text with Age:.
 case "$*" in
   *--json*) echo 'Error: unknown flag: --json' >&2; exit 1 ;;
-  "-bpf conntrack dump") exec cat ${join(fixtures, 'ct-1-calico-pr-8749.txt')} ;;
-  "-bpf nat dump") exec cat ${join(fixtures, 'nat-5-calico-8255.txt')} ;;
+  "-bpf conntrack dump") exec cat ${shellQuote(join(fixtures, 'ct-1-calico-pr-8749.txt'))} ;;
+  "-bpf nat dump") exec cat ${shellQuote(join(fixtures, 'nat-5-calico-8255.txt'))} ;;
   *) echo "stand-in calico-node: nothing recorded for: $*" >&2; exit 2 ;;
 esac
 `,
