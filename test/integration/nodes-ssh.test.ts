@@ -399,7 +399,13 @@ describe.skipIf(!isRoot)('SshRunner as a non-root user with sudo', () => {
   let rig: Rig
   beforeAll(async () => {
     // sudoers allows ops exactly these two commands, as a careful admin would.
-    rig = await startRig({nodes: [{name: 'node-ops', users: [{name: 'ops', sudo: ['/usr/bin/cat', '/usr/bin/sleep']}]}]})
+    rig = await startRig({
+      nodes: [
+        {name: 'node-ops', users: [{name: 'ops', sudo: ['/usr/bin/cat', '/usr/bin/sleep']}]},
+        // A `timeout` that rejects -k, like busybox before 1.30.
+        {name: 'node-old-timeout', bin: {timeout: '#!/bin/sh\necho "timeout: invalid option -- \'k\'" >&2\nexit 1\n'}},
+      ],
+    })
   })
   afterAll(async () => {
     await rig?.stop()
@@ -426,6 +432,16 @@ describe.skipIf(!isRoot)('SshRunner as a non-root user with sudo', () => {
       await plain.close()
     }
   }, 30_000)
+
+  it('runs commands plainly on a node whose timeout cannot take the deadline', async () => {
+    const runner = new SshRunner(rig.sshOptions())
+    try {
+      const r = await runner.run(rig.target('node-old-timeout'), ['echo', 'ran'], {timeoutMs: 5000})
+      expect(r).toMatchObject({stdout: 'ran\n', stderr: '', exitCode: 0})
+    } finally {
+      await runner.close()
+    }
+  })
 
   it("stops a command run through sudo soon after its timeout (sudo relays the node's timeout signal)", async () => {
     const runner = new SshRunner(rig.sshOptions({user: 'ops'}))

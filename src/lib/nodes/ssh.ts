@@ -86,14 +86,15 @@ export function parseHostPort(addr: string): {host: string; port?: number} {
 }
 
 /**
- * Runs `"$@"` under the node's own `timeout` (coreutils, or busybox 1.30+) when it has one: SIGTERM `$0` seconds in,
- * SIGKILL 2 s later. ebpfctl cannot stop a remote command itself: sshd ignores signal requests in root sessions, and
+ * Runs `"$@"` under the node's own `timeout` when it has a working one (coreutils, busybox 1.30+; an older busybox
+ * rejects `-k` and the dry run with `true` fails, so the command runs plainly): SIGTERM `$0` seconds in, SIGKILL 2 s
+ * later. ebpfctl cannot stop a remote command itself: sshd ignores signal requests in root sessions, and
  * closing the channel only kills a command at its next write, so a silent one would run on and hold one of sshd's
  * MaxSessions. The wrapper goes outside `sudo`, so sudoers rules still see the real command, and sudo relays the
  * SIGTERM to it.
  */
 const REMOTE_DEADLINE_SCRIPT =
-  'd=$0; if command -v timeout >/dev/null 2>&1; then exec timeout -k 2 "$d" "$@"; fi; exec "$@"'
+  'd=$0; if timeout -k 2 "$d" true >/dev/null 2>&1; then exec timeout -k 2 "$d" "$@"; fi; exec "$@"'
 
 /** Seconds the remote deadline allows beyond ebpfctl's own, so ebpfctl always reports the timeout first. */
 const REMOTE_DEADLINE_GRACE_S = 2
