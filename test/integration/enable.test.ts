@@ -221,6 +221,24 @@ describe('enable through the fake API server', () => {
     expect(touchedFields(s, cluster.calicoNamespace)).toEqual(before)
   })
 
+  it('operator: waits for calico-typha to roll out with the new address; a Typha that never gets Ready stops enable', async () => {
+    cluster = await startCluster('operator')
+    const s = cluster.server.store
+    const before = touchedFields(s, cluster.calicoNamespace)
+    // From now on new calico-typha pods never become Ready (e.g. they cannot reach the new API address).
+    cluster.server.setPodHook((pod) => {
+      if (pod.metadata.labels?.['k8s-app'] !== 'calico-typha' || !pod.status?.conditions) return
+      for (const c of pod.status.conditions) if (c.type === 'Ready' || c.type === 'ContainersReady') c.status = 'False'
+      for (const cs of pod.status.containerStatuses ?? []) cs.ready = false
+    })
+    const report = await enable(cluster)
+    expect(report.result?.outcome).toBe('rolled-back')
+    expect(report.result?.error).toMatch(/calico-typha/)
+    expect(touchedFields(s, cluster.calicoNamespace)).toEqual(before)
+    const kp = s.get('apps/v1', 'DaemonSet', 'kube-proxy', 'kube-system')
+    expect(kp.spec.template.spec.nodeSelector?.['non-calico']).toBeUndefined()
+  })
+
   it('operator v3.27 and later: hostPorts stays as it is', async () => {
     cluster = await startCluster('operator', {calicoVersion: 'v3.27.0'})
     const report = await enable(cluster)

@@ -227,7 +227,8 @@ export function operatorPickupStep(
       title: 'calico-node rolled out by the operator with the new address',
       describe:
         `Wait until the operator has re-rendered calico-node in ${ns} with ` +
-        `KUBERNETES_SERVICE_HOST=${endpoint.host} and the rollout is complete (all pods updated and Ready).`,
+        `KUBERNETES_SERVICE_HOST=${endpoint.host} and the rollout is complete (all pods updated and Ready), then ` +
+        `for calico-typha's rollout when there is one (the operator gives it the address too).`,
       compute: () => [],
       done: (s) => addressStep.alreadyDone(s) && hostEnv(daemonSet(s, ns, 'calico-node')) === endpoint.host,
       verify: async (ctx, progress) => {
@@ -236,6 +237,9 @@ export function operatorPickupStep(
             ? undefined
             : {done: false, detail: 'waiting for the operator to render the new address'},
         )
+        // calico-node reads its configuration through Typha: a Typha still rolling out is not ready for BPF yet.
+        const typha = ctx.state.deployments.some((d) => d.metadata.name === 'calico-typha' && d.metadata.namespace === ns)
+        if (typha) await waitDeploymentRollout(ctx, progress, ns, 'calico-typha')
       },
     },
     state,
