@@ -571,7 +571,6 @@ describe('ConntrackTextParser over bytes', () => {
     )
   })
 
-
   it('decodes UTF-8 split across chunks (µs) and Readable streams', async () => {
     const {Readable} = await import('node:stream')
     const text = 'UDP 10.0.0.1:1 -> 10.0.0.2:2  Active ago 12µs\nTCP 10.0.0.1:3 -> 10.0.0.2:4  Active ago 1s CLOSED\n'
