@@ -48,7 +48,7 @@ export async function listServices(kube: KubeClient | undefined): Promise<{servi
     kube.list<ServiceObject>(Resources.services),
     kube.list<EndpointSliceObject>(Resources.endpointSlices),
   ])
-  return {services: services as K8sService[], slices: slices as unknown as K8sEndpointSlice[]}
+  return {services, slices}
 }
 
 /** Reads every target's NAT maps, joins them to Services and EndpointSlices, and optionally detects drift. */

@@ -81,10 +81,18 @@ export interface ServiceObject extends KubeObject {
   status?: {loadBalancer?: {ingress?: {ip?: string; hostname?: string}[]}}
 }
 
+/** discovery.k8s.io/v1 EndpointSlice; the API sends null for several absent fields. */
 export interface EndpointSliceObject extends KubeObject {
   addressType?: string
-  endpoints?: {addresses: string[]; conditions?: {ready?: boolean}; nodeName?: string; targetRef?: {kind?: string; name?: string; namespace?: string}}[]
-  ports?: {name?: string; port?: number; protocol?: string}[]
+  endpoints?:
+    | {
+        addresses: string[]
+        conditions?: {ready?: boolean | null; serving?: boolean | null; terminating?: boolean | null}
+        targetRef?: {kind?: string; name?: string; namespace?: string}
+        nodeName?: string
+      }[]
+    | null
+  ports?: {name?: string | null; port?: number | null; protocol?: string | null}[] | null
 }
 
 export interface InstallationObject extends KubeObject {

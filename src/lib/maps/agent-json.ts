@@ -69,17 +69,6 @@ function extractJson(text: string): Extracted {
   return {value: undefined, acc, ok: false}
 }
 
-function result<T>(entries: T[], acc: LineAccounting): ParseResult<T> {
-  return {
-    entries,
-    unknownLines: acc.unknownLines,
-    samples: acc.samples,
-    errors: acc.errors,
-    noiseLines: acc.noiseLines,
-    truncatedLastLine: acc.truncatedLastLine,
-  }
-}
-
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v)
 const num = (v: unknown): number | undefined =>
   typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : undefined
@@ -140,11 +129,11 @@ function attachBackends(fe: NatFrontend, backends: unknown): void {
 export function parseNatDumpJson(text: string): ParseResult<NatFrontend> {
   const {value, acc, ok} = extractJson(text)
   const entries: NatFrontend[] = []
-  if (!ok) return result(entries, acc)
-  if (value === null) return result(entries, acc)
+  if (!ok) return acc.result(entries)
+  if (value === null) return acc.result(entries)
   if (!Array.isArray(value)) {
     acc.errors.push('nat dump JSON is not an array')
-    return result(entries, acc)
+    return acc.result(entries)
   }
   for (const item of value) {
     if (!isObj(item)) {
@@ -175,7 +164,7 @@ export function parseNatDumpJson(text: string): ParseResult<NatFrontend> {
       if (acc.samples.length < 5) acc.samples.push(JSON.stringify(item).slice(0, 200))
     }
   }
-  return result(entries, acc)
+  return acc.result(entries)
 }
 
 /** `nat aff --json` (v3.31.7/v3.32.1+): `[{client_ip, proto, addr, port, backend: {addr, port}, timestamp}]`. */
@@ -184,7 +173,7 @@ export function parseNatAffinityJson(text: string): ParseResult<NatAffinityEntry
   const entries: NatAffinityEntry[] = []
   if (!ok || !Array.isArray(value)) {
     if (ok && value !== null) acc.errors.push('nat aff JSON is not an array')
-    return result(entries, acc)
+    return acc.result(entries)
   }
   for (const item of value) {
     const be = isObj(item) && isObj(item['backend']) ? item['backend'] : undefined
@@ -219,7 +208,7 @@ export function parseNatAffinityJson(text: string): ParseResult<NatAffinityEntry
     }
     entries.push(entry)
   }
-  return result(entries, acc)
+  return acc.result(entries)
 }
 
 const JSON_PROTO: Record<string, CtProto> = {
@@ -355,7 +344,7 @@ export function parseConntrackJson(text: string): ConntrackParseResult {
     }
   } else if (ok && value !== null) acc.errors.push('conntrack JSON is not an array')
   return {
-    ...result(entries, acc),
+    ...acc.result(entries),
     format: pretty && raw ? 'mixed' : pretty ? 'pretty' : raw ? 'raw' : 'empty',
   }
 }
@@ -379,7 +368,7 @@ export function parseConntrackStatsJson(text: string): ParseResult<Partial<Agent
   const {value, acc, ok} = extractJson(text)
   if (!ok || !isObj(value)) {
     if (ok) acc.errors.push('conntrack stats JSON is not an object')
-    return result([], acc)
+    return acc.result([])
   }
   const stats: Partial<AgentConntrackStats> = {}
   for (const [k, v] of Object.entries(value)) {
@@ -387,5 +376,5 @@ export function parseConntrackStatsJson(text: string): ParseResult<Partial<Agent
     const n = num(v)
     if (key && n !== undefined) stats[key] = n
   }
-  return result([stats], acc)
+  return acc.result([stats])
 }

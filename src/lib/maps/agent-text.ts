@@ -139,14 +139,7 @@ export function parseNatDumpText(text: string, opts: NatTextOptions = {}): Parse
     acc.other(line, cutOff)
   })
   closeGroup()
-  return {
-    entries,
-    unknownLines: acc.unknownLines,
-    samples: acc.samples,
-    errors: acc.errors,
-    noiseLines: acc.noiseLines,
-    truncatedLastLine: acc.truncatedLastLine,
-  }
+  return acc.result(entries)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -192,14 +185,7 @@ export function parseNatAffinityText(text: string): ParseResult<NatAffinityEntry
     }
     acc.other(line, cutOff)
   })
-  return {
-    entries,
-    unknownLines: acc.unknownLines,
-    samples: acc.samples,
-    errors: acc.errors,
-    noiseLines: acc.noiseLines,
-    truncatedLastLine: acc.truncatedLastLine,
-  }
+  return acc.result(entries)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -723,6 +709,18 @@ function parsePrettyAt(b: Buffer, start: number, end: number, info: PrettyLineIn
   return entry
 }
 
+/** The `Age:`, `Active ago` and TCP state captures both regex paths end with. */
+function withTimes(entry: ConntrackEntry, age: string | undefined, ago: string, state: string | undefined): ConntrackEntry {
+  if (age !== undefined) {
+    const seconds = parseGoDuration(age)
+    if (seconds !== undefined) entry.ageSeconds = seconds
+  }
+  const agoSeconds = parseGoDuration(ago)
+  if (agoSeconds !== undefined) entry.activeAgoSeconds = agoSeconds
+  if (state !== undefined) entry.tcpState = state as TcpState
+  return entry
+}
+
 function parsePrettyLine(m: RegExpExecArray): ConntrackEntry | undefined {
   const src = parseHostPort(m[2]!)
   const last = parseHostPort(m[4] ?? m[3]!)
@@ -746,14 +744,7 @@ function parsePrettyLine(m: RegExpExecArray): ConntrackEntry | undefined {
   }
   if (m[5] !== undefined) entry.tunnelIp = m[5]
   if (m[6] !== undefined) entry.origSrcPort = Number(m[6])
-  if (m[7] !== undefined) {
-    const age = parseGoDuration(m[7])
-    if (age !== undefined) entry.ageSeconds = age
-  }
-  const ago = parseGoDuration(m[8]!)
-  if (ago !== undefined) entry.activeAgoSeconds = ago
-  if (m[9] !== undefined) entry.tcpState = m[9] as TcpState
-  return entry
+  return withTimes(entry, m[7], m[8]!, m[9])
 }
 
 function parseRawLine(m: RegExpExecArray): ConntrackEntry | undefined {
@@ -787,14 +778,7 @@ function parseRawLine(m: RegExpExecArray): ConntrackEntry | undefined {
     entry.natReverseKey = {proto: protoFromNumber(Number(m[9])), a: ra, b: rb}
     if (m[12] !== undefined) entry.natSrcPort = Number(m[12])
   }
-  if (m[14] !== undefined) {
-    const age = parseGoDuration(m[14])
-    if (age !== undefined) entry.ageSeconds = age
-  }
-  const ago = parseGoDuration(m[15]!)
-  if (ago !== undefined) entry.activeAgoSeconds = ago
-  if (m[16] !== undefined) entry.tcpState = m[16] as TcpState
-  return entry
+  return withTimes(entry, m[14], m[15]!, m[16])
 }
 
 /**
@@ -912,12 +896,7 @@ export class ConntrackTextParser {
     if (this.fastPretty > 0) this.seen.add('pretty')
     const formats = [...this.seen]
     return {
-      entries: this.entries,
-      unknownLines: this.acc.unknownLines,
-      samples: this.acc.samples,
-      errors: this.acc.errors,
-      noiseLines: this.acc.noiseLines,
-      truncatedLastLine: this.acc.truncatedLastLine,
+      ...this.acc.result(this.entries),
       format: formats.length === 0 ? 'empty' : formats.length === 1 ? formats[0]! : 'mixed',
     }
   }
@@ -988,14 +967,7 @@ export function parseConntrackStatsText(text: string): ParseResult<Partial<Agent
     if (m && key) stats[key] = Number(m[2])
     else acc.other(line, cutOff)
   })
-  return {
-    entries: Object.keys(stats).length > 0 ? [stats] : [],
-    unknownLines: acc.unknownLines,
-    samples: acc.samples,
-    errors: acc.errors,
-    noiseLines: acc.noiseLines,
-    truncatedLastLine: acc.truncatedLastLine,
-  }
+  return acc.result(Object.keys(stats).length > 0 ? [stats] : [])
 }
 
 /** The regex-only path (no hand-written fast parser); exported for equivalence tests. */

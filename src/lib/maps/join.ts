@@ -7,6 +7,7 @@
  *   `serviceId` with a matched frontend inherits its Service (`via: 'service-id'`).
  * - Backends → pods via EndpointSlices (`kubernetes.io/service-name` label, port by name, addresses + targetRef).
  */
+import type {EndpointSliceObject, ServiceObject} from '../kube/calico-types.js'
 import {
   endpointString,
   frontendKey,
@@ -19,32 +20,9 @@ import {
   type ServiceRef,
 } from './model.js'
 
-/** The Service fields used (plain JSON as the API returns it). */
-export interface K8sService {
-  metadata: {name: string; namespace?: string}
-  spec?: {
-    type?: string
-    clusterIP?: string
-    clusterIPs?: string[]
-    externalIPs?: string[]
-    ports?: {name?: string; port: number; protocol?: string; nodePort?: number; targetPort?: number | string}[]
-  }
-  status?: {loadBalancer?: {ingress?: {ip?: string; hostname?: string}[]}}
-}
-
-export interface K8sEndpointSlice {
-  metadata: {name?: string; namespace?: string; labels?: Record<string, string>}
-  addressType?: string
-  endpoints?:
-    | {
-        addresses: string[]
-        conditions?: {ready?: boolean | null; serving?: boolean | null; terminating?: boolean | null}
-        targetRef?: {kind?: string; name?: string; namespace?: string}
-        nodeName?: string
-      }[]
-    | null
-  ports?: {name?: string | null; port?: number | null; protocol?: string | null}[] | null
-}
+/** The Service and EndpointSlice fields used (plain JSON as the API returns it). */
+export type K8sService = Pick<ServiceObject, 'metadata' | 'spec' | 'status'>
+export type K8sEndpointSlice = Pick<EndpointSliceObject, 'metadata' | 'addressType' | 'endpoints' | 'ports'>
 
 export interface JoinInput {
   services: K8sService[]

@@ -3,6 +3,8 @@
  * format Calico used, kubectl's messages, grep separators, shell prompts and echoed commands.
  */
 
+import type {ParseResult} from './model.js'
+
 export type NoiseKind = 'noise' | 'error'
 
 const CALICO_LOG = /^\s*\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?\s+\[([A-Z]+)\]\[\d+\]\s/
@@ -45,6 +47,18 @@ export class LineAccounting {
   errors: string[] = []
   truncatedLastLine = false
   constructor(private readonly maxSamples = 5) {}
+
+  /** The parse result for `entries` with this accounting. */
+  result<T>(entries: T[]): ParseResult<T> {
+    return {
+      entries,
+      unknownLines: this.unknownLines,
+      samples: this.samples,
+      errors: this.errors,
+      noiseLines: this.noiseLines,
+      truncatedLastLine: this.truncatedLastLine,
+    }
+  }
 
   /** Classifies a line no data pattern matched. `isLast` with `cutOff` marks a final line without its newline. */
   other(line: string, cutOff: boolean): void {

@@ -1,4 +1,4 @@
-import type {CheckInfo, CheckSummary, RunChecksResult} from '../checks/index.js'
+import {type CheckInfo, type CheckSummary, type RunChecksResult, summarize} from '../checks/index.js'
 import type {CheckScope, CheckStatus, Finding} from '../checks/types.js'
 import {paint} from './color.js'
 
@@ -49,17 +49,6 @@ export interface ReportNode {
 const RANK: Record<CheckStatus, number> = {skip: 0, pass: 1, warn: 2, fail: 3}
 const worst = (a: CheckStatus, b: CheckStatus): CheckStatus => (RANK[b] > RANK[a] ? b : a)
 
-function counts(findings: Finding[]): CheckSummary {
-  const s: CheckSummary = {passed: 0, warnings: 0, failed: 0, skipped: 0}
-  for (const f of findings) {
-    if (f.status === 'pass') s.passed++
-    else if (f.status === 'warn') s.warnings++
-    else if (f.status === 'fail') s.failed++
-    else s.skipped++
-  }
-  return s
-}
-
 export function buildReport(
   result: RunChecksResult,
   meta: {ebpfctlVersion: string; target: CheckReport['target']; calico: CalicoInfo | null},
@@ -83,7 +72,7 @@ export function buildReport(
       title: c.title,
       scope: c.scope,
       status: all.reduce<CheckStatus>((s, f) => worst(s, f.status), 'skip'),
-      counts: counts(all),
+      counts: summarize(all),
       findings: all.filter((f) => f.node === undefined),
     }
   })
