@@ -179,6 +179,8 @@ const DEFAULT_HOST_KEY_ALGOS = [
 interface Connection {
   client: ClientType
   channels: LimitFunction
+  /** Sessions the server has accepted and not yet closed: what a refusal tells us its real limit is. */
+  openChannels: number
   closed: boolean
 }
 
@@ -453,7 +455,12 @@ export class SshRunner implements NodeRunner {
       const client = new Client()
       this.clients.add(client)
       let ready = false
-      const conn: Connection = {client, channels: pLimit(this.opts.maxChannelsPerConnection ?? 5), closed: false}
+      const conn: Connection = {
+        client,
+        channels: pLimit(this.opts.maxChannelsPerConnection ?? 5),
+        openChannels: 0,
+        closed: false,
+      }
       // A hard deadline on top of readyTimeout, which does not cover the TCP connect to a black-holed address.
       const deadline = setTimeout(() => {
         if (ready) return
@@ -589,6 +596,13 @@ export class SshRunner implements NodeRunner {
             // sshd frees a finished session only after it has handled the whole batch of packets that carried our
             // CLOSE, so an open in the same batch can still be refused ("open failed") although we are below
             // MaxSessions; servers configured with a lower MaxSessions refuse the same way. Retry with backoff.
+            // While other sessions are open the refusal is the server's limit: learn it (queue, do not open more
+            // than it takes) and retry until one of them closes; the command's own timer bounds the wait.
+            if (!settled && !conn.closed && conn.openChannels > 0) {
+              conn.channels.concurrency = Math.max(1, Math.min(conn.channels.concurrency, conn.openChannels))
+              setTimeout(() => open(attempt + 1), Math.min(200, 10 * 2 ** attempt))
+              return
+            }
             if (!settled && !conn.closed && attempt < CHANNEL_OPEN_RETRIES) {
               setTimeout(() => open(attempt + 1), 10 * 2 ** attempt)
               return
@@ -602,6 +616,8 @@ export class SshRunner implements NodeRunner {
         })
       const onChannel = (ch: ClientChannel) => {
         channel = ch
+        conn.openChannels++
+        ch.once('close', () => conn.openChannels--)
         if (settled) {
           ch.close()
           return
