@@ -3,6 +3,7 @@ import {type ClusterState, type InstallInfo, SERVICES_ENDPOINT_CONFIGMAP} from '
 import {UserError} from '../errors.js'
 import {
   DSR_WARNINGS,
+  STEP_WRITES,
   apiAddressBootstrapStep,
   apiAddressConfigMapStep,
   dsrStep,
@@ -17,6 +18,7 @@ import {
   verifyBpfStep,
 } from './steps.js'
 import type {EnableOptions, Plan, Step} from './types.js'
+import {resolveWrites, writeProblem} from './writes.js'
 
 export const DISRUPTION_WARNING =
   'Switching dataplanes disrupts some existing connections: TCP connections survive, other flows are treated as new, ' +
@@ -168,5 +170,17 @@ export function buildEnablePlan(
         `${state.installation?.spec?.calicoNetwork?.hostPorts}): pods' hostPort mappings stop working until revert ` +
         `restores it. Upgrading Calico first avoids this.`,
     )
+  assertWithinWrites(steps, install, state)
   return {kind: 'enable', install, variant, steps, warnings}
+}
+
+/** Revert trusts only STEP_WRITES: a step writing anything else would be a change revert could never undo. */
+function assertWithinWrites(steps: Step[], install: InstallInfo, state: ClusterState): void {
+  const writes = resolveWrites(STEP_WRITES, install, state)
+  for (const step of steps) {
+    for (const change of step.changes()) {
+      const problem = writeProblem(writes, step.id, change)
+      if (problem) throw new Error(`internal error: enable step ${step.id} writes outside STEP_WRITES: ${problem}`)
+    }
+  }
 }

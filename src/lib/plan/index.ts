@@ -9,7 +9,6 @@ export {
   RECORD_CONFIGMAP,
   RECORD_KEY,
   RecordStore,
-  parseRecord,
   readRecord,
 } from './record.js'
 export {bestEffortRevertPlan, buildRevertPlan, runRevert} from './revert.js'

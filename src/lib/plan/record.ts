@@ -1,5 +1,5 @@
 import type {KubeClient} from '../kube/client.js'
-import type {InstallInfo} from '../kube/cluster.js'
+import type {ClusterState, InstallInfo} from '../kube/cluster.js'
 import {KubeApiError} from '../kube/errors.js'
 import {Resources} from '../kube/resources.js'
 import type {KubeObject} from '../kube/types.js'
@@ -34,19 +34,17 @@ interface ConfigMap extends KubeObject {
   data?: Record<string, string>
 }
 
-export function parseRecord(cm: ConfigMap | undefined): EnableRecord | undefined {
-  const text = cm?.data?.[RECORD_KEY]
-  if (!text) return undefined
-  try {
-    const rec = JSON.parse(text) as EnableRecord
-    return rec && rec.version === 1 && Array.isArray(rec.entries) ? rec : undefined
-  } catch {
-    return undefined
-  }
-}
-
-export async function readRecord(kube: KubeClient, namespace: string): Promise<EnableRecord | undefined> {
-  return parseRecord(await kube.get<ConfigMap>(Resources.configMaps, RECORD_CONFIGMAP, namespace))
+/**
+ * The record in the cluster, checked (record-check.ts: shape, size, and only objects and fields enable writes).
+ * Throws RecordError (exit 2) for a record ebpfctl did not write; undefined when there is none.
+ */
+export async function readRecord(
+  kube: KubeClient,
+  ctx: {install: InstallInfo; state: ClusterState; namespace: string},
+): Promise<{record?: EnableRecord; exists: boolean}> {
+  const cm = await kube.get<ConfigMap>(Resources.configMaps, RECORD_CONFIGMAP, ctx.namespace)
+  const {checkRecord} = await import('./record-check.js')
+  return {record: await checkRecord(cm, ctx), exists: !!cm}
 }
 
 /**

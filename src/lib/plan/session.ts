@@ -3,11 +3,10 @@ import {type ClusterState, type InstallInfo, collectClusterState, detectInstall}
 import {ExitCode, UserError} from '../errors.js'
 import {buildEnablePlan} from './enable.js'
 import {type Progress, memoryProgress} from './progress.js'
-import {RecordStore, parseRecord, readRecord, RECORD_CONFIGMAP} from './record.js'
+import {RecordStore, readRecord} from './record.js'
 import {buildRevertPlan, runRevert} from './revert.js'
 import {type RunResult, renderPlan, runPlan} from './runner.js'
 import {DEFAULT_TIMING, type EnableOptions, type Plan, type StepContext, type Timing} from './types.js'
-import {Resources} from '../kube/resources.js'
 
 export interface PreflightFinding {
   checkId: string
@@ -111,14 +110,14 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
       remedy: 'Fix these (see `ebpfctl check`), or pass --force to enable anyway.',
     })
   }
-  const existingCm = await s.kube.get(Resources.configMaps, RECORD_CONFIGMAP, recordNamespace)
-  const existing = parseRecord(existingCm as never)
+  // Checked before the first write: a record ebpfctl did not write is refused here, never met during a rollback.
+  const {record: existing, exists} = await readRecord(s.kube, {install, state, namespace: recordNamespace})
   const options = {...s.options, kubeconfigServer: undefined}
   const record = new RecordStore(
     s.kube,
     recordNamespace,
     existing ?? RecordStore.fresh(recordNamespace, install, plan.variant, options),
-    {exists: !!existingCm},
+    {exists},
     {...DEFAULT_TIMING, ...s.timing},
   )
   const ctx = context(s, state, install, record)
@@ -137,7 +136,7 @@ export async function revertSession(s: SessionOptions): Promise<SessionReport & 
     })
   }
   const recordNamespace = install.calicoNamespace!
-  const existing = await readRecord(s.kube, recordNamespace)
+  const {record: existing, exists} = await readRecord(s.kube, {install, state, namespace: recordNamespace})
   const plan = buildRevertPlan(state, install, existing)
   const rendered = renderPlan(plan, state)
   const report = {
@@ -155,15 +154,13 @@ export async function revertSession(s: SessionOptions): Promise<SessionReport & 
     s.kube,
     recordNamespace,
     existing ?? RecordStore.fresh(recordNamespace, install, plan.variant, {}),
-    {
-      exists: !!existing,
-    },
+    {exists},
     {...DEFAULT_TIMING, ...s.timing},
   )
   const ctx = context(s, state, install, record)
   for (const w of plan.warnings) ctx.progress.line(`warning: ${w}`)
   const result = await runRevert(plan, ctx, async () => {
-    if (existing) await record.remove()
+    if (exists) await record.remove()
   })
   return {...report, result}
 }

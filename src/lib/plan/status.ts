@@ -3,6 +3,7 @@ import type {KubeClient} from '../kube/client.js'
 import {assessApiEndpoint} from '../kube/api-endpoint.js'
 import {collectClusterState, detectInstall} from '../kube/cluster.js'
 import {type EnableRecord, readRecord} from './record.js'
+import {RecordError} from './record-check.js'
 import {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY} from './steps.js'
 import {type NodeDataplane, type NodeReport, readNodeDataplanes} from './waits.js'
 
@@ -15,6 +16,8 @@ export interface StatusReport {
   dsr: {mode: string; explicit: boolean}
   apiAddress: {source: 'configmap' | 'bootstrap' | 'none'; namespace?: string; endpoint?: string}
   record?: {status: string; createdAt: string; updatedAt: string; steps: string[]}
+  /** Why the record in the cluster is not trusted (RecordError), when it is not. */
+  recordProblem?: string
   disagreements: string[]
 }
 
@@ -52,12 +55,21 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
       felixBpfEnabled,
     }
   }
+  let recordProblem: string | undefined
   const [reports, record] = await Promise.all([
     install.calicoNamespace
       ? readNodeDataplanes(kube, install.calicoNamespace, {concurrency: opts.logConcurrency ?? 16})
       : Promise.resolve([] as NodeReport[]),
     install.calicoNamespace
-      ? readRecord(kube, install.calicoNamespace)
+      ? readRecord(kube, {install, state, namespace: install.calicoNamespace}).then(
+          (r) => r.record,
+          (err: unknown) => {
+            // status only shows the record: an untrusted one is reported, not fatal.
+            if (err instanceof RecordError) recordProblem = err.message
+            else throw err
+            return undefined
+          },
+        )
       : Promise.resolve(undefined as EnableRecord | undefined),
   ])
   const groups = (['bpf', 'fallen-back', 'unknown'] as const)
@@ -134,6 +146,7 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
           steps: [...new Set(record.entries.map((e) => e.stepId))],
         }
       : undefined,
+    ...(recordProblem ? {recordProblem} : {}),
     disagreements,
   }
 }
@@ -179,7 +192,13 @@ export function renderStatus(s: StatusReport, maxNames = 10): string {
   lines.push(`API address:       ${apiText}`)
   const rec = s.record
   lines.push(
-    `Enable record:     ${rec ? `${rec.status}, updated ${rec.updatedAt} (steps: ${rec.steps.join(', ')})` : 'none'}`,
+    `Enable record:     ${
+      rec
+        ? `${rec.status}, updated ${rec.updatedAt} (steps: ${rec.steps.join(', ')})`
+        : s.recordProblem
+          ? `not trusted: ${s.recordProblem}`
+          : 'none'
+    }`,
   )
   if (s.disagreements.length) {
     lines.push('Disagreements:')

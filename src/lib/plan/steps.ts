@@ -18,6 +18,7 @@ import {PlanError, errorMessage} from './errors.js'
 import {getPath, patchChange} from './fields.js'
 import type {Progress} from './progress.js'
 import {ABSENT, type ObjectChange, type Step, type StepContext, value} from './types.js'
+import type {ValueSchema, WriteRule} from './writes.js'
 import {
   type NodeReport,
   nameList,
@@ -43,6 +44,111 @@ export const StepIds = {
 export const NON_CALICO_KEY = 'non-calico'
 export const OPERATOR_KUBE_PROXY_KEY = 'operator.tigera.io/disable-kube-proxy'
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt'
+
+const str = (maxLength: number, pattern?: string): ValueSchema => ({type: 'string', maxLength, ...(pattern ? {pattern} : {})})
+const ENABLED_DISABLED: ValueSchema = {enum: ['Enabled', 'Disabled']}
+const restartAnnotation = ['spec', 'template', 'metadata', 'annotations', RESTARTED_AT]
+const felixField = (name: string, schema: ValueSchema) => ({path: ['spec', name], value: schema})
+const calicoNetwork = (name: string, schema: ValueSchema) => ({path: ['spec', 'calicoNetwork', name], value: schema})
+
+/**
+ * Every object and field each step may write: the allow-list for revert and rollback, which replay the in-cluster
+ * record (anyone who can edit a ConfigMap can change it). buildEnablePlan checks the steps' own changes against it, so
+ * the two cannot drift apart.
+ */
+export const STEP_WRITES: Record<string, WriteRule[]> = {
+  [StepIds.apiAddress]: [
+    {
+      kind: 'ConfigMap',
+      namespace: 'endpoint-configmap',
+      name: SERVICES_ENDPOINT_CONFIGMAP,
+      create: true,
+      fields: [
+        {path: ['data', 'KUBERNETES_SERVICE_HOST'], value: str(253, '^[A-Za-z0-9.:\\[\\]-]+$')},
+        {path: ['data', 'KUBERNETES_SERVICE_PORT'], value: str(5, '^[0-9]+$')},
+      ],
+    },
+    {
+      kind: 'Installation',
+      namespace: 'cluster-scoped',
+      name: 'default',
+      fields: [calicoNetwork('bpfNetworkBootstrap', ENABLED_DISABLED)],
+    },
+  ],
+  [StepIds.pickup]: [
+    {kind: 'DaemonSet', namespace: 'calico', name: 'calico-node', fields: [{path: restartAnnotation, value: str(64)}]},
+    {kind: 'Deployment', namespace: 'calico', name: 'calico-typha', fields: [{path: restartAnnotation, value: str(64)}]},
+  ],
+  [StepIds.bpfOn]: [
+    {
+      kind: 'Installation',
+      namespace: 'cluster-scoped',
+      name: 'default',
+      fields: [
+        calicoNetwork('linuxDataplane', str(32, '^[A-Za-z]+$')),
+        calicoNetwork('hostPorts', ENABLED_DISABLED),
+      ],
+    },
+    {
+      kind: 'FelixConfiguration',
+      namespace: 'cluster-scoped',
+      name: 'default',
+      create: true,
+      fields: [felixField('bpfEnabled', {type: 'boolean'})],
+    },
+    {
+      kind: 'DaemonSet',
+      namespace: 'calico',
+      name: 'calico-node',
+      fields: [
+        {
+          path: ['spec', 'template', 'spec', 'containers[calico-node]', 'env[FELIX_BPFENABLED]', 'value'],
+          value: str(16),
+        },
+      ],
+    },
+  ],
+  [StepIds.kubeProxy]: [
+    {
+      kind: 'DaemonSet',
+      namespace: 'kube-proxy',
+      name: 'kube-proxy',
+      fields: [{path: ['spec', 'template', 'spec', 'nodeSelector', NON_CALICO_KEY], value: str(63)}],
+    },
+    {
+      kind: 'DaemonSet',
+      namespace: 'kube-proxy',
+      name: 'kube-proxy',
+      operatorMade: true,
+      fields: [{path: ['spec', 'template', 'spec', 'nodeSelector', OPERATOR_KUBE_PROXY_KEY], value: str(63)}],
+    },
+    {
+      kind: 'Installation',
+      namespace: 'cluster-scoped',
+      name: 'default',
+      fields: [calicoNetwork('kubeProxyManagement', ENABLED_DISABLED)],
+    },
+    {
+      kind: 'FelixConfiguration',
+      namespace: 'cluster-scoped',
+      name: 'default',
+      create: true,
+      fields: [
+        felixField('bpfKubeProxyIptablesCleanupEnabled', {type: 'boolean'}),
+        felixField('bpfKubeProxyHealthzPort', {type: 'integer', minimum: 0, maximum: 65535}),
+      ],
+    },
+  ],
+  [StepIds.dsr]: [
+    {
+      kind: 'FelixConfiguration',
+      namespace: 'cluster-scoped',
+      name: 'default',
+      create: true,
+      fields: [felixField('bpfExternalServiceMode', str(16, '^[A-Za-z]*$'))],
+    },
+  ],
+}
 
 const compact = (xs: (ObjectChange | undefined)[]) => xs.filter((x): x is ObjectChange => !!x)
 
