@@ -3,13 +3,14 @@ import {type ClusterState, type InstallInfo, SERVICES_ENDPOINT_CONFIGMAP, calico
 import {Resources} from '../kube/resources.js'
 import type {KubeObject} from '../kube/types.js'
 import {applyRobust} from './apply.js'
+import {assertKubeProxyServing} from './kube-proxy-guard.js'
 import {DISRUPTION_WARNING} from './enable.js'
 import {PlanError, errorMessage} from './errors.js'
 import {getPath, inverseChange, patchBody, patchChange, sameValue} from './fields.js'
 import {type EnableRecord, RECORD_CONFIGMAP} from './record.js'
 import type {RunResult, StepResult} from './runner.js'
 import {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY, StepIds} from './steps.js'
-import type {ObjectChange, Plan, Step, StepContext} from './types.js'
+import {ABSENT, type ObjectChange, type Plan, type Step, type StepContext, value} from './types.js'
 import {readFelixDefault, waitDaemonSetRollout, waitDeploymentRollout, waitFor, waitKubeProxyReady} from './waits.js'
 
 /** The object a change targets, as the state read up front has it (undefined when absent or not collected). */
@@ -43,6 +44,26 @@ function changeInPlace(state: ClusterState, c: ObjectChange): boolean {
   return c.fields.every((f) => sameValue(getPath(obj, f.path), f.after))
 }
 
+const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v)
+
+/**
+ * Enable records a map it added whole (nodeSelector, annotations) as one field, so undo removes the map. When the
+ * live map has gained other keys since, remove only enable's keys: revert never deletes what someone else wrote.
+ */
+function keepOthersKeys(undo: ObjectChange, live: KubeObject | undefined): ObjectChange {
+  if (undo.action !== 'patch' || !live) return undo
+  let narrowed = false
+  const fields = undo.fields.flatMap((f) => {
+    const ours = f.before.present ? f.before.value : undefined
+    const now = getPath(live, f.path)
+    if (f.after.present || !isMap(ours) || !now.present || !isMap(now.value)) return [f]
+    if (Object.keys(now.value).every((k) => Object.hasOwn(ours, k))) return [f]
+    narrowed = true
+    return Object.entries(ours).map(([k, v]) => ({path: [...f.path, k], before: value(v), after: ABSENT}))
+  })
+  return narrowed ? {...undo, fields, body: patchBody(fields, 'after')} : undo
+}
+
 type Wait = (ctx: StepContext) => Promise<void>
 
 function revertStep(id: string, title: string, describe: string, changes: ObjectChange[], wait?: Wait): Step {
@@ -53,6 +74,7 @@ function revertStep(id: string, title: string, describe: string, changes: Object
     changes: () => changes.filter((c) => c.by !== 'operator'),
     alreadyDone: (state) => changes.every((c) => changeInPlace(state, c)),
     async apply(ctx) {
+      if (id === StepIds.bpfOn) await assertKubeProxyServing(ctx)
       for (const c of changes) await applyRobust(ctx, c)
       return changes
     },
@@ -118,7 +140,7 @@ export function buildRevertPlan(state: ClusterState, install: InstallInfo, recor
       .filter((e) => e.stepId === id)
       .reverse()
       .flatMap((e) => [...e.changes].reverse())
-      .map(inverseChange)
+      .map((c) => keepOthersKeys(inverseChange(c), findInState(state, c)))
   const bootstrapFields = changesFor(StepIds.apiAddress)
     .filter((c) => c.resource.plural === 'installations')
     .flatMap((c) => c.fields)
