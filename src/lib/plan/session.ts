@@ -2,6 +2,7 @@ import type {KubeClient} from '../kube/client.js'
 import {type ClusterState, type InstallInfo, collectClusterState, detectInstall} from '../kube/cluster.js'
 import {ExitCode, UserError} from '../errors.js'
 import {buildEnablePlan} from './enable.js'
+import {type LockOptions, withLock} from './lock.js'
 import {type Progress, memoryProgress} from './progress.js'
 import {RecordStore, readRecord} from './record.js'
 import {buildRevertPlan, runRevert} from './revert.js'
@@ -47,6 +48,18 @@ export interface SessionOptions {
   signal?: AbortSignal
   info?: (line: string) => void
   dryRun?: boolean
+  /** Lock tuning (tests): identity, lease duration, renew and poll intervals. */
+  lock?: Partial<Omit<LockOptions, 'timeoutMs' | 'info'>>
+}
+
+/** The lock every writing run holds (lock.ts); the wait is timing.lockTimeoutMs. */
+function lockOptions(s: SessionOptions): LockOptions {
+  const progress = s.progress
+  return {
+    timeoutMs: s.timing?.lockTimeoutMs ?? DEFAULT_TIMING.lockTimeoutMs,
+    info: s.info ?? ((line) => progress?.line(line)),
+    ...s.lock,
+  }
 }
 
 export interface EnableSession extends SessionOptions {
@@ -110,24 +123,36 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
       remedy: 'Fix these (see `ebpfctl check`), or pass --force to enable anyway.',
     })
   }
-  // Checked before the first write: a record ebpfctl did not write is refused here, never met during a rollback.
-  const {record: existing, exists} = await readRecord(s.kube, {install, state, namespace: recordNamespace})
-  const options = {...s.options, kubeconfigServer: undefined}
-  const record = new RecordStore(
-    s.kube,
-    recordNamespace,
-    existing ?? RecordStore.fresh(recordNamespace, install, plan.variant, options),
-    {exists},
-    {...DEFAULT_TIMING, ...s.timing},
-  )
-  const ctx = context(s, state, install, record)
-  for (const w of plan.warnings) ctx.progress.line(`warning: ${w}`)
-  report.result = await runPlan(plan, ctx)
-  return report
+  // One writing run at a time: the cluster is read again under the lock (another run may have changed it meanwhile).
+  return withLock(s.kube, lockOptions(s), async () => {
+    const state = await collectClusterState(s.kube)
+    const install = detectInstall(state)
+    const plan = buildEnablePlan(state, install, s.options)
+    Object.assign(report, {state, install, plan, rendered: renderPlan(plan, state)})
+    // Checked before the first write: a record ebpfctl did not write is refused here, never met during a rollback.
+    const {record: existing, exists} = await readRecord(s.kube, {install, state, namespace: recordNamespace})
+    const options = {...s.options, kubeconfigServer: undefined}
+    const record = new RecordStore(
+      s.kube,
+      recordNamespace,
+      existing ?? RecordStore.fresh(recordNamespace, install, plan.variant, options),
+      {exists},
+      {...DEFAULT_TIMING, ...s.timing},
+    )
+    const ctx = context(s, state, install, record)
+    for (const w of plan.warnings) ctx.progress.line(`warning: ${w}`)
+    report.result = await runPlan(plan, ctx)
+    return report
+  })
 }
 
 /** ebpfctl revert: from the record in the cluster (or best-effort without one). */
 export async function revertSession(s: SessionOptions): Promise<SessionReport & {hadRecord: boolean}> {
+  if (s.dryRun) return revertUnlocked(s)
+  return withLock(s.kube, lockOptions(s), () => revertUnlocked(s))
+}
+
+async function revertUnlocked(s: SessionOptions): Promise<SessionReport & {hadRecord: boolean}> {
   const state = await collectClusterState(s.kube)
   const install = detectInstall(state)
   if (install.type === 'none') {
