@@ -55,6 +55,9 @@ function expiresAt(lease: LeaseObject): number {
   return renewed + (lease.spec?.leaseDurationSeconds ?? 30) * 1000
 }
 
+/** Transient errors on the Lease itself are retried this long past --lock-timeout (a free lock is still taken). */
+const LOCK_WRITE_GRACE_MS = 5000
+
 const isConflict = (err: unknown) => err instanceof KubeApiError && err.code === 409
 
 /**
@@ -77,8 +80,8 @@ export async function acquireLock(kube: KubeClient, opts: LockOptions): Promise<
   })
   let waitingOn: string | undefined
   for (;;) {
-    const lease = await kube.get<LeaseObject>(Resources.leases, name, namespace)
     try {
+      const lease = await kube.get<LeaseObject>(Resources.leases, name, namespace)
       if (!lease) {
         await kube.create<LeaseObject>(Resources.leases, {
           apiVersion: 'coordination.k8s.io/v1',
@@ -89,6 +92,7 @@ export async function acquireLock(kube: KubeClient, opts: LockOptions): Promise<
         break
       }
       const holder = lease.spec?.holderIdentity
+      if (holder === identity) break // our own create or takeover landed although its answer was lost
       const expired = expiresAt(lease) <= now().getTime()
       if (!holder || expired) {
         await kube.replace<LeaseObject>(Resources.leases, {...lease, spec: spec()})
@@ -115,7 +119,10 @@ export async function acquireLock(kube: KubeClient, opts: LockOptions): Promise<
       waitingOn = holder
       await sleep(Math.min(opts.pollMs ?? 500, Math.max(0, deadline - Date.now())))
     } catch (err) {
-      if (!isConflict(err)) throw err // lost a race for the Lease: look again
+      // A conflict: another run won a race for the Lease. A transient error: the outcome is read back. Look again.
+      const transient = err instanceof KubeApiError && err.isTransient
+      if (!isConflict(err) && !(transient && Date.now() < deadline + LOCK_WRITE_GRACE_MS)) throw err
+      if (transient) await sleep(opts.pollMs ?? 500)
     }
   }
   let stopped = false

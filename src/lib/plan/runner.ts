@@ -184,7 +184,7 @@ async function checkRestored(ctx: StepContext): Promise<string | undefined> {
 export function runError(result: RunResult, recordNs: string): PlanError | undefined {
   if (result.outcome === 'done' || result.outcome === 'nothing-to-do') return undefined
   if (result.outcome === 'rolled-back') {
-    return new PlanError(`${result.error}; rolled back: every field this run changed was re-read and is as before this run`, {
+    return new PlanError(`${result.error}; rolled back: the cluster was restored (every field this run changed was re-read and is as before this run)`, {
       stepId: result.failedStep,
     })
   }
