@@ -168,6 +168,21 @@ describe('revert refuses a record that names anything enable does not write', ()
       .not.toHaveProperty('non-calico')
   })
 
+  it('a record claiming enable created FelixConfiguration default: revert removes its fields, never the object', async () => {
+    const c = await enabled('manifest', false)
+    editRecord(c, (r) => {
+      const fc = entry(r, 'bpf-on').changes.find((ch: Json) => ch.resource.plural === 'felixconfigurations')
+      fc.action = 'create'
+      return r
+    })
+    const res = await revertSession({kube: c.kube, timing})
+    expect(res.result?.outcome, res.result?.error).toBe('done')
+    expect(c.server.writes().some((w) => w.method === 'DELETE' && w.path.includes('felixconfigurations'))).toBe(false)
+    const fc = c.server.store.get('crd.projectcalico.org/v1', 'FelixConfiguration', 'default')
+    expect(fc?.spec).toMatchObject({logSeverityScreen: 'Info', floatingIPs: 'Disabled'})
+    expect(fc.spec.bpfEnabled).not.toBe(true)
+  })
+
   it('a resource version smuggled into an allowed object is replaced by ebpfctl\'s own', async () => {
     const c = await enabled()
     editRecord(c, (r) => {
