@@ -42,7 +42,7 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
   } else if (install.felixBpfEnabledEnv) {
     const v = install.felixBpfEnabledEnv.value
     configured = {
-      bpf: v.toLowerCase() === 'true',
+      bpf: install.felixBpfEnabledEnv.enabled === true,
       source: 'calico-node env FELIX_BPFENABLED',
       value: v,
       felixBpfEnabled,
