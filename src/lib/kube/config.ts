@@ -196,6 +196,9 @@ function execThroughClientNode(
           if (status.status === 'Success') resolve(0)
           else {
             const code = status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message
+            // The runtime's reason (e.g. `exec: "calico-node": executable file not found in $PATH`) is only in the
+            // status: pass it on as stderr, so the failure says why and not just "exit 1".
+            if (code === undefined && status.message) err.push(Buffer.from(`${status.message}\n`))
             resolve(code === undefined ? 1 : Number(code))
           }
         })
