@@ -105,13 +105,23 @@ async function agentStyles(runner: NodeRunner, node: NodeTarget, prefix: string[
   return opts.calicoVersion && agentStyleFor(opts.calicoVersion) === 'calico' ? ['calico', 'calico-node'] : ['calico-node', 'calico']
 }
 
-/** A user-given --agent-cmd that could not run (exit 126/127, or its own program named in the error). */
-function agentCmdFailure(node: NodeTarget, opts: DataplaneReadOptions, res: {stderr: string; exitCode: number | null}): DataplaneReadError | undefined {
+/**
+ * A user-given --agent-cmd that could not run: its own program named in the error, or exit 126/127 when the error is
+ * not about Calico's binary (that one is missing in some images, and the other command style is tried).
+ */
+function agentCmdFailure(
+  node: NodeTarget,
+  opts: DataplaneReadOptions,
+  res: {stderr: string; exitCode: number | null},
+  reason: string,
+): DataplaneReadError | undefined {
   const prefix = opts.agentPrefix
   if (!prefix?.length) return undefined
   const first = res.stderr.trim().split('\n')[0]?.trim() ?? ''
   const program = prefix[0]!
-  if (res.exitCode !== 126 && res.exitCode !== 127 && !(first.includes(program) && !first.includes('/sys/fs/bpf'))) return undefined
+  const namesProgram = first.includes(program) && !first.includes('/sys/fs/bpf')
+  const calicoMissing = reason === 'binary-missing' && /calico(-node)?\b/.test(first)
+  if (!namesProgram && (calicoMissing || (res.exitCode !== 126 && res.exitCode !== 127))) return undefined
   return new DataplaneReadError(
     node.name,
     'agent-cmd-failed',
@@ -142,7 +152,7 @@ async function runAgent(
       })
       const diagnosis = diagnoseAgentFailure(stream ? '' : res.stdout, res.stderr, res.exitCode)
       if (diagnosis.ok) return {stdout: res.stdout, json}
-      const cmdFailure = diagnosis.reason === 'binary-missing' ? undefined : agentCmdFailure(node, opts, res)
+      const cmdFailure = agentCmdFailure(node, opts, res, diagnosis.reason)
       if (cmdFailure) throw cmdFailure
       lastFailure = `${diagnosis.message}: ${diagnosis.detail}`
       if (diagnosis.reason === 'map-missing') throw notActive(node.name, diagnosis.detail)
