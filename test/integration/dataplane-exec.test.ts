@@ -83,6 +83,18 @@ describe('nat dump through pod exec', () => {
     expect(r.stdout).toMatch(/node-1\s+10\.96\.0\.1:443\/TCP\s+default\/kubernetes:https\s+10\.0\.0\.20:6443, 10\.0\.0\.21:6443, 10\.0\.0\.22:6443/)
   })
 
+  it('--check-drift --service limits drift to that Service', async () => {
+    const r = await cli(['nat', 'dump', '--all-nodes', '--via', 'exec', '--check-drift', '--service', 'kube-system/kube-dns', '-o', 'json'])
+    const report = JSON.parse(r.stdout) as {drift: DriftFinding[]}
+    // The nodes disagree only about default/kubernetes: nothing to report for kube-dns.
+    expect(report.drift.filter((d) => !d.service?.startsWith('kube-system/kube-dns:'))).toStrictEqual([])
+    const k = await cli(['nat', 'dump', '--all-nodes', '--via', 'exec', '--check-drift', '--service', 'default/kubernetes', '-o', 'json'])
+    const kd = (JSON.parse(k.stdout) as {drift: DriftFinding[]}).drift
+    expect(kd.length).toBeGreaterThan(0)
+    expect(kd.every((d) => d.service?.startsWith('default/kubernetes:'))).toBe(true)
+    expect(k.exitCode).toBe(1)
+   }, 60_000)
+
   it('rejects an unknown node and a malformed --service with one line and exit 2', async () => {
     const a = await cli(['nat', 'dump', '--node', 'no-such-node', '--via', 'exec'])
     expect(a.exitCode).toBe(2)
