@@ -124,6 +124,8 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     })
   }
   // One writing run at a time: the cluster is read again under the lock (another run may have changed it meanwhile).
+  // A record ebpfctl did not write is refused before anything is written, the lock included (checked again under it).
+  await readRecord(s.kube, {install, state, namespace: recordNamespace})
   return withLock(s.kube, lockOptions(s), async () => {
     const state = await collectClusterState(s.kube)
     const install = detectInstall(state)
@@ -149,6 +151,11 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
 /** ebpfctl revert: from the record in the cluster (or best-effort without one). */
 export async function revertSession(s: SessionOptions): Promise<SessionReport & {hadRecord: boolean}> {
   if (s.dryRun) return revertUnlocked(s)
+  // Refusals that need no lock (no Calico, a record ebpfctl did not write) come before it; all is read again under it.
+  const state = await collectClusterState(s.kube)
+  const install = detectInstall(state)
+  if (install.type === 'none') return revertUnlocked(s) // refuses: nothing to revert
+  await readRecord(s.kube, {install, state, namespace: install.calicoNamespace!})
   return withLock(s.kube, lockOptions(s), () => revertUnlocked(s))
 }
 
