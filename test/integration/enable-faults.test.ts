@@ -154,7 +154,6 @@ describe('fault injection: enable', () => {
       const K = writes.length
       // The client gives up after 600 ms; the write lands while the run settles it, rolls back, or after it ended.
       const LATE: [string, FaultAction][] = [
-        ['late hang 900ms', {late: 'hang', landAfterMs: 900}],
         ['late drop 300ms', {late: 'drop', landAfterMs: 300}],
         ['late hang 3s', {late: 'hang', landAfterMs: 3000}],
       ]
