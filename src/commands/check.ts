@@ -8,6 +8,7 @@ import {bpfEnabledInCluster} from '../lib/checks/util.js'
 import {localNodeName, readLocalFacts} from '../lib/checks/facts.js'
 import {hasKubeconfig} from '../lib/kube/kubeconfig-path.js'
 import {type CalicoInfo, type CheckReport, buildReport, renderFindingsTable, renderJunit} from '../lib/output/findings.js'
+import {jsonDocument} from '../lib/output/terminal.js'
 
 // Start-up matters: nothing from src/lib/kube (client-node, yaml) is imported here; the cluster path loads it.
 
@@ -135,8 +136,8 @@ export default class Check extends BaseCommand<typeof Check> {
 
     const result = await runChecks(ctx, {only, ignore, strict: flags.strict})
     const report = buildReport(result, {ebpfctlVersion: this.config.version, target, calico})
-    if (flags.output === 'json') this.out(JSON.stringify(report, null, 2))
-    else if (flags.output === 'junit') this.out(renderJunit(report))
+    if (flags.output === 'json') this.outDocument(jsonDocument(report))
+    else if (flags.output === 'junit') this.outDocument(renderJunit(report))
     else this.out(renderFindingsTable(report, {wide: flags.output === 'wide'}))
     process.exitCode = result.exitCode
   }
