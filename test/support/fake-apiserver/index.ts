@@ -23,6 +23,7 @@ import {
   type LogsHandler,
   type RequestHook,
   type RequestRecord,
+  type ResourceAttributes,
 } from './server.js'
 import type {FakeStore} from './store.js'
 
@@ -34,8 +35,10 @@ export type {
   FaultAction,
   ForbidRule,
   LogsHandler,
+  HostileBody,
   LogsRequest,
   RequestHook,
+  ResourceAttributes,
   RequestInfo,
   RequestRecord,
 } from './server.js'
@@ -61,6 +64,8 @@ export interface FakeApiServer {
   forbid(rule: ForbidRule): void
   /** Remove all forbid rules. */
   clearForbidden(): void
+  /** SelfSubjectAccessReviews asked so far (answered from the forbid rules: denied where a rule matches). */
+  accessReviews: ResourceAttributes[]
   setExecHandler(h: ExecHandler): void
   setPodLogs(h: LogsHandler): void
   /** Called on every pod the workload controllers create, before it is stored (e.g. make some not Ready). */
@@ -115,6 +120,7 @@ export async function startFakeApiServer(opts: {token?: string; tls?: boolean} =
     onRequest: (h) => core.onRequest(h),
     forbid: (r) => core.forbid(r),
     clearForbidden: () => core.clearForbidden(),
+    accessReviews: core.accessReviews,
     setExecHandler: (h) => {
       core.execHandler = h
     },
