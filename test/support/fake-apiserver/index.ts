@@ -55,7 +55,7 @@ export interface FakeApiServer {
   store: FakeStore
   /** Every request, in arrival order (exec upgrades too). */
   log: RequestRecord[]
-  /** Requests with method POST/PUT/PATCH/DELETE (exec excluded). */
+  /** Requests with method POST/PUT/PATCH/DELETE (exec and SelfSubjectAccessReviews excluded). */
   writes(): RequestRecord[]
   resetLog(): void
   /** Fault injection: called for every request (after the body is read, before auth); undefined = no fault. */
@@ -113,7 +113,14 @@ export async function startFakeApiServer(opts: {token?: string; tls?: boolean} =
       writeFileSync(path, stringify(kubeconfig), {mode: 0o600})
       return path
     },
-    writes: () => core.log.filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) && r.verb !== 'exec'),
+    // A SelfSubjectAccessReview is a question (POST, nothing stored): not a write.
+    writes: () =>
+      core.log.filter(
+        (r) =>
+          ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) &&
+          r.verb !== 'exec' &&
+          !r.path.endsWith('/selfsubjectaccessreviews'),
+      ),
     resetLog: () => {
       core.log.length = 0
     },
