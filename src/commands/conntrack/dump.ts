@@ -73,10 +73,11 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
         flush()
         if (rows === 0 && results.every((r) => !r.error)) this.out('No conntrack entries matched.')
         for (const r of results) {
-          if (r.error) process.stderr.write(`error ${r.node}: ${r.error.message}${r.error.remedy ? `\n  ${r.error.remedy}` : ''}\n`)
-          else if (r.summary?.unknownLines) process.stderr.write(`warn ${r.node}: ${r.summary.unknownLines} entries or lines were not understood\n`)
+          if (!r.error && r.summary?.unknownLines) process.stderr.write(`warn ${r.node}: ${r.summary.unknownLines} entries or lines were not understood\n`)
         }
       }
+      const {writeNodeErrors} = await import('../../lib/output/node-errors.js')
+      writeNodeErrors(results)
       if (results.some((r) => r.error)) this.exit(ExitCode.Failed)
     } finally {
       await session.close()

@@ -47,6 +47,8 @@ export default class NatDump extends BaseCommand<typeof NatDump> {
         const {renderNatTable} = await import('../../lib/dataplane/render.js')
         this.out(renderNatTable(report, flags.output === 'wide'))
       }
+      const {writeNodeErrors} = await import('../../lib/output/node-errors.js')
+      writeNodeErrors(report.nodes)
       const failedNode = report.nodes.some((n) => n.error)
       if (failedNode || (report.drift && report.drift.length > 0)) this.exit(ExitCode.Failed)
     } finally {

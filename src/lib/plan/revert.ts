@@ -64,6 +64,27 @@ function keepOthersKeys(undo: ObjectChange, live: KubeObject | undefined): Objec
   return narrowed ? {...undo, fields, body: patchBody(fields, 'after')} : undo
 }
 
+/** Every leaf path of an object's content (metadata and status are the API server's, not content). */
+function contentLeaves(v: unknown, at: string[] = []): string[][] {
+  if (!isMap(v)) return [at]
+  return Object.entries(v)
+    .filter(([k]) => at.length > 0 || !['apiVersion', 'kind', 'metadata', 'status'].includes(k))
+    .flatMap(([k, inner]) => contentLeaves(inner, [...at, k]))
+}
+
+/**
+ * Undoing a create deletes the object, every field of it, so only when all it holds now is what enable wrote. An
+ * object that has other content (someone added to it since, or a record that claims enable created an object it only
+ * patched) keeps it: only enable's fields are removed.
+ */
+function keepOthersFields(undo: ObjectChange, live: KubeObject | undefined): ObjectChange {
+  if (undo.action !== 'delete' || !live) return undo
+  const ours = (leaf: string[]) => undo.fields.some((f) => f.path.every((seg, i) => seg === leaf[i]))
+  if (contentLeaves(live).every(ours)) return undo
+  const fields = undo.fields.map((f) => ({...f, after: ABSENT}))
+  return {...undo, action: 'patch', patchType: 'merge', fields, body: patchBody(fields, 'after')}
+}
+
 type Wait = (ctx: StepContext) => Promise<void>
 
 function revertStep(id: string, title: string, describe: string, changes: ObjectChange[], wait?: Wait): Step {
@@ -140,7 +161,10 @@ export function buildRevertPlan(state: ClusterState, install: InstallInfo, recor
       .filter((e) => e.stepId === id)
       .reverse()
       .flatMap((e) => [...e.changes].reverse())
-      .map((c) => keepOthersKeys(inverseChange(c), findInState(state, c)))
+      .map((c) => {
+        const live = findInState(state, c)
+        return keepOthersFields(keepOthersKeys(inverseChange(c), live), live)
+      })
   const bootstrapFields = changesFor(StepIds.apiAddress)
     .filter((c) => c.resource.plural === 'installations')
     .flatMap((c) => c.fields)
@@ -210,7 +234,7 @@ export function bestEffortRevertPlan(state: ClusterState, install: InstallInfo):
   } else if (install.felixBpfEnabledEnv) {
     const ds = install.calicoNode
     const path = ['spec', 'template', 'spec', 'containers[calico-node]', 'env[FELIX_BPFENABLED]', 'value']
-    if (ds && install.felixBpfEnabledEnv.value.toLowerCase() === 'true') {
+    if (ds && install.felixBpfEnabledEnv.enabled === true) {
       bpfOff = patchChange(
         {resource: Resources.daemonSets, namespace: ds.metadata.namespace, name: ds.metadata.name},
         ds,
