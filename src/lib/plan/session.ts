@@ -3,6 +3,7 @@ import {type ClusterState, type InstallInfo, collectClusterState, detectInstall}
 import {ExitCode, UserError} from '../errors.js'
 import {buildEnablePlan} from './enable.js'
 import {type LockOptions, withLock} from './lock.js'
+import {type PermissionCheck, PermissionError, checkPermissions, planPermissions} from './permissions.js'
 import {type Progress, memoryProgress} from './progress.js'
 import {RecordStore, readRecord} from './record.js'
 import {buildRevertPlan, runRevert} from './revert.js'
@@ -80,7 +81,30 @@ export interface SessionReport {
   preflightFailures: PreflightFinding[]
   result?: RunResult
   recordNamespace: string
+  /** What the plan needs and what the kubeconfig user lacks (SelfSubjectAccessReview), asked before any write. */
+  permissions?: PermissionCheck
 }
+
+/**
+ * The permission gate, before the first write (and before the lock): one SelfSubjectAccessReview per permission the
+ * plan will use; a dry run only reports, a real run refuses with the full list (exit 2).
+ */
+async function permissionGate(
+  s: SessionOptions,
+  report: SessionReport,
+  command: 'enable' | 'revert',
+): Promise<void> {
+  const asked = planPermissions(report.plan, report.state, {recordNamespace: report.recordNamespace})
+  const check = await checkPermissions(s.kube, asked)
+  report.permissions = check
+  if (s.dryRun) return
+  if (check.missing.length > 0) throw new PermissionError(check.missing, command)
+  if (check.unchecked) {
+    const line = `warning: permissions not checked in advance: ${check.unchecked}`
+    ;(s.info ?? ((l: string) => s.progress?.line(l)))(line)
+  }
+}
+
 
 function context(s: SessionOptions, state: ClusterState, install: InstallInfo, record: RecordStore): StepContext {
   const progress = s.progress ?? memoryProgress()
@@ -115,6 +139,7 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     preflightFailures: failures,
     recordNamespace,
   }
+  await permissionGate(s, report, 'enable')
   if (s.dryRun) return report
   if (failures.length > 0 && !s.force) {
     const names = failures.map((f) => `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`)
@@ -150,16 +175,31 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
 
 /** ebpfctl revert: from the record in the cluster (or best-effort without one). */
 export async function revertSession(s: SessionOptions): Promise<SessionReport & {hadRecord: boolean}> {
-  if (s.dryRun) return revertUnlocked(s)
-  // Refusals that need no lock (no Calico, a record ebpfctl did not write) come before it; all is read again under it.
-  const state = await collectClusterState(s.kube)
-  const install = detectInstall(state)
-  if (install.type === 'none') return revertUnlocked(s) // refuses: nothing to revert
-  await readRecord(s.kube, {install, state, namespace: install.calicoNamespace!})
-  return withLock(s.kube, lockOptions(s), () => revertUnlocked(s))
+  // The permission gate comes before the lock, so a missing Lease permission is listed with the rest.
+  const planned = await planRevert(s)
+  await permissionGate(s, planned.report, 'revert')
+  if (s.dryRun) return planned.report
+  // Read again under the lock: another run may have changed the cluster or the record meanwhile.
+  return withLock(s.kube, lockOptions(s), async () => {
+    const {report, existing, exists} = await planRevert(s)
+    report.permissions = planned.report.permissions
+    const record = new RecordStore(
+      s.kube,
+      report.recordNamespace,
+      existing ?? RecordStore.fresh(report.recordNamespace, report.install, report.plan.variant, {}),
+      {exists},
+      {...DEFAULT_TIMING, ...s.timing},
+    )
+    const ctx = context(s, report.state, report.install, record)
+    for (const w of report.plan.warnings) ctx.progress.line(`warning: ${w}`)
+    const result = await runRevert(report.plan, ctx, async () => {
+      if (exists) await record.remove()
+    })
+    return {...report, result}
+  })
 }
 
-async function revertUnlocked(s: SessionOptions): Promise<SessionReport & {hadRecord: boolean}> {
+async function planRevert(s: SessionOptions) {
   const state = await collectClusterState(s.kube)
   const install = detectInstall(state)
   if (install.type === 'none') {
@@ -170,10 +210,9 @@ async function revertUnlocked(s: SessionOptions): Promise<SessionReport & {hadRe
   const recordNamespace = install.calicoNamespace!
   const {record: existing, exists} = await readRecord(s.kube, {install, state, namespace: recordNamespace})
   const plan = buildRevertPlan(state, install, existing)
-  const rendered = renderPlan(plan, state)
-  const report = {
+  const report: SessionReport & {hadRecord: boolean} = {
     plan,
-    rendered,
+    rendered: renderPlan(plan, state),
     state,
     install,
     dryRun: !!s.dryRun,
@@ -181,18 +220,5 @@ async function revertUnlocked(s: SessionOptions): Promise<SessionReport & {hadRe
     recordNamespace,
     hadRecord: !!existing,
   }
-  if (s.dryRun) return report
-  const record = new RecordStore(
-    s.kube,
-    recordNamespace,
-    existing ?? RecordStore.fresh(recordNamespace, install, plan.variant, {}),
-    {exists},
-    {...DEFAULT_TIMING, ...s.timing},
-  )
-  const ctx = context(s, state, install, record)
-  for (const w of plan.warnings) ctx.progress.line(`warning: ${w}`)
-  const result = await runRevert(plan, ctx, async () => {
-    if (exists) await record.remove()
-  })
-  return {...report, result}
+  return {report, existing, exists}
 }
