@@ -2,11 +2,11 @@ import type {DaemonSetObject} from '../kube/calico-types.js'
 import {type ClusterState, type InstallInfo, SERVICES_ENDPOINT_CONFIGMAP, calicoResource} from '../kube/cluster.js'
 import {Resources} from '../kube/resources.js'
 import type {KubeObject} from '../kube/types.js'
-import {applyRobust, liveMismatches} from './apply.js'
+import {applyRobust, liveProblems} from './apply.js'
 import {assertKubeProxyServing} from './kube-proxy-guard.js'
 import {DISRUPTION_WARNING} from './enable.js'
 import {PlanError, errorMessage} from './errors.js'
-import {getPath, inverseChange, showFieldValue, showPath, patchBody, patchChange, sameValue} from './fields.js'
+import {getPath, inverseChange, patchBody, patchChange, sameValue} from './fields.js'
 import {type EnableRecord, RECORD_CONFIGMAP} from './record.js'
 import type {RunResult, StepResult} from './runner.js'
 import {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY, StepIds} from './steps.js'
@@ -297,15 +297,7 @@ export async function runRevert(plan: Plan, ctx: StepContext, removeRecord: () =
     }
     // "Reverted" is said only of what the cluster really holds: every field revert writes is re-read first.
     const changes = plan.steps.flatMap((s) => s.changes())
-    const {mismatches, unreadable} = await liveMismatches(ctx, changes, 'after')
-    const problems = [
-      ...mismatches.map(
-        (m) =>
-          `${m.object}${m.path.length ? ` ${showPath(m.path)}` : ''} is ${showFieldValue(m.live)} (should be ` +
-          `${showFieldValue(m.want)})`,
-      ),
-      ...unreadable.map((u) => `cannot re-read ${u}`),
-    ]
+    const problems = await liveProblems(ctx, changes, 'after', 'should be')
     index = plan.steps.length
     if (problems.length) throw new PlanError(`not reverted: ${problems.join('; ')}`)
     if (changes.length) ctx.progress.line(`re-read ${changes.length} object change(s): every field is as it was`)
