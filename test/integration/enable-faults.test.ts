@@ -145,8 +145,9 @@ describe('fault injection: enable', () => {
           }
         }
       }
-      // Most faults must have exercised the rollback.
-      expect(outcomes['rolled-back']).toBeGreaterThan(K)
+      // Many faults must have exercised the rollback (the client now retries a single transient error, and a fault on
+      // the lock's Lease refuses the run before its first change, so not every one does).
+      expect(outcomes['rolled-back']).toBeGreaterThan(K / 2)
     })
 
     it(`${setup.name}: every write lands late, after its answer was lost`, {timeout: 300_000}, async () => {
