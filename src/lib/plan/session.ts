@@ -102,6 +102,9 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     preflightFailures: failures,
     recordNamespace,
   }
+  // Checked before the first write (and in a dry run, which must fail as the real run would): a record ebpfctl did
+  // not write is refused here, never met during a rollback.
+  const {record: existing, exists} = await readRecord(s.kube, {install, state, namespace: recordNamespace})
   if (s.dryRun) return report
   if (failures.length > 0 && !s.force) {
     const names = failures.map((f) => `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`)
@@ -110,8 +113,6 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
       remedy: 'Fix these (see `ebpfctl check`), or pass --force to enable anyway.',
     })
   }
-  // Checked before the first write: a record ebpfctl did not write is refused here, never met during a rollback.
-  const {record: existing, exists} = await readRecord(s.kube, {install, state, namespace: recordNamespace})
   const options = {...s.options, kubeconfigServer: undefined}
   const record = new RecordStore(
     s.kube,
