@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs'
 import {Writable} from 'node:stream'
 
 import {UserError} from '../errors.js'
-import {type ExecResult, type KubeClient, HttpKubeClient} from './client.js'
+import {type ExecOptions, type ExecResult, type KubeClient, HttpKubeClient} from './client.js'
 import {networkError} from './errors.js'
 import {kubeconfigFiles} from './kubeconfig-path.js'
 import {loadDirectConfig} from './kubeconfig.js'
@@ -45,7 +45,13 @@ function existingFiles(target: KubeTarget): string[] {
   const files = kubeconfigFiles(target.kubeconfig).filter((f) => existsSync(f))
   if (target.kubeconfig && !existsSync(target.kubeconfig)) {
     throw new UserError(`kubeconfig ${target.kubeconfig} does not exist`, {
-      remedy: 'Pass the path of a kubeconfig file with --kubeconfig, or unset it to check the local node.',
+      remedy: 'Pass the path of a kubeconfig file with --kubeconfig (or --local to check this machine).',
+    })
+  }
+  const fromEnv = process.env.KUBECONFIG
+  if (!target.kubeconfig && fromEnv && files.length === 0) {
+    throw new UserError(`KUBECONFIG=${fromEnv} names no file that exists`, {
+      remedy: 'Point KUBECONFIG at your kubeconfig, or unset it (and pass --local to check this machine).',
     })
   }
   if (files.length === 0) {
@@ -144,39 +150,30 @@ function loadMerged(k8s: typeof import('@kubernetes/client-node'), files: string
 function execThroughClientNode(
   server: string,
   load: () => Promise<{k8s: typeof import('@kubernetes/client-node'); kc: import('@kubernetes/client-node').KubeConfig}>,
-): (
-  namespace: string,
-  pod: string,
-  container: string,
-  argv: string[],
-  opts: {timeoutMs: number; stdout?: (chunk: Buffer) => void},
-) => Promise<ExecResult> {
-  return async (
-    namespace: string,
-    pod: string,
-    container: string,
-    argv: string[],
-    opts: {timeoutMs: number; stdout?: (chunk: Buffer) => void},
-  ): Promise<ExecResult> => {
+): (namespace: string, pod: string, container: string, argv: string[], opts: ExecOptions) => Promise<ExecResult> {
+  return async (namespace, pod, container, argv, opts): Promise<ExecResult> => {
+    opts.signal?.throwIfAborted()
     const {k8s, kc} = await load()
     const out: Buffer[] = []
     const err: Buffer[] = []
-    const stdout = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        if (opts.stdout) opts.stdout(chunk)
-        else out.push(chunk)
-        cb()
-      },
-    })
-    const stderr = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        err.push(chunk)
-        cb()
-      },
-    })
+    const sink = (to: Buffer[], forward?: (chunk: Buffer) => void) =>
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          if (forward) forward(chunk)
+          else to.push(chunk)
+          cb()
+        },
+      })
+    const stdout = sink(out, opts.stdout)
+    const stderr = sink(err, opts.stderr)
     let socket: {close(): void} | undefined
     const finished = new Promise<number>((resolve, reject) => {
+      const end = () => {
+        clearTimeout(timer)
+        opts.signal?.removeEventListener('abort', onAbort)
+      }
       const timer = setTimeout(() => {
+        end()
         socket?.close()
         reject(networkError(Object.assign(new Error('timeout'), {name: 'TimeoutError'}), {
           server,
@@ -184,21 +181,32 @@ function execThroughClientNode(
           timeoutMs: opts.timeoutMs,
         }))
       }, opts.timeoutMs)
+      // The caller gave up (e.g. output limit): stop reading at once rather than at the timeout.
+      const onAbort = () => {
+        end()
+        socket?.close()
+        reject(opts.signal!.reason)
+      }
+      opts.signal?.addEventListener('abort', onAbort, {once: true})
       new k8s.Exec(kc)
         .exec(namespace, pod, container, argv, stdout, stderr, null, false, (status) => {
-          clearTimeout(timer)
+          end()
           if (status.status === 'Success') resolve(0)
           else {
             const code = status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message
+            // The runtime's reason (e.g. `exec: "calico-node": executable file not found in $PATH`) is only in the
+            // status: pass it on as stderr, so the failure says why and not just "exit 1".
+            if (code === undefined && status.message) err.push(Buffer.from(`${status.message}\n`))
             resolve(code === undefined ? 1 : Number(code))
           }
         })
         .then((ws) => {
           socket = ws as unknown as {close(): void}
+          if (opts.signal?.aborted) socket.close()
           ws.on('close', () => {
             // A close without a status frame: the connection dropped before the command ended.
             setTimeout(() => {
-              clearTimeout(timer)
+              end()
               reject(
                 new UserError(`exec into pod ${namespace}/${pod} ended without an exit status`, {
                   remedy: 'Check the pod and the API server; the connection closed early.',
@@ -208,7 +216,7 @@ function execThroughClientNode(
           })
         })
         .catch((e: unknown) => {
-          clearTimeout(timer)
+          end()
           reject(e)
         })
     })

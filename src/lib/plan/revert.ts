@@ -234,7 +234,7 @@ export function bestEffortRevertPlan(state: ClusterState, install: InstallInfo):
   } else if (install.felixBpfEnabledEnv) {
     const ds = install.calicoNode
     const path = ['spec', 'template', 'spec', 'containers[calico-node]', 'env[FELIX_BPFENABLED]', 'value']
-    if (ds && install.felixBpfEnabledEnv.value.toLowerCase() === 'true') {
+    if (ds && install.felixBpfEnabledEnv.enabled === true) {
       bpfOff = patchChange(
         {resource: Resources.daemonSets, namespace: ds.metadata.namespace, name: ds.metadata.name},
         ds,
