@@ -140,11 +140,9 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     recordNamespace,
   }
   await permissionGate(s, report, 'enable')
-  if (s.dryRun) {
-    // A dry run fails on a record ebpfctl did not write, as the real run would (exit 2).
-    await readRecord(s.kube, {install, state, namespace: recordNamespace})
-    return report
-  }
+  // A record ebpfctl did not write is refused before the lock is taken, and in a dry run as in the real run (exit 2).
+  await readRecord(s.kube, {install, state, namespace: recordNamespace})
+  if (s.dryRun) return report
   if (failures.length > 0 && !s.force) {
     const names = failures.map((f) => `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`)
     throw new UserError(`preflight failed, nothing was changed:\n  - ${names.join('\n  - ')}`, {
@@ -158,7 +156,7 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     const install = detectInstall(state)
     const plan = buildEnablePlan(state, install, s.options)
     Object.assign(report, {state, install, plan, rendered: renderPlan(plan, state)})
-    // Checked before the first write: a record ebpfctl did not write is refused here, never met during a rollback.
+    // Read again under the lock; checked before the first write, never met during a rollback.
     const {record: existing, exists} = await readRecord(s.kube, {install, state, namespace: recordNamespace})
     const options = {...s.options, kubeconfigServer: undefined}
     const record = new RecordStore(
