@@ -16,7 +16,8 @@ Runs the \`check\` suite first and refuses on failures (unless --force). Then, e
   6. --dsr / --no-dsr: bpfExternalServiceMode DSR / Tunnel
 What changed (with prior values) is recorded in ConfigMap ebpfctl-state beside calico-node, for \`ebpfctl revert\`.
 On any failure (API error, timeout, verify, Ctrl-C) the applied steps are undone newest first.
-Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and was rolled back; 2 usage or API error.`
+Exit status: 0 enabled (or already); 1 preflight refused, or a step failed (rolled back, or a field not restored);
+2 usage or API error, or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeout).`
 
   static override examples = [
     {

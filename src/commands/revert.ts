@@ -11,7 +11,8 @@ or FELIX_BPFENABLED); every other field back to its prior value (absent fields r
 kubernetes-services-endpoint deleted only if enable created it; then the record. Without a record the well-known
 changes are reverted best-effort.
 Switching dataplanes disrupts some existing connections.
-Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped; re-run it); 2 usage or API error.`
+Exit status: 0 reverted (or nothing to do); 1 a step failed or a field is not back (re-run it); 2 usage or API error,
+or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeout).`
 
   static override examples = [
     {description: 'Show what would be undone.', command: '<%= config.bin %> <%= command.id %> --dry-run'},

@@ -1,7 +1,7 @@
 import {KubeApiError} from '../kube/errors.js'
 import type {KubeObject} from '../kube/types.js'
 import {errorMessage} from './errors.js'
-import {getPath, inverseChange, objectLabel, patchBody, sameValue} from './fields.js'
+import {getPath, inverseChange, objectLabel, patchBody, sameValue, showFieldValue, showPath} from './fields.js'
 import {withRetry} from './retry.js'
 import type {FieldChange, ObjectChange, StepContext} from './types.js'
 
@@ -223,4 +223,22 @@ export async function liveMismatches(
     }
   }
   return {mismatches, unreadable}
+}
+
+/** One line per field that is not where it should be ("X spec.y is 1 (<wantLabel>: 2)"), and per unreadable object. */
+export async function liveProblems(
+  ctx: StepContext,
+  changes: ObjectChange[],
+  which: Which,
+  wantLabel: string,
+): Promise<string[]> {
+  const {mismatches, unreadable} = await liveMismatches(ctx, changes, which)
+  return [
+    ...mismatches.map(
+      (m) =>
+        `${m.object}${m.path.length ? ` ${showPath(m.path)}` : ''} is ${showFieldValue(m.live)} (${wantLabel}: ` +
+        `${showFieldValue(m.want)})`,
+    ),
+    ...unreadable.map((u) => `cannot re-read ${u}`),
+  ]
 }

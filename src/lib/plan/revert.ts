@@ -2,7 +2,7 @@ import type {DaemonSetObject} from '../kube/calico-types.js'
 import {type ClusterState, type InstallInfo, SERVICES_ENDPOINT_CONFIGMAP, calicoResource} from '../kube/cluster.js'
 import {Resources} from '../kube/resources.js'
 import type {KubeObject} from '../kube/types.js'
-import {applyRobust} from './apply.js'
+import {applyRobust, liveProblems} from './apply.js'
 import {assertKubeProxyServing} from './kube-proxy-guard.js'
 import {DISRUPTION_WARNING} from './enable.js'
 import {PlanError, errorMessage} from './errors.js'
@@ -295,6 +295,12 @@ export async function runRevert(plan: Plan, ctx: StepContext, removeRecord: () =
       await step.verify(ctx, ctx.progress)
       results[index]!.status = 'applied'
     }
+    // "Reverted" is said only of what the cluster really holds: every field revert writes is re-read first.
+    const changes = plan.steps.flatMap((s) => s.changes())
+    const problems = await liveProblems(ctx, changes, 'after', 'should be')
+    index = plan.steps.length
+    if (problems.length) throw new PlanError(`not reverted: ${problems.join('; ')}`)
+    if (changes.length) ctx.progress.line(`re-read ${changes.length} object change(s): every field is as it was`)
     await removeRecord()
   } catch (err) {
     if (results[index]) {

@@ -1,7 +1,7 @@
 import {KubeApiError} from '../kube/errors.js'
 import {InterruptedError, PlanError, errorMessage} from './errors.js'
-import {liveMismatches} from './apply.js'
-import {renderChange, showFieldValue, showPath} from './fields.js'
+import {liveProblems} from './apply.js'
+import {renderChange} from './fields.js'
 import type {ObjectChange, Plan, Step, StepContext} from './types.js'
 
 export type StepStatus = 'already-done' | 'applied' | 'failed' | 'undone' | 'not-run' | 'undo-failed'
@@ -163,15 +163,7 @@ async function rollBack(
 /** Re-reads every field this run recorded and says which are not at their value before the run (undefined: all are). */
 async function checkRestored(ctx: StepContext): Promise<string | undefined> {
   const changes = ctx.record.runEntries().flatMap((e) => e.changes)
-  const {mismatches, unreadable} = await liveMismatches(ctx, changes, 'before')
-  const problems = [
-    ...mismatches.map(
-      (m) =>
-        `${m.object}${m.path.length ? ` ${showPath(m.path)}` : ''} is ${showFieldValue(m.live)} (before this run: ` +
-        `${showFieldValue(m.want)})`,
-    ),
-    ...unreadable.map((u) => `cannot re-read ${u}`),
-  ]
+  const problems = await liveProblems(ctx, changes, 'before', 'before this run')
   if (problems.length === 0) {
     if (changes.length) ctx.progress.line(`re-read ${changes.length} changed object(s): every field is as before this run`)
     return undefined

@@ -151,6 +151,8 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     })
   }
   // One writing run at a time: the cluster is read again under the lock (another run may have changed it meanwhile).
+  // A record ebpfctl did not write is refused before anything is written, the lock included (checked again under it).
+  await readRecord(s.kube, {install, state, namespace: recordNamespace})
   return withLock(s.kube, lockOptions(s), async () => {
     const state = await collectClusterState(s.kube)
     const install = detectInstall(state)
