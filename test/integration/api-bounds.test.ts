@@ -36,10 +36,11 @@ describe('bounded API reads (built CLI)', () => {
   it('an object declared 1.9 GB: refused before reading it', {timeout: 120_000}, async () => {
     cluster = await startCluster('manifest')
     cluster.server.onRequest((r) =>
-      r.verb === 'get' && r.resource === 'felixconfigurations' ? {declaredBytes: 1_900_000_000} : undefined,
+      r.verb === 'get' && r.resource === 'configmaps' && r.name === 'kube-proxy' ? {declaredBytes: 1_900_000_000} : undefined,
     )
     const r = await runCliMeasured(['check', '--kubeconfig', cluster.kubeconfig])
-    expect(r.stdout + r.stderr).toContain('more than 16 MiB for the object')
+    expect(r.code, r.stderr).toBe(2)
+    expect(r.stderr).toContain('more than 16 MiB for the object (get configmaps "kube-proxy")')
     expect(r.peakRssMiB).toBeLessThan(RSS_CEILING_MIB)
   })
 
