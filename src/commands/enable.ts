@@ -89,7 +89,7 @@ Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and w
           kubeconfigServer: kube.server,
         },
         timing,
-        progress: plan.createProgress(process.stderr),
+        progress: plan.createProgress(this.progressSink()),
         signal: ac.signal,
         dryRun: flags['dry-run'],
         force: flags.force,

@@ -36,7 +36,7 @@ Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped;
       const report = await plan.revertSession({
         kube,
         timing,
-        progress: plan.createProgress(process.stderr),
+        progress: plan.createProgress(this.progressSink()),
         signal: ac.signal,
         dryRun: flags['dry-run'],
       })

@@ -27,7 +27,12 @@ export interface ExecResult {
 
 export interface ExecOptions {
   timeoutMs: number
+  /** When set, stdout goes here as it arrives and ExecResult.stdout is ''. */
   stdout?: (chunk: Buffer) => void
+  /** When set, stderr goes here as it arrives and ExecResult.stderr is ''. */
+  stderr?: (chunk: Buffer) => void
+  /** Aborting closes the exec connection and rejects with the signal's reason. */
+  signal?: AbortSignal
 }
 
 /**

@@ -12,7 +12,6 @@ export {
   readRecord,
 } from './record.js'
 export {
-  LOCK_LEASE_NAME,
   type Permission,
   type PermissionCheck,
   PermissionError,
@@ -43,3 +42,4 @@ export {
   readNodeDataplanes,
 } from './waits.js'
 export {type StatusReport, collectStatus, renderStatus} from './status.js'
+export {LOCK_LEASE} from './lock.js'
