@@ -55,13 +55,22 @@ function normalize(fields: Record<string, unknown>): Record<string, unknown> {
   )
 }
 
-function failKthWrite(c: TestCluster, k: number, action: FaultAction): {fired: boolean} {
+/**
+ * Faults the k-th write and every retry of it (same method and path, up to the client's 5 attempts): a single
+ * transient fault is retried by the client (enable-transient.test.ts), so only a persistent one reaches the plan.
+ */
+function failKthWrite(c: TestCluster, k: number, action: FaultAction, attempts = 5): {fired: boolean} {
   let n = 0
+  let target: string | undefined
+  // A hang uses up the request's whole --request-timeout budget: the client does not retry it.
+  let left = action === 'hang' ? 1 : attempts
   const state = {fired: false}
   c.server.onRequest((r) => {
     if (!WRITE.has(r.method) || r.subresource === 'exec' || r.path.endsWith('/selfsubjectaccessreviews')) return undefined
     n++
-    if (n !== k) return undefined
+    if (n === k) target = `${r.method} ${r.path}`
+    if (target !== `${r.method} ${r.path}` || left <= 0) return undefined
+    left--
     state.fired = true
     return action
   })

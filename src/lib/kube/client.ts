@@ -382,7 +382,7 @@ function bodyTooLarge(server: string, ctx: RequestContext, maxBytes: number): Ku
     resource: ctx.resource,
     objectName: ctx.name,
     bound: 'bytes',
-    message: `the API server at ${server} sent more than ${maxBytes / MiB} MiB for ${what} (${ctx.verb}${
+    message: `the API server at ${server} sent more than ${+(maxBytes / MiB).toFixed(2)} MiB for ${what} (${ctx.verb}${
       ctx.resource ? ` ${qualifiedName(ctx.resource)}` : ''
     }${ctx.name ? ` "${ctx.name}"` : ''}); stopped reading at the byte bound`,
     remedy:
