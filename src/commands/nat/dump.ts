@@ -49,7 +49,8 @@ export default class NatDump extends BaseCommand<typeof NatDump> {
         this.out(renderNatTable(report, flags.output === 'wide'))
       }
       const failedNode = report.nodes.some((n) => n.error)
-      if (failedNode || (report.drift && report.drift.length > 0)) this.exit(ExitCode.Failed)
+      // exitCode, not this.exit(): exiting at once would cut off stdout that is still draining into a pipe.
+      if (failedNode || (report.drift && report.drift.length > 0)) process.exitCode = ExitCode.Failed
     } finally {
       await session.close()
     }
