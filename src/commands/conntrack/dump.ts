@@ -81,10 +81,11 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
         flush()
         if (rows === 0 && results.every((r) => !r.error)) this.out('No conntrack entries matched.')
         for (const r of results) {
-          if (r.error) this.err(`error ${r.node}: ${r.error.message}${r.error.remedy ? `\n  ${r.error.remedy}` : ''}`)
-          else if (r.summary?.unknownLines) this.err(`warn ${r.node}: ${r.summary.unknownLines} entries or lines were not understood`)
+          if (!r.error && r.summary?.unknownLines) this.err(`warn ${r.node}: ${r.summary.unknownLines} entries or lines were not understood`)
         }
       }
+      const {writeNodeErrors} = await import('../../lib/output/node-errors.js')
+      writeNodeErrors(results, (t) => this.err(t))
       // exitCode, not this.exit(): exiting at once would cut off stdout that is still draining into a pipe.
       if (results.some((r) => r.error)) process.exitCode = ExitCode.Failed
     } finally {

@@ -48,6 +48,8 @@ export default class NatDump extends BaseCommand<typeof NatDump> {
         const {renderNatTable} = await import('../../lib/dataplane/render.js')
         this.out(renderNatTable(report, flags.output === 'wide'))
       }
+      const {writeNodeErrors} = await import('../../lib/output/node-errors.js')
+      writeNodeErrors(report.nodes, (t) => this.err(t))
       const failedNode = report.nodes.some((n) => n.error)
       // exitCode, not this.exit(): exiting at once would cut off stdout that is still draining into a pipe.
       if (failedNode || (report.drift && report.drift.length > 0)) process.exitCode = ExitCode.Failed

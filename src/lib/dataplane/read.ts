@@ -100,6 +100,46 @@ async function agentPrefixFor(runner: NodeRunner, node: NodeTarget, opts: Datapl
   return ['crictl', 'exec', id]
 }
 
+/** Where Calico v3.33+ images put their one binary (`calico component node bpf …`); older ones have `calico-node`. */
+export const CALICO_BINARY = '/usr/bin/calico'
+
+/**
+ * The agent's command styles to try, most likely first. Chosen by what the container has (`test -x /usr/bin/calico`:
+ * v3.33 ships only `calico`, whatever its version says), not by version number; the version only orders the two when
+ * the probe itself cannot run. The other style is always tried when the first binary is missing.
+ */
+async function agentStyles(runner: NodeRunner, node: NodeTarget, prefix: string[], opts: DataplaneReadOptions): Promise<AgentStyle[]> {
+  const probe = await runner.run(node, [...prefix, 'test', '-x', CALICO_BINARY], {timeoutMs: opts.timeoutMs})
+  if (probe.exitCode === 0) return ['calico', 'calico-node']
+  if (probe.exitCode === 1) return ['calico-node', 'calico']
+  return opts.calicoVersion && agentStyleFor(opts.calicoVersion) === 'calico' ? ['calico', 'calico-node'] : ['calico-node', 'calico']
+}
+
+/**
+ * A user-given --agent-cmd that could not run: its own program named in the error, or exit 126/127 when the error is
+ * not about Calico's binary (that one is missing in some images, and the other command style is tried).
+ */
+function agentCmdFailure(
+  node: NodeTarget,
+  opts: DataplaneReadOptions,
+  res: {stderr: string; exitCode: number | null},
+  reason: string,
+): DataplaneReadError | undefined {
+  const prefix = opts.agentPrefix
+  if (!prefix?.length) return undefined
+  const first = res.stderr.trim().split('\n')[0]?.trim() ?? ''
+  const program = prefix[0]!
+  const namesProgram = first.includes(program) && !first.includes('/sys/fs/bpf')
+  const calicoMissing = reason === 'binary-missing' && /calico(-node)?\b/.test(first)
+  if (!namesProgram && (calicoMissing || (res.exitCode !== 126 && res.exitCode !== 127))) return undefined
+  return new DataplaneReadError(
+    node.name,
+    'agent-cmd-failed',
+    `--agent-cmd "${prefix.join(' ')}" failed (exit ${res.exitCode}): ${first || 'no error output'}`,
+    'Fix --agent-cmd (it must run the rest of the command inside the calico-node container), or use --source bpftool.',
+  )
+}
+
 /** Runs one agent subcommand, trying the other command style and text output when the image calls for it. */
 async function runAgent(
   runner: NodeRunner,
@@ -109,7 +149,7 @@ async function runAgent(
   onStdout?: (chunk: Buffer) => unknown,
 ): Promise<{stdout: string; json: boolean}> {
   const prefix = await agentPrefixFor(runner, node, opts)
-  const styles: AgentStyle[] = opts.calicoVersion ? [agentStyleFor(opts.calicoVersion)] : ['calico-node', 'calico']
+  const styles = await agentStyles(runner, node, prefix, opts)
   const jsonFirst = opts.calicoVersion ? supportsJson(opts.calicoVersion) : true
   let lastFailure = ''
   for (const style of styles) {
@@ -123,6 +163,8 @@ async function runAgent(
       })
       const diagnosis = diagnoseAgentFailure(stream ? '' : res.stdout, res.stderr, res.exitCode)
       if (diagnosis.ok) return {stdout: res.stdout, json}
+      const cmdFailure = agentCmdFailure(node, opts, res, diagnosis.reason)
+      if (cmdFailure) throw cmdFailure
       lastFailure = `${diagnosis.message}: ${diagnosis.detail}`
       if (diagnosis.reason === 'map-missing') throw notActive(node.name, diagnosis.detail)
       if (diagnosis.reason === 'unsupported-flag' && json) continue
@@ -199,6 +241,31 @@ async function* chunksOf(
   }
 }
 
+/** True when no line of the output starts a JSON document (the tool answered in text). */
+function noJsonIn(stdout: string): boolean {
+  return !/^\s*(?:[[{]|null\b)/m.test(stdout)
+}
+
+/**
+ * Output with no entry and lines we could not read is not "no entries": it is a read we did not understand, and saying
+ * "No NAT entries matched" (exit 0) would be a wrong answer.
+ */
+function assertUnderstood(
+  node: NodeTarget,
+  what: string,
+  parsed: {unknownLines: number; samples: string[]; errors: string[]; truncatedLastLine?: boolean},
+): void {
+  if (parsed.unknownLines === 0 && parsed.errors.length === 0 && !parsed.truncatedLastLine) return
+  const sample = parsed.samples[0] ?? parsed.errors[0] ?? ''
+  throw new DataplaneReadError(
+    node.name,
+    'not-understood',
+    `the Calico BPF tool's ${what} output was not understood (${parsed.unknownLines} unreadable line(s), no entry)` +
+      (sample ? `: ${JSON.stringify(sample.slice(0, 120))}` : ''),
+    'Read the maps directly with --source bpftool, and report the output format with the Calico version.',
+  )
+}
+
 function wantAgent(opts: DataplaneReadOptions): boolean {
   if (opts.source === 'agent') return true
   if (opts.source === 'bpftool') return false
@@ -213,7 +280,8 @@ async function withFallback<T>(opts: DataplaneReadOptions, agent: () => Promise<
     return await agent()
   } catch (err) {
     if (err instanceof NodeAccessError) throw err
-    if (err instanceof DataplaneReadError && err.reason === 'map-missing') throw err
+    // The maps are missing, or the user's own --agent-cmd failed: bpftool would hide what is wrong.
+    if (err instanceof DataplaneReadError && (err.reason === 'map-missing' || err.reason === 'agent-cmd-failed')) throw err
     return bpftool()
   }
 }
@@ -222,8 +290,11 @@ export async function readNat(runner: NodeRunner, node: NodeTarget, opts: Datapl
   return withFallback<NatRead>(
     opts,
     async () => {
-      const {stdout, json} = await runAgent(runner, node, ['nat', 'dump'], opts)
-      const parsed = json ? parseNatDumpJson(stdout) : parseNatDumpText(stdout)
+      const ran = await runAgent(runner, node, ['nat', 'dump'], opts)
+      // JSON was asked for, but a tool that ignores --json answers in text: read it as text.
+      const json = ran.json && !noJsonIn(ran.stdout)
+      const parsed = json ? parseNatDumpJson(ran.stdout) : parseNatDumpText(ran.stdout)
+      if (parsed.entries.length === 0) assertUnderstood(node, 'NAT', parsed)
       return {
         source: json ? 'agent-json' : 'agent-text',
         frontends: parsed.entries,
@@ -275,14 +346,17 @@ export async function streamConntrack(
         wait = undefined
         return pending
       })
-      if (json) {
+      if (json && !noJsonIn(stdout)) {
         const parsed = parseConntrackJson(stdout)
+        if (parsed.entries.length === 0) assertUnderstood(node, 'conntrack', parsed)
         await onEntries(parsed.entries)
         return {source: 'agent-json', entries: parsed.entries.length, unknownLines: parsed.unknownLines, warnings: parsed.errors}
       }
+      if (json) parser.write(Buffer.from(stdout)) // text after all: it was not streamed
       parser.end()
       if (batch.length) await onEntries(batch)
       const result = parser.result()
+      if (count === 0) assertUnderstood(node, 'conntrack', result)
       return {source: 'agent-text', entries: count, unknownLines: result.unknownLines, warnings: result.errors}
     },
     async () => {

@@ -46,7 +46,13 @@ function existingFiles(target: KubeTarget): string[] {
   const files = kubeconfigFiles(target.kubeconfig).filter((f) => existsSync(f))
   if (target.kubeconfig && !existsSync(target.kubeconfig)) {
     throw new UserError(`kubeconfig ${target.kubeconfig} does not exist`, {
-      remedy: 'Pass the path of a kubeconfig file with --kubeconfig, or unset it to check the local node.',
+      remedy: 'Pass the path of a kubeconfig file with --kubeconfig (or --local to check this machine).',
+    })
+  }
+  const fromEnv = process.env.KUBECONFIG
+  if (!target.kubeconfig && fromEnv && files.length === 0) {
+    throw new UserError(`KUBECONFIG=${fromEnv} names no file that exists`, {
+      remedy: 'Point KUBECONFIG at your kubeconfig, or unset it (and pass --local to check this machine).',
     })
   }
   if (files.length === 0) {
@@ -193,6 +199,9 @@ function execThroughClientNode(
           if (status.status === 'Success') resolve(0)
           else {
             const code = status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message
+            // The runtime's reason (e.g. `exec: "calico-node": executable file not found in $PATH`) is only in the
+            // status: pass it on as stderr, so the failure says why and not just "exit 1".
+            if (code === undefined && status.message) err.push(Buffer.from(`${status.message}\n`))
             resolve(code === undefined ? 1 : Number(code))
           }
         })

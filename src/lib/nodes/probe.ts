@@ -238,11 +238,17 @@ export async function probeNode(runner: NodeRunner, node: NodeTarget, opts: Prob
     throw new NodeAccessError(
       node.name,
       'other',
-      `${node.name}: the probe failed (exit ${r.exitCode}): ${stderr.split('\n')[0] ?? ''}`,
+      `${node.name}: the probe failed (exit ${r.exitCode}): ${stderr.split('\n')[0] || probeSilence(r.stdout)}`,
       {
         via: runner.via,
       },
     )
   }
   return facts
+}
+
+/** The reason for a failed probe that said nothing on stderr: never an empty "failed (exit 1): ". */
+function probeSilence(stdout: string): string {
+  const out = stdout.trim()
+  return out ? `no error output; stdout began ${JSON.stringify(out.slice(0, 80))}` : 'no output at all (is /bin/sh there?)'
 }

@@ -8,7 +8,8 @@ export interface CheckReport {
   apiVersion: 'ebpfctl/v1'
   kind: 'CheckReport'
   ebpfctlVersion: string
-  target: {mode: 'local' | 'cluster'; server?: string; context?: string; node?: string}
+  /** nodes: `--nodes … --via ssh` without a kubeconfig — the named nodes only, no cluster checks. */
+  target: {mode: 'local' | 'cluster' | 'nodes'; server?: string; context?: string; node?: string; nodes?: string[]}
   calico: CalicoInfo | null
   checks: ReportCheck[]
   nodes: ReportNode[]
@@ -147,7 +148,9 @@ export function renderFindingsTable(report: CheckReport, opts: {wide?: boolean} 
   const header =
     report.target.mode === 'local'
       ? `Checking this machine (${report.target.node ?? 'local'})`
-      : `Checking cluster ${report.target.server ?? ''}${report.target.context ? ` (context ${report.target.context})` : ''}`
+      : report.target.mode === 'nodes'
+        ? `Checking nodes ${(report.target.nodes ?? []).join(', ')} over SSH (no cluster)`
+        : `Checking cluster ${report.target.server ?? ''}${report.target.context ? ` (context ${report.target.context})` : ''}`
   lines.push(header)
   if (report.calico) {
     const c = report.calico

@@ -114,6 +114,11 @@ export interface ExecResponse {
   stdout?: string | Buffer
   stderr?: string | Buffer
   exitCode: number
+  /**
+   * The command could not start (as when the binary is not in the image): a Failure status with this message and no
+   * ExitCode cause, nothing on stderr — what the kubelet sends for `OCI runtime exec failed: …`.
+   */
+  startFailure?: string
 }
 export type ExecHandler = (req: ExecRequest) => Promise<ExecResponse> | ExecResponse
 
@@ -996,8 +1001,9 @@ export class ApiServerCore {
     }
     send(1, result.stdout)
     send(2, result.stderr)
-    const status =
-      result.exitCode === 0
+    const status = result.startFailure
+      ? {metadata: {}, status: 'Failure', message: result.startFailure, reason: 'InternalError'}
+      : result.exitCode === 0
         ? {metadata: {}, status: 'Success'}
         : {
             metadata: {},
