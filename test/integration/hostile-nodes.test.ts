@@ -47,7 +47,7 @@ describe.runIf(isRoot)('hostile node output over SSH', () => {
     const r = await execa('/usr/bin/time', ['-f', 'maxrss-kib=%M', 'node', join(root, 'bin/run.js'), ...args, ...sshArgs()], {
       reject: false,
       timeout: 90_000,
-      env: {NO_COLOR: '1', KUBECONFIG: '/nonexistent'},
+      env: {NO_COLOR: '1', KUBECONFIG: '', HOME: rig.dir},
     })
     const rssKib = Number(/maxrss-kib=(\d+)/.exec(r.stderr)?.[1])
     return {...r, stderr: r.stderr.replace(/maxrss-kib=\d+\n?/, ''), rssKib}
