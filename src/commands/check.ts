@@ -163,7 +163,10 @@ export default class Check extends BaseCommand<typeof Check> {
     else this.out(renderFindingsTable(report, {wide: flags.output === 'wide'}))
     if (ctx.nodeAccessErrors?.size) {
       const {writeNodeErrors} = await import('../lib/output/node-errors.js')
-      writeNodeErrors([...ctx.nodeAccessErrors].map(([node, error]) => ({node, error})), (t) => this.err(t))
+      writeNodeErrors(
+        [...ctx.nodeAccessErrors].map(([node, error]) => ({node, error})),
+        (t) => this.err(t),
+      )
     }
     process.exitCode = result.exitCode
   }

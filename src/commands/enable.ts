@@ -107,7 +107,10 @@ Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and w
             `preflight failure (enable would refuse without --force): ` +
               `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`,
           )
+        for (const line of plan.renderPermissions(report.permissions)) this.out(line)
         this.out('Dry run: nothing was changed.')
+        // The real run would be refused before its first write: the same error and exit status (2).
+        if (report.permissions?.missing.length) throw new plan.PermissionError(report.permissions.missing, 'enable')
         return
       }
       if (report.preflightFailures.length > 0)

@@ -81,7 +81,8 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
         flush()
         if (rows === 0 && results.every((r) => !r.error)) this.out('No conntrack entries matched.')
         for (const r of results) {
-          if (!r.error && r.summary?.unknownLines) this.err(`warn ${r.node}: ${r.summary.unknownLines} entries or lines were not understood`)
+          if (!r.error && r.summary?.unknownLines)
+            this.err(`warn ${r.node}: ${r.summary.unknownLines} entries or lines were not understood`)
         }
       }
       const {writeNodeErrors} = await import('../../lib/output/node-errors.js')
