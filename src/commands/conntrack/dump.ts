@@ -34,7 +34,7 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
     try {
       const {JsonConntrackSink, conntrackDump} = await import('../../lib/dataplane/conntrack.js')
       const render = await import('../../lib/dataplane/render.js')
-      const {jsonDocument, sanitizeForTerminal} = await import('../../lib/output/terminal.js')
+      const {jsonDocument, sanitizeForTerminal, yamlDocument} = await import('../../lib/output/terminal.js')
       // Rows carry node names and agent fields: the same sanitizing as out().
       const writeHuman = (text: string) => process.stdout.write(sanitizeForTerminal(text))
       // Backpressure: when stdout is full (a slow pipe), node reads pause until it drains instead of queueing.
@@ -44,7 +44,7 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
         results = await conntrackDump(session, {filter, stats: true, concurrency: flags.concurrency})
         const perNode = results.map((r) => ({node: r.node, stats: r.stats, error: r.error?.message}))
         if (flags.output === 'json') this.outDocument(jsonDocument({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
-        else if (flags.output === 'yaml') this.outDocument((await import('yaml')).stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
+        else if (flags.output === 'yaml') this.outDocument(await yamlDocument({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
         else this.out(render.renderConntrackStats(perNode))
       } else if (flags.output === 'json') {
         const sink = new JsonConntrackSink((text) => process.stdout.write(text), drained)
@@ -57,7 +57,7 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
           entries: (node, batch) => entries.push(...batch.map((e) => ({node, ...e}))),
           endNode: () => {},
         })
-        this.outDocument((await import('yaml')).stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackDump', entries, nodes: results}))
+        this.outDocument(await yamlDocument({apiVersion: 'ebpfctl/v1', kind: 'ConntrackDump', entries, nodes: results}))
       } else {
         const wide = flags.output === 'wide'
         let lines: string[] = []
