@@ -27,8 +27,8 @@ export interface ExecResult {
 
 export interface ExecOptions {
   timeoutMs: number
-  /** When set, stdout goes here as it arrives and ExecResult.stdout is ''. */
-  stdout?: (chunk: Buffer) => void
+  /** When set, stdout goes here as it arrives and ExecResult.stdout is ''; a returned promise holds the stream. */
+  stdout?: (chunk: Buffer) => unknown
   /** When set, stderr goes here as it arrives and ExecResult.stderr is ''. */
   stderr?: (chunk: Buffer) => void
   /** Aborting closes the exec connection and rejects with the signal's reason. */

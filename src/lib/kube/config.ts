@@ -3,6 +3,7 @@ import {Writable} from 'node:stream'
 
 import {UserError} from '../errors.js'
 import {type ExecOptions, type ExecResult, type KubeClient, HttpKubeClient} from './client.js'
+import {backpressure} from '../nodes/bounds.js'
 import {networkError} from './errors.js'
 import {type ExecCredential, runExecCredential} from './exec-credential.js'
 import {kubeconfigFiles} from './kubeconfig-path.js'
@@ -225,12 +226,16 @@ function execThroughClientNode(
     const {k8s, kc} = await load()
     const out: Buffer[] = []
     const err: Buffer[] = []
-    const sink = (to: Buffer[], forward?: (chunk: Buffer) => void) =>
+    const sink = (to: Buffer[], forward?: (chunk: Buffer) => unknown) =>
       new Writable({
         write(chunk: Buffer, _enc, cb) {
-          if (forward) forward(chunk)
-          else to.push(chunk)
-          cb()
+          if (!forward) {
+            to.push(chunk)
+            return cb()
+          }
+          const wait = backpressure(forward(chunk))
+          if (wait) wait.then(() => cb(), () => cb())
+          else cb()
         },
       })
     const stdout = sink(out, opts.stdout)
