@@ -137,7 +137,7 @@ export function showPath(path: string[]): string {
   return path.map((seg) => (/^[A-Za-z_$][\w$-]*(\[.*\])?$/.test(seg) ? seg : JSON.stringify(seg))).join('.')
 }
 
-const showValue = (v: FieldValue) => (v.present ? JSON.stringify(v.value) : '(absent)')
+export const showValue = (v: FieldValue): string => (v.present ? JSON.stringify(v.value) : '(absent)')
 
 export function objectLabel(change: Pick<ObjectChange, 'resource' | 'namespace' | 'name'>): string {
   const where = change.namespace ? `${change.namespace}/${change.name}` : change.name

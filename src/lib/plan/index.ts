@@ -33,3 +33,4 @@ export {
   readNodeDataplanes,
 } from './waits.js'
 export {type StatusReport, collectStatus, renderStatus} from './status.js'
+export {renderChangeSummary} from './summary.js'

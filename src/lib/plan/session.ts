@@ -52,6 +52,8 @@ export interface SessionOptions {
 export interface EnableSession extends SessionOptions {
   options: EnableOptions
   force?: boolean
+  /** Check IDs (or 'all') whose preflight failures do not refuse the run, like `check --ignore`. */
+  ignore?: string[]
   /** Default: the check suite. */
   preflight?: Preflight
 }
@@ -65,6 +67,8 @@ export interface SessionReport {
   dryRun: boolean
   /** Preflight failures (with --force they were overridden). */
   preflightFailures: PreflightFinding[]
+  /** Preflight failures demoted by --ignore (shown, never refusing). */
+  ignoredFailures?: PreflightFinding[]
   result?: RunResult
   recordNamespace: string
 }
@@ -90,9 +94,11 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
   const plan = buildEnablePlan(state, install, s.options)
   const rendered = renderPlan(plan, state)
   const recordNamespace = install.calicoNamespace!
-  const failures = (await (s.preflight ?? checksPreflight)(state, install, s.options.kubeconfigServer)).filter(
+  const allFailures = (await (s.preflight ?? checksPreflight)(state, install, s.options.kubeconfigServer)).filter(
     (f) => f.status === 'fail' && !resolvedByPlan(f, s.options),
   )
+  const ignored = (f: PreflightFinding) => !!s.ignore && (s.ignore.includes('all') || s.ignore.includes(f.checkId))
+  const failures = allFailures.filter((f) => !ignored(f))
   const report: SessionReport = {
     plan,
     rendered,
@@ -100,6 +106,7 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     install,
     dryRun: !!s.dryRun,
     preflightFailures: failures,
+    ignoredFailures: allFailures.filter(ignored),
     recordNamespace,
   }
   if (s.dryRun) return report
@@ -107,7 +114,7 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     const names = failures.map((f) => `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`)
     throw new UserError(`preflight failed, nothing was changed:\n  - ${names.join('\n  - ')}`, {
       exitCode: ExitCode.Failed,
-      remedy: 'Fix these (see `ebpfctl check`), or pass --force to enable anyway.',
+      remedy: 'Fix these (see `ebpfctl check`), demote known ones with --ignore ID[,ID], or pass --force to enable anyway.',
     })
   }
   // Checked before the first write: a record ebpfctl did not write is refused here, never met during a rollback.
