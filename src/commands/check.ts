@@ -9,6 +9,7 @@ import {localNodeName, readLocalFacts} from '../lib/checks/facts.js'
 import {UserError} from '../lib/errors.js'
 import {hasKubeconfig} from '../lib/kube/kubeconfig-path.js'
 import {type CalicoInfo, type CheckReport, buildReport, renderFindingsTable, renderJunit} from '../lib/output/findings.js'
+import {jsonDocument} from '../lib/output/terminal.js'
 
 // Start-up matters: nothing from src/lib/kube (client-node, yaml) is imported here; the cluster path loads it.
 
@@ -157,12 +158,15 @@ export default class Check extends BaseCommand<typeof Check> {
 
     const result = await runChecks(ctx, {only, ignore, strict: flags.strict})
     const report = buildReport(result, {ebpfctlVersion: this.config.version, target, calico})
-    if (flags.output === 'json') this.out(JSON.stringify(report, null, 2))
-    else if (flags.output === 'junit') this.out(renderJunit(report))
+    if (flags.output === 'json') this.outDocument(jsonDocument(report))
+    else if (flags.output === 'junit') this.outDocument(renderJunit(report))
     else this.out(renderFindingsTable(report, {wide: flags.output === 'wide'}))
     if (ctx.nodeAccessErrors?.size) {
       const {writeNodeErrors} = await import('../lib/output/node-errors.js')
-      writeNodeErrors([...ctx.nodeAccessErrors].map(([node, error]) => ({node, error})))
+      writeNodeErrors(
+        [...ctx.nodeAccessErrors].map(([node, error]) => ({node, error})),
+        (t) => this.err(t),
+      )
     }
     process.exitCode = result.exitCode
   }

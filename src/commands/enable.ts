@@ -97,7 +97,7 @@ or a step failed and was rolled back; 2 usage or API error.`
           kubeconfigServer: kube.server,
         },
         timing,
-        progress: plan.createProgress(process.stderr),
+        progress: plan.createProgress(this.progressSink()),
         signal: ac.signal,
         dryRun: flags['dry-run'],
         force: flags.force,
@@ -113,8 +113,11 @@ or a step failed and was rolled back; 2 usage or API error.`
         for (const w of report.plan.warnings) this.out(`warning: ${w}`)
         for (const f of report.preflightFailures)
           this.out(`preflight failure (enable would refuse${flags.force ? ', but --force overrides it' : ''}): ${named(f)}`)
+        for (const line of plan.renderPermissions(report.permissions)) this.out(line)
         this.out('Dry run: nothing was changed.')
-        // The real run would be refused: a dry run in CI must not pass.
+        // The real run would be refused before its first write: the same error and exit status (2 for permissions).
+        if (report.permissions?.missing.length) throw new plan.PermissionError(report.permissions.missing, 'enable')
+        // Refused by preflight: a dry run in CI must not pass (exit 1).
         if (report.preflightFailures.length > 0 && !flags.force) this.exit(ExitCode.Failed)
         return
       }

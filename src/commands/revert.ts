@@ -36,7 +36,7 @@ Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped;
       const report = await plan.revertSession({
         kube,
         timing,
-        progress: plan.createProgress(process.stderr),
+        progress: plan.createProgress(this.progressSink()),
         signal: ac.signal,
         dryRun: flags['dry-run'],
       })
@@ -47,7 +47,10 @@ Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped;
         this.out(`Revert plan (${source}):`)
         this.out(report.plan.steps.length ? report.rendered : '(nothing to revert)')
         for (const w of report.plan.warnings) this.out(`warning: ${w}`)
+        for (const line of plan.renderPermissions(report.permissions)) this.out(line)
         this.out('Dry run: nothing was changed.')
+        // The real run would be refused before its first write: the same error and exit status (2).
+        if (report.permissions?.missing.length) throw new plan.PermissionError(report.permissions.missing, 'revert')
         return
       }
       const result = report.result!

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {ExitCode} from '../lib/errors.js'
+import {jsonDocument} from '../lib/output/terminal.js'
 
 export default class Status extends BaseCommand<typeof Status> {
   static override description = `Dataplane as configured and as running on each node.
@@ -33,7 +34,8 @@ kube-proxy runs next to BPF with iptables cleanup on; 2 usage or API error, or C
     const [kube, {collectStatus, renderStatus}] = await Promise.all([this.connectCluster(), import('../lib/plan/status.js')])
     try {
       const status = await collectStatus(kube, {logConcurrency: flags['log-concurrency']})
-      this.out(flags.output === 'json' ? JSON.stringify(status, null, 2) : renderStatus(status))
+      if (flags.output === 'json') this.outDocument(jsonDocument(status))
+      else this.out(renderStatus(status))
       if (status.disagreements.length > 0) this.exit(ExitCode.Failed)
     } finally {
       kube.close()

@@ -32,16 +32,18 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
     try {
       const {JsonConntrackSink, conntrackDump} = await import('../../lib/dataplane/conntrack.js')
       const render = await import('../../lib/dataplane/render.js')
-      const write = (text: string) => process.stdout.write(text)
+      const {jsonDocument, sanitizeForTerminal} = await import('../../lib/output/terminal.js')
+      // Rows carry node names and agent fields: the same sanitizing as out().
+      const writeHuman = (text: string) => process.stdout.write(sanitizeForTerminal(text))
       let results
       if (flags.stats) {
         results = await conntrackDump(session, {filter, stats: true, concurrency: flags.concurrency})
         const perNode = results.map((r) => ({node: r.node, stats: r.stats, error: r.error?.message}))
-        if (flags.output === 'json') this.out(JSON.stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}, null, 2))
-        else if (flags.output === 'yaml') this.out((await import('yaml')).stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
+        if (flags.output === 'json') this.outDocument(jsonDocument({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
+        else if (flags.output === 'yaml') this.outDocument((await import('yaml')).stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
         else this.out(render.renderConntrackStats(perNode))
       } else if (flags.output === 'json') {
-        const sink = new JsonConntrackSink(write)
+        const sink = new JsonConntrackSink((text) => process.stdout.write(text))
         results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, sink)
         sink.finish()
       } else if (flags.output === 'yaml') {
@@ -51,13 +53,13 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
           entries: (node, batch) => entries.push(...batch.map((e) => ({node, ...e}))),
           endNode: () => {},
         })
-        this.out((await import('yaml')).stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackDump', entries, nodes: results}))
+        this.outDocument((await import('yaml')).stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackDump', entries, nodes: results}))
       } else {
         const wide = flags.output === 'wide'
         let lines: string[] = []
         let rows = 0
         const flush = () => {
-          if (lines.length) write(lines.join('\n') + '\n')
+          if (lines.length) writeHuman(lines.join('\n') + '\n')
           lines = []
         }
         results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, {
@@ -73,11 +75,12 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
         flush()
         if (rows === 0 && results.every((r) => !r.error)) this.out('No conntrack entries matched.')
         for (const r of results) {
-          if (!r.error && r.summary?.unknownLines) process.stderr.write(`warn ${r.node}: ${r.summary.unknownLines} entries or lines were not understood\n`)
+          if (!r.error && r.summary?.unknownLines)
+            this.err(`warn ${r.node}: ${r.summary.unknownLines} entries or lines were not understood`)
         }
       }
       const {writeNodeErrors} = await import('../../lib/output/node-errors.js')
-      writeNodeErrors(results)
+      writeNodeErrors(results, (t) => this.err(t))
       if (results.some((r) => r.error)) this.exit(ExitCode.Failed)
     } finally {
       await session.close()

@@ -1,5 +1,6 @@
 import {type ConntrackEntry, type ConntrackStats, ConntrackStatsAccumulator, DEFAULT_CT_MAP_SIZE} from '../maps/index.js'
-import {runOnNodes} from '../nodes/fanout.js'
+import {type NodeOutcome, runOnNodes} from '../nodes/fanout.js'
+import {jsonDocument} from '../output/terminal.js'
 import type {NodeTarget} from '../nodes/types.js'
 import {type EntryFilter, conntrackMatches} from './filter.js'
 import {errorOf} from './nat.js'
@@ -30,16 +31,15 @@ export async function conntrackDump(
   opts: {filter: EntryFilter & {natOnly?: boolean}; stats: boolean; concurrency: number},
   sink?: ConntrackSink,
 ): Promise<NodeConntrackResult[]> {
-  const readOne = async (node: NodeTarget): Promise<NodeConntrackResult> => {
+  const readOne = async (node: NodeTarget, emit?: (batch: ConntrackEntry[]) => void): Promise<NodeConntrackResult> => {
     let matched = 0
     const mapSizeFromConfig = bpfMapSizeConntrack(session.install)
     const acc = opts.stats ? new ConntrackStatsAccumulator({mapSize: mapSizeFromConfig}) : undefined
-    sink?.beginNode(node.name)
     const summary = await streamConntrack(session.runner, node, session.read, (batch) => {
       const kept = batch.filter((e) => conntrackMatches(e, opts.filter))
       matched += kept.length
       if (acc) for (const e of kept) acc.add(e)
-      if (sink && kept.length) sink.entries(node.name, kept)
+      if (emit && kept.length) emit(kept)
     })
     let stats = acc?.result()
     if (stats && mapSizeFromConfig === undefined && summary.mapSize && summary.mapSize !== DEFAULT_CT_MAP_SIZE) {
@@ -48,16 +48,33 @@ export async function conntrackDump(
     }
     return {node: node.name, summary: {...summary, matched}, stats}
   }
-  const streaming = sink !== undefined
-  const outcomes = await runOnNodes(session.targets, readOne, {
-    concurrency: streaming ? 1 : opts.concurrency,
-    perNodeTimeoutMs: session.read.timeoutMs,
-  })
-  return outcomes.map((o) => {
-    const result: NodeConntrackResult = o.ok ? o.value : {node: o.node.name, error: errorOf(o.error)}
-    sink?.endNode(o.node.name, result)
-    return result
-  })
+  const resultOf = (o: NodeOutcome<NodeConntrackResult>): NodeConntrackResult =>
+    o.ok ? o.value : {node: o.node.name, error: errorOf(o.error)}
+  if (!sink) {
+    const outcomes = await runOnNodes(session.targets, (n) => readOne(n), {
+      concurrency: opts.concurrency,
+      perNodeTimeoutMs: session.read.timeoutMs,
+    })
+    return outcomes.map(resultOf)
+  }
+  // Streaming: one node at a time, each closed (endNode) before the next begins, so the output stays one well-formed
+  // document. A node that timed out is closed with its error, and whatever its abandoned read still produces is
+  // dropped instead of landing inside the next node.
+  const results: NodeConntrackResult[] = []
+  for (const node of session.targets) {
+    let open = true
+    sink.beginNode(node.name)
+    const [outcome] = await runOnNodes(
+      [node],
+      (n) => readOne(n, (batch) => open && sink.entries(n.name, batch)),
+      {concurrency: 1, perNodeTimeoutMs: session.read.timeoutMs},
+    )
+    open = false
+    const result = resultOf(outcome!)
+    sink.endNode(node.name, result)
+    results.push(result)
+  }
+  return results
 }
 
 /** Writes `{"apiVersion":…,"kind":"ConntrackDump","nodes":[{"node":…,"entries":[…],…}]}` as it goes. */
@@ -72,21 +89,21 @@ export class JsonConntrackSink implements ConntrackSink {
   }
 
   beginNode(node: string): void {
-    this.push(`${this.firstNode ? '' : ','}\n{"node":${JSON.stringify(node)},"entries":[`)
+    this.push(`${this.firstNode ? '' : ','}\n{"node":${jsonDocument(node, 0)},"entries":[`)
     this.firstNode = false
     this.firstEntry = true
   }
 
   entries(_node: string, entries: ConntrackEntry[]): void {
     for (const e of entries) {
-      this.push((this.firstEntry ? '\n' : ',\n') + JSON.stringify(e))
+      this.push((this.firstEntry ? '\n' : ',\n') + jsonDocument(e, 0))
       this.firstEntry = false
     }
   }
 
   endNode(_node: string, result: NodeConntrackResult): void {
     const {node: _, ...rest} = result
-    const tail = JSON.stringify(rest).slice(1, -1)
+    const tail = jsonDocument(rest, 0).slice(1, -1)
     this.push(`]${tail ? `,${tail}` : ''}}`)
   }
 

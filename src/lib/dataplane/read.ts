@@ -20,6 +20,7 @@ import {
   selectMaps,
   supportsJson,
 } from '../maps/index.js'
+import {OutputLimits} from '../nodes/bounds.js'
 import {type NodeRunner, type NodeTarget, NodeAccessError} from '../nodes/types.js'
 
 /**
@@ -41,6 +42,14 @@ export interface DataplaneReadOptions {
   agentCrictl?: boolean
   /** Whether the agent is reachable at all with this transport (exec: yes; ssh: only with a prefix). */
   agentReachable: boolean
+  /** Bytes a streamed dump may print per node (--max-output-bytes; default OutputLimits.stream). */
+  maxOutputBytes?: number
+}
+
+/** Per-node byte bounds: streamed dumps get the --max-output-bytes budget, output parsed whole at most 32 MiB. */
+function limits(opts: DataplaneReadOptions): {stream: number; whole: number} {
+  const stream = opts.maxOutputBytes ?? OutputLimits.stream
+  return {stream, whole: Math.min(stream, OutputLimits.parsedWhole)}
 }
 
 /** The node answered, but its dataplane could not be read; `reason` says why, in words a user can act on. */
@@ -149,6 +158,7 @@ async function runAgent(
       const res = await runner.run(node, [...prefix, ...agentArgv({style, cmd, json})], {
         timeoutMs: opts.timeoutMs,
         onStdout: stream ? onStdout : undefined,
+        maxOutputBytes: stream ? limits(opts).stream : limits(opts).whole,
       })
       const diagnosis = diagnoseAgentFailure(stream ? '' : res.stdout, res.stderr, res.exitCode)
       if (diagnosis.ok) return {stdout: res.stdout, json}
@@ -165,7 +175,10 @@ async function runAgent(
 }
 
 async function showMaps(runner: NodeRunner, node: NodeTarget, opts: DataplaneReadOptions): Promise<MapSelection> {
-  const res = await runner.run(node, ['bpftool', '-j', '-f', 'map', 'show'], {timeoutMs: opts.timeoutMs})
+  const res = await runner.run(node, ['bpftool', '-j', '-f', 'map', 'show'], {
+    timeoutMs: opts.timeoutMs,
+    maxOutputBytes: limits(opts).whole,
+  })
   if (res.exitCode !== 0) {
     const why = res.stderr.trim().split('\n')[0] ?? `exit ${res.exitCode}`
     throw new DataplaneReadError(
@@ -187,7 +200,10 @@ async function showMaps(runner: NodeRunner, node: NodeTarget, opts: DataplaneRea
   const sel = selectMaps(input)
   if (sel.stale.length === 0) return sel
   // Two versions of a map are pinned (a stale one lingers after an upgrade): ask which one the loaded programs use.
-  const progs = await runner.run(node, ['bpftool', '-j', 'prog', 'show'], {timeoutMs: opts.timeoutMs})
+  const progs = await runner.run(node, ['bpftool', '-j', 'prog', 'show'], {
+    timeoutMs: opts.timeoutMs,
+    maxOutputBytes: limits(opts).whole,
+  })
   const liveMapIds = progs.exitCode === 0 ? liveMapIdsFrom(progs.stdout) : undefined
   if (!liveMapIds) {
     sel.warnings.push(`bpftool prog show failed, so ${sel.stale.join(', ')} may be the live map instead`)
@@ -196,12 +212,18 @@ async function showMaps(runner: NodeRunner, node: NodeTarget, opts: DataplaneRea
   return selectMaps({...input, liveMapIds})
 }
 
-async function* chunksOf(runner: NodeRunner, node: NodeTarget, argv: string[], timeoutMs: number): AsyncGenerator<Buffer> {
+async function* chunksOf(
+  runner: NodeRunner,
+  node: NodeTarget,
+  argv: string[],
+  timeoutMs: number,
+  maxOutputBytes: number,
+): AsyncGenerator<Buffer> {
   const pipe = new PassThrough()
   let stderr = ''
   let exitCode = 0
   const done = runner
-    .run(node, argv, {timeoutMs, onStdout: (chunk) => pipe.write(chunk)})
+    .run(node, argv, {timeoutMs, maxOutputBytes, onStdout: (chunk) => pipe.write(chunk)})
     .then((r) => {
       stderr = r.stderr
       exitCode = r.exitCode
@@ -281,7 +303,7 @@ export async function readNat(runner: NodeRunner, node: NodeTarget, opts: Datapl
     async () => {
       const maps = await showMaps(runner, node, opts)
       if (!maps.natFrontend || !maps.natBackend) throw notActive(node.name, 'no cali_v4_nat_fe*/cali_v4_nat_be map is pinned')
-      const dump = (path: string) => chunksOf(runner, node, ['bpftool', '-j', 'map', 'dump', 'pinned', path], opts.timeoutMs)
+      const dump = (path: string) => chunksOf(runner, node, ['bpftool', '-j', 'map', 'dump', 'pinned', path], opts.timeoutMs, limits(opts).whole)
       const nat = await decodeNatDump({
         frontends: dump(maps.natFrontend.path),
         backends: dump(maps.natBackend.path),
@@ -335,7 +357,13 @@ export async function streamConntrack(
       if (!maps.conntrack) throw notActive(node.name, 'no cali_v4_ct* map is pinned')
       const stats = newScanStats()
       let count = 0
-      const dump = chunksOf(runner, node, ['bpftool', '-j', 'map', 'dump', 'pinned', maps.conntrack.path], opts.timeoutMs)
+      const dump = chunksOf(
+        runner,
+        node,
+        ['bpftool', '-j', 'map', 'dump', 'pinned', maps.conntrack.path],
+        opts.timeoutMs,
+        limits(opts).stream,
+      )
       for await (const batch of decodeConntrackDump(dump, {layout: maps.conntrack.layout.id, stats})) {
         count += batch.length
         onEntries(batch)

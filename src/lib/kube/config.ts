@@ -2,7 +2,7 @@ import {existsSync} from 'node:fs'
 import {Writable} from 'node:stream'
 
 import {UserError} from '../errors.js'
-import {type ExecResult, type KubeClient, HttpKubeClient} from './client.js'
+import {type ExecOptions, type ExecResult, type KubeClient, HttpKubeClient} from './client.js'
 import {networkError} from './errors.js'
 import {kubeconfigFiles} from './kubeconfig-path.js'
 import {loadDirectConfig} from './kubeconfig.js'
@@ -150,39 +150,30 @@ function loadMerged(k8s: typeof import('@kubernetes/client-node'), files: string
 function execThroughClientNode(
   server: string,
   load: () => Promise<{k8s: typeof import('@kubernetes/client-node'); kc: import('@kubernetes/client-node').KubeConfig}>,
-): (
-  namespace: string,
-  pod: string,
-  container: string,
-  argv: string[],
-  opts: {timeoutMs: number; stdout?: (chunk: Buffer) => void},
-) => Promise<ExecResult> {
-  return async (
-    namespace: string,
-    pod: string,
-    container: string,
-    argv: string[],
-    opts: {timeoutMs: number; stdout?: (chunk: Buffer) => void},
-  ): Promise<ExecResult> => {
+): (namespace: string, pod: string, container: string, argv: string[], opts: ExecOptions) => Promise<ExecResult> {
+  return async (namespace, pod, container, argv, opts): Promise<ExecResult> => {
+    opts.signal?.throwIfAborted()
     const {k8s, kc} = await load()
     const out: Buffer[] = []
     const err: Buffer[] = []
-    const stdout = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        if (opts.stdout) opts.stdout(chunk)
-        else out.push(chunk)
-        cb()
-      },
-    })
-    const stderr = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        err.push(chunk)
-        cb()
-      },
-    })
+    const sink = (to: Buffer[], forward?: (chunk: Buffer) => void) =>
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          if (forward) forward(chunk)
+          else to.push(chunk)
+          cb()
+        },
+      })
+    const stdout = sink(out, opts.stdout)
+    const stderr = sink(err, opts.stderr)
     let socket: {close(): void} | undefined
     const finished = new Promise<number>((resolve, reject) => {
+      const end = () => {
+        clearTimeout(timer)
+        opts.signal?.removeEventListener('abort', onAbort)
+      }
       const timer = setTimeout(() => {
+        end()
         socket?.close()
         reject(networkError(Object.assign(new Error('timeout'), {name: 'TimeoutError'}), {
           server,
@@ -190,9 +181,16 @@ function execThroughClientNode(
           timeoutMs: opts.timeoutMs,
         }))
       }, opts.timeoutMs)
+      // The caller gave up (e.g. output limit): stop reading at once rather than at the timeout.
+      const onAbort = () => {
+        end()
+        socket?.close()
+        reject(opts.signal!.reason)
+      }
+      opts.signal?.addEventListener('abort', onAbort, {once: true})
       new k8s.Exec(kc)
         .exec(namespace, pod, container, argv, stdout, stderr, null, false, (status) => {
-          clearTimeout(timer)
+          end()
           if (status.status === 'Success') resolve(0)
           else {
             const code = status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message
@@ -204,10 +202,11 @@ function execThroughClientNode(
         })
         .then((ws) => {
           socket = ws as unknown as {close(): void}
+          if (opts.signal?.aborted) socket.close()
           ws.on('close', () => {
             // A close without a status frame: the connection dropped before the command ended.
             setTimeout(() => {
-              clearTimeout(timer)
+              end()
               reject(
                 new UserError(`exec into pod ${namespace}/${pod} ended without an exit status`, {
                   remedy: 'Check the pod and the API server; the connection closed early.',
@@ -217,7 +216,7 @@ function execThroughClientNode(
           })
         })
         .catch((e: unknown) => {
-          clearTimeout(timer)
+          end()
           reject(e)
         })
     })

@@ -11,6 +11,16 @@ export {
   RecordStore,
   readRecord,
 } from './record.js'
+export {
+  LOCK_LEASE_NAME,
+  type Permission,
+  type PermissionCheck,
+  PermissionError,
+  checkPermissions,
+  formatPermission,
+  planPermissions,
+  renderPermissions,
+} from './permissions.js'
 export {bestEffortRevertPlan, buildRevertPlan, runRevert} from './revert.js'
 export {type RunResult, type StepResult, renderPlan, runError, runPlan} from './runner.js'
 export {

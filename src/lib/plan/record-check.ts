@@ -133,7 +133,8 @@ function loadValidators(): Promise<Validators> {
   return validators
 }
 
-const describeAjv = (e: ErrorObject) => `${e.instancePath || '(the record)'} ${e.message ?? 'is invalid'}`
+const describeAjv = (e: ErrorObject, whole = '(the record)') =>
+  `${e.instancePath || whole} ${e.message ?? 'is invalid'}`.trim()
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v)
 
@@ -160,7 +161,12 @@ export async function checkRecord(
   ctx: RecordCheckContext,
 ): Promise<EnableRecord | undefined> {
   if (!cm) return undefined
-  const fail = (detail: string) => new RecordError(ctx.namespace, detail)
+  // Names in the detail come from the record: escaped, so the error stays one line and cannot drive the terminal.
+  const fail = (detail: string) =>
+    new RecordError(
+      ctx.namespace,
+      detail.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`),
+    )
   const text = cm.data?.[RECORD_KEY]
   if (typeof text !== 'string') throw fail(`it has no ${RECORD_KEY} key`)
   if (Buffer.byteLength(text) > MAX_RECORD_BYTES) throw fail(`${RECORD_KEY} is larger than ${MAX_RECORD_BYTES} bytes`)
@@ -212,9 +218,11 @@ function fieldValueProblem(v: Validators, rule: Parameters<typeof leavesOf>[0], 
   const exact = leaves.length === 1 && leaves[0]!.path.length === f.path.length
   const check = (which: 'before' | 'after', fv: FieldValue): string | undefined => {
     if (!fv.present) return undefined
+    if (which === 'before' && leaves.some((l) => l.priorAbsent))
+      return 'before value must be absent (enable only adds this key: restoring a value would switch kube-proxy off)'
     if (exact) {
       const validate = v.value(leaves[0]!.value)
-      return validate(fv.value) ? undefined : `${which} value ${describeAjv(validate.errors![0]!).trim()}`
+      return validate(fv.value) ? undefined : `${which} value ${describeAjv(validate.errors![0]!, '')}`
     }
     // A map that was absent and added whole: only the allowed keys, each with a valid value.
     if (which === 'before') return 'before value must be absent (a map enable added whole)'
@@ -223,7 +231,7 @@ function fieldValueProblem(v: Validators, rule: Parameters<typeof leavesOf>[0], 
       const leaf = leaves.find((l) => l.path.length === full.length && l.path.every((s, i) => s === full[i]))
       if (!leaf) return `${which} value holds ${showPath(full)}, which enable never writes`
       const validate = v.value(leaf.value)
-      if (!validate(leafValue)) return `${which} value at ${showPath(full)} ${describeAjv(validate.errors![0]!).trim()}`
+      if (!validate(leafValue)) return `${which} value at ${showPath(full)} ${describeAjv(validate.errors![0]!, '')}`
     }
     return undefined
   }

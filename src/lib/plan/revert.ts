@@ -3,13 +3,14 @@ import {type ClusterState, type InstallInfo, SERVICES_ENDPOINT_CONFIGMAP, calico
 import {Resources} from '../kube/resources.js'
 import type {KubeObject} from '../kube/types.js'
 import {applyRobust} from './apply.js'
+import {assertKubeProxyServing} from './kube-proxy-guard.js'
 import {DISRUPTION_WARNING} from './enable.js'
 import {PlanError, errorMessage} from './errors.js'
 import {getPath, inverseChange, patchBody, patchChange, sameValue} from './fields.js'
 import {type EnableRecord, RECORD_CONFIGMAP} from './record.js'
 import type {RunResult, StepResult} from './runner.js'
 import {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY, StepIds} from './steps.js'
-import type {ObjectChange, Plan, Step, StepContext} from './types.js'
+import {ABSENT, type ObjectChange, type Plan, type Step, type StepContext, value} from './types.js'
 import {readFelixDefault, waitDaemonSetRollout, waitDeploymentRollout, waitFor, waitKubeProxyReady} from './waits.js'
 
 /** The object a change targets, as the state read up front has it (undefined when absent or not collected). */
@@ -43,6 +44,47 @@ function changeInPlace(state: ClusterState, c: ObjectChange): boolean {
   return c.fields.every((f) => sameValue(getPath(obj, f.path), f.after))
 }
 
+const isMap = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v)
+
+/**
+ * Enable records a map it added whole (nodeSelector, annotations) as one field, so undo removes the map. When the
+ * live map has gained other keys since, remove only enable's keys: revert never deletes what someone else wrote.
+ */
+function keepOthersKeys(undo: ObjectChange, live: KubeObject | undefined): ObjectChange {
+  if (undo.action !== 'patch' || !live) return undo
+  let narrowed = false
+  const fields = undo.fields.flatMap((f) => {
+    const ours = f.before.present ? f.before.value : undefined
+    const now = getPath(live, f.path)
+    if (f.after.present || !isMap(ours) || !now.present || !isMap(now.value)) return [f]
+    if (Object.keys(now.value).every((k) => Object.hasOwn(ours, k))) return [f]
+    narrowed = true
+    return Object.entries(ours).map(([k, v]) => ({path: [...f.path, k], before: value(v), after: ABSENT}))
+  })
+  return narrowed ? {...undo, fields, body: patchBody(fields, 'after')} : undo
+}
+
+/** Every leaf path of an object's content (metadata and status are the API server's, not content). */
+function contentLeaves(v: unknown, at: string[] = []): string[][] {
+  if (!isMap(v)) return [at]
+  return Object.entries(v)
+    .filter(([k]) => at.length > 0 || !['apiVersion', 'kind', 'metadata', 'status'].includes(k))
+    .flatMap(([k, inner]) => contentLeaves(inner, [...at, k]))
+}
+
+/**
+ * Undoing a create deletes the object, every field of it, so only when all it holds now is what enable wrote. An
+ * object that has other content (someone added to it since, or a record that claims enable created an object it only
+ * patched) keeps it: only enable's fields are removed.
+ */
+function keepOthersFields(undo: ObjectChange, live: KubeObject | undefined): ObjectChange {
+  if (undo.action !== 'delete' || !live) return undo
+  const ours = (leaf: string[]) => undo.fields.some((f) => f.path.every((seg, i) => seg === leaf[i]))
+  if (contentLeaves(live).every(ours)) return undo
+  const fields = undo.fields.map((f) => ({...f, after: ABSENT}))
+  return {...undo, action: 'patch', patchType: 'merge', fields, body: patchBody(fields, 'after')}
+}
+
 type Wait = (ctx: StepContext) => Promise<void>
 
 function revertStep(id: string, title: string, describe: string, changes: ObjectChange[], wait?: Wait): Step {
@@ -53,6 +95,7 @@ function revertStep(id: string, title: string, describe: string, changes: Object
     changes: () => changes.filter((c) => c.by !== 'operator'),
     alreadyDone: (state) => changes.every((c) => changeInPlace(state, c)),
     async apply(ctx) {
+      if (id === StepIds.bpfOn) await assertKubeProxyServing(ctx)
       for (const c of changes) await applyRobust(ctx, c)
       return changes
     },
@@ -118,7 +161,10 @@ export function buildRevertPlan(state: ClusterState, install: InstallInfo, recor
       .filter((e) => e.stepId === id)
       .reverse()
       .flatMap((e) => [...e.changes].reverse())
-      .map(inverseChange)
+      .map((c) => {
+        const live = findInState(state, c)
+        return keepOthersFields(keepOthersKeys(inverseChange(c), live), live)
+      })
   const bootstrapFields = changesFor(StepIds.apiAddress)
     .filter((c) => c.resource.plural === 'installations')
     .flatMap((c) => c.fields)

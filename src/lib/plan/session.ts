@@ -2,6 +2,7 @@ import type {KubeClient} from '../kube/client.js'
 import {type ClusterState, type InstallInfo, collectClusterState, detectInstall} from '../kube/cluster.js'
 import {ExitCode, UserError} from '../errors.js'
 import {buildEnablePlan} from './enable.js'
+import {type PermissionCheck, PermissionError, checkPermissions, planPermissions} from './permissions.js'
 import {type Progress, memoryProgress} from './progress.js'
 import {RecordStore, readRecord} from './record.js'
 import {buildRevertPlan, runRevert} from './revert.js'
@@ -71,7 +72,30 @@ export interface SessionReport {
   ignoredFailures?: PreflightFinding[]
   result?: RunResult
   recordNamespace: string
+  /** What the plan needs and what the kubeconfig user lacks (SelfSubjectAccessReview), asked before any write. */
+  permissions?: PermissionCheck
 }
+
+/**
+ * The permission gate, before the first write (and before the lock): one SelfSubjectAccessReview per permission the
+ * plan will use; a dry run only reports, a real run refuses with the full list (exit 2).
+ */
+async function permissionGate(
+  s: SessionOptions,
+  report: SessionReport,
+  command: 'enable' | 'revert',
+): Promise<void> {
+  const asked = planPermissions(report.plan, report.state, {recordNamespace: report.recordNamespace})
+  const check = await checkPermissions(s.kube, asked)
+  report.permissions = check
+  if (s.dryRun) return
+  if (check.missing.length > 0) throw new PermissionError(check.missing, command)
+  if (check.unchecked) {
+    const line = `warning: permissions not checked in advance: ${check.unchecked}`
+    ;(s.info ?? ((l: string) => s.progress?.line(l)))(line)
+  }
+}
+
 
 function context(s: SessionOptions, state: ClusterState, install: InstallInfo, record: RecordStore): StepContext {
   const progress = s.progress ?? memoryProgress()
@@ -109,6 +133,7 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     ignoredFailures: allFailures.filter(ignored),
     recordNamespace,
   }
+  await permissionGate(s, report, 'enable')
   if (s.dryRun) return report
   if (failures.length > 0 && !s.force) {
     const names = failures.map((f) => `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`)
@@ -156,6 +181,7 @@ export async function revertSession(s: SessionOptions): Promise<SessionReport & 
     recordNamespace,
     hadRecord: !!existing,
   }
+  await permissionGate(s, report, 'revert')
   if (s.dryRun) return report
   const record = new RecordStore(
     s.kube,

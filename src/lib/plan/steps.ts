@@ -14,6 +14,7 @@ import {
 import {KubeApiError} from '../kube/errors.js'
 import {Resources, apiVersionOf} from '../kube/resources.js'
 import {applyChange, undoChange} from './apply.js'
+import {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY, assertKubeProxyServing} from './kube-proxy-guard.js'
 import {PlanError, errorMessage} from './errors.js'
 import {getPath, patchChange} from './fields.js'
 import type {Progress} from './progress.js'
@@ -41,13 +42,17 @@ export const StepIds = {
   dsr: 'dsr',
 } as const
 
-export const NON_CALICO_KEY = 'non-calico'
-export const OPERATOR_KUBE_PROXY_KEY = 'operator.tigera.io/disable-kube-proxy'
+export {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY}
 export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt'
 
 const str = (maxLength: number, pattern?: string): ValueSchema => ({type: 'string', maxLength, ...(pattern ? {pattern} : {})})
 const ENABLED_DISABLED: ValueSchema = {enum: ['Enabled', 'Disabled']}
 const restartAnnotation = ['spec', 'template', 'metadata', 'annotations', RESTARTED_AT]
+const offKey = (key: string) => ({
+  path: ['spec', 'template', 'spec', 'nodeSelector', key],
+  value: str(63),
+  priorAbsent: true,
+})
 const felixField = (name: string, schema: ValueSchema) => ({path: ['spec', name], value: schema})
 const calicoNetwork = (name: string, schema: ValueSchema) => ({path: ['spec', 'calicoNetwork', name], value: schema})
 
@@ -113,14 +118,14 @@ export const STEP_WRITES: Record<string, WriteRule[]> = {
       kind: 'DaemonSet',
       namespace: 'kube-proxy',
       name: 'kube-proxy',
-      fields: [{path: ['spec', 'template', 'spec', 'nodeSelector', NON_CALICO_KEY], value: str(63)}],
+      fields: [offKey(NON_CALICO_KEY)],
     },
     {
       kind: 'DaemonSet',
       namespace: 'kube-proxy',
       name: 'kube-proxy',
       operatorMade: true,
-      fields: [{path: ['spec', 'template', 'spec', 'nodeSelector', OPERATOR_KUBE_PROXY_KEY], value: str(63)}],
+      fields: [offKey(OPERATOR_KUBE_PROXY_KEY)],
     },
     {
       kind: 'Installation',
@@ -193,6 +198,8 @@ export function defineStep(def: StepDef, planState: ClusterState, scope: 'run' |
     },
     async undo(ctx) {
       const recorded = ctx.record.changesFor(def.id, scope)
+      // Never BPF off while kube-proxy is off, whatever the record or an earlier undo says: checked on the cluster.
+      if (def.id === StepIds.bpfOn && recorded.length) await assertKubeProxyServing(ctx)
       if (def.undo) await def.undo(ctx, recorded)
       else for (const change of recorded) await undoChange(ctx, change)
       await def.afterUndo?.(ctx, ctx.progress, recorded)

@@ -23,6 +23,7 @@ import {
   type LogsHandler,
   type RequestHook,
   type RequestRecord,
+  type ResourceAttributes,
 } from './server.js'
 import type {FakeStore} from './store.js'
 
@@ -34,8 +35,10 @@ export type {
   FaultAction,
   ForbidRule,
   LogsHandler,
+  HostileBody,
   LogsRequest,
   RequestHook,
+  ResourceAttributes,
   RequestInfo,
   RequestRecord,
 } from './server.js'
@@ -52,7 +55,7 @@ export interface FakeApiServer {
   store: FakeStore
   /** Every request, in arrival order (exec upgrades too). */
   log: RequestRecord[]
-  /** Requests with method POST/PUT/PATCH/DELETE (exec excluded). */
+  /** Requests with method POST/PUT/PATCH/DELETE (exec and SelfSubjectAccessReviews excluded). */
   writes(): RequestRecord[]
   resetLog(): void
   /** Fault injection: called for every request (after the body is read, before auth); undefined = no fault. */
@@ -61,6 +64,8 @@ export interface FakeApiServer {
   forbid(rule: ForbidRule): void
   /** Remove all forbid rules. */
   clearForbidden(): void
+  /** SelfSubjectAccessReviews asked so far (answered from the forbid rules: denied where a rule matches). */
+  accessReviews: ResourceAttributes[]
   setExecHandler(h: ExecHandler): void
   setPodLogs(h: LogsHandler): void
   /** Called on every pod the workload controllers create, before it is stored (e.g. make some not Ready). */
@@ -108,13 +113,21 @@ export async function startFakeApiServer(opts: {token?: string; tls?: boolean} =
       writeFileSync(path, stringify(kubeconfig), {mode: 0o600})
       return path
     },
-    writes: () => core.log.filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) && r.verb !== 'exec'),
+    // A SelfSubjectAccessReview is a question (POST, nothing stored): not a write.
+    writes: () =>
+      core.log.filter(
+        (r) =>
+          ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) &&
+          r.verb !== 'exec' &&
+          !r.path.endsWith('/selfsubjectaccessreviews'),
+      ),
     resetLog: () => {
       core.log.length = 0
     },
     onRequest: (h) => core.onRequest(h),
     forbid: (r) => core.forbid(r),
     clearForbidden: () => core.clearForbidden(),
+    accessReviews: core.accessReviews,
     setExecHandler: (h) => {
       core.execHandler = h
     },
