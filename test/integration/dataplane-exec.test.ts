@@ -190,7 +190,7 @@ describe('nat dump through pod exec: what the image has, and output that is not 
     const j = await cli(['--source', 'agent', '-o', 'json'])
     expect(j.exitCode).toBe(1)
     expect((JSON.parse(j.stdout) as {nodes: {error: {reason: string}}[]}).nodes[0]!.error.reason).toBe('not-understood')
-  })
+   }, 60_000)
 
   it('a failing --agent-cmd is reported as such, not as "BPF dataplane not active"', async () => {
     await cluster('v3.32.1')
