@@ -68,15 +68,62 @@ function failKthWrite(c: TestCluster, k: number, action: FaultAction): {fired: b
   return state
 }
 
+/** A request that writes (exec excluded): the unit the sweeps count. */
+const isWrite = (r: {method: string; subresource?: string}) => WRITE.has(r.method) && r.subresource !== 'exec'
+
+/** A write path: method, resource and object (the Lease, the record, every object a step writes). */
+const pathOf = (r: {method: string; resource?: string; namespace?: string; name?: string}) =>
+  `${r.method} ${r.resource}${r.namespace ? ` ${r.namespace}` : ''}${r.name ? `/${r.name}` : ''}`
+
+/** Fails every request on one write path, for the whole run. */
+function failPath(c: TestCluster, path: string, action: FaultAction): {fired: boolean} {
+  const state = {fired: false}
+  c.server.onRequest((r) => {
+    if (!isWrite(r) || pathOf(r) !== path) return undefined
+    state.fired = true
+    return action
+  })
+  return state
+}
+
+/** Runs enable under a fault; a run refused before its first write (the lock) counts as "nothing changed". */
+async function enableUnderFault(c: TestCluster, opts: Partial<EnableOptions>) {
+  try {
+    return {outcome: (await enable(c, opts)).result?.outcome ?? 'none', error: ''}
+  } catch (err) {
+    return {outcome: 'refused', error: (err as Error).message}
+  }
+}
+
+/** The promise: fully enabled, or every touched field as at the start; and kube-proxy never off while BPF is off. */
+function expectEnabledOrInitial(
+  label: string,
+  run: {outcome: string; error: string},
+  after: Record<string, unknown>,
+  ends: {initial: Record<string, unknown>; enabled: Record<string, unknown>},
+) {
+  if (run.outcome === 'done' || run.outcome === 'nothing-to-do') expect(after, label).toEqual(ends.enabled)
+  else {
+    expect(['rolled-back', 'refused'], `${label}: ${run.outcome} ${run.error}`).toContain(run.outcome)
+    expect(after, label).toEqual(ends.initial)
+  }
+}
+
+async function cleanRun(setup: (typeof setups)[number]) {
+  const clean = await start(setup.kind)
+  const initial = normalize(touchedFields(clean.server.store, clean.calicoNamespace))
+  expect((await enable(clean, setup.opts)).result?.outcome).toBe('done')
+  const writes = clean.server.writes()
+  const enabled = normalize(touchedFields(clean.server.store, clean.calicoNamespace))
+  await clean.close()
+  return {initial, enabled, writes}
+}
+
 describe('fault injection: enable', () => {
   for (const setup of setups) {
     it(`${setup.name}: every write, every fault`, {timeout: 300_000}, async () => {
-      const clean = await start(setup.kind)
-      const initial = normalize(touchedFields(clean.server.store, clean.calicoNamespace))
-      expect((await enable(clean, setup.opts)).result?.outcome).toBe('done')
-      const K = clean.server.writes().length
-      const enabled = normalize(touchedFields(clean.server.store, clean.calicoNamespace))
-      await clean.close()
+      const {initial, enabled, writes} = await cleanRun(setup)
+      const K = writes.length
       expect(K).toBeGreaterThanOrEqual(8)
       const outcomes: Record<string, number> = {}
       for (const [fault, action] of FAULTS) {
@@ -85,18 +132,13 @@ describe('fault injection: enable', () => {
           try {
             const inv = watchInvariant(c.server)
             const hit = failKthWrite(c, k, action)
-            const report = await enable(c, setup.opts)
+            const run = await enableUnderFault(c, setup.opts)
             c.server.onRequest(undefined)
-            const label = `${setup.name}, ${fault} on write ${k}/${K}`
+            const label = `${setup.name}, ${fault} on write ${k}/${K} (${pathOf(writes[k - 1]!)})`
             expect(hit.fired, label).toBe(true)
+            outcomes[run.outcome] = (outcomes[run.outcome] ?? 0) + 1
             const after = normalize(touchedFields(c.server.store, c.calicoNamespace))
-            const outcome = report.result?.outcome ?? 'none'
-            outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
-            if (outcome === 'done') expect(after, label).toEqual(enabled)
-            else {
-              expect(outcome, `${label}: ${report.result?.rollbackError}`).toBe('rolled-back')
-              expect(after, label).toEqual(initial)
-            }
+            expectEnabledOrInitial(label, run, after, {initial, enabled})
             expect(inv.violated, label).toBe(false)
           } finally {
             await c.close()
@@ -105,6 +147,68 @@ describe('fault injection: enable', () => {
       }
       // Most faults must have exercised the rollback.
       expect(outcomes['rolled-back']).toBeGreaterThan(K)
+    })
+
+    it(`${setup.name}: every write lands late, after its answer was lost`, {timeout: 300_000}, async () => {
+      const {initial, enabled, writes} = await cleanRun(setup)
+      const K = writes.length
+      // The client gives up after 600 ms; the write lands while the run settles it, rolls back, or after it ended.
+      const LATE: [string, FaultAction][] = [
+        ['late hang 900ms', {late: 'hang', landAfterMs: 900}],
+        ['late drop 300ms', {late: 'drop', landAfterMs: 300}],
+        ['late hang 3s', {late: 'hang', landAfterMs: 3000}],
+      ]
+      const outcomes: Record<string, number> = {}
+      for (const [fault, action] of LATE) {
+        for (let k = 1; k <= K; k++) {
+          // A create cannot be fenced (no precondition on a name that does not exist yet): see README.
+          if (writes[k - 1]!.method === 'POST' && writes[k - 1]!.resource !== 'leases') continue
+          const c = await start(setup.kind)
+          try {
+            const inv = watchInvariant(c.server)
+            const hit = failKthWrite(c, k, action)
+            const run = await enableUnderFault(c, setup.opts)
+            await c.server.settled()
+            c.server.onRequest(undefined)
+            const label = `${setup.name}, ${fault} on write ${k}/${K} (${pathOf(writes[k - 1]!)})`
+            expect(hit.fired, label).toBe(true)
+            outcomes[run.outcome] = (outcomes[run.outcome] ?? 0) + 1
+            const after = normalize(touchedFields(c.server.store, c.calicoNamespace))
+            expectEnabledOrInitial(label, run, after, {initial, enabled})
+            expect(inv.violated, label).toBe(false)
+          } finally {
+            await c.close()
+          }
+        }
+      }
+      expect(outcomes['rolled-back']).toBeGreaterThan(0)
+    })
+
+    it(`${setup.name}: a persistent 500 or 403 on each write path`, {timeout: 300_000}, async () => {
+      const {initial, enabled, writes} = await cleanRun(setup)
+      const paths = [...new Set(writes.map(pathOf))]
+      const PERSISTENT: [string, FaultAction][] = [
+        ['500', {status: 500, reason: 'InternalError', message: 'injected'}],
+        ['403', {status: 403}],
+      ]
+      for (const [fault, action] of PERSISTENT) {
+        for (const path of paths) {
+          const c = await start(setup.kind)
+          try {
+            const inv = watchInvariant(c.server)
+            const hit = failPath(c, path, action)
+            const run = await enableUnderFault(c, setup.opts)
+            c.server.onRequest(undefined)
+            const label = `${setup.name}, persistent ${fault} on ${path}`
+            expect(hit.fired, label).toBe(true)
+            const after = normalize(touchedFields(c.server.store, c.calicoNamespace))
+            expectEnabledOrInitial(label, run, after, {initial, enabled})
+            expect(inv.violated, label).toBe(false)
+          } finally {
+            await c.close()
+          }
+        }
+      }
     })
   }
 })

@@ -87,7 +87,8 @@ describe('enable through the fake API server', () => {
       cluster.server.resetLog()
       const again = await enable(cluster, tc.opts)
       expect(again.result?.outcome).toBe('nothing-to-do')
-      expect(cluster.server.writes()).toEqual([])
+      // Only the lock (Lease taken and released).
+      expect(cluster.server.writes().map((w) => `${w.method} ${w.resource}`)).toEqual(['POST leases', 'DELETE leases'])
     })
 
     it(`${tc.name}: --dry-run prints the plan and diffs and writes nothing`, async () => {

@@ -12,7 +12,6 @@ export {
   readRecord,
 } from './record.js'
 export {
-  LOCK_LEASE_NAME,
   type Permission,
   type PermissionCheck,
   PermissionError,
@@ -44,3 +43,4 @@ export {
 } from './waits.js'
 export {type StatusReport, collectStatus, renderStatus} from './status.js'
 export {renderChangeSummary} from './summary.js'
+export {LOCK_LEASE} from './lock.js'

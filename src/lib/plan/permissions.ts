@@ -5,13 +5,11 @@ import {KubeApiError} from '../kube/errors.js'
 import {type ResourceRef, Resources} from '../kube/resources.js'
 import type {KubeObject} from '../kube/types.js'
 import {ExitCode, UserError} from '../errors.js'
+import {LOCK_LEASE} from './lock.js'
 import {RECORD_CONFIGMAP} from './record.js'
 import type {Plan} from './types.js'
 
-/** The Lease that serialises enable/revert runs (src/lib/plan/lock.ts takes it; named once, here). */
-export const LOCK_LEASE_NAME = 'ebpfctl-lock'
 
-const leases: ResourceRef = {group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true}
 const accessReviews: ResourceRef = {
   group: 'authorization.k8s.io',
   version: 'v1',
@@ -47,7 +45,7 @@ const key = (p: Permission) => [p.verb, p.group, p.resource, p.subresource, p.na
 export function planPermissions(
   plan: Plan,
   state: Parameters<Plan['steps'][number]['alreadyDone']>[0],
-  opts: {recordNamespace: string; lockNamespace?: string},
+  opts: {recordNamespace: string},
 ): Permission[] {
   const out = new Map<string, Permission>()
   const add = (verb: string, resource: ResourceRef, namespace?: string, name?: string, subresource?: string) => {
@@ -63,8 +61,8 @@ export function planPermissions(
     out.set(key(p), p)
   }
   const record = opts.recordNamespace
-  const lockNamespace = opts.lockNamespace ?? record
-  for (const verb of ['get', 'create', 'update']) add(verb, leases, lockNamespace, LOCK_LEASE_NAME)
+  // delete: the lock is released at the end (a run that cannot delete leaves it to expire).
+  for (const verb of ['get', 'create', 'update', 'delete']) add(verb, Resources.leases, LOCK_LEASE.namespace, LOCK_LEASE.name)
   for (const verb of ['get', 'create', 'patch', 'delete']) add(verb, Resources.configMaps, record, RECORD_CONFIGMAP)
   for (const step of plan.steps) {
     if (step.alreadyDone(state)) continue

@@ -2,6 +2,7 @@ import type {KubeClient} from '../kube/client.js'
 import {type ClusterState, type InstallInfo, collectClusterState, detectInstall} from '../kube/cluster.js'
 import {ExitCode, UserError} from '../errors.js'
 import {buildEnablePlan} from './enable.js'
+import {type LockOptions, withLock} from './lock.js'
 import {type PermissionCheck, PermissionError, checkPermissions, planPermissions} from './permissions.js'
 import {type Progress, memoryProgress} from './progress.js'
 import {RecordStore, readRecord} from './record.js'
@@ -48,6 +49,18 @@ export interface SessionOptions {
   signal?: AbortSignal
   info?: (line: string) => void
   dryRun?: boolean
+  /** Lock tuning (tests): identity, lease duration, renew and poll intervals. */
+  lock?: Partial<Omit<LockOptions, 'timeoutMs' | 'info'>>
+}
+
+/** The lock every writing run holds (lock.ts); the wait is timing.lockTimeoutMs. */
+function lockOptions(s: SessionOptions): LockOptions {
+  const progress = s.progress
+  return {
+    timeoutMs: s.timing?.lockTimeoutMs ?? DEFAULT_TIMING.lockTimeoutMs,
+    info: s.info ?? ((line) => progress?.line(line)),
+    ...s.lock,
+  }
 }
 
 export interface EnableSession extends SessionOptions {
@@ -142,24 +155,56 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
       remedy: 'Fix these (see `ebpfctl check`), demote known ones with --ignore ID[,ID], or pass --force to enable anyway.',
     })
   }
-  // Checked before the first write: a record ebpfctl did not write is refused here, never met during a rollback.
-  const {record: existing, exists} = await readRecord(s.kube, {install, state, namespace: recordNamespace})
-  const options = {...s.options, kubeconfigServer: undefined}
-  const record = new RecordStore(
-    s.kube,
-    recordNamespace,
-    existing ?? RecordStore.fresh(recordNamespace, install, plan.variant, options),
-    {exists},
-    {...DEFAULT_TIMING, ...s.timing},
-  )
-  const ctx = context(s, state, install, record)
-  for (const w of plan.warnings) ctx.progress.line(`warning: ${w}`)
-  report.result = await runPlan(plan, ctx)
-  return report
+  // One writing run at a time: the cluster is read again under the lock (another run may have changed it meanwhile).
+  return withLock(s.kube, lockOptions(s), async () => {
+    const state = await collectClusterState(s.kube)
+    const install = detectInstall(state)
+    const plan = buildEnablePlan(state, install, s.options)
+    Object.assign(report, {state, install, plan, rendered: renderPlan(plan, state)})
+    // Checked before the first write: a record ebpfctl did not write is refused here, never met during a rollback.
+    const {record: existing, exists} = await readRecord(s.kube, {install, state, namespace: recordNamespace})
+    const options = {...s.options, kubeconfigServer: undefined}
+    const record = new RecordStore(
+      s.kube,
+      recordNamespace,
+      existing ?? RecordStore.fresh(recordNamespace, install, plan.variant, options),
+      {exists},
+      {...DEFAULT_TIMING, ...s.timing},
+    )
+    const ctx = context(s, state, install, record)
+    for (const w of plan.warnings) ctx.progress.line(`warning: ${w}`)
+    report.result = await runPlan(plan, ctx)
+    return report
+  })
 }
 
 /** ebpfctl revert: from the record in the cluster (or best-effort without one). */
 export async function revertSession(s: SessionOptions): Promise<SessionReport & {hadRecord: boolean}> {
+  // The permission gate comes before the lock, so a missing Lease permission is listed with the rest.
+  const planned = await planRevert(s)
+  await permissionGate(s, planned.report, 'revert')
+  if (s.dryRun) return planned.report
+  // Read again under the lock: another run may have changed the cluster or the record meanwhile.
+  return withLock(s.kube, lockOptions(s), async () => {
+    const {report, existing, exists} = await planRevert(s)
+    report.permissions = planned.report.permissions
+    const record = new RecordStore(
+      s.kube,
+      report.recordNamespace,
+      existing ?? RecordStore.fresh(report.recordNamespace, report.install, report.plan.variant, {}),
+      {exists},
+      {...DEFAULT_TIMING, ...s.timing},
+    )
+    const ctx = context(s, report.state, report.install, record)
+    for (const w of report.plan.warnings) ctx.progress.line(`warning: ${w}`)
+    const result = await runRevert(report.plan, ctx, async () => {
+      if (exists) await record.remove()
+    })
+    return {...report, result}
+  })
+}
+
+async function planRevert(s: SessionOptions) {
   const state = await collectClusterState(s.kube)
   const install = detectInstall(state)
   if (install.type === 'none') {
@@ -170,10 +215,9 @@ export async function revertSession(s: SessionOptions): Promise<SessionReport & 
   const recordNamespace = install.calicoNamespace!
   const {record: existing, exists} = await readRecord(s.kube, {install, state, namespace: recordNamespace})
   const plan = buildRevertPlan(state, install, existing)
-  const rendered = renderPlan(plan, state)
-  const report = {
+  const report: SessionReport & {hadRecord: boolean} = {
     plan,
-    rendered,
+    rendered: renderPlan(plan, state),
     state,
     install,
     dryRun: !!s.dryRun,
@@ -181,19 +225,5 @@ export async function revertSession(s: SessionOptions): Promise<SessionReport & 
     recordNamespace,
     hadRecord: !!existing,
   }
-  await permissionGate(s, report, 'revert')
-  if (s.dryRun) return report
-  const record = new RecordStore(
-    s.kube,
-    recordNamespace,
-    existing ?? RecordStore.fresh(recordNamespace, install, plan.variant, {}),
-    {exists},
-    {...DEFAULT_TIMING, ...s.timing},
-  )
-  const ctx = context(s, state, install, record)
-  for (const w of plan.warnings) ctx.progress.line(`warning: ${w}`)
-  const result = await runRevert(plan, ctx, async () => {
-    if (exists) await record.remove()
-  })
-  return {...report, result}
+  return {report, existing, exists}
 }

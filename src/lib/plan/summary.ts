@@ -1,4 +1,4 @@
-import {objectLabel, showPath, showValue} from './fields.js'
+import {objectLabel, showFieldValue, showPath} from './fields.js'
 import type {RunResult} from './runner.js'
 import type {Plan} from './types.js'
 
@@ -12,7 +12,7 @@ export function renderChangeSummary(plan: Plan, result: RunResult): string {
   for (const step of plan.steps) {
     if (!applied.has(step.id)) continue
     for (const change of step.changes()) {
-      const fields = change.fields.map((f) => `${showPath(f.path)}: ${showValue(f.before)} → ${showValue(f.after)}`)
+      const fields = change.fields.map((f) => `${showPath(f.path)}: ${showFieldValue(f.before)} → ${showFieldValue(f.after)}`)
       const what = change.action === 'patch' ? fields.join(', ') : `${change.action}d${fields.length ? ` (${fields.join(', ')})` : ''}`
       lines.push(`  ${objectLabel(change)}${change.by === 'operator' ? ' (by the operator)' : ''}: ${what}`)
     }

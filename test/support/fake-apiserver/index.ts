@@ -34,6 +34,7 @@ export type {
   ExecResponse,
   FaultAction,
   ForbidRule,
+  LateWrite,
   LogsHandler,
   HostileBody,
   LogsRequest,
@@ -70,6 +71,8 @@ export interface FakeApiServer {
   setPodLogs(h: LogsHandler): void
   /** Called on every pod the workload controllers create, before it is stored (e.g. make some not Ready). */
   setPodHook(h: ((pod: any, ctx: {owner: any; node?: any}) => void) | undefined): void
+  /** Resolves when every late write ({late, landAfterMs} faults) has landed or been refused. */
+  settled(): Promise<void>
   close(): Promise<void>
 }
 
@@ -136,6 +139,9 @@ export async function startFakeApiServer(opts: {token?: string; tls?: boolean} =
     },
     setPodHook: (h) => {
       core.store.podHook = h
+    },
+    settled: async () => {
+      while (core.pending.size) await Promise.all([...core.pending])
     },
     close: () => core.close(),
   }

@@ -80,6 +80,7 @@ export type FaultAction =
   | 'hang'
   | {delayMs: number}
   | HostileBody
+  | LateWrite
 
 /**
  * Hostile bodies: {endless}: 200 and a body that never ends ('json': a list whose items never close; 'text': log
@@ -87,6 +88,15 @@ export type FaultAction =
  * and the start of a JSON object (the rest never comes).
  */
 export type HostileBody = {endless: 'json' | 'text'; honourLimitBytes?: boolean} | {declaredBytes: number}
+
+/**
+ * A write whose answer never comes ('drop': the connection is reset; 'hang': no answer) but which the server still
+ * applies `landAfterMs` later, as a request stuck in the API server's pipeline would (preconditions are checked then).
+ */
+export interface LateWrite {
+  late: 'drop' | 'hang'
+  landAfterMs: number
+}
 
 export interface RequestInfo {
   method: string
@@ -192,6 +202,8 @@ export class ApiServerCore {
   execHandler: ExecHandler = () => ({stderr: 'no exec handler', exitCode: 126})
   logsHandler: LogsHandler = () => ''
   private server!: Server
+  /** Late writes not yet applied (server.settled() waits for them). */
+  readonly pending = new Set<Promise<void>>()
   private readonly wss = new WebSocketServer({noServer: true, handleProtocols: (protocols) => pickProtocol(protocols)})
   private readonly sockets = new Set<Duplex>()
   private readonly watchers = new Set<ServerResponse>()
@@ -457,6 +469,12 @@ export class ApiServerCore {
       rec.fault = 'hang'
       return true
     }
+    if ('late' in action) {
+      rec.status = 0
+      rec.fault = `late ${action.late}, lands after ${action.landAfterMs}ms`
+      if (action.late === 'drop') destroy()
+      return true
+    }
     if ('delayMs' in action) {
       rec.fault = `delay ${action.delayMs}ms`
       await new Promise((r) => setTimeout(r, action.delayMs))
@@ -597,8 +615,21 @@ export class ApiServerCore {
           () => req.socket.destroy(),
           res,
         )
-      )
+      ) {
+        if (action && typeof action === 'object' && 'late' in action && route?.kind === 'resource') {
+          const landed = new Promise<void>((resolve) => setTimeout(resolve, action.landAfterMs)).then(() => {
+            try {
+              const {code} = this.rest(method, verb, route, url.searchParams, body, contentType)
+              rec.fault = `${rec.fault}: landed (${code})`
+            } catch (err) {
+              rec.fault = `${rec.fault}: refused when it landed (${err instanceof ApiError ? err.status.code : 500})`
+            }
+          })
+          this.pending.add(landed)
+          void landed.finally(() => this.pending.delete(landed))
+        }
         return
+      }
       if (method === 'POST' && url.pathname === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
         if (!this.authorized(req)) throw unauthorized()
         respond(201, this.accessReview(body))
