@@ -66,6 +66,8 @@ function lockOptions(s: SessionOptions): LockOptions {
 export interface EnableSession extends SessionOptions {
   options: EnableOptions
   force?: boolean
+  /** Check IDs (or 'all') whose preflight failures do not refuse the run, like `check --ignore`. */
+  ignore?: string[]
   /** Default: the check suite. */
   preflight?: Preflight
 }
@@ -79,6 +81,8 @@ export interface SessionReport {
   dryRun: boolean
   /** Preflight failures (with --force they were overridden). */
   preflightFailures: PreflightFinding[]
+  /** Preflight failures demoted by --ignore (shown, never refusing). */
+  ignoredFailures?: PreflightFinding[]
   result?: RunResult
   recordNamespace: string
   /** What the plan needs and what the kubeconfig user lacks (SelfSubjectAccessReview), asked before any write. */
@@ -127,9 +131,11 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
   const plan = buildEnablePlan(state, install, s.options)
   const rendered = renderPlan(plan, state)
   const recordNamespace = install.calicoNamespace!
-  const failures = (await (s.preflight ?? checksPreflight)(state, install, s.options.kubeconfigServer)).filter(
+  const allFailures = (await (s.preflight ?? checksPreflight)(state, install, s.options.kubeconfigServer)).filter(
     (f) => f.status === 'fail' && !resolvedByPlan(f, s.options),
   )
+  const ignored = (f: PreflightFinding) => !!s.ignore && (s.ignore.includes('all') || s.ignore.includes(f.checkId))
+  const failures = allFailures.filter((f) => !ignored(f))
   const report: SessionReport = {
     plan,
     rendered,
@@ -137,6 +143,7 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     install,
     dryRun: !!s.dryRun,
     preflightFailures: failures,
+    ignoredFailures: allFailures.filter(ignored),
     recordNamespace,
   }
   await permissionGate(s, report, 'enable')
@@ -147,7 +154,7 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     const names = failures.map((f) => `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`)
     throw new UserError(`preflight failed, nothing was changed:\n  - ${names.join('\n  - ')}`, {
       exitCode: ExitCode.Failed,
-      remedy: 'Fix these (see `ebpfctl check`), or pass --force to enable anyway.',
+      remedy: 'Fix these (see `ebpfctl check`), demote known ones with --ignore ID[,ID], or pass --force to enable anyway.',
     })
   }
   // One writing run at a time: the cluster is read again under the lock (another run may have changed it meanwhile).
