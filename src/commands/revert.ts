@@ -44,9 +44,9 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
       const source = report.hadRecord
         ? `from the record in ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}`
         : 'no record found: best effort'
-      this.out(`Revert plan (${source}):`)
-      this.out(report.plan.steps.length ? report.rendered : '(nothing to revert)')
       if (report.dryRun) {
+        this.out(`Revert plan (${source}):`)
+        this.out(report.plan.steps.length ? report.rendered : '(nothing to revert)')
         for (const w of report.plan.warnings) this.out(`warning: ${w}`)
         for (const line of plan.renderPermissions(report.permissions)) this.out(line)
         this.out('Dry run: nothing was changed.')
@@ -63,11 +63,11 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
             '`ebpfctl revert` again.',
         })
       }
-      this.out(
-        result.outcome === 'nothing-to-do'
-          ? 'Nothing to revert.'
-          : 'Reverted: the cluster is back on its previous dataplane.',
-      )
+      if (result.outcome === 'nothing-to-do') this.out(`Nothing to revert (${source}).`)
+      else {
+        this.out(`Reverted (${source}): the cluster is back on its previous dataplane.`)
+        this.out(plan.renderChangeSummary(report.plan, result))
+      }
     } finally {
       process.off('SIGINT', onSigint)
       kube.close()

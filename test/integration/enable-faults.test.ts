@@ -55,13 +55,22 @@ function normalize(fields: Record<string, unknown>): Record<string, unknown> {
   )
 }
 
-function failKthWrite(c: TestCluster, k: number, action: FaultAction): {fired: boolean} {
+/**
+ * Faults the k-th write and every retry of it (same method and path, up to the client's 5 attempts): a single
+ * transient fault is retried by the client (enable-transient.test.ts), so only a persistent one reaches the plan.
+ */
+function failKthWrite(c: TestCluster, k: number, action: FaultAction, attempts = 5): {fired: boolean} {
   let n = 0
+  let target: string | undefined
+  // A hang uses up the request's whole --request-timeout budget: the client does not retry it.
+  let left = action === 'hang' ? 1 : attempts
   const state = {fired: false}
   c.server.onRequest((r) => {
     if (!WRITE.has(r.method) || r.subresource === 'exec' || r.path.endsWith('/selfsubjectaccessreviews')) return undefined
     n++
-    if (n !== k) return undefined
+    if (n === k) target = `${r.method} ${r.path}`
+    if (target !== `${r.method} ${r.path}` || left <= 0) return undefined
+    left--
     state.fired = true
     return action
   })
@@ -244,6 +253,61 @@ describe('fault injection: revert', () => {
             await c.close()
           }
         }
+      }
+    })
+  }
+})
+
+describe('the in-cluster record never blocks enable’s rollback', () => {
+  // Rollback undoes what this run wrote from memory: a record someone rewrote meanwhile (malformed, or naming other
+  // objects) is neither read nor trusted by it.
+  const rewrites: [string, string][] = [
+    ['malformed', '{"version":1,"entries":[{"stepId":"api-address","run":"x","state":"applied","changes":"x"}]}'],
+    [
+      'foreign',
+      JSON.stringify({
+        version: 1,
+        entries: [
+          {
+            stepId: 'dsr',
+            run: 'x',
+            state: 'applied',
+            at: 'x',
+            changes: [
+              {
+                resource: {group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false},
+                name: 'kube-system',
+                action: 'create',
+                patchType: 'merge',
+                fields: [],
+              },
+            ],
+          },
+        ],
+      }),
+    ],
+  ]
+  for (const [name, text] of rewrites) {
+    it(`${name} record written mid-run, then the last step fails: rolled back in full`, async () => {
+      const c = await start('operator')
+      try {
+        const initial = normalize(touchedFields(c.server.store, c.calicoNamespace))
+        const inv = watchInvariant(c.server)
+        c.server.onRequest((r) => {
+          if (r.method !== 'PATCH' || r.resource !== 'felixconfigurations' || !/DSR/i.test(r.body ?? '')) return undefined
+          const cm = c.server.store.get('v1', 'ConfigMap', 'ebpfctl-state', c.calicoNamespace)
+          delete cm.metadata.resourceVersion
+          c.server.store.put({...cm, data: {'record.json': text}})
+          return {status: 500, reason: 'InternalError', message: 'injected'}
+        })
+        const report = await enable(c, {bootstrap: true, kubeProxy: 'operator', dsr: true})
+        c.server.onRequest(undefined)
+        expect(report.result?.outcome, report.result?.rollbackError).toBe('rolled-back')
+        expect(normalize(touchedFields(c.server.store, c.calicoNamespace))).toEqual(initial)
+        expect(c.server.store.get('v1', 'Namespace', 'kube-system')).toBeDefined()
+        expect(inv.violated).toBe(false)
+      } finally {
+        await c.close()
       }
     })
   }

@@ -86,7 +86,7 @@ describe('enable: permissions before the first write', () => {
     expect(r.stdout).toMatch(/Permissions \(SelfSubjectAccessReview, as kubectl auth can-i\): \d+ checked, 0 missing\./)
   })
 
-  it('the session refuses with a PermissionError listing all of them (record namespace included)', async () => {
+  it('the session refuses with a PermissionError listing all of them (the lock Lease and the record included)', async () => {
     cluster = await startCluster('operator')
     cluster.server.forbid({verb: '*', resource: 'leases'})
     cluster.server.forbid({verb: 'delete', resource: 'configmaps', name: 'ebpfctl-state'})
@@ -98,9 +98,10 @@ describe('enable: permissions before the first write', () => {
     expect(err.name).toBe('PermissionError')
     expect(err.exitCode).toBe(2)
     expect(err.missing.map((p) => `${p.verb} ${p.resource} ${p.namespace}`)).toEqual([
-      'get leases calico-system',
-      'create leases calico-system',
-      'update leases calico-system',
+      'get leases kube-system',
+      'create leases kube-system',
+      'update leases kube-system',
+      'delete leases kube-system',
       'delete configmaps calico-system',
     ])
     expect(cluster.server.writes()).toEqual([])

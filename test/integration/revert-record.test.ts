@@ -241,6 +241,23 @@ describe('a malformed record is one clear error, never a crash', () => {
   })
 })
 
+describe('a dry run meets the record as the real run would', () => {
+  it('enable --dry-run refuses a bad record (exit 2), as the real run does', async () => {
+    const c = await enabled('manifest', false)
+    editRecord(c, (r) => ((entry(r, 'bpf-on').changes = 'x'), r))
+    c.server.resetLog()
+    const err = await enableSession({
+      kube: c.kube,
+      options: {kubeProxy: 'disable', dsr: true, kubeconfigServer: c.kube.server},
+      timing,
+      dryRun: true,
+    }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(RecordError)
+    expect((err as RecordError).exitCode).toBe(2)
+    expect(c.server.writes()).toEqual([])
+  })
+})
+
 describe('revert checks the live cluster, not the record, before BPF off', () => {
   it('a record that forgot its kube-proxy entry: BPF stays on while kube-proxy is disabled', async () => {
     const c = await enabled('manifest', false)

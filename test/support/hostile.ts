@@ -49,8 +49,9 @@ export function hostileHostRoot(kind: HostileKernelConfig): string {
  * Stand-in executables for a rig node (RigNodeSpec.bin): `calico-node` and `bpftool` whose output is endless, carries
  * escape codes and U+FFFF, or stops mid-stream.
  */
-export function hostileNodeBin(behaviour: 'endless' | 'escapes' | 'stall'): Record<string, string> {
-  const ct = 'ConntrackKey{proto=6 10.65.0.1:40000 <-> 10.65.0.2:8080} -> Entry{Type:0, Created:1, LastSeen:2, Flags: <none> Data: {A2B:{Bytes:0 Packets:0 Seqno:0 SynSeen:true AckSeen:false FinSeen:false RstSeen:false Whitelisted:true Opener:true Ifindex:0} B2A:{Bytes:0 Packets:0 Seqno:0 SynSeen:false AckSeen:false FinSeen:false RstSeen:false Whitelisted:false Opener:false Ifindex:0}}} Age: 1s Active ago 1s ESTABLISHED'
+export function hostileNodeBin(behaviour: 'endless' | 'escapes' | 'stall' | 'finite'): Record<string, string> {
+  // A line in the format of a real v3.28 `calico-node -bpf conntrack dump` (test/fixtures/bpf/ct-1-calico-pr-8749.txt).
+  const ct = '    TCP 172.18.0.1:52424 -> 172.18.0.7:9099  Age: 58.300322297s Active ago 12.945516929s ESTABLISHED'
   const calicoNode = {
     endless: `#!/bin/sh
 case "$*" in *--json*) echo 'Error: unknown flag: --json' >&2; exit 1 ;; esac
@@ -61,6 +62,10 @@ case "$*" in *--json*) echo 'Error: unknown flag: --json' >&2; exit 1 ;; esac
 printf 'warning: \\033]0;pwned\\007\\033[2J\\r\\357\\277\\277 from the agent\\n' >&2
 printf 'unparseable \\033[31mline\\033[0m \\357\\277\\277\\n'
 exit 3
+`,
+    finite: `#!/bin/sh
+case "$*" in *--json*) echo 'Error: unknown flag: --json' >&2; exit 1 ;; esac
+i=0; while [ $i -lt 20 ]; do echo '${ct}'; i=$((i+1)); done
 `,
     stall: `#!/bin/sh
 case "$*" in *--json*) echo 'Error: unknown flag: --json' >&2; exit 1 ;; esac

@@ -1,3 +1,5 @@
+import {once} from 'node:events'
+
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
@@ -32,18 +34,20 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
     try {
       const {JsonConntrackSink, conntrackDump} = await import('../../lib/dataplane/conntrack.js')
       const render = await import('../../lib/dataplane/render.js')
-      const {jsonDocument, sanitizeForTerminal} = await import('../../lib/output/terminal.js')
+      const {jsonDocument, sanitizeForTerminal, yamlDocument} = await import('../../lib/output/terminal.js')
       // Rows carry node names and agent fields: the same sanitizing as out().
       const writeHuman = (text: string) => process.stdout.write(sanitizeForTerminal(text))
+      // Backpressure: when stdout is full (a slow pipe), node reads pause until it drains instead of queueing.
+      const drained = () => once(process.stdout, 'drain')
       let results
       if (flags.stats) {
         results = await conntrackDump(session, {filter, stats: true, concurrency: flags.concurrency})
         const perNode = results.map((r) => ({node: r.node, stats: r.stats, error: r.error?.message}))
         if (flags.output === 'json') this.outDocument(jsonDocument({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
-        else if (flags.output === 'yaml') this.outDocument((await import('yaml')).stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
+        else if (flags.output === 'yaml') this.outDocument(await yamlDocument({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
         else this.out(render.renderConntrackStats(perNode))
       } else if (flags.output === 'json') {
-        const sink = new JsonConntrackSink((text) => process.stdout.write(text))
+        const sink = new JsonConntrackSink((text) => process.stdout.write(text), drained)
         results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, sink)
         sink.finish()
       } else if (flags.output === 'yaml') {
@@ -53,14 +57,16 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
           entries: (node, batch) => entries.push(...batch.map((e) => ({node, ...e}))),
           endNode: () => {},
         })
-        this.outDocument((await import('yaml')).stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackDump', entries, nodes: results}))
+        this.outDocument(await yamlDocument({apiVersion: 'ebpfctl/v1', kind: 'ConntrackDump', entries, nodes: results}))
       } else {
         const wide = flags.output === 'wide'
         let lines: string[] = []
         let rows = 0
+        /** Writes the pending rows; a promise when stdout is full. */
         const flush = () => {
-          if (lines.length) writeHuman(lines.join('\n') + '\n')
+          const full = lines.length > 0 && !writeHuman(lines.join('\n') + '\n')
           lines = []
+          return full ? drained() : undefined
         }
         results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, {
           beginNode: () => {},
@@ -68,7 +74,7 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
             if (rows === 0) lines.push(render.conntrackHeader(wide))
             rows += batch.length
             for (const e of batch) lines.push(render.conntrackRow(node, e, wide))
-            if (lines.length >= 4096) flush()
+            return lines.length >= 4096 ? flush() : undefined
           },
           endNode: () => {},
         })
@@ -81,7 +87,8 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
       }
       const {writeNodeErrors} = await import('../../lib/output/node-errors.js')
       writeNodeErrors(results, (t) => this.err(t))
-      if (results.some((r) => r.error)) this.exit(ExitCode.Failed)
+      // exitCode, not this.exit(): exiting at once would cut off stdout that is still draining into a pipe.
+      if (results.some((r) => r.error)) process.exitCode = ExitCode.Failed
     } finally {
       await session.close()
     }

@@ -11,7 +11,8 @@ import {bpfMapSizeConntrack} from './targets.js'
 export interface ConntrackSink {
   /** Called once per node before its entries, in node order. */
   beginNode(node: string): void
-  entries(node: string, entries: ConntrackEntry[]): void
+  /** A returned promise is backpressure (stdout is full): the read pauses until it settles. */
+  entries(node: string, entries: ConntrackEntry[]): unknown
   endNode(node: string, result: NodeConntrackResult): void
 }
 
@@ -31,7 +32,10 @@ export async function conntrackDump(
   opts: {filter: EntryFilter & {natOnly?: boolean}; stats: boolean; concurrency: number},
   sink?: ConntrackSink,
 ): Promise<NodeConntrackResult[]> {
-  const readOne = async (node: NodeTarget, emit?: (batch: ConntrackEntry[]) => void): Promise<NodeConntrackResult> => {
+  const readOne = async (
+    node: NodeTarget,
+    emit?: (batch: ConntrackEntry[]) => unknown,
+  ): Promise<NodeConntrackResult> => {
     let matched = 0
     const mapSizeFromConfig = bpfMapSizeConntrack(session.install)
     const acc = opts.stats ? new ConntrackStatsAccumulator({mapSize: mapSizeFromConfig}) : undefined
@@ -39,7 +43,7 @@ export async function conntrackDump(
       const kept = batch.filter((e) => conntrackMatches(e, opts.filter))
       matched += kept.length
       if (acc) for (const e of kept) acc.add(e)
-      if (emit && kept.length) emit(kept)
+      if (emit && kept.length) return emit(kept)
     })
     let stats = acc?.result()
     if (stats && mapSizeFromConfig === undefined && summary.mapSize && summary.mapSize !== DEFAULT_CT_MAP_SIZE) {
@@ -66,7 +70,7 @@ export async function conntrackDump(
     sink.beginNode(node.name)
     const [outcome] = await runOnNodes(
       [node],
-      (n) => readOne(n, (batch) => open && sink.entries(n.name, batch)),
+      (n) => readOne(n, (batch) => (open ? sink.entries(n.name, batch) : undefined)),
       {concurrency: 1, perNodeTimeoutMs: session.read.timeoutMs},
     )
     open = false
@@ -84,7 +88,13 @@ export class JsonConntrackSink implements ConntrackSink {
   private firstNode = true
   private firstEntry = true
 
-  constructor(private readonly write: (text: string) => void) {
+  private full = false
+
+  /** write returns false when the output is full; drained then says when to go on (backpressure). */
+  constructor(
+    private readonly write: (text: string) => unknown,
+    private readonly drained?: () => Promise<unknown>,
+  ) {
     this.push('{"apiVersion":"ebpfctl/v1","kind":"ConntrackDump","nodes":[')
   }
 
@@ -94,11 +104,14 @@ export class JsonConntrackSink implements ConntrackSink {
     this.firstEntry = true
   }
 
-  entries(_node: string, entries: ConntrackEntry[]): void {
+  entries(_node: string, entries: ConntrackEntry[]): Promise<unknown> | undefined {
     for (const e of entries) {
       this.push((this.firstEntry ? '\n' : ',\n') + jsonDocument(e, 0))
       this.firstEntry = false
     }
+    if (!this.full || !this.drained) return undefined
+    this.full = false
+    return this.drained()
   }
 
   endNode(_node: string, result: NodeConntrackResult): void {
@@ -119,7 +132,7 @@ export class JsonConntrackSink implements ConntrackSink {
   }
 
   private flush(): void {
-    if (this.buffer.length) this.write(this.buffer.join(''))
+    if (this.buffer.length) this.full = this.write(this.buffer.join('')) === false
     this.buffer = []
     this.size = 0
   }

@@ -1,3 +1,4 @@
+import {once} from 'node:events'
 import {PassThrough} from 'node:stream'
 
 import {
@@ -20,7 +21,7 @@ import {
   selectMaps,
   supportsJson,
 } from '../maps/index.js'
-import {OutputLimits} from '../nodes/bounds.js'
+import {OutputLimits, backpressure} from '../nodes/bounds.js'
 import {type NodeRunner, type NodeTarget, NodeAccessError} from '../nodes/types.js'
 
 /**
@@ -145,7 +146,7 @@ async function runAgent(
   node: NodeTarget,
   cmd: string[],
   opts: DataplaneReadOptions,
-  onStdout?: (chunk: Buffer) => void,
+  onStdout?: (chunk: Buffer) => unknown,
 ): Promise<{stdout: string; json: boolean}> {
   const prefix = await agentPrefixFor(runner, node, opts)
   const styles = await agentStyles(runner, node, prefix, opts)
@@ -223,7 +224,8 @@ async function* chunksOf(
   let stderr = ''
   let exitCode = 0
   const done = runner
-    .run(node, argv, {timeoutMs, maxOutputBytes, onStdout: (chunk) => pipe.write(chunk)})
+    // Backpressure: when the decoder falls behind, the runner stops reading until the pipe drains.
+    .run(node, argv, {timeoutMs, maxOutputBytes, onStdout: (chunk) => (pipe.write(chunk) ? undefined : once(pipe, 'drain'))})
     .then((r) => {
       stderr = r.stderr
       exitCode = r.exitCode
@@ -321,33 +323,38 @@ export async function streamConntrack(
   runner: NodeRunner,
   node: NodeTarget,
   opts: DataplaneReadOptions,
-  onEntries: (entries: ConntrackEntry[]) => void,
+  /** May return a promise (the consumer's backpressure): reading pauses until it settles. */
+  onEntries: (entries: ConntrackEntry[]) => unknown,
 ): Promise<ConntrackReadSummary> {
   return withFallback<ConntrackReadSummary>(
     opts,
     async () => {
       let batch: ConntrackEntry[] = []
       let count = 0
+      let wait: Promise<unknown> | undefined
       const parser = new ConntrackTextParser((e) => {
         batch.push(e)
         count++
         if (batch.length >= 1024) {
-          onEntries(batch)
+          wait = backpressure(onEntries(batch)) ?? wait
           batch = []
         }
       })
-      const {stdout, json} = await runAgent(runner, node, ['conntrack', 'dump'], opts, (chunk) =>
-        parser.write(chunk),
-      )
+      const {stdout, json} = await runAgent(runner, node, ['conntrack', 'dump'], opts, (chunk) => {
+        parser.write(chunk)
+        const pending = wait
+        wait = undefined
+        return pending
+      })
       if (json && !noJsonIn(stdout)) {
         const parsed = parseConntrackJson(stdout)
         if (parsed.entries.length === 0) assertUnderstood(node, 'conntrack', parsed)
-        onEntries(parsed.entries)
+        await onEntries(parsed.entries)
         return {source: 'agent-json', entries: parsed.entries.length, unknownLines: parsed.unknownLines, warnings: parsed.errors}
       }
       if (json) parser.write(Buffer.from(stdout)) // text after all: it was not streamed
       parser.end()
-      if (batch.length) onEntries(batch)
+      if (batch.length) await onEntries(batch)
       const result = parser.result()
       if (count === 0) assertUnderstood(node, 'conntrack', result)
       return {source: 'agent-text', entries: count, unknownLines: result.unknownLines, warnings: result.errors}
@@ -366,7 +373,7 @@ export async function streamConntrack(
       )
       for await (const batch of decodeConntrackDump(dump, {layout: maps.conntrack.layout.id, stats})) {
         count += batch.length
-        onEntries(batch)
+        await onEntries(batch)
       }
       return {
         source: 'bpftool',

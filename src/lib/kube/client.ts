@@ -27,8 +27,8 @@ export interface ExecResult {
 
 export interface ExecOptions {
   timeoutMs: number
-  /** When set, stdout goes here as it arrives and ExecResult.stdout is ''. */
-  stdout?: (chunk: Buffer) => void
+  /** When set, stdout goes here as it arrives and ExecResult.stdout is ''; a returned promise holds the stream. */
+  stdout?: (chunk: Buffer) => unknown
   /** When set, stderr goes here as it arrives and ExecResult.stderr is ''. */
   stderr?: (chunk: Buffer) => void
   /** Aborting closes the exec connection and rejects with the signal's reason. */
@@ -382,7 +382,7 @@ function bodyTooLarge(server: string, ctx: RequestContext, maxBytes: number): Ku
     resource: ctx.resource,
     objectName: ctx.name,
     bound: 'bytes',
-    message: `the API server at ${server} sent more than ${maxBytes / MiB} MiB for ${what} (${ctx.verb}${
+    message: `the API server at ${server} sent more than ${+(maxBytes / MiB).toFixed(2)} MiB for ${what} (${ctx.verb}${
       ctx.resource ? ` ${qualifiedName(ctx.resource)}` : ''
     }${ctx.name ? ` "${ctx.name}"` : ''}); stopped reading at the byte bound`,
     remedy:

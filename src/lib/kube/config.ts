@@ -3,9 +3,11 @@ import {Writable} from 'node:stream'
 
 import {UserError} from '../errors.js'
 import {type ExecOptions, type ExecResult, type KubeClient, HttpKubeClient} from './client.js'
+import {backpressure} from '../nodes/bounds.js'
 import {networkError} from './errors.js'
+import {type ExecCredential, runExecCredential} from './exec-credential.js'
 import {kubeconfigFiles} from './kubeconfig-path.js'
-import {loadDirectConfig} from './kubeconfig.js'
+import {type DirectConfig, loadDirectConfig} from './kubeconfig.js'
 
 export {hasKubeconfig, kubeconfigFiles} from './kubeconfig-path.js'
 
@@ -29,16 +31,84 @@ export async function connect(target: KubeTarget): Promise<KubeClient> {
   const {Agent: HttpAgent} = await import('node:http')
   const agent = server.startsWith('http:') ? new HttpAgent({keepAlive: true}) : new HttpsAgent({keepAlive: true, ...direct.tls})
   const options = Promise.resolve({agent, headers: direct.headers})
+  const credentials = direct.exec ? execCredentialOptions(direct, direct.exec, target.timeoutMs, agent) : undefined
   const exec = execThroughClientNode(server, async () => {
     const k8s = await import('@kubernetes/client-node')
     const kc = loadMerged(k8s, files)
     kc.setCurrentContext(direct.contextName)
+    if (credentials) withExecCredential(kc, direct.exec!.user, await credentials.current())
     return {k8s, kc}
   })
   return new HttpKubeClient(
-    {server, requestOptions: () => options, timeoutMs: target.timeoutMs, exec, onClose: () => agent.destroy()},
+    {
+      server,
+      requestOptions: credentials ? credentials.options : () => options,
+      timeoutMs: target.timeoutMs,
+      exec,
+      onClose: () => {
+        agent.destroy()
+        credentials?.close()
+      },
+    },
     direct.contextName,
   )
+}
+
+/**
+ * Request options from an exec credential plugin that ebpfctl runs itself (bounded by --request-timeout and 1 MiB,
+ * output validated), cached until the credential's expiry. client-node's own exec would run without any bound.
+ */
+function execCredentialOptions(
+  direct: DirectConfig,
+  exec: NonNullable<DirectConfig['exec']>,
+  timeoutMs: number,
+  plainAgent: import('node:http').Agent,
+) {
+  let cached: {credential: Promise<ExecCredential>; options: Promise<{agent?: import('node:http').Agent; headers: Record<string, string>}>} | undefined
+  const agents: import('node:http').Agent[] = []
+  const refresh = () => {
+    const credential = runExecCredential(exec.config, {...exec, server: direct.server, timeoutMs})
+    const options = credential.then(async (c) => {
+      let agent = plainAgent
+      if (c.clientCertificateData && c.clientKeyData && !direct.server.startsWith('http:')) {
+        const {Agent: HttpsAgent} = await import('node:https')
+        agent = new HttpsAgent({keepAlive: true, ...direct.tls, cert: c.clientCertificateData, key: c.clientKeyData})
+        agents.push(agent)
+      }
+      return {agent, headers: {...direct.headers, ...(c.token ? {Authorization: `Bearer ${c.token}`} : {})}}
+    })
+    // A failed run stays failed for this command: the plugin is not started again by every parallel request.
+    credential.catch(() => undefined)
+    options.catch(() => undefined)
+    cached = {credential, options}
+    return cached
+  }
+  const live = async () => {
+    const c = cached ?? refresh()
+    const cred = await c.credential
+    // Refresh a minute before expiry, as client-go does with its margin.
+    return cred.expiresAt !== undefined && cred.expiresAt - Date.now() < 60_000 ? refresh() : c
+  }
+  return {
+    options: async () => (await live()).options,
+    current: async () => (await live()).credential,
+    close: () => {
+      for (const a of agents) a.destroy()
+    },
+  }
+}
+
+/** client-node's KubeConfig with the user's exec replaced by the credential already obtained (pod exec reuses it). */
+function withExecCredential(kc: import('@kubernetes/client-node').KubeConfig, userName: string, c: ExecCredential): void {
+  const b64 = (s?: string) => (s ? Buffer.from(s).toString('base64') : undefined)
+  kc.loadFromOptions({
+    clusters: kc.clusters,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+    users: kc.users.map((u) =>
+      u.name === userName ? {name: u.name, token: c.token, certData: b64(c.clientCertificateData), keyData: b64(c.clientKeyData)} : u,
+    ),
+  })
 }
 
 function existingFiles(target: KubeTarget): string[] {
@@ -156,12 +226,16 @@ function execThroughClientNode(
     const {k8s, kc} = await load()
     const out: Buffer[] = []
     const err: Buffer[] = []
-    const sink = (to: Buffer[], forward?: (chunk: Buffer) => void) =>
+    const sink = (to: Buffer[], forward?: (chunk: Buffer) => unknown) =>
       new Writable({
         write(chunk: Buffer, _enc, cb) {
-          if (forward) forward(chunk)
-          else to.push(chunk)
-          cb()
+          if (!forward) {
+            to.push(chunk)
+            return cb()
+          }
+          const wait = backpressure(forward(chunk))
+          if (wait) wait.then(() => cb(), () => cb())
+          else cb()
         },
       })
     const stdout = sink(out, opts.stdout)

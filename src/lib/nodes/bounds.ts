@@ -21,6 +21,11 @@ export const OutputLimits = {
   stderr: 64 * KiB,
 } as const
 
+/** The promise a streaming consumer returned as backpressure, if it returned one. */
+export function backpressure(result: unknown): Promise<unknown> | undefined {
+  return result instanceof Promise ? result : undefined
+}
+
 /** "1.0 GiB", "32 MiB", "4096 bytes". */
 export function formatBytes(n: number): string {
   if (n >= GiB && n % GiB === 0) return `${n / GiB} GiB`

@@ -160,7 +160,7 @@ export class ExecRunner implements NodeRunner {
         stdout: (chunk) => {
           if (stop.signal.aborted) return
           if (!out.take(chunk, !opts.onStdout)) return stop.abort(outputLimitError(node.name, where, limit, 'exec', target))
-          opts.onStdout?.(chunk)
+          return opts.onStdout?.(chunk)
         },
         stderr: (chunk) => errs.take(chunk),
         signal: stop.signal,

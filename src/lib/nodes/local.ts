@@ -3,7 +3,7 @@ import {constants} from 'node:os'
 
 import {execa} from 'execa'
 
-import {ByteBudget, OutputLimits, timeoutWording} from './bounds.js'
+import {ByteBudget, OutputLimits, backpressure, timeoutWording} from './bounds.js'
 import {
   type NodeRunner,
   type NodeTarget,
@@ -66,7 +66,14 @@ export class LocalRunner implements NodeRunner {
     sub.stdout?.on('data', (d: Buffer) => {
       if (stopped) return
       if (!out.take(d, !opts.onStdout)) return stop(outputLimitError(node.name, where, limit, 'local', 'local'))
-      opts.onStdout?.(d)
+      const wait = backpressure(opts.onStdout?.(d))
+      if (wait) {
+        sub.stdout?.pause()
+        wait.then(
+          () => sub.stdout?.resume(),
+          () => sub.stdout?.resume(),
+        )
+      }
     })
     sub.stderr?.on('data', (d: Buffer) => errs.take(d))
     let r: Awaited<typeof sub>

@@ -15,7 +15,7 @@ import SSHConfig from 'ssh-config'
 import ssh2 from 'ssh2'
 import type {AgentAuthMethod, Client as ClientType, ClientChannel, ConnectConfig, PublicKeyAuthMethod} from 'ssh2'
 
-import {ByteBudget, OutputLimits, timeoutWording} from './bounds.js'
+import {ByteBudget, OutputLimits, backpressure, timeoutWording} from './bounds.js'
 import {KnownHosts, fingerprint, hostToken} from './known-hosts.js'
 import {shellJoin} from './quote.js'
 import {
@@ -645,7 +645,14 @@ export class SshRunner implements NodeRunner {
             abandon(outputLimitError(dest.node, `${dest.node} (${where})`, limit, 'ssh', where))
             return
           }
-          opts.onStdout?.(d)
+          const wait = backpressure(opts.onStdout?.(d))
+          if (wait) {
+            ch.pause()
+            wait.then(
+              () => ch.resume(),
+              () => ch.resume(),
+            )
+          }
         })
         ch.stderr.on('data', (d: Buffer) => errs.take(d))
         ch.on('close', (code: number | null | undefined, signal?: string) => {

@@ -15,8 +15,11 @@ export interface RunResult {
 export interface RunOptions {
   /** Per-command timeout; on expiry the command is killed and the run rejects with NodeAccessError 'timeout'. */
   timeoutMs: number
-  /** Streaming: when set, stdout chunks are passed here and RunResult.stdout is ''. */
-  onStdout?: (chunk: Buffer) => void
+  /**
+   * Streaming: when set, stdout chunks are passed here and RunResult.stdout is ''. A returned promise is backpressure:
+   * the runner stops reading until it settles, so a slow consumer (a pipe to `less`) does not queue output in memory.
+   */
+  onStdout?: (chunk: Buffer) => unknown
   /**
    * Most stdout bytes accepted (streamed or not); past it the command is stopped and the run rejects with
    * NodeAccessError 'output-limit'. Default OutputLimits.small. stderr is always cut at OutputLimits.stderr.

@@ -65,3 +65,19 @@ export function jsonDocument(value: unknown, indent = 2): string {
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   )
 }
+
+// What YAML's printable set excludes beyond C0 (C1 but NEL, U+FFFE/U+FFFF) and the bidi controls: raw, they make the
+// document invalid or reorder what a reader sees; in double-quoted scalars they are written as \uXXXX escapes.
+const YAML_UNSAFE = /[\u0080-\u0084\u0086-\u009F\u202A-\u202E\u2066-\u2069\uFFFE\uFFFF]/g
+
+/** YAML text for a machine document, exact and valid whatever the strings hold (yaml is loaded only here). */
+export async function yamlDocument(value: unknown): Promise<string> {
+  const {stringify} = await import('yaml')
+  const text = stringify(value)
+  if (!text.match(YAML_UNSAFE)) return text
+  // Only double-quoted scalars can carry escapes: quote every string value, then escape the unsafe characters.
+  return stringify(value, {defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN'}).replace(
+    YAML_UNSAFE,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  )
+}

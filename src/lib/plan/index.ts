@@ -42,4 +42,5 @@ export {
   readNodeDataplanes,
 } from './waits.js'
 export {type StatusReport, collectStatus, renderStatus} from './status.js'
+export {renderChangeSummary} from './summary.js'
 export {LOCK_LEASE} from './lock.js'

@@ -66,6 +66,8 @@ function lockOptions(s: SessionOptions): LockOptions {
 export interface EnableSession extends SessionOptions {
   options: EnableOptions
   force?: boolean
+  /** Check IDs (or 'all') whose preflight failures do not refuse the run, like `check --ignore`. */
+  ignore?: string[]
   /** Default: the check suite. */
   preflight?: Preflight
 }
@@ -79,6 +81,8 @@ export interface SessionReport {
   dryRun: boolean
   /** Preflight failures (with --force they were overridden). */
   preflightFailures: PreflightFinding[]
+  /** Preflight failures demoted by --ignore (shown, never refusing). */
+  ignoredFailures?: PreflightFinding[]
   result?: RunResult
   recordNamespace: string
   /** What the plan needs and what the kubeconfig user lacks (SelfSubjectAccessReview), asked before any write. */
@@ -127,9 +131,11 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
   const plan = buildEnablePlan(state, install, s.options)
   const rendered = renderPlan(plan, state)
   const recordNamespace = install.calicoNamespace!
-  const failures = (await (s.preflight ?? checksPreflight)(state, install, s.options.kubeconfigServer)).filter(
+  const allFailures = (await (s.preflight ?? checksPreflight)(state, install, s.options.kubeconfigServer)).filter(
     (f) => f.status === 'fail' && !resolvedByPlan(f, s.options),
   )
+  const ignored = (f: PreflightFinding) => !!s.ignore && (s.ignore.includes('all') || s.ignore.includes(f.checkId))
+  const failures = allFailures.filter((f) => !ignored(f))
   const report: SessionReport = {
     plan,
     rendered,
@@ -137,15 +143,18 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     install,
     dryRun: !!s.dryRun,
     preflightFailures: failures,
+    ignoredFailures: allFailures.filter(ignored),
     recordNamespace,
   }
   await permissionGate(s, report, 'enable')
+  // A record ebpfctl did not write is refused before the lock is taken, and in a dry run as in the real run (exit 2).
+  await readRecord(s.kube, {install, state, namespace: recordNamespace})
   if (s.dryRun) return report
   if (failures.length > 0 && !s.force) {
     const names = failures.map((f) => `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`)
     throw new UserError(`preflight failed, nothing was changed:\n  - ${names.join('\n  - ')}`, {
       exitCode: ExitCode.Failed,
-      remedy: 'Fix these (see `ebpfctl check`), or pass --force to enable anyway.',
+      remedy: 'Fix these (see `ebpfctl check`), demote known ones with --ignore ID[,ID], or pass --force to enable anyway.',
     })
   }
   // One writing run at a time: the cluster is read again under the lock (another run may have changed it meanwhile).
@@ -156,7 +165,7 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     const install = detectInstall(state)
     const plan = buildEnablePlan(state, install, s.options)
     Object.assign(report, {state, install, plan, rendered: renderPlan(plan, state)})
-    // Checked before the first write: a record ebpfctl did not write is refused here, never met during a rollback.
+    // Read again under the lock; checked before the first write, never met during a rollback.
     const {record: existing, exists} = await readRecord(s.kube, {install, state, namespace: recordNamespace})
     const options = {...s.options, kubeconfigServer: undefined}
     const record = new RecordStore(

@@ -52,3 +52,19 @@ describe('machine documents', () => {
     expect(xmlSafe('a\uFFFFb\uFFFEc\u0001d\uD800e\tf\n😀')).toBe('a\uFFFDb\uFFFDc\uFFFDd\uFFFDe\tf\n😀')
   })
 })
+
+describe('yamlDocument', () => {
+  it('is exact YAML with no raw C1, bidi or U+FFFF, whatever the strings (property)', async () => {
+    const {parse} = await import('yaml')
+    const {yamlDocument} = await import('../../../src/lib/output/terminal.js')
+    expect(await yamlDocument({a: 'plain'})).toBe('a: plain\n')
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.string({unit: 'binary'}), {maxLength: 4}), async (values) => {
+        const doc = {nodes: values.map((v) => ({node: v, warnings: [v]}))}
+        const text = await yamlDocument(doc)
+        expect(parse(text)).toStrictEqual(doc)
+        expect(/[\u0080-\u0084\u0086-\u009F\u202A-\u202E\u2066-\u2069\uFFFE\uFFFF]/.test(text)).toBe(false)
+      }),
+    )
+  })
+})
