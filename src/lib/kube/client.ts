@@ -387,7 +387,7 @@ function bodyTooLarge(server: string, ctx: RequestContext, maxBytes: number): Ku
     }${ctx.name ? ` "${ctx.name}"` : ''}); stopped reading at the byte bound`,
     remedy:
       ctx.verb === 'list'
-        ? 'Check the API server and any proxy in front of it (kubectl get --raw); an object that large is not one ebpfctl reads.'
+        ? 'Check the API server and any proxy in front of it (kubectl get --raw); a list page that large is not one ebpfctl reads.'
         : 'Check the object with kubectl get -o yaml; an object that large is not one ebpfctl expects.',
   })
 }
