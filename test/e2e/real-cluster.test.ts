@@ -1,0 +1,136 @@
+/**
+ * ebpfctl (the built bin/run.js) against a real control plane: kube-apiserver, kube-controller-manager and
+ * kube-scheduler v1.35.4, embedded etcd, kwok nodes, Calico v3.32.1's calico.yaml (test/e2e/cluster). One cluster
+ * for the whole file: `up` costs seconds warm, and the steps below build on each other (enable → status → revert).
+ */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+import {type E2ECluster, e2eSkipReason, ebpfctl, startE2ECluster} from './support/cluster.js'
+
+const skipReason = e2eSkipReason()
+const FAST = ['--poll-interval', '200ms', '--timeout', '90s']
+
+if (skipReason) {
+  describe('e2e: real control plane', () => {
+    it.skip(`skipped: ${skipReason}`, () => {})
+  })
+} else {
+  describe('e2e: real control plane (manifest install, 3 kwok nodes)', () => {
+    let c: E2ECluster
+    beforeAll(async () => {
+      c = await startE2ECluster()
+    }, 300_000)
+    afterAll(async () => {
+      await c?.down()
+    }, 60_000)
+
+    const felix = () => c.kubectlJson(['get', 'felixconfigurations.crd.projectcalico.org', 'default'])
+    const kubeProxy = () => c.kubectlJson(['get', 'daemonset', 'kube-proxy', '-n', 'kube-system'])
+    const podsOf = async (app: string) =>
+      (await c.kubectlJson(['get', 'pods', '-n', 'kube-system', '-l', `k8s-app=${app}`])).items as any[]
+
+    it('the cluster is real: kwok nodes Ready, calico-node and kube-proxy scheduled and Ready', async () => {
+      const nodes = (await c.kubectlJson(['get', 'nodes'])).items as any[]
+      expect(nodes.map((n) => n.metadata.name).sort()).toEqual(['kwok-node-1', 'kwok-node-2', 'kwok-node-3'])
+      for (const n of nodes) {
+        expect(n.status.conditions.find((x: any) => x.type === 'Ready')?.status).toBe('True')
+        expect(n.status.nodeInfo.kernelVersion).toBe('6.8.0-45-generic')
+      }
+      const ds = await c.kubectlJson(['get', 'daemonset', 'calico-node', '-n', 'kube-system'])
+      expect(ds.status.numberReady).toBe(3)
+      expect((await podsOf('kube-proxy')).length).toBe(3)
+    })
+
+    it('check -o json: manifest install of v3.32.1, kernels from kwok node status, no writes', async () => {
+      const before = (await felix()).metadata.resourceVersion
+      const r = await ebpfctl(['check', '-o', 'json'], c.kubeconfig)
+      expect([0, 1], r.stderr).toContain(r.code)
+      const report = JSON.parse(r.stdout)
+      expect(report.target.mode).toBe('cluster')
+      expect(report.calico.installType).toBe('manifest')
+      expect(report.calico.namespace).toBe('kube-system')
+      expect(report.calico.api).toBe('crd.projectcalico.org/v1')
+      expect(report.calico.bpfEnabled).toBe(false)
+      const kernel = report.checks.find((x: any) => x.id === 'kernel')
+      expect(kernel.status).toBe('pass')
+      expect(kernel.counts.passed).toBe(3)
+      expect(report.checks.find((x: any) => x.id === 'calico-health').status).toBe('pass')
+      expect(report.checks.find((x: any) => x.id === 'api-endpoint').status, r.stdout).not.toBe('fail')
+      expect((await felix()).metadata.resourceVersion).toBe(before)
+    })
+
+    it('the real apiserver validates against the v3.32.1 CRDs: a bad enum value is a 422', async () => {
+      const r = await c.kubectl(
+        ['patch', 'felixconfigurations.crd.projectcalico.org', 'default', '--type=merge', '-p',
+          '{"spec":{"bpfExternalServiceMode":"Bogus"}}'],
+        {reject: false},
+      )
+      expect(r.code).not.toBe(0)
+      expect(r.stderr).toMatch(/Unsupported value: "Bogus"/)
+    })
+
+    it('enable --dsr: FelixConfiguration, kube-proxy selector and pods, endpoint ConfigMap, record — as the real apiserver and controllers leave them', async () => {
+      const kpBefore = await kubeProxy()
+      expect(kpBefore.spec.template.spec.nodeSelector).toEqual({'kubernetes.io/os': 'linux'})
+      const r = await ebpfctl(['enable', '--dsr', ...FAST], c.kubeconfig)
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
+
+      const fc = await felix()
+      expect(fc.spec.bpfEnabled).toBe(true)
+      expect(fc.spec.bpfExternalServiceMode).toBe('DSR')
+      const kp = await kubeProxy()
+      // The real DaemonSet controller took kube-proxy off every node; kwok removed the pods.
+      expect(kp.spec.template.spec.nodeSelector).toEqual({'kubernetes.io/os': 'linux', 'non-calico': 'true'})
+      expect(kp.status.desiredNumberScheduled).toBe(0)
+      expect(await podsOf('kube-proxy')).toEqual([])
+      const cm = await c.kubectlJson(['get', 'configmap', 'kubernetes-services-endpoint', '-n', 'kube-system'])
+      // Derived from kube-proxy's kubeconfig (a documentation address; nothing connects to it).
+      expect(cm.data).toEqual({KUBERNETES_SERVICE_HOST: '192.0.2.10', KUBERNETES_SERVICE_PORT: '6443'})
+      const cn = await c.kubectlJson(['get', 'daemonset', 'calico-node', '-n', 'kube-system'])
+      expect(cn.spec.template.metadata.annotations?.['kubectl.kubernetes.io/restartedAt']).toBeTruthy()
+      expect(cn.status.updatedNumberScheduled).toBe(3)
+      await c.kubectl(['get', 'configmap', 'ebpfctl-state', '-n', 'kube-system'])
+
+      const again = await ebpfctl(['enable', '--dsr', ...FAST], c.kubeconfig)
+      expect(again.code, again.stderr).toBe(0)
+      expect((await felix()).metadata.resourceVersion).toBe(fc.metadata.resourceVersion)
+    }, 240_000)
+
+    it('status -o json after enable: BPF configured and active on all 3 nodes (Felix logs read through the apiserver from kwok)', async () => {
+      const r = await ebpfctl(['status', '-o', 'json'], c.kubeconfig)
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
+      expect(r.stdout).toContain('bpf')
+      const s = JSON.parse(r.stdout)
+      expect(JSON.stringify(s)).toMatch(/"kube-?[pP]roxy"/)
+    }, 120_000)
+
+    it('revert: kube-proxy back (pods Ready again), BPF off, DSR gone, ConfigMap and record deleted', async () => {
+      const r = await ebpfctl(['revert', ...FAST], c.kubeconfig)
+      expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
+      const kp = await kubeProxy()
+      expect(kp.spec.template.spec.nodeSelector).toEqual({'kubernetes.io/os': 'linux'})
+      const pods = await podsOf('kube-proxy')
+      expect(pods.length).toBe(3)
+      const fc = await felix()
+      expect(fc.spec.bpfEnabled ?? false).toBe(false)
+      expect(fc.spec.bpfExternalServiceMode).toBeUndefined()
+      for (const name of ['kubernetes-services-endpoint', 'ebpfctl-state']) {
+        const g = await c.kubectl(['get', 'configmap', name, '-n', 'kube-system'], {reject: false})
+        expect(g.stderr).toMatch(/NotFound/)
+      }
+      const st = await ebpfctl(['status'], c.kubeconfig)
+      expect(st.code, `${st.stdout}\n${st.stderr}`).toBe(0)
+    }, 240_000)
+
+    it('RBAC: a user who may only read nodes gets a real 403 → one clear line, exit 2, nothing written', async () => {
+      const r = await ebpfctl(['check'], c.restrictedKubeconfig)
+      expect(r.code, r.stdout).toBe(2)
+      expect(r.stderr).toMatch(/forbidden/i)
+      expect(r.stderr).toMatch(/e2e-restricted|cannot (list|get)/)
+      expect(r.stderr).not.toMatch(/\n\s+at /) // no stack trace
+      const e = await ebpfctl(['enable', ...FAST], c.restrictedKubeconfig)
+      expect(e.code).toBe(2)
+      expect(e.stderr).toMatch(/forbidden/i)
+    }, 120_000)
+  })
+}
