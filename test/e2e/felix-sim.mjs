@@ -12,8 +12,8 @@ const server = new URL(readFileSync(join(dir, 'server'), 'utf8').trim())
 if (server.hostname !== '127.0.0.1') throw new Error(`felix-sim: refusing non-loopback server ${server}`)
 const tls = {
   ca: readFileSync(join(dir, 'pki/ca.crt')),
-  cert: readFileSync(join(dir, 'pki/admin.crt')),
-  key: readFileSync(join(dir, 'pki/admin.key')),
+  cert: readFileSync(join(dir, 'pki/controllers.crt')),
+  key: readFileSync(join(dir, 'pki/controllers.key')),
 }
 const logFile = join(dir, 'node-logs/calico-node.log')
 

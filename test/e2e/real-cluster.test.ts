@@ -5,7 +5,14 @@
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {type FakeApiServer, startFakeApiServer} from '../support/fake-apiserver/index.js'
+import {seedKubeadmBase, seedManifestInstall} from '../support/fake-apiserver/scenarios.js'
 import {type E2ECluster, e2eSkipReason, ebpfctl, startE2ECluster} from './support/cluster.js'
+import {type Endpoint, raw, realEndpoint, shape} from './support/raw.js'
 
 const skipReason = e2eSkipReason()
 const FAST = ['--poll-interval', '200ms', '--timeout', '90s']
@@ -67,6 +74,75 @@ if (skipReason) {
       )
       expect(r.code).not.toBe(0)
       expect(r.stderr).toMatch(/Unsupported value: "Bogus"/)
+    })
+
+    describe('conformance: the in-repo fake vs the real apiserver on the requests ebpfctl makes', () => {
+      let fake: FakeApiServer
+      let fakeEp: Endpoint
+      let realEp: Endpoint
+      let tmp: string
+      beforeAll(async () => {
+        fake = await startFakeApiServer()
+        seedKubeadmBase(fake.store, {nodes: 3})
+        seedManifestInstall(fake.store)
+        tmp = mkdtempSync(join(tmpdir(), 'ebpfctl-conformance-'))
+        fakeEp = {url: fake.url, ca: fake.caPem, token: fake.token}
+        realEp = realEndpoint(c.dir)
+      })
+      afterAll(async () => {
+        await fake?.close()
+        if (tmp) rmSync(tmp, {recursive: true, force: true})
+      })
+
+      it('check: every read it sent to the fake answers with the same status and kind on the real apiserver', async () => {
+        fake.resetLog()
+        const r = await ebpfctl(['check', '-o', 'json'], fake.writeKubeconfig(tmp))
+        expect([0, 1], r.stderr).toContain(r.code)
+        // ebpfctl's own request sequence, recorded by the fake.
+        const recorded = fake.log.filter((x) => x.method === 'GET')
+        expect(recorded.length).toBeGreaterThan(5)
+        const diffs: string[] = []
+        for (const req of recorded) {
+          const q = req.query.toString()
+          const path = q ? `${req.path}?${q}` : req.path
+          const [a, b] = await Promise.all([raw(fakeEp, 'GET', path), raw(realEp, 'GET', path)])
+          const [sa, sb] = [shape(a), shape(b)]
+          if (JSON.stringify(sa) !== JSON.stringify(sb))
+            diffs.push(`GET ${path}: fake ${JSON.stringify(sa)} real ${JSON.stringify(sb)}`)
+        }
+        expect(diffs).toEqual([])
+      }, 120_000)
+
+      it('writes ebpfctl makes on FelixConfiguration and ConfigMaps: same status, reason and resulting fields', async () => {
+        const fc = '/apis/crd.projectcalico.org/v1/felixconfigurations/default'
+        const merge = 'application/merge-patch+json'
+        const cm = {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'e2e-conformance', namespace: 'kube-system'},
+          data: {KUBERNETES_SERVICE_HOST: '192.0.2.10', KUBERNETES_SERVICE_PORT: '6443'}}
+        const steps: [string, string, string?, string?][] = [
+          ['PATCH', fc, '{"spec":{"bpfExternalServiceMode":"DSR","bpfKubeProxyHealthzPort":0}}', merge],
+          ['PATCH', fc, '{"spec":{"bpfExternalServiceMode":"Bogus"}}', merge], // CRD enum: 422 Invalid
+          ['PATCH', fc, '{"spec":{"bpfExternalServiceMode":null,"bpfKubeProxyHealthzPort":null}}', merge],
+          ['PATCH', '/apis/crd.projectcalico.org/v1/felixconfigurations/node.nope', '{"spec":{"bpfEnabled":true}}', merge],
+          ['POST', '/api/v1/namespaces/kube-system/configmaps', JSON.stringify(cm)],
+          ['POST', '/api/v1/namespaces/kube-system/configmaps', JSON.stringify(cm)], // 409 AlreadyExists
+          ['PATCH', '/api/v1/namespaces/kube-system/configmaps/e2e-conformance', '{"data":{"KUBERNETES_SERVICE_PORT":null}}', merge],
+          ['DELETE', '/api/v1/namespaces/kube-system/configmaps/e2e-conformance'],
+          ['DELETE', '/api/v1/namespaces/kube-system/configmaps/e2e-conformance'], // 404 NotFound
+        ]
+        const diffs: string[] = []
+        for (const [method, path, body, type] of steps) {
+          const [a, b] = [await raw(fakeEp, method, path, body, type), await raw(realEp, method, path, body, type)]
+          const [sa, sb] = [shape(a), shape(b)]
+          // Only the fields the patch names: the two servers' objects were seeded differently.
+          const touched = body && method === 'PATCH' ? JSON.parse(body) : {}
+          const section = touched.spec ? 'spec' : 'data'
+          const fields = (x: any) =>
+            JSON.stringify(Object.keys(touched[section] ?? {}).map((k) => x.body?.[section]?.[k] ?? '<absent>'))
+          if (JSON.stringify(sa) !== JSON.stringify(sb) || (method === 'PATCH' && a.status === 200 && fields(a) !== fields(b)))
+            diffs.push(`${method} ${path} ${body ?? ''}: fake ${JSON.stringify(sa)} ${fields(a)} real ${JSON.stringify(sb)} ${fields(b)}`)
+        }
+        expect(diffs).toEqual([])
+      }, 60_000)
     })
 
     it('enable --dsr: FelixConfiguration, kube-proxy selector and pods, endpoint ConfigMap, record — as the real apiserver and controllers leave them', async () => {
