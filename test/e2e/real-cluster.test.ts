@@ -73,7 +73,7 @@ if (skipReason) {
         {reject: false},
       )
       expect(r.code).not.toBe(0)
-      expect(r.stderr).toMatch(/Unsupported value: "Bogus"/)
+      expect(r.stderr).toMatch(/spec.bpfExternalServiceMode: Invalid value: "Bogus"/)
     })
 
     describe('conformance: the in-repo fake vs the real apiserver on the requests ebpfctl makes', () => {
