@@ -48,7 +48,9 @@ function writeLog(bpf) {
       ? `${stamp()} [INFO][1] felix/int_dataplane.go 712: BPF enabled, starting BPF endpoint manager and map manager.`
       : `${stamp()} [INFO][1] felix/int_dataplane.go 530: BPF dataplane is disabled, using iptables.`,
   ]
-  writeFileSync(`${logFile}.tmp`, lines.join('\n') + '\n')
+  // kwok serves log files in the CRI format the kubelet reads: "<RFC 3339 time> stdout F <line>".
+  const cri = lines.map((l) => `${new Date().toISOString()} stdout F ${l}`)
+  writeFileSync(`${logFile}.tmp`, cri.join('\n') + '\n')
   renameSync(`${logFile}.tmp`, logFile)
 }
 
