@@ -4,6 +4,7 @@ import {parseDuration} from './lib/duration.js'
 import {ExitCode, isUserError} from './lib/errors.js'
 import type {KubeClient} from './lib/kube/client.js'
 import {configureColor} from './lib/output/color.js'
+import {sanitizeForTerminal} from './lib/output/terminal.js'
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>
@@ -50,19 +51,41 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     return connect({kubeconfig: this.flags.kubeconfig, context: this.flags.context, timeoutMs: this.requestTimeoutMs()})
   }
 
-  /** Writes to stdout without oclif's formatting; used for rendered tables and JSON. */
+  /**
+   * Human output to stdout (tables, messages). Everything human-readable goes through here or err(), the one place
+   * control characters from outside (node strings, versions, ConfigMap values) are made visible (output/terminal.ts).
+   */
   protected out(text: string): void {
+    process.stdout.write(sanitizeForTerminal(text.endsWith('\n') ? text : text + '\n'))
+  }
+
+  /** Human output to stderr (per-node errors, warnings), sanitized like out(). */
+  protected err(text: string): void {
+    process.stderr.write(sanitizeForTerminal(text.endsWith('\n') ? text : text + '\n'))
+  }
+
+  /** A sanitizing stderr for progress lines (keeps their own "rewrite this line"). */
+  protected progressSink(): {write(text: string): void; isTTY?: boolean} {
+    return {isTTY: process.stderr.isTTY, write: (t) => process.stderr.write(sanitizeForTerminal(t, {lineRewrite: true}))}
+  }
+
+  /**
+   * A machine document (JSON, YAML, JUnit) exactly as rendered: its own escaping keeps it valid and terminal-safe
+   * (jsonDocument, xmlSafe), and sanitizing would change its data.
+   */
+  protected outDocument(text: string): void {
     process.stdout.write(text.endsWith('\n') ? text : text + '\n')
   }
 
   protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
     if (isUserError(err)) {
-      process.stderr.write(`Error: ${err.message}\n`)
-      if (err.remedy) process.stderr.write(`  ${err.remedy}\n`)
+      this.err(`Error: ${err.message}`)
+      if (err.remedy) this.err(`  ${err.remedy}`)
       this.exit(err.exitCode)
     }
     // oclif's own parse errors (unknown flag, bad option value) are usage errors.
     err.exitCode ??= err.oclif?.exit ?? ExitCode.Usage
+    err.message = sanitizeForTerminal(err.message)
     return super.catch(err)
   }
 }

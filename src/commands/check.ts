@@ -1,13 +1,15 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {nodeAccessFlags, nodeTimeoutMs} from '../flags/node-access.js'
+import {nodeAccessFlags, nodeTimeoutMs, resolveVia} from '../flags/node-access.js'
 import type {CheckContext} from '../lib/checks/types.js'
 import {CHECK_IDS, normalizeCheckIds, runChecks} from '../lib/checks/index.js'
 import {bpfEnabledInCluster} from '../lib/checks/util.js'
 import {localNodeName, readLocalFacts} from '../lib/checks/facts.js'
+import {UserError} from '../lib/errors.js'
 import {hasKubeconfig} from '../lib/kube/kubeconfig-path.js'
 import {type CalicoInfo, type CheckReport, buildReport, renderFindingsTable, renderJunit} from '../lib/output/findings.js'
+import {jsonDocument} from '../lib/output/terminal.js'
 
 // Start-up matters: nothing from src/lib/kube (client-node, yaml) is imported here; the cluster path loads it.
 
@@ -83,9 +85,30 @@ export default class Check extends BaseCommand<typeof Check> {
     let ctx: CheckContext
     let target: CheckReport['target']
     let calico: CalicoInfo | null = null
-    const wantsCluster =
-      !flags.local && (flags.context !== undefined || flags.nodes !== undefined || hasKubeconfig(flags.kubeconfig))
-    if (!wantsCluster) {
+    const hasCluster = flags.context !== undefined || hasKubeconfig(flags.kubeconfig)
+    // --nodes over SSH needs no cluster (as the dumps): the named nodes are reached by name or --ssh-host.
+    const nodesOverSsh = !hasCluster && flags.nodes !== undefined && resolveVia(flags, undefined) === 'ssh'
+    const wantsCluster = !flags.local && !nodesOverSsh && (hasCluster || flags.nodes !== undefined)
+    if (nodesOverSsh) {
+      const names = flags.nodes!.split(',').map((n) => n.trim()).filter(Boolean)
+      if (names.length === 0 || names.some((n) => n.toLowerCase() === 'all')) {
+        throw new UserError('--nodes all needs a cluster to list the nodes', {
+          remedy: 'Name the nodes (--nodes a,b with --ssh-host NAME=ADDR as needed), or pass --kubeconfig.',
+        })
+      }
+      const [{probeNodes}, {openRunner}] = await Promise.all([import('../lib/checks/node-facts.js'), import('../flags/node-access.js')])
+      const runner = await openRunner(flags, undefined)
+      try {
+        const res = await probeNodes(runner, names.map((name) => ({metadata: {name}})), {
+          timeoutMs: nodeTimeoutMs(flags),
+          concurrency: flags.concurrency,
+        })
+        ctx = {nodeFacts: res.facts, nodeAccessErrors: res.errors}
+      } finally {
+        await runner.close()
+      }
+      target = {mode: 'nodes', nodes: names}
+    } else if (!wantsCluster) {
       const name = localNodeName()
       ctx = {nodeFacts: new Map([[name, await readLocalFacts()]])}
       target = {mode: 'local', node: name}
@@ -135,9 +158,16 @@ export default class Check extends BaseCommand<typeof Check> {
 
     const result = await runChecks(ctx, {only, ignore, strict: flags.strict})
     const report = buildReport(result, {ebpfctlVersion: this.config.version, target, calico})
-    if (flags.output === 'json') this.out(JSON.stringify(report, null, 2))
-    else if (flags.output === 'junit') this.out(renderJunit(report))
+    if (flags.output === 'json') this.outDocument(jsonDocument(report))
+    else if (flags.output === 'junit') this.outDocument(renderJunit(report))
     else this.out(renderFindingsTable(report, {wide: flags.output === 'wide'}))
+    if (ctx.nodeAccessErrors?.size) {
+      const {writeNodeErrors} = await import('../lib/output/node-errors.js')
+      writeNodeErrors(
+        [...ctx.nodeAccessErrors].map(([node, error]) => ({node, error})),
+        (t) => this.err(t),
+      )
+    }
     process.exitCode = result.exitCode
   }
 }

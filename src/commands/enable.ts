@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {planFlags, timingFrom} from '../flags/plan.js'
+import {ExitCode} from '../lib/errors.js'
 
 export default class Enable extends BaseCommand<typeof Enable> {
   static override description = `Switch to Calico's eBPF dataplane: gated, verified step by step, undone on failure.
@@ -16,7 +17,9 @@ Runs the \`check\` suite first and refuses on failures (unless --force). Then, e
   6. --dsr / --no-dsr: bpfExternalServiceMode DSR / Tunnel
 What changed (with prior values) is recorded in ConfigMap ebpfctl-state beside calico-node, for \`ebpfctl revert\`.
 On any failure (API error, timeout, verify, Ctrl-C) the applied steps are undone newest first.
-Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and was rolled back; 2 usage or API error.`
+Exit status: 0 enabled (or already); 1 preflight refused (also with --dry-run, when the real run would be refused),
+or a step failed (rolled back, or a field not restored); 2 usage or API error, or another run holds the lock (Lease
+kube-system/ebpfctl-lock; see --lock-timeout).`
 
   static override examples = [
     {
@@ -63,11 +66,17 @@ Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and w
       description: 'bpfExternalServiceMode: DSR (--no-dsr: Tunnel). Default: leave it as it is.',
     }),
     force: Flags.boolean({description: 'Go ahead although preflight checks failed.'}),
+    ignore: Flags.string({
+      description: 'Check IDs whose preflight failures do not stop enable (shown as ignored), comma-separated, or "all".',
+      multiple: true,
+    }),
   }
 
   async run(): Promise<void> {
     const {flags} = this
     const timing = timingFrom(flags)
+    const {normalizeCheckIds} = await import('../lib/checks/index.js')
+    const ignore = normalizeCheckIds(flags.ignore, 'ignore', true) // a typo is exit 2 before anything is read
     const [kube, plan] = await Promise.all([this.connectCluster(), import('../lib/plan/index.js')])
     const ac = new AbortController()
     const onSigint = () => {
@@ -89,25 +98,28 @@ Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and w
           kubeconfigServer: kube.server,
         },
         timing,
-        progress: plan.createProgress(process.stderr),
+        progress: plan.createProgress(this.progressSink()),
         signal: ac.signal,
         dryRun: flags['dry-run'],
         force: flags.force,
+        ignore,
       })
       const {install} = report
-      this.out(
-        `Plan for ${report.plan.variant} install (Calico ${install.calicoVersion ?? 'version unknown'}, ` +
-          `calico-node in ${install.calicoNamespace}):`,
-      )
-      this.out(report.rendered)
+      const about = `${report.plan.variant} install (Calico ${install.calicoVersion ?? 'version unknown'}, calico-node in ${install.calicoNamespace})`
+      const named = (f: {checkId: string; node?: string; summary: string}) => `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`
+      for (const f of report.ignoredFailures ?? []) this.out(`ignored preflight failure (--ignore): ${named(f)}`)
       if (report.dryRun) {
+        this.out(`Plan for ${about}:`)
+        this.out(report.rendered)
         for (const w of report.plan.warnings) this.out(`warning: ${w}`)
         for (const f of report.preflightFailures)
-          this.out(
-            `preflight failure (enable would refuse without --force): ` +
-              `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`,
-          )
+          this.out(`preflight failure (enable would refuse${flags.force ? ', but --force overrides it' : ''}): ${named(f)}`)
+        for (const line of plan.renderPermissions(report.permissions)) this.out(line)
         this.out('Dry run: nothing was changed.')
+        // The real run would be refused before its first write: the same error and exit status (2 for permissions).
+        if (report.permissions?.missing.length) throw new plan.PermissionError(report.permissions.missing, 'enable')
+        // Refused by preflight: a dry run in CI must not pass (exit 1).
+        if (report.preflightFailures.length > 0 && !flags.force) this.exit(ExitCode.Failed)
         return
       }
       if (report.preflightFailures.length > 0)
@@ -116,11 +128,14 @@ Exit status: 0 enabled (or already); 1 preflight refused, or a step failed and w
       const err = plan.runError(result, report.recordNamespace)
       if (err) throw err
       if (result.outcome === 'nothing-to-do') this.out('Already enabled: nothing to do.')
-      else
+      else {
+        this.out(`Enabled on ${about}.`)
+        this.out(plan.renderChangeSummary(report.plan, result))
         this.out(
           `eBPF dataplane enabled. Record: ConfigMap ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}; undo ` +
             `with \`ebpfctl revert\`.`,
         )
+      }
     } finally {
       process.off('SIGINT', onSigint)
       kube.close()

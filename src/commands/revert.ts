@@ -11,7 +11,8 @@ or FELIX_BPFENABLED); every other field back to its prior value (absent fields r
 kubernetes-services-endpoint deleted only if enable created it; then the record. Without a record the well-known
 changes are reverted best-effort.
 Switching dataplanes disrupts some existing connections.
-Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped; re-run it); 2 usage or API error.`
+Exit status: 0 reverted (or nothing to do); 1 a step failed or a field is not back (re-run it); 2 usage or API error,
+or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeout).`
 
   static override examples = [
     {description: 'Show what would be undone.', command: '<%= config.bin %> <%= command.id %> --dry-run'},
@@ -36,18 +37,21 @@ Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped;
       const report = await plan.revertSession({
         kube,
         timing,
-        progress: plan.createProgress(process.stderr),
+        progress: plan.createProgress(this.progressSink()),
         signal: ac.signal,
         dryRun: flags['dry-run'],
       })
       const source = report.hadRecord
         ? `from the record in ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}`
         : 'no record found: best effort'
-      this.out(`Revert plan (${source}):`)
-      this.out(report.plan.steps.length ? report.rendered : '(nothing to revert)')
       if (report.dryRun) {
+        this.out(`Revert plan (${source}):`)
+        this.out(report.plan.steps.length ? report.rendered : '(nothing to revert)')
         for (const w of report.plan.warnings) this.out(`warning: ${w}`)
+        for (const line of plan.renderPermissions(report.permissions)) this.out(line)
         this.out('Dry run: nothing was changed.')
+        // The real run would be refused before its first write: the same error and exit status (2).
+        if (report.permissions?.missing.length) throw new plan.PermissionError(report.permissions.missing, 'revert')
         return
       }
       const result = report.result!
@@ -59,11 +63,11 @@ Exit status: 0 reverted (or nothing to do); 1 a step failed (the revert stopped;
             '`ebpfctl revert` again.',
         })
       }
-      this.out(
-        result.outcome === 'nothing-to-do'
-          ? 'Nothing to revert.'
-          : 'Reverted: the cluster is back on its previous dataplane.',
-      )
+      if (result.outcome === 'nothing-to-do') this.out(`Nothing to revert (${source}).`)
+      else {
+        this.out(`Reverted (${source}): the cluster is back on its previous dataplane.`)
+        this.out(plan.renderChangeSummary(report.plan, result))
+      }
     } finally {
       process.off('SIGINT', onSigint)
       kube.close()

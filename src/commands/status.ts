@@ -2,14 +2,17 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {ExitCode} from '../lib/errors.js'
+import {jsonDocument} from '../lib/output/terminal.js'
 
 export default class Status extends BaseCommand<typeof Status> {
   static override description = `Dataplane as configured and as running on each node.
 
 Configured mode (Installation / FelixConfiguration / FELIX_BPFENABLED), per node what Felix's calico-node log says (BPF
-active, fallen back to iptables, unknown; grouped), calico-node readiness, kube-proxy state, external-service mode
-(DSR/Tunnel), where calico-node gets the API address (ConfigMap or bootstrap), and the last enable record.
-Exit status: 0 configuration and nodes agree; 1 they disagree; 2 usage or API error.`
+active, fallen back to iptables, iptables with BPF off, unknown; grouped), calico-node readiness, kube-proxy state,
+external-service mode (DSR/Tunnel), where calico-node gets the API address (ConfigMap or bootstrap), and the last
+enable record.
+Exit status: 0 configuration and nodes agree; 1 they disagree, a node's log cannot be read (the reason is shown), or
+kube-proxy runs next to BPF with iptables cleanup on; 2 usage or API error, or Calico is not installed.`
 
   static override examples = [
     {description: 'Status as text.', command: '<%= config.bin %> <%= command.id %>'},
@@ -31,7 +34,8 @@ Exit status: 0 configuration and nodes agree; 1 they disagree; 2 usage or API er
     const [kube, {collectStatus, renderStatus}] = await Promise.all([this.connectCluster(), import('../lib/plan/status.js')])
     try {
       const status = await collectStatus(kube, {logConcurrency: flags['log-concurrency']})
-      this.out(flags.output === 'json' ? JSON.stringify(status, null, 2) : renderStatus(status))
+      if (flags.output === 'json') this.outDocument(jsonDocument(status))
+      else this.out(renderStatus(status))
       if (status.disagreements.length > 0) this.exit(ExitCode.Failed)
     } finally {
       kube.close()

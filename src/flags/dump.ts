@@ -1,7 +1,17 @@
 import {Flags} from '@oclif/core'
 
 import type {DumpSessionOptions} from '../lib/dataplane/session.js'
+import {UserError} from '../lib/errors.js'
+import {parseByteSize} from '../lib/nodes/bounds.js'
 import {type NodeAccessFlagValues, nodeTimeoutMs} from './node-access.js'
+
+function parseMaxOutputBytes(text: string): number {
+  try {
+    return parseByteSize(text)
+  } catch (err) {
+    throw new UserError((err as Error).message, {remedy: 'For example --max-output-bytes 2Gi.'})
+  }
+}
 
 /** Flags shared by `nat dump` and `conntrack dump`. */
 export const dumpFlags = {
@@ -23,6 +33,11 @@ export const dumpFlags = {
   ip: Flags.string({description: 'Only entries with this IP at either end.'}),
   port: Flags.integer({description: 'Only entries with this port at either end.', min: 0, max: 65535}),
   proto: Flags.string({description: 'Only this protocol (tcp, udp, sctp, icmp or a number).'}),
+  'max-output-bytes': Flags.string({
+    description:
+      'Most bytes one node may print for a streamed dump (e.g. 512Mi, 2Gi); past it that node\'s read stops with "output limit reached". Output parsed whole is also capped at 32Mi.',
+    default: '1Gi',
+  }),
   output: Flags.option({
     char: 'o',
     description: 'Output format.',
@@ -41,6 +56,7 @@ export function dumpSessionOptions(
     source: 'auto' | 'agent' | 'bpftool'
     'agent-cmd'?: string
     'agent-crictl': boolean
+    'max-output-bytes': string
   },
   requestTimeoutMs: number,
 ): DumpSessionOptions {
@@ -55,5 +71,6 @@ export function dumpSessionOptions(
     agentCmd: flags['agent-cmd'],
     agentCrictl: flags['agent-crictl'],
     nodeTimeoutMs: nodeTimeoutMs(flags),
+    maxOutputBytes: parseMaxOutputBytes(flags['max-output-bytes']),
   }
 }

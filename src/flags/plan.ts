@@ -11,6 +11,11 @@ export const planFlags = {
     default: '5m',
     description: 'Bound on each wait (rollouts, Felix restarts, kube-proxy pods).',
   }),
+  'lock-timeout': Flags.string({
+    default: '5s',
+    description:
+      'How long to wait while another enable/revert holds the lock (Lease kube-system/ebpfctl-lock) before refusing.',
+  }),
   'poll-interval': Flags.string({default: '2s', description: 'Interval between polls of a wait.', hidden: true}),
   'retry-delay': Flags.string({
     default: '500ms',
@@ -19,8 +24,14 @@ export const planFlags = {
   }),
 }
 
-export function timingFrom(flags: {timeout: string; 'poll-interval': string; 'retry-delay': string}) {
+export function timingFrom(flags: {
+  timeout: string
+  'poll-interval': string
+  'retry-delay': string
+  'lock-timeout': string
+}) {
   return {
+    lockTimeoutMs: parseDuration(flags['lock-timeout'], 'lock-timeout'),
     timeoutMs: parseDuration(flags.timeout, 'timeout'),
     pollMs: parseDuration(flags['poll-interval'], 'poll-interval'),
     retryDelayMs: parseDuration(flags['retry-delay'], 'retry-delay'),

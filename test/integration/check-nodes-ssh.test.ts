@@ -94,11 +94,33 @@ describe.runIf(isRoot)('check --nodes over SSH', () => {
       {reject: false, env: {NO_COLOR: '1'}},
     )
     expect(r.exitCode).toBe(1)
+    // Per-node errors also go to stderr, one line each, with the reason.
+    expect(r.stderr).toMatch(/^error rocky-1: .*known_hosts/m)
+    expect(r.stderr).toMatch(/^error plain-1: .*known_hosts/m)
     const report = JSON.parse(r.stdout) as Report
     for (const node of ['rocky-1', 'plain-1']) {
       const access = finding(report, node, 'node-access')
       expect(access.status).toBe('fail')
       expect(access.summary).toMatch(new RegExp(`^${node} .*is not in known_hosts.*fingerprint is SHA256:\\S+`))
     }
+  })
+
+  it('--nodes a,b --via ssh works without a kubeconfig (only the named nodes, no cluster)', async () => {
+    const r = await execa(
+      'node',
+      [
+        join(root, 'bin/run.js'), 'check', '-o', 'json', '--nodes', 'rocky-1,plain-1', '--via', 'ssh',
+        '--ssh-user', 'root', '--ssh-identity', rig.identityFile, '--ssh-known-hosts', rig.knownHostsPath,
+        '--ssh-config', join(rig.dir, 'none'),
+        ...[...rig.hostOverrides()].flatMap(([n, a]) => ['--ssh-host', `${n}=${a}`]),
+      ],
+      {reject: false, env: {NO_COLOR: '1', KUBECONFIG: ''}},
+    )
+    expect(r.stderr).toBe('')
+    expect(r.exitCode).toBe(1)
+    const report = JSON.parse(r.stdout) as Report & {target: {mode: string; nodes: string[]}}
+    expect(report.target).toMatchObject({mode: 'nodes', nodes: ['rocky-1', 'plain-1']})
+    expect(finding(report, 'rocky-1', 'kernel').status).toBe('fail')
+    expect(finding(report, 'plain-1', 'bpffs').status).toBe('warn')
   })
 })

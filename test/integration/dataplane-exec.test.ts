@@ -2,7 +2,7 @@
  * `ebpfctl nat dump --via exec`: the built CLI through the fake API server's pod exec (WebSocket) into each node's
  * calico-node pod, where a stand-in agent replays the real outputs recorded in projectcalico/calico#13279 (NAT-1).
  */
-import {mkdtempSync} from 'node:fs'
+import {mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -13,6 +13,7 @@ import type {DriftFinding} from '../../src/lib/maps/index.js'
 import {type FakeApiServer, startFakeApiServer} from '../support/fake-apiserver/index.js'
 import {seedKubeadmBase, seedOperatorInstall} from '../support/fake-apiserver/scenarios.js'
 import {nat1ByNode} from '../unit/maps/helpers.js'
+import type {ExecRequest, ExecResponse} from '../support/fake-apiserver/index.js'
 
 const root = join(import.meta.dirname, '..', '..')
 // NAT-1's three kubectl runs, one per node: node-1 is healthy, node-2 has one stale backend, node-3 points at :9093.
@@ -31,6 +32,7 @@ describe('nat dump through pod exec', () => {
       execs.push({pod: req.pod, container: req.container, command: req.command})
       const pod = server.store.get('v1', 'Pod', req.pod, req.namespace) as {spec: {nodeName: string}}
       const index = Number(pod.spec.nodeName.replace('node-', '')) - 1
+      if (req.command.join(' ') === 'test -x /usr/bin/calico') return {exitCode: 1} // a v3.30 image: calico-node
       if (req.command.join(' ') !== 'calico-node -bpf nat dump') return {stderr: `unexpected ${req.command.join(' ')}`, exitCode: 1}
       return {stdout: recorded[index]!, exitCode: 0}
     })
@@ -65,9 +67,11 @@ describe('nat dump through pod exec', () => {
       ['node-2', ['172.30.171.71:7443']],
       ['node-3', ['10.0.0.10:9093', '10.0.0.11:9093', '10.0.0.22:9093']],
     ])
-    // One exec per node, into the calico-node container explicitly, flags after the subcommand, no --json on v3.30.
+    // Per node: one probe for the binary and one dump, into the calico-node container explicitly, flags after the
+    // subcommand, no --json on v3.30.
     expect(execs.every((e) => e.container === 'calico-node')).toBe(true)
-    expect(execs).toHaveLength(3)
+    expect(execs.filter((e) => e.command[0] === 'test')).toHaveLength(3)
+    expect(execs.filter((e) => e.command[0] !== 'test')).toHaveLength(3)
     // Read-only, and a constant number of API requests (lists, not per-node GETs): the exec upgrades are per node.
     expect(server.writes()).toHaveLength(0)
     expect(server.log.filter((l) => l.verb !== 'exec').length).toBeLessThanOrEqual(20)
@@ -79,6 +83,18 @@ describe('nat dump through pod exec', () => {
     expect(r.stdout).toMatch(/node-1\s+10\.96\.0\.1:443\/TCP\s+default\/kubernetes:https\s+10\.0\.0\.20:6443, 10\.0\.0\.21:6443, 10\.0\.0\.22:6443/)
   })
 
+  it('--check-drift --service limits drift to that Service', async () => {
+    const r = await cli(['nat', 'dump', '--all-nodes', '--via', 'exec', '--check-drift', '--service', 'kube-system/kube-dns', '-o', 'json'])
+    const report = JSON.parse(r.stdout) as {drift: DriftFinding[]}
+    // The nodes disagree only about default/kubernetes: nothing to report for kube-dns.
+    expect(report.drift.filter((d) => !d.service?.startsWith('kube-system/kube-dns:'))).toStrictEqual([])
+    const k = await cli(['nat', 'dump', '--all-nodes', '--via', 'exec', '--check-drift', '--service', 'default/kubernetes', '-o', 'json'])
+    const kd = (JSON.parse(k.stdout) as {drift: DriftFinding[]}).drift
+    expect(kd.length).toBeGreaterThan(0)
+    expect(kd.every((d) => d.service?.startsWith('default/kubernetes:'))).toBe(true)
+    expect(k.exitCode).toBe(1)
+   }, 60_000)
+
   it('rejects an unknown node and a malformed --service with one line and exit 2', async () => {
     const a = await cli(['nat', 'dump', '--node', 'no-such-node', '--via', 'exec'])
     expect(a.exitCode).toBe(2)
@@ -88,3 +104,129 @@ describe('nat dump through pod exec', () => {
     expect(b.stderr).toMatch(/--service=kubernetes is not NAMESPACE\/NAME/)
   })
 })
+
+const fixture = (name: string) => readFileSync(join(root, 'test/fixtures/bpf', name), 'utf8')
+const NOT_IN_IMAGE = (bin: string) =>
+  `OCI runtime exec failed: exec failed: unable to start container process: exec: "${bin}": executable file not found in $PATH: unknown`
+
+// Each test starts the CLI once or twice (about 5 s each on a loaded 2-CPU machine).
+describe('nat dump through pod exec: what the image has, and output that is not understood', {timeout: 60_000}, () => {
+  let server: FakeApiServer | undefined
+  let kubeconfig: string
+  let handler: (command: string) => ExecResponse
+  const seen: string[] = []
+
+  async function cluster(calicoVersion: string): Promise<void> {
+    await server?.close()
+    server = await startFakeApiServer()
+    seedKubeadmBase(server.store, {nodes: 1})
+    seedOperatorInstall(server.store, {calicoVersion})
+    server.setExecHandler((req: ExecRequest) => {
+      seen.push(req.command.join(' '))
+      return handler(req.command.join(' '))
+    })
+    kubeconfig = server.writeKubeconfig(mkdtempSync(join(tmpdir(), 'ebpfctl-exec-')))
+    seen.length = 0
+  }
+  afterAll(async () => server?.close())
+  const cli = (args: string[]) =>
+    execa('node', [join(root, 'bin/run.js'), 'nat', 'dump', '--node', 'node-1', '--via', 'exec', ...args, '--kubeconfig', kubeconfig], {
+      reject: false,
+      env: {NO_COLOR: '1'},
+    })
+
+  it('v3.33 ships only /usr/bin/calico: probed, and `calico component node bpf` is used', async () => {
+    await cluster('v3.33.0')
+    handler = (c) => {
+      if (c === 'test -x /usr/bin/calico') return {exitCode: 0}
+      if (c === 'calico component node bpf nat dump --json') return {stdout: fixture('doc-nat-dump.json'), exitCode: 0}
+      if (c.startsWith('calico-node')) return {exitCode: 1, startFailure: NOT_IN_IMAGE('calico-node')}
+      return {exitCode: 1, startFailure: NOT_IN_IMAGE(c.split(' ')[0]!)}
+    }
+    const r = await cli(['-o', 'json'])
+    expect(r.stderr).toBe('')
+    expect(r.exitCode).toBe(0)
+    const report = JSON.parse(r.stdout) as {nodes: {source: string; frontends: unknown[]}[]}
+    expect(report.nodes[0]!.source).toBe('agent-json')
+    expect(report.nodes[0]!.frontends.length).toBeGreaterThan(0)
+    expect(seen.some((c) => c.startsWith('calico-node'))).toBe(false)
+  })
+
+  it('an image without the probe still works: the other style is tried when the binary is missing', async () => {
+    await cluster('v3.33.0')
+    handler = (c) => {
+      if (c.startsWith('calico component node bpf nat dump')) return {stdout: fixture('fmt-nat-dump-v3.27.0.txt'), exitCode: 0}
+      return {exitCode: 1, startFailure: NOT_IN_IMAGE(c.split(' ')[0]!)}
+    }
+    const r = await cli(['-o', 'json', '--source', 'agent'])
+    expect(r.exitCode).toBe(0)
+    expect((JSON.parse(r.stdout) as {nodes: {frontends: unknown[]}[]}).nodes[0]!.frontends.length).toBeGreaterThan(0)
+  })
+
+  it('JSON asked, text answered: read with the text parser, not "No NAT entries matched"', async () => {
+    await cluster('v3.32.1')
+    handler = (c) => {
+      if (c === 'test -x /usr/bin/calico') return {exitCode: 1}
+      if (c === 'calico-node -bpf nat dump --json') return {stdout: fixture('fmt-nat-dump-v3.27.0.txt'), exitCode: 0}
+      return {stderr: `unexpected ${c}`, exitCode: 1}
+    }
+    const r = await cli(['-o', 'json'])
+    expect(r.exitCode).toBe(0)
+    const node = (JSON.parse(r.stdout) as {nodes: {source: string; frontends: {ip: string}[]}[]}).nodes[0]!
+    expect(node.source).toBe('agent-text')
+    expect(node.frontends.map((f) => f.ip)).toContain('10.96.0.1')
+  })
+
+  it('output that is not understood is exit 1 with reason not-understood, on stderr', async () => {
+    await cluster('v3.32.1')
+    handler = (c) => {
+      if (c === 'test -x /usr/bin/calico') return {exitCode: 1}
+      if (c.startsWith('calico-node -bpf nat dump')) return {stdout: 'Welcome to the node shell\nmaps: see elsewhere\n', exitCode: 0}
+      return {stderr: `unexpected ${c}`, exitCode: 1}
+    }
+    const r = await cli(['--source', 'agent'])
+    expect(r.exitCode).toBe(1)
+    expect(r.stdout).not.toMatch(/No NAT entries matched/)
+    expect(r.stderr).toMatch(/^error node-1: .*not understood.*Welcome to the node shell/m)
+    const j = await cli(['--source', 'agent', '-o', 'json'])
+    expect(j.exitCode).toBe(1)
+    expect((JSON.parse(j.stdout) as {nodes: {error: {reason: string}}[]}).nodes[0]!.error.reason).toBe('not-understood')
+   }, 60_000)
+
+  it('a failing --agent-cmd is reported as such, not as "BPF dataplane not active"', async () => {
+    await cluster('v3.32.1')
+    handler = (c) => (c.startsWith('nsenter-calico ') ? {exitCode: 1, startFailure: NOT_IN_IMAGE('nsenter-calico')} : {stderr: `unexpected ${c}`, exitCode: 1})
+    const r = await cli(['--agent-cmd', 'nsenter-calico --target 1'])
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toMatch(/^error node-1: --agent-cmd "nsenter-calico --target 1" failed .*nsenter-calico.*executable file not found/m)
+    expect(r.stderr).not.toMatch(/not active/)
+  })
+
+  it("the image's /bin/bpftool reads the maps through exec when the agent tool fails", async () => {
+    await cluster('v3.33.0')
+    const pin = (name: string) => `/sys/fs/bpf/tc/globals/${name}`
+    const show = (JSON.parse(fixture('bpftool/bpftool-map-show.json')) as {name: string}[]).map((m) => ({...m, pinned: [pin(m.name)]}))
+    handler = (c) => {
+      if (c === 'test -x /usr/bin/calico') return {exitCode: 0}
+      if (c.startsWith('calico ')) return {stderr: 'panic: runtime error: invalid memory address\n', exitCode: 2}
+      if (c === 'bpftool -j -f map show') return {stdout: JSON.stringify(show), exitCode: 0}
+      if (c === `bpftool -j map dump pinned ${pin('cali_v4_nat_fe3')}`) return {stdout: fixture('bpftool/bpftool-nat-fe3.json'), exitCode: 0}
+      if (c === `bpftool -j map dump pinned ${pin('cali_v4_nat_be')}`) return {stdout: fixture('bpftool/bpftool-nat-be.pretty.json'), exitCode: 0}
+      return {exitCode: 1, startFailure: NOT_IN_IMAGE(c.split(' ')[0]!)}
+    }
+    const r = await cli(['-o', 'json'])
+    expect(r.exitCode, r.stderr).toBe(0)
+    const node = (JSON.parse(r.stdout) as {nodes: {source: string; frontends: unknown[]}[]}).nodes[0]!
+    expect(node.source).toBe('bpftool')
+    expect(node.frontends.length).toBeGreaterThan(0)
+  })
+
+  it('an exec that cannot start says why (the runtime message), never "failed (exit 1): " and nothing', async () => {
+    await cluster('v3.32.1')
+    handler = (c) => ({exitCode: 1, startFailure: NOT_IN_IMAGE(c.split(' ')[0]!)})
+    const r = await cli(['--source', 'bpftool'])
+    expect(r.exitCode).toBe(1)
+    expect(r.stderr).toMatch(/^error node-1: .*bpftool.*executable file not found/m)
+  })
+})
+

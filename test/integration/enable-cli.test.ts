@@ -51,7 +51,7 @@ describe('ebpfctl enable/revert as a child process', () => {
 
   it(
     'a node that falls back: exit 1, says what failed and that the cluster was restored',
-    {timeout: 60_000},
+    {timeout: 120_000},
     async () => {
       cluster = await startCluster('operator', {
         nodes: [
@@ -63,6 +63,22 @@ describe('ebpfctl enable/revert as a child process', () => {
       expect(refused.code).toBe(1)
       expect(refused.stderr).toMatch(/preflight failed[\s\S]*kernel/)
       expect(cluster.server.writes()).toEqual([])
+      // A dry run of a run that would be refused fails too (CI must not pass it), listing why.
+      const dry = await cli(['enable', '--kubeconfig', cluster.kubeconfig, '--dry-run', ...FAST])
+      expect(dry.code).toBe(1)
+      expect(dry.stdout).toMatch(/preflight failure \(enable would refuse\): kernel/)
+      expect(cluster.server.writes()).toEqual([])
+      // --ignore demotes the named failures, like check --ignore (a typo is exit 2); --force is not the only way.
+      const typo = await cli(['enable', '--kubeconfig', cluster.kubeconfig, '--ignore', 'kernal', ...FAST])
+      expect(typo.code).toBe(2)
+      const ids = [...new Set([...refused.stderr.matchAll(/^\s+- ([a-z-]+)/gm)].map((m) => m[1]!))]
+      expect(ids).toContain('kernel')
+      const ignoredDry = await cli(['enable', '--kubeconfig', cluster.kubeconfig, '--dry-run', '--ignore', ids.join(','), ...FAST])
+      expect(ignoredDry.code, ignoredDry.stdout).toBe(0)
+      expect(ignoredDry.stdout).toMatch(/ignored preflight failure \(--ignore\): kernel/)
+      const ignored = await cli(['enable', '--kubeconfig', cluster.kubeconfig, '--ignore', ids.join(','), ...FAST])
+      expect(ignored.stderr).not.toMatch(/preflight failed/)
+      expect(ignored.stderr).toMatch(/Error: step "verify BPF is active on every node".*old-1.*the cluster was restored/)
       const r = await cli(['enable', '--kubeconfig', cluster.kubeconfig, '--force', ...FAST])
       expect(r.code).toBe(1)
       expect(r.stderr).toMatch(/Error: step "verify BPF is active on every node".*old-1.*the cluster was restored/)
@@ -76,11 +92,17 @@ describe('ebpfctl enable/revert as a child process', () => {
     const e = await cli(['enable', '--kubeconfig', cluster.kubeconfig, ...FAST])
     expect(e.code, e.stderr).toBe(0)
     expect(e.stdout).toContain('eBPF dataplane enabled')
+    // A short summary of what changed, not the whole plan again.
+    expect(e.stdout).toMatch(/^Changed:\n/m)
+    expect(e.stdout).toMatch(/^  felixconfigurations\S* default: spec\.bpfEnabled: \(absent\) → true$/m)
+    expect(e.stdout).not.toContain('1. API-server address')
     const again = await cli(['enable', '--kubeconfig', cluster.kubeconfig, ...FAST])
     expect(again.stdout).toContain('Already enabled: nothing to do.')
     const r = await cli(['revert', '--kubeconfig', cluster.kubeconfig, ...FAST])
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toContain('Reverted')
+    expect(r.stdout).toMatch(/^Changed:\n/m)
+    expect(r.stdout).not.toContain('Revert plan')
     expect(r.stderr).toContain('disrupts')
   })
 

@@ -87,7 +87,8 @@ describe('enable through the fake API server', () => {
       cluster.server.resetLog()
       const again = await enable(cluster, tc.opts)
       expect(again.result?.outcome).toBe('nothing-to-do')
-      expect(cluster.server.writes()).toEqual([])
+      // Only the lock (Lease taken and released).
+      expect(cluster.server.writes().map((w) => `${w.method} ${w.resource}`)).toEqual(['POST leases', 'DELETE leases'])
     })
 
     it(`${tc.name}: --dry-run prints the plan and diffs and writes nothing`, async () => {
@@ -163,10 +164,15 @@ describe('enable through the fake API server', () => {
     expect(cluster.server.writes()).toEqual([])
   })
 
-  it('a 403 names the verb and resource and rolls back', async () => {
+  it('a 403 the permission gate could not predict (RBAC changed mid-run) names the verb and resource and rolls back', async () => {
     cluster = await startCluster('manifest')
     const before = touchedFields(cluster.server.store, cluster.calicoNamespace)
-    cluster.server.forbid({verb: 'patch', resource: 'daemonsets', namespace: 'kube-system'})
+    // Allowed when the gate asks (SelfSubjectAccessReview), refused when the write comes.
+    cluster.server.onRequest((r) =>
+      r.method === 'PATCH' && r.resource === 'daemonsets' && r.name === 'calico-node'
+        ? {status: 403, reason: 'Forbidden'}
+        : undefined,
+    )
     const report = await enable(cluster)
     expect(report.result?.outcome).toBe('rolled-back')
     expect(report.result?.error).toMatch(/cannot patch daemonsets\.apps "calico-node" in namespace "kube-system"/)

@@ -150,6 +150,39 @@ describe('revert refuses a record that names anything enable does not write', ()
     })
   }
 
+  it('a kube-proxy entry whose prior value is an off key (revert would switch kube-proxy off with BPF off)', async () => {
+    const c = await enabled('manifest', false)
+    const cm = c.server.store.get('v1', 'ConfigMap', RECORD_CONFIGMAP, c.calicoNamespace)
+    expect((await revertSession({kube: c.kube, timing})).result?.outcome).toBe('done')
+    // The cluster is back to iptables with kube-proxy serving; a planted record "restores" kube-proxy off.
+    const planted: Json = JSON.parse(cm.data[RECORD_KEY])
+    planted.entries = planted.entries.filter((e: Json) => e.stepId === 'kube-proxy')
+    planted.entries[0].changes[0].fields[0].before = {present: true, value: 'true'}
+    delete cm.metadata.resourceVersion
+    c.server.store.put({...cm, data: {[RECORD_KEY]: JSON.stringify(planted)}})
+    const before = touchedFields(c.server.store, c.calicoNamespace)
+    const err = await refused(c)
+    expect(err.message).toMatch(/nodeSelector\.non-calico before value must be absent/)
+    expect(touchedFields(c.server.store, c.calicoNamespace)).toEqual(before)
+    expect(c.server.store.get('apps/v1', 'DaemonSet', 'kube-proxy', 'kube-system').spec.template.spec.nodeSelector)
+      .not.toHaveProperty('non-calico')
+  })
+
+  it('a record claiming enable created FelixConfiguration default: revert removes its fields, never the object', async () => {
+    const c = await enabled('manifest', false)
+    editRecord(c, (r) => {
+      const fc = entry(r, 'bpf-on').changes.find((ch: Json) => ch.resource.plural === 'felixconfigurations')
+      fc.action = 'create'
+      return r
+    })
+    const res = await revertSession({kube: c.kube, timing})
+    expect(res.result?.outcome, res.result?.error).toBe('done')
+    expect(c.server.writes().some((w) => w.method === 'DELETE' && w.path.includes('felixconfigurations'))).toBe(false)
+    const fc = c.server.store.get('crd.projectcalico.org/v1', 'FelixConfiguration', 'default')
+    expect(fc?.spec).toMatchObject({logSeverityScreen: 'Info', floatingIPs: 'Disabled'})
+    expect(fc.spec.bpfEnabled).not.toBe(true)
+  })
+
   it('a resource version smuggled into an allowed object is replaced by ebpfctl\'s own', async () => {
     const c = await enabled()
     editRecord(c, (r) => {
@@ -208,6 +241,23 @@ describe('a malformed record is one clear error, never a crash', () => {
   })
 })
 
+describe('a dry run meets the record as the real run would', () => {
+  it('enable --dry-run refuses a bad record (exit 2), as the real run does', async () => {
+    const c = await enabled('manifest', false)
+    editRecord(c, (r) => ((entry(r, 'bpf-on').changes = 'x'), r))
+    c.server.resetLog()
+    const err = await enableSession({
+      kube: c.kube,
+      options: {kubeProxy: 'disable', dsr: true, kubeconfigServer: c.kube.server},
+      timing,
+      dryRun: true,
+    }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(RecordError)
+    expect((err as RecordError).exitCode).toBe(2)
+    expect(c.server.writes()).toEqual([])
+  })
+})
+
 describe('revert checks the live cluster, not the record, before BPF off', () => {
   it('a record that forgot its kube-proxy entry: BPF stays on while kube-proxy is disabled', async () => {
     const c = await enabled('manifest', false)
@@ -215,6 +265,36 @@ describe('revert checks the live cluster, not the record, before BPF off', () =>
     const res = await revertSession({kube: c.kube, timing})
     expect(res.result?.outcome).toBe('rollback-incomplete')
     expect(res.result?.error).toMatch(/refusing to turn BPF off: kube-proxy DaemonSet kube-system\/kube-proxy is still disabled/)
+    const fc = c.server.store.get('crd.projectcalico.org/v1', 'FelixConfiguration', 'default')
+    expect(fc.spec.bpfEnabled).toBe(true)
+  })
+
+  it('kube-proxy deleted after enable: BPF stays on (no DaemonSet is not kube-proxy serving)', async () => {
+    const c = await enabled('manifest', false)
+    c.server.store.delete('apps/v1', 'DaemonSet', 'kube-proxy', 'kube-system')
+    const res = await revertSession({kube: c.kube, timing})
+    expect(res.result?.outcome).toBe('rollback-incomplete')
+    expect(res.result?.error).toMatch(/refusing to turn BPF off: kube-proxy DaemonSet kube-system\/kube-proxy is gone/)
+    const fc = c.server.store.get('crd.projectcalico.org/v1', 'FelixConfiguration', 'default')
+    expect(fc.spec.bpfEnabled).toBe(true)
+  })
+
+  it('kube-proxy deleted during enable: its rollback keeps BPF on', async () => {
+    cluster = await startCluster('manifest')
+    const c = cluster
+    // The DSR patch (the last step) fails, and kube-proxy has meanwhile been deleted: the rollback must stop short.
+    c.server.onRequest((r) => {
+      if (r.method !== 'PATCH' || r.resource !== 'felixconfigurations' || !/DSR/i.test(r.body ?? '')) return undefined
+      c.server.store.delete('apps/v1', 'DaemonSet', 'kube-proxy', 'kube-system')
+      return {status: 403, reason: 'Forbidden', message: 'injected'}
+    })
+    const r = await enableSession({
+      kube: c.kube,
+      options: {kubeProxy: 'disable', dsr: true, kubeconfigServer: c.kube.server},
+      timing,
+    })
+    expect(r.result?.outcome).toBe('rollback-incomplete')
+    expect(r.result?.rollbackError).toMatch(/kube-proxy DaemonSet kube-system\/kube-proxy is gone/)
     const fc = c.server.store.get('crd.projectcalico.org/v1', 'FelixConfiguration', 'default')
     expect(fc.spec.bpfEnabled).toBe(true)
   })

@@ -43,7 +43,12 @@ describe('revert', () => {
     const instPatches = cluster.server
       .writes()
       .filter((w) => w.resource === 'installations')
-      .map((w) => JSON.parse(w.body!))
+      .map((w) => {
+        // Every patch is conditional on the resourceVersion it was computed from.
+        const {metadata, ...body} = JSON.parse(w.body!)
+        expect(metadata.resourceVersion).toMatch(/^\d+$/)
+        return body
+      })
     expect(instPatches).toContainEqual({spec: {calicoNetwork: {linuxDataplane: 'Iptables', bpfNetworkBootstrap: null}}})
     expect(cluster.sim?.degraded()).toBe('')
     expect(touchedFields(cluster.server.store, cluster.calicoNamespace)).toEqual(before)
@@ -71,7 +76,7 @@ describe('revert', () => {
     expect(order.indexOf('daemonsets')).toBeLessThan(order.indexOf('felixconfigurations'))
   })
 
-  it('stops before BPF off when kube-proxy cannot come back (403), so Services keep working', async () => {
+  it('a missing permission is refused before any write, with the full list', async () => {
     cluster = await startCluster('manifest')
     await enableSession({
       kube: cluster.kube,
@@ -79,6 +84,25 @@ describe('revert', () => {
       timing,
     })
     cluster.server.forbid({verb: 'patch', resource: 'daemonsets', namespace: 'kube-system'})
+    cluster.server.resetLog()
+    const err = await revertSession({kube: cluster.kube, timing}).catch((e: unknown) => e as Error)
+    expect((err as Error).message).toMatch(/patch daemonsets\.apps\/kube-proxy -n kube-system/)
+    expect(cluster.server.writes()).toEqual([])
+  })
+
+  it('stops before BPF off when kube-proxy cannot come back (403), so Services keep working', async () => {
+    cluster = await startCluster('manifest')
+    await enableSession({
+      kube: cluster.kube,
+      options: {kubeProxy: 'disable', kubeconfigServer: cluster.kube.server},
+      timing,
+    })
+    // Allowed when the permission gate asks, refused when the write comes (RBAC changed mid-run, a webhook).
+    cluster.server.onRequest((r) =>
+      r.method === 'PATCH' && r.resource === 'daemonsets' && r.name === 'kube-proxy'
+        ? {status: 403, reason: 'Forbidden'}
+        : undefined,
+    )
     const r = await revertSession({kube: cluster.kube, timing})
     expect(r.result?.outcome).toBe('rollback-incomplete')
     expect(r.result?.error).toMatch(/kube-proxy back.*cannot patch daemonsets\.apps "kube-proxy"/)

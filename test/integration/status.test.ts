@@ -1,5 +1,7 @@
 import {afterEach, describe, expect, it, vi} from 'vitest'
 
+import {parseFelixBool} from '../../src/lib/kube/cluster.js'
+
 import Status from '../../src/commands/status.js'
 import {collectStatus, enableSession, renderStatus} from '../../src/lib/plan/index.js'
 import {type TestCluster, startCluster} from '../support/operator-sim.js'
@@ -12,10 +14,15 @@ afterEach(async () => {
   cluster = undefined
 })
 
-async function runStatus(args: string[]): Promise<{stdout: string; exit: number}> {
+async function runStatus(args: string[]): Promise<{stdout: string; stderr: string; exit: number}> {
   let stdout = ''
+  let stderr = ''
   vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
     stdout += String(chunk)
+    return true
+  })
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk)
     return true
   })
   let exit = 0
@@ -25,7 +32,7 @@ async function runStatus(args: string[]): Promise<{stdout: string; exit: number}
     exit = (err as {oclif?: {exit?: number}}).oclif?.exit ?? 99
   }
   vi.restoreAllMocks()
-  return {stdout, exit}
+  return {stdout, stderr, exit}
 }
 
 describe('status', () => {
@@ -37,7 +44,8 @@ describe('status', () => {
     expect(before.apiAddress.source).toBe('none')
     expect(before.record).toBeUndefined()
     expect(before.disagreements).toEqual([])
-    expect(before.nodes.groups).toEqual([{dataplane: 'unknown', count: 3, nodes: ['node-1', 'node-2', 'node-3']}])
+    // BPF configured off and no BPF start in Felix's log: these nodes run iptables (not "unknown").
+    expect(before.nodes.groups).toEqual([{dataplane: 'iptables', count: 3, nodes: ['node-1', 'node-2', 'node-3']}])
 
     await enableSession({
       kube: cluster.kube,
@@ -92,5 +100,47 @@ describe('status', () => {
     const other = cluster.server.log.length - logs
     expect(logs).toBe(40)
     expect(other).toBeLessThanOrEqual(20)
+  })
+
+  it('exit 2 when Calico is not installed', async () => {
+    cluster = await startCluster('manifest')
+    cluster.server.store.delete('apps/v1', 'DaemonSet', 'calico-node', 'kube-system')
+    const {stderr, exit} = await runStatus(['--kubeconfig', cluster.kubeconfig])
+    expect(exit).toBe(2)
+    expect(stderr).toMatch(/Calico is not installed/)
+  })
+
+  it('exit 1, saying why, when the per-node verdicts cannot be read (403 on pods/log)', async () => {
+    cluster = await startCluster('manifest', {nodes: 2})
+    cluster.server.forbid({verb: '*', resource: 'pods/log'})
+    const s = await collectStatus(cluster.kube)
+    expect(s.nodes.groups).toEqual([{dataplane: 'unknown', count: 2, nodes: ['node-1', 'node-2']}])
+    expect(s.nodes.unreadable.map((u) => u.node)).toEqual(['node-1', 'node-2'])
+    expect(s.nodes.unreadable[0]!.error).toMatch(/forbidden|403/i)
+    const {stdout, exit} = await runStatus(['--kubeconfig', cluster.kubeconfig])
+    expect(exit).toBe(1)
+    expect(stdout).toMatch(/cannot read node-1: .*(forbidden|403)/i)
+  })
+
+  it('exit 1 when kube-proxy runs next to BPF with iptables cleanup enabled (the default)', async () => {
+    cluster = await startCluster('manifest')
+    const fc = cluster.server.store.get('crd.projectcalico.org/v1', 'FelixConfiguration', 'default')
+    fc.spec.bpfEnabled = true
+    cluster.server.store.put(fc)
+    const s = await collectStatus(cluster.kube)
+    expect(s.kubeProxy.state).toBe('running')
+    expect(s.disagreements.join('\n')).toMatch(/kube-proxy is running next to BPF/)
+    expect((await runStatus(['--kubeconfig', cluster.kubeconfig])).exit).toBe(1)
+  })
+
+  it('FELIX_BPFENABLED=1 is BPF on, as check reads it', async () => {
+    cluster = await startCluster('manifest')
+    const ds = cluster.server.store.get('apps/v1', 'DaemonSet', 'calico-node', 'kube-system')
+    const c = ds.spec.template.spec.containers.find((x: {name: string}) => x.name === 'calico-node')
+    c.env = [...(c.env ?? []).filter((e: {name: string}) => e.name !== 'FELIX_BPFENABLED'), {name: 'FELIX_BPFENABLED', value: '1'}]
+    cluster.server.store.put(ds)
+    const s = await collectStatus(cluster.kube)
+    expect(parseFelixBool('1')).toBe(true)
+    expect(s.configured).toMatchObject({bpf: true, source: 'calico-node env FELIX_BPFENABLED', value: '1'})
   })
 })

@@ -1,3 +1,5 @@
+import {once} from 'node:events'
+
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
@@ -32,16 +34,20 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
     try {
       const {JsonConntrackSink, conntrackDump} = await import('../../lib/dataplane/conntrack.js')
       const render = await import('../../lib/dataplane/render.js')
-      const write = (text: string) => process.stdout.write(text)
+      const {jsonDocument, sanitizeForTerminal, yamlDocument} = await import('../../lib/output/terminal.js')
+      // Rows carry node names and agent fields: the same sanitizing as out().
+      const writeHuman = (text: string) => process.stdout.write(sanitizeForTerminal(text))
+      // Backpressure: when stdout is full (a slow pipe), node reads pause until it drains instead of queueing.
+      const drained = () => once(process.stdout, 'drain')
       let results
       if (flags.stats) {
         results = await conntrackDump(session, {filter, stats: true, concurrency: flags.concurrency})
         const perNode = results.map((r) => ({node: r.node, stats: r.stats, error: r.error?.message}))
-        if (flags.output === 'json') this.out(JSON.stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}, null, 2))
-        else if (flags.output === 'yaml') this.out((await import('yaml')).stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
+        if (flags.output === 'json') this.outDocument(jsonDocument({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
+        else if (flags.output === 'yaml') this.outDocument(await yamlDocument({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
         else this.out(render.renderConntrackStats(perNode))
       } else if (flags.output === 'json') {
-        const sink = new JsonConntrackSink(write)
+        const sink = new JsonConntrackSink((text) => process.stdout.write(text), drained)
         results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, sink)
         sink.finish()
       } else if (flags.output === 'yaml') {
@@ -51,14 +57,16 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
           entries: (node, batch) => entries.push(...batch.map((e) => ({node, ...e}))),
           endNode: () => {},
         })
-        this.out((await import('yaml')).stringify({apiVersion: 'ebpfctl/v1', kind: 'ConntrackDump', entries, nodes: results}))
+        this.outDocument(await yamlDocument({apiVersion: 'ebpfctl/v1', kind: 'ConntrackDump', entries, nodes: results}))
       } else {
         const wide = flags.output === 'wide'
         let lines: string[] = []
         let rows = 0
+        /** Writes the pending rows; a promise when stdout is full. */
         const flush = () => {
-          if (lines.length) write(lines.join('\n') + '\n')
+          const full = lines.length > 0 && !writeHuman(lines.join('\n') + '\n')
           lines = []
+          return full ? drained() : undefined
         }
         results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, {
           beginNode: () => {},
@@ -66,18 +74,21 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
             if (rows === 0) lines.push(render.conntrackHeader(wide))
             rows += batch.length
             for (const e of batch) lines.push(render.conntrackRow(node, e, wide))
-            if (lines.length >= 4096) flush()
+            return lines.length >= 4096 ? flush() : undefined
           },
           endNode: () => {},
         })
         flush()
         if (rows === 0 && results.every((r) => !r.error)) this.out('No conntrack entries matched.')
         for (const r of results) {
-          if (r.error) process.stderr.write(`error ${r.node}: ${r.error.message}${r.error.remedy ? `\n  ${r.error.remedy}` : ''}\n`)
-          else if (r.summary?.unknownLines) process.stderr.write(`warn ${r.node}: ${r.summary.unknownLines} entries or lines were not understood\n`)
+          if (!r.error && r.summary?.unknownLines)
+            this.err(`warn ${r.node}: ${r.summary.unknownLines} entries or lines were not understood`)
         }
       }
-      if (results.some((r) => r.error)) this.exit(ExitCode.Failed)
+      const {writeNodeErrors} = await import('../../lib/output/node-errors.js')
+      writeNodeErrors(results, (t) => this.err(t))
+      // exitCode, not this.exit(): exiting at once would cut off stdout that is still draining into a pipe.
+      if (results.some((r) => r.error)) process.exitCode = ExitCode.Failed
     } finally {
       await session.close()
     }

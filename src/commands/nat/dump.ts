@@ -4,6 +4,7 @@ import {BaseCommand} from '../../base-command.js'
 import {dumpFlags, dumpSessionOptions} from '../../flags/dump.js'
 import {nodeAccessFlags} from '../../flags/node-access.js'
 import {ExitCode, UserError} from '../../lib/errors.js'
+import {jsonDocument, yamlDocument} from '../../lib/output/terminal.js'
 
 export default class NatDump extends BaseCommand<typeof NatDump> {
   static override description =
@@ -41,14 +42,17 @@ export default class NatDump extends BaseCommand<typeof NatDump> {
     try {
       const {natDump} = await import('../../lib/dataplane/nat.js')
       const report = await natDump(session, {filter, service, checkDrift: flags['check-drift'], concurrency: flags.concurrency})
-      if (flags.output === 'json') this.out(JSON.stringify(report, null, 2))
-      else if (flags.output === 'yaml') this.out((await import('yaml')).stringify(report))
+      if (flags.output === 'json') this.outDocument(jsonDocument(report))
+      else if (flags.output === 'yaml') this.outDocument(await yamlDocument(report))
       else {
         const {renderNatTable} = await import('../../lib/dataplane/render.js')
         this.out(renderNatTable(report, flags.output === 'wide'))
       }
+      const {writeNodeErrors} = await import('../../lib/output/node-errors.js')
+      writeNodeErrors(report.nodes, (t) => this.err(t))
       const failedNode = report.nodes.some((n) => n.error)
-      if (failedNode || (report.drift && report.drift.length > 0)) this.exit(ExitCode.Failed)
+      // exitCode, not this.exit(): exiting at once would cut off stdout that is still draining into a pipe.
+      if (failedNode || (report.drift && report.drift.length > 0)) process.exitCode = ExitCode.Failed
     } finally {
       await session.close()
     }

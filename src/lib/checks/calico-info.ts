@@ -4,7 +4,7 @@ import type {CalicoInfo} from '../output/findings.js'
 /** The `calico` block of the JSON report. Pure; types only from kube/. */
 export function calicoInfo(state: ClusterState, install: InstallInfo): CalicoInfo {
   const env = install.felixBpfEnabledEnv
-  const bpfEnabled = env ? /^(true|1|yes|on)$/i.test(env.value) : (install.felixDefault?.spec?.bpfEnabled ?? null)
+  const bpfEnabled = env ? env.enabled === true : (install.felixDefault?.spec?.bpfEnabled ?? null)
   return {
     installType: install.type,
     version: install.calicoVersion ?? null,

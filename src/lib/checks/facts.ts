@@ -1,6 +1,7 @@
-import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs'
+import {existsSync, readdirSync, statSync} from 'node:fs'
 import {endianness, hostname, machine, release, version} from 'node:os'
 
+import {type BoundedReadError, hostPath, readBoundedGzip, readBoundedText} from '../bounded-file.js'
 import type {NodeFacts} from './types.js'
 
 /**
@@ -63,11 +64,13 @@ export function parseOsRelease(text: string): string | undefined {
   return m ? m[1]!.trim().replace(/^["'](.*)["']$/, '$1') : undefined
 }
 
+/** A bounded read of a local file (bounded-file.ts); `quiet` leaves out only "it is not there". */
 const tryRead = (path: string, errors: string[], quiet = false): string | undefined => {
   try {
-    return readFileSync(path, 'utf8')
+    return readBoundedText(hostPath(path))
   } catch (err) {
-    if (!quiet) errors.push(`${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    const e = err as BoundedReadError
+    if (!quiet || e.code !== 'ENOENT') errors.push(e.message)
     return undefined
   }
 }
@@ -94,19 +97,18 @@ export async function readLocalFacts(): Promise<NodeFacts> {
   const mounts = parseMounts(mountsText ?? '')
   let bpffsDirExists = false
   try {
-    bpffsDirExists = statSync(BPFFS_PATH).isDirectory()
+    bpffsDirExists = statSync(hostPath(BPFFS_PATH)).isDirectory()
   } catch {
     bpffsDirExists = false
   }
   let kernelConfig: Record<string, string> | undefined
   let kernelConfigSource: string | undefined
-  if (existsSync('/proc/config.gz')) {
+  if (existsSync(hostPath('/proc/config.gz'))) {
     try {
-      const {gunzipSync} = await import('node:zlib')
-      kernelConfig = parseKernelConfig(gunzipSync(readFileSync('/proc/config.gz')).toString('utf8'))
+      kernelConfig = parseKernelConfig(await readBoundedGzip(hostPath('/proc/config.gz')))
       kernelConfigSource = '/proc/config.gz'
     } catch (err) {
-      errors.push(`/proc/config.gz: ${(err as Error).message}`)
+      errors.push((err as Error).message)
     }
   }
   if (!kernelConfig) {
@@ -121,7 +123,7 @@ export async function readLocalFacts(): Promise<NodeFacts> {
   }
   let calicoMaps: string[] = []
   try {
-    calicoMaps = readdirSync(CALICO_PIN_DIR).filter((n) => n.startsWith('cali_')).sort()
+    calicoMaps = readdirSync(hostPath(CALICO_PIN_DIR)).filter((n) => n.startsWith('cali_')).sort()
   } catch {
     calicoMaps = []
   }
@@ -137,7 +139,7 @@ export async function readLocalFacts(): Promise<NodeFacts> {
     bpffsDirExists,
     bpffsMounted: mountTypeAt(mounts, BPFFS_PATH) === 'bpf',
     cgroup2Mount: mounts.find((m) => m.type === 'cgroup2')?.mountpoint,
-    btfVmlinux: existsSync(BTF_PATH),
+    btfVmlinux: existsSync(hostPath(BTF_PATH)),
     kernelConfig,
     kernelConfigSource,
     calicoMaps,

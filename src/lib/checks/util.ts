@@ -41,7 +41,7 @@ export function overNodeFacts(
 export function bpfEnabledInCluster(ctx: CheckContext): boolean | undefined {
   const install = ctx.cluster?.install
   if (!install) return undefined
-  if (install.felixBpfEnabledEnv) return /^(true|1|yes|on)$/i.test(install.felixBpfEnabledEnv.value)
+  if (install.felixBpfEnabledEnv) return install.felixBpfEnabledEnv.enabled === true
   return install.felixDefault?.spec?.bpfEnabled === true
 }
 

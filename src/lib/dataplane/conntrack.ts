@@ -1,5 +1,6 @@
 import {type ConntrackEntry, type ConntrackStats, ConntrackStatsAccumulator, DEFAULT_CT_MAP_SIZE} from '../maps/index.js'
-import {runOnNodes} from '../nodes/fanout.js'
+import {type NodeOutcome, runOnNodes} from '../nodes/fanout.js'
+import {jsonDocument} from '../output/terminal.js'
 import type {NodeTarget} from '../nodes/types.js'
 import {type EntryFilter, conntrackMatches} from './filter.js'
 import {errorOf} from './nat.js'
@@ -10,7 +11,8 @@ import {bpfMapSizeConntrack} from './targets.js'
 export interface ConntrackSink {
   /** Called once per node before its entries, in node order. */
   beginNode(node: string): void
-  entries(node: string, entries: ConntrackEntry[]): void
+  /** A returned promise is backpressure (stdout is full): the read pauses until it settles. */
+  entries(node: string, entries: ConntrackEntry[]): unknown
   endNode(node: string, result: NodeConntrackResult): void
 }
 
@@ -30,16 +32,18 @@ export async function conntrackDump(
   opts: {filter: EntryFilter & {natOnly?: boolean}; stats: boolean; concurrency: number},
   sink?: ConntrackSink,
 ): Promise<NodeConntrackResult[]> {
-  const readOne = async (node: NodeTarget): Promise<NodeConntrackResult> => {
+  const readOne = async (
+    node: NodeTarget,
+    emit?: (batch: ConntrackEntry[]) => unknown,
+  ): Promise<NodeConntrackResult> => {
     let matched = 0
     const mapSizeFromConfig = bpfMapSizeConntrack(session.install)
     const acc = opts.stats ? new ConntrackStatsAccumulator({mapSize: mapSizeFromConfig}) : undefined
-    sink?.beginNode(node.name)
     const summary = await streamConntrack(session.runner, node, session.read, (batch) => {
       const kept = batch.filter((e) => conntrackMatches(e, opts.filter))
       matched += kept.length
       if (acc) for (const e of kept) acc.add(e)
-      if (sink && kept.length) sink.entries(node.name, kept)
+      if (emit && kept.length) return emit(kept)
     })
     let stats = acc?.result()
     if (stats && mapSizeFromConfig === undefined && summary.mapSize && summary.mapSize !== DEFAULT_CT_MAP_SIZE) {
@@ -48,16 +52,33 @@ export async function conntrackDump(
     }
     return {node: node.name, summary: {...summary, matched}, stats}
   }
-  const streaming = sink !== undefined
-  const outcomes = await runOnNodes(session.targets, readOne, {
-    concurrency: streaming ? 1 : opts.concurrency,
-    perNodeTimeoutMs: session.read.timeoutMs,
-  })
-  return outcomes.map((o) => {
-    const result: NodeConntrackResult = o.ok ? o.value : {node: o.node.name, error: errorOf(o.error)}
-    sink?.endNode(o.node.name, result)
-    return result
-  })
+  const resultOf = (o: NodeOutcome<NodeConntrackResult>): NodeConntrackResult =>
+    o.ok ? o.value : {node: o.node.name, error: errorOf(o.error)}
+  if (!sink) {
+    const outcomes = await runOnNodes(session.targets, (n) => readOne(n), {
+      concurrency: opts.concurrency,
+      perNodeTimeoutMs: session.read.timeoutMs,
+    })
+    return outcomes.map(resultOf)
+  }
+  // Streaming: one node at a time, each closed (endNode) before the next begins, so the output stays one well-formed
+  // document. A node that timed out is closed with its error, and whatever its abandoned read still produces is
+  // dropped instead of landing inside the next node.
+  const results: NodeConntrackResult[] = []
+  for (const node of session.targets) {
+    let open = true
+    sink.beginNode(node.name)
+    const [outcome] = await runOnNodes(
+      [node],
+      (n) => readOne(n, (batch) => (open ? sink.entries(n.name, batch) : undefined)),
+      {concurrency: 1, perNodeTimeoutMs: session.read.timeoutMs},
+    )
+    open = false
+    const result = resultOf(outcome!)
+    sink.endNode(node.name, result)
+    results.push(result)
+  }
+  return results
 }
 
 /** Writes `{"apiVersion":…,"kind":"ConntrackDump","nodes":[{"node":…,"entries":[…],…}]}` as it goes. */
@@ -67,26 +88,35 @@ export class JsonConntrackSink implements ConntrackSink {
   private firstNode = true
   private firstEntry = true
 
-  constructor(private readonly write: (text: string) => void) {
+  private full = false
+
+  /** write returns false when the output is full; drained then says when to go on (backpressure). */
+  constructor(
+    private readonly write: (text: string) => unknown,
+    private readonly drained?: () => Promise<unknown>,
+  ) {
     this.push('{"apiVersion":"ebpfctl/v1","kind":"ConntrackDump","nodes":[')
   }
 
   beginNode(node: string): void {
-    this.push(`${this.firstNode ? '' : ','}\n{"node":${JSON.stringify(node)},"entries":[`)
+    this.push(`${this.firstNode ? '' : ','}\n{"node":${jsonDocument(node, 0)},"entries":[`)
     this.firstNode = false
     this.firstEntry = true
   }
 
-  entries(_node: string, entries: ConntrackEntry[]): void {
+  entries(_node: string, entries: ConntrackEntry[]): Promise<unknown> | undefined {
     for (const e of entries) {
-      this.push((this.firstEntry ? '\n' : ',\n') + JSON.stringify(e))
+      this.push((this.firstEntry ? '\n' : ',\n') + jsonDocument(e, 0))
       this.firstEntry = false
     }
+    if (!this.full || !this.drained) return undefined
+    this.full = false
+    return this.drained()
   }
 
   endNode(_node: string, result: NodeConntrackResult): void {
     const {node: _, ...rest} = result
-    const tail = JSON.stringify(rest).slice(1, -1)
+    const tail = jsonDocument(rest, 0).slice(1, -1)
     this.push(`]${tail ? `,${tail}` : ''}}`)
   }
 
@@ -102,7 +132,7 @@ export class JsonConntrackSink implements ConntrackSink {
   }
 
   private flush(): void {
-    if (this.buffer.length) this.write(this.buffer.join(''))
+    if (this.buffer.length) this.full = this.write(this.buffer.join('')) === false
     this.buffer = []
     this.size = 0
   }

@@ -75,13 +75,16 @@ export async function natDump(
   })
   const report: NatDumpReport = {apiVersion: 'ebpfctl/v1', kind: 'NatDump', nodes}
   if (opts.checkDrift) {
-    report.drift = detectDrift({
+    const drift = detectDrift({
       nodes: session.targets
         .filter((t) => raw.has(t.name))
         .map((t) => ({node: t.name, frontends: raw.get(t.name)!, nodeIps: nodeIps(t)})),
       services: session.kube ? services : undefined,
       endpointSlices: session.kube ? slices : undefined,
     })
+    // --service limits drift to that Service's ports (refs are NAMESPACE/NAME:PORT), like the listing.
+    const svc = opts.service
+    report.drift = svc ? drift.filter((d) => d.service?.startsWith(`${svc.namespace}/${svc.name}:`)) : drift
   }
   return report
 }

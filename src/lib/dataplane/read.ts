@@ -1,3 +1,4 @@
+import {once} from 'node:events'
 import {PassThrough} from 'node:stream'
 
 import {
@@ -20,6 +21,7 @@ import {
   selectMaps,
   supportsJson,
 } from '../maps/index.js'
+import {OutputLimits, backpressure} from '../nodes/bounds.js'
 import {type NodeRunner, type NodeTarget, NodeAccessError} from '../nodes/types.js'
 
 /**
@@ -41,6 +43,14 @@ export interface DataplaneReadOptions {
   agentCrictl?: boolean
   /** Whether the agent is reachable at all with this transport (exec: yes; ssh: only with a prefix). */
   agentReachable: boolean
+  /** Bytes a streamed dump may print per node (--max-output-bytes; default OutputLimits.stream). */
+  maxOutputBytes?: number
+}
+
+/** Per-node byte bounds: streamed dumps get the --max-output-bytes budget, output parsed whole at most 32 MiB. */
+function limits(opts: DataplaneReadOptions): {stream: number; whole: number} {
+  const stream = opts.maxOutputBytes ?? OutputLimits.stream
+  return {stream, whole: Math.min(stream, OutputLimits.parsedWhole)}
 }
 
 /** The node answered, but its dataplane could not be read; `reason` says why, in words a user can act on. */
@@ -90,16 +100,56 @@ async function agentPrefixFor(runner: NodeRunner, node: NodeTarget, opts: Datapl
   return ['crictl', 'exec', id]
 }
 
+/** Where Calico v3.33+ images put their one binary (`calico component node bpf …`); older ones have `calico-node`. */
+export const CALICO_BINARY = '/usr/bin/calico'
+
+/**
+ * The agent's command styles to try, most likely first. Chosen by what the container has (`test -x /usr/bin/calico`:
+ * v3.33 ships only `calico`, whatever its version says), not by version number; the version only orders the two when
+ * the probe itself cannot run. The other style is always tried when the first binary is missing.
+ */
+async function agentStyles(runner: NodeRunner, node: NodeTarget, prefix: string[], opts: DataplaneReadOptions): Promise<AgentStyle[]> {
+  const probe = await runner.run(node, [...prefix, 'test', '-x', CALICO_BINARY], {timeoutMs: opts.timeoutMs})
+  if (probe.exitCode === 0) return ['calico', 'calico-node']
+  if (probe.exitCode === 1) return ['calico-node', 'calico']
+  return opts.calicoVersion && agentStyleFor(opts.calicoVersion) === 'calico' ? ['calico', 'calico-node'] : ['calico-node', 'calico']
+}
+
+/**
+ * A user-given --agent-cmd that could not run: its own program named in the error, or exit 126/127 when the error is
+ * not about Calico's binary (that one is missing in some images, and the other command style is tried).
+ */
+function agentCmdFailure(
+  node: NodeTarget,
+  opts: DataplaneReadOptions,
+  res: {stderr: string; exitCode: number | null},
+  reason: string,
+): DataplaneReadError | undefined {
+  const prefix = opts.agentPrefix
+  if (!prefix?.length) return undefined
+  const first = res.stderr.trim().split('\n')[0]?.trim() ?? ''
+  const program = prefix[0]!
+  const namesProgram = first.includes(program) && !first.includes('/sys/fs/bpf')
+  const calicoMissing = reason === 'binary-missing' && /calico(-node)?\b/.test(first)
+  if (!namesProgram && (calicoMissing || (res.exitCode !== 126 && res.exitCode !== 127))) return undefined
+  return new DataplaneReadError(
+    node.name,
+    'agent-cmd-failed',
+    `--agent-cmd "${prefix.join(' ')}" failed (exit ${res.exitCode}): ${first || 'no error output'}`,
+    'Fix --agent-cmd (it must run the rest of the command inside the calico-node container), or use --source bpftool.',
+  )
+}
+
 /** Runs one agent subcommand, trying the other command style and text output when the image calls for it. */
 async function runAgent(
   runner: NodeRunner,
   node: NodeTarget,
   cmd: string[],
   opts: DataplaneReadOptions,
-  onStdout?: (chunk: Buffer) => void,
+  onStdout?: (chunk: Buffer) => unknown,
 ): Promise<{stdout: string; json: boolean}> {
   const prefix = await agentPrefixFor(runner, node, opts)
-  const styles: AgentStyle[] = opts.calicoVersion ? [agentStyleFor(opts.calicoVersion)] : ['calico-node', 'calico']
+  const styles = await agentStyles(runner, node, prefix, opts)
   const jsonFirst = opts.calicoVersion ? supportsJson(opts.calicoVersion) : true
   let lastFailure = ''
   for (const style of styles) {
@@ -109,9 +159,12 @@ async function runAgent(
       const res = await runner.run(node, [...prefix, ...agentArgv({style, cmd, json})], {
         timeoutMs: opts.timeoutMs,
         onStdout: stream ? onStdout : undefined,
+        maxOutputBytes: stream ? limits(opts).stream : limits(opts).whole,
       })
       const diagnosis = diagnoseAgentFailure(stream ? '' : res.stdout, res.stderr, res.exitCode)
       if (diagnosis.ok) return {stdout: res.stdout, json}
+      const cmdFailure = agentCmdFailure(node, opts, res, diagnosis.reason)
+      if (cmdFailure) throw cmdFailure
       lastFailure = `${diagnosis.message}: ${diagnosis.detail}`
       if (diagnosis.reason === 'map-missing') throw notActive(node.name, diagnosis.detail)
       if (diagnosis.reason === 'unsupported-flag' && json) continue
@@ -123,7 +176,10 @@ async function runAgent(
 }
 
 async function showMaps(runner: NodeRunner, node: NodeTarget, opts: DataplaneReadOptions): Promise<MapSelection> {
-  const res = await runner.run(node, ['bpftool', '-j', '-f', 'map', 'show'], {timeoutMs: opts.timeoutMs})
+  const res = await runner.run(node, ['bpftool', '-j', '-f', 'map', 'show'], {
+    timeoutMs: opts.timeoutMs,
+    maxOutputBytes: limits(opts).whole,
+  })
   if (res.exitCode !== 0) {
     const why = res.stderr.trim().split('\n')[0] ?? `exit ${res.exitCode}`
     throw new DataplaneReadError(
@@ -145,7 +201,10 @@ async function showMaps(runner: NodeRunner, node: NodeTarget, opts: DataplaneRea
   const sel = selectMaps(input)
   if (sel.stale.length === 0) return sel
   // Two versions of a map are pinned (a stale one lingers after an upgrade): ask which one the loaded programs use.
-  const progs = await runner.run(node, ['bpftool', '-j', 'prog', 'show'], {timeoutMs: opts.timeoutMs})
+  const progs = await runner.run(node, ['bpftool', '-j', 'prog', 'show'], {
+    timeoutMs: opts.timeoutMs,
+    maxOutputBytes: limits(opts).whole,
+  })
   const liveMapIds = progs.exitCode === 0 ? liveMapIdsFrom(progs.stdout) : undefined
   if (!liveMapIds) {
     sel.warnings.push(`bpftool prog show failed, so ${sel.stale.join(', ')} may be the live map instead`)
@@ -154,12 +213,19 @@ async function showMaps(runner: NodeRunner, node: NodeTarget, opts: DataplaneRea
   return selectMaps({...input, liveMapIds})
 }
 
-async function* chunksOf(runner: NodeRunner, node: NodeTarget, argv: string[], timeoutMs: number): AsyncGenerator<Buffer> {
+async function* chunksOf(
+  runner: NodeRunner,
+  node: NodeTarget,
+  argv: string[],
+  timeoutMs: number,
+  maxOutputBytes: number,
+): AsyncGenerator<Buffer> {
   const pipe = new PassThrough()
   let stderr = ''
   let exitCode = 0
   const done = runner
-    .run(node, argv, {timeoutMs, onStdout: (chunk) => pipe.write(chunk)})
+    // Backpressure: when the decoder falls behind, the runner stops reading until the pipe drains.
+    .run(node, argv, {timeoutMs, maxOutputBytes, onStdout: (chunk) => (pipe.write(chunk) ? undefined : once(pipe, 'drain'))})
     .then((r) => {
       stderr = r.stderr
       exitCode = r.exitCode
@@ -173,6 +239,31 @@ async function* chunksOf(runner: NodeRunner, node: NodeTarget, argv: string[], t
   if (exitCode !== 0) {
     throw new DataplaneReadError(node.name, 'bpftool-failed', `bpftool ${argv.slice(1).join(' ')} failed: ${stderr.trim().split('\n')[0] ?? ''}`)
   }
+}
+
+/** True when no line of the output starts a JSON document (the tool answered in text). */
+function noJsonIn(stdout: string): boolean {
+  return !/^\s*(?:[[{]|null\b)/m.test(stdout)
+}
+
+/**
+ * Output with no entry and lines we could not read is not "no entries": it is a read we did not understand, and saying
+ * "No NAT entries matched" (exit 0) would be a wrong answer.
+ */
+function assertUnderstood(
+  node: NodeTarget,
+  what: string,
+  parsed: {unknownLines: number; samples: string[]; errors: string[]; truncatedLastLine?: boolean},
+): void {
+  if (parsed.unknownLines === 0 && parsed.errors.length === 0 && !parsed.truncatedLastLine) return
+  const sample = parsed.samples[0] ?? parsed.errors[0] ?? ''
+  throw new DataplaneReadError(
+    node.name,
+    'not-understood',
+    `the Calico BPF tool's ${what} output was not understood (${parsed.unknownLines} unreadable line(s), no entry)` +
+      (sample ? `: ${JSON.stringify(sample.slice(0, 120))}` : ''),
+    'Read the maps directly with --source bpftool, and report the output format with the Calico version.',
+  )
 }
 
 function wantAgent(opts: DataplaneReadOptions): boolean {
@@ -189,7 +280,8 @@ async function withFallback<T>(opts: DataplaneReadOptions, agent: () => Promise<
     return await agent()
   } catch (err) {
     if (err instanceof NodeAccessError) throw err
-    if (err instanceof DataplaneReadError && err.reason === 'map-missing') throw err
+    // The maps are missing, or the user's own --agent-cmd failed: bpftool would hide what is wrong.
+    if (err instanceof DataplaneReadError && (err.reason === 'map-missing' || err.reason === 'agent-cmd-failed')) throw err
     return bpftool()
   }
 }
@@ -198,8 +290,11 @@ export async function readNat(runner: NodeRunner, node: NodeTarget, opts: Datapl
   return withFallback<NatRead>(
     opts,
     async () => {
-      const {stdout, json} = await runAgent(runner, node, ['nat', 'dump'], opts)
-      const parsed = json ? parseNatDumpJson(stdout) : parseNatDumpText(stdout)
+      const ran = await runAgent(runner, node, ['nat', 'dump'], opts)
+      // JSON was asked for, but a tool that ignores --json answers in text: read it as text.
+      const json = ran.json && !noJsonIn(ran.stdout)
+      const parsed = json ? parseNatDumpJson(ran.stdout) : parseNatDumpText(ran.stdout)
+      if (parsed.entries.length === 0) assertUnderstood(node, 'NAT', parsed)
       return {
         source: json ? 'agent-json' : 'agent-text',
         frontends: parsed.entries,
@@ -210,7 +305,7 @@ export async function readNat(runner: NodeRunner, node: NodeTarget, opts: Datapl
     async () => {
       const maps = await showMaps(runner, node, opts)
       if (!maps.natFrontend || !maps.natBackend) throw notActive(node.name, 'no cali_v4_nat_fe*/cali_v4_nat_be map is pinned')
-      const dump = (path: string) => chunksOf(runner, node, ['bpftool', '-j', 'map', 'dump', 'pinned', path], opts.timeoutMs)
+      const dump = (path: string) => chunksOf(runner, node, ['bpftool', '-j', 'map', 'dump', 'pinned', path], opts.timeoutMs, limits(opts).whole)
       const nat = await decodeNatDump({
         frontends: dump(maps.natFrontend.path),
         backends: dump(maps.natBackend.path),
@@ -228,32 +323,40 @@ export async function streamConntrack(
   runner: NodeRunner,
   node: NodeTarget,
   opts: DataplaneReadOptions,
-  onEntries: (entries: ConntrackEntry[]) => void,
+  /** May return a promise (the consumer's backpressure): reading pauses until it settles. */
+  onEntries: (entries: ConntrackEntry[]) => unknown,
 ): Promise<ConntrackReadSummary> {
   return withFallback<ConntrackReadSummary>(
     opts,
     async () => {
       let batch: ConntrackEntry[] = []
       let count = 0
+      let wait: Promise<unknown> | undefined
       const parser = new ConntrackTextParser((e) => {
         batch.push(e)
         count++
         if (batch.length >= 1024) {
-          onEntries(batch)
+          wait = backpressure(onEntries(batch)) ?? wait
           batch = []
         }
       })
-      const {stdout, json} = await runAgent(runner, node, ['conntrack', 'dump'], opts, (chunk) =>
-        parser.write(chunk),
-      )
-      if (json) {
+      const {stdout, json} = await runAgent(runner, node, ['conntrack', 'dump'], opts, (chunk) => {
+        parser.write(chunk)
+        const pending = wait
+        wait = undefined
+        return pending
+      })
+      if (json && !noJsonIn(stdout)) {
         const parsed = parseConntrackJson(stdout)
-        onEntries(parsed.entries)
+        if (parsed.entries.length === 0) assertUnderstood(node, 'conntrack', parsed)
+        await onEntries(parsed.entries)
         return {source: 'agent-json', entries: parsed.entries.length, unknownLines: parsed.unknownLines, warnings: parsed.errors}
       }
+      if (json) parser.write(Buffer.from(stdout)) // text after all: it was not streamed
       parser.end()
-      if (batch.length) onEntries(batch)
+      if (batch.length) await onEntries(batch)
       const result = parser.result()
+      if (count === 0) assertUnderstood(node, 'conntrack', result)
       return {source: 'agent-text', entries: count, unknownLines: result.unknownLines, warnings: result.errors}
     },
     async () => {
@@ -261,10 +364,16 @@ export async function streamConntrack(
       if (!maps.conntrack) throw notActive(node.name, 'no cali_v4_ct* map is pinned')
       const stats = newScanStats()
       let count = 0
-      const dump = chunksOf(runner, node, ['bpftool', '-j', 'map', 'dump', 'pinned', maps.conntrack.path], opts.timeoutMs)
+      const dump = chunksOf(
+        runner,
+        node,
+        ['bpftool', '-j', 'map', 'dump', 'pinned', maps.conntrack.path],
+        opts.timeoutMs,
+        limits(opts).stream,
+      )
       for await (const batch of decodeConntrackDump(dump, {layout: maps.conntrack.layout.id, stats})) {
         count += batch.length
-        onEntries(batch)
+        await onEntries(batch)
       }
       return {
         source: 'bpftool',

@@ -23,10 +23,7 @@ export function renderNatTable(report: NatDumpReport, wide: boolean): string {
   const rows: string[][] = []
   const notes: string[] = []
   for (const n of report.nodes) {
-    if (n.error) {
-      notes.push(`${paint.fail('error')} ${n.node}: ${n.error.message}${n.error.remedy ? `\n  ${n.error.remedy}` : ''}`)
-      continue
-    }
+    if (n.error) continue // on stderr (writeNodeErrors), like every command's per-node errors
     const sorted = [...n.frontends].sort((a, b) => (a.service?.ref ?? '~').localeCompare(b.service?.ref ?? '~') || a.ip.localeCompare(b.ip) || a.port - b.port)
     for (const fe of sorted) {
       const service = fe.service?.ref ?? paint.dim('-')
@@ -39,7 +36,9 @@ export function renderNatTable(report: NatDumpReport, wide: boolean): string {
     if (n.unknownLines) notes.push(`${paint.warn('warn')} ${n.node}: ${n.unknownLines} lines of the agent's output were not understood`)
     for (const w of n.warnings.slice(0, 5)) notes.push(`${paint.warn('warn')} ${n.node}: ${w}`)
   }
-  const parts = [rows.length ? renderTable(head, rows) : 'No NAT entries matched.']
+  const failed = report.nodes.filter((n) => n.error).length
+  const empty = failed === report.nodes.length ? `No NAT map could be read (${failed} node(s) failed).` : 'No NAT entries matched.'
+  const parts = [rows.length ? renderTable(head, rows) : empty]
   if (report.drift) parts.push(renderDrift(report.drift))
   if (notes.length) parts.push(notes.join('\n'))
   return parts.join('\n\n')

@@ -17,6 +17,7 @@ export interface DumpSessionOptions {
   agentCmd?: string
   agentCrictl?: boolean
   nodeTimeoutMs: number
+  maxOutputBytes?: number
 }
 
 /** Everything a dump command needs: the cluster (when there is one), the nodes, a runner and read options. */
@@ -65,6 +66,7 @@ export async function openDumpSession(opts: DumpSessionOptions): Promise<DumpSes
       agentCrictl: opts.agentCrictl,
       // exec lands in the calico-node container, where the agent is; over SSH it needs --agent-cmd/--agent-crictl.
       agentReachable: via === 'exec',
+      maxOutputBytes: opts.maxOutputBytes,
     },
     async close() {
       await runner.close()

@@ -58,8 +58,39 @@ function serviceClusterIPs(state: ClusterState): string[] {
   return [...(spec?.clusterIPs ?? []), ...(spec?.clusterIP ? [spec.clusterIP] : [])]
 }
 
+const HOST_LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/i
+
+/**
+ * Why text is not a hostname or IP address calico-node could dial (spaces, control characters, the unspecified
+ * address, a malformed name), or undefined when it is one. Used for --api-server and the services-endpoint ConfigMap
+ * alike, since both end up in every calico-node's environment.
+ */
+export function hostProblem(host: string): string | undefined {
+  if (host === '') return 'the host is empty'
+  // eslint-disable-next-line no-control-regex
+  if (/[\s\u0000-\u001F\u007F-\u009F]/.test(host)) return `${JSON.stringify(host)} contains a space or a control character`
+  const ip = isIP(host)
+  if (ip === 4) {
+    if (host === '0.0.0.0') return '0.0.0.0 is the unspecified address, not an address a node can connect to'
+    if (host === '255.255.255.255') return '255.255.255.255 is the broadcast address'
+    return undefined
+  }
+  if (ip === 6) {
+    if (/^(0*:)*:?0*$/.test(host)) return `${host} is the unspecified address, not an address a node can connect to`
+    return undefined
+  }
+  if (/^[\d.]+$/.test(host)) return `${JSON.stringify(host)} is not a valid IPv4 address`
+  const name = host.endsWith('.') ? host.slice(0, -1) : host
+  if (name.length > 253 || !name.split('.').every((l) => HOST_LABEL.test(l))) {
+    return `${JSON.stringify(host)} is not a valid hostname or IP address`
+  }
+  return undefined
+}
+
 /** Why an address is unusable as calico-node's direct API address, or undefined when it is fine. */
 export function unusableReason(state: ClusterState, endpoint: ApiEndpoint): string | undefined {
+  const bad = hostProblem(endpoint.host)
+  if (bad) return bad
   if (isLoopback(endpoint.host)) return `${endpoint.host} is a loopback address, which only works on the control-plane node`
   if (serviceClusterIPs(state).includes(endpoint.host)) {
     return `${endpoint.host} is the ClusterIP of the kubernetes Service, which needs kube-proxy or BPF to be running already`

@@ -1,7 +1,7 @@
 import type {Agent, IncomingHttpHeaders} from 'node:http'
 
 import {type Verb, KubeApiError, networkError, statusError} from './errors.js'
-import {type ResourceRef, resourcePath} from './resources.js'
+import {type ResourceRef, qualifiedName, resourcePath} from './resources.js'
 import type {K8sStatus, KubeList, KubeObject} from './types.js'
 
 export interface ListOptions {
@@ -27,7 +27,12 @@ export interface ExecResult {
 
 export interface ExecOptions {
   timeoutMs: number
-  stdout?: (chunk: Buffer) => void
+  /** When set, stdout goes here as it arrives and ExecResult.stdout is ''; a returned promise holds the stream. */
+  stdout?: (chunk: Buffer) => unknown
+  /** When set, stderr goes here as it arrives and ExecResult.stderr is ''. */
+  stderr?: (chunk: Buffer) => void
+  /** Aborting closes the exec connection and rejects with the signal's reason. */
+  signal?: AbortSignal
 }
 
 /**
@@ -68,6 +73,7 @@ export interface HttpTransport {
   timeoutMs: number
   exec?: (namespace: string, pod: string, container: string, argv: string[], opts: ExecOptions) => Promise<ExecResult>
   onClose?: () => void
+  retry?: Partial<RetryPolicy>
 }
 
 interface RawResponse {
@@ -77,6 +83,29 @@ interface RawResponse {
 }
 
 const FIELD_MANAGER = 'ebpfctl'
+
+const MiB = 1024 * 1024
+/** Byte bounds on what the API server may send: a list page, one object, and pod logs (also sent as limitBytes). */
+export const BODY_LIMITS = {listPage: 64 * MiB, object: 16 * MiB, logs: 8 * MiB} as const
+
+/**
+ * Transient errors (429, 5xx, dropped connections) are retried on reads and writes alike: up to `attempts` tries, with
+ * jittered exponential backoff or the server's Retry-After (capped), all inside one --request-timeout budget.
+ */
+export interface RetryPolicy {
+  attempts: number
+  baseDelayMs: number
+  maxDelayMs: number
+  retryAfterCapMs: number
+}
+export const DEFAULT_RETRY: RetryPolicy = {attempts: 5, baseDelayMs: 200, maxDelayMs: 2000, retryAfterCapMs: 10_000}
+
+interface RequestContext {
+  verb: Verb
+  resource?: ResourceRef
+  namespace?: string
+  name?: string
+}
 
 /** KubeClient over node:http(s) with the TLS and auth that @kubernetes/client-node derived from the kubeconfig. */
 export class HttpKubeClient implements KubeClient {
@@ -92,7 +121,7 @@ export class HttpKubeClient implements KubeClient {
   }
 
   async get<T extends KubeObject>(resource: ResourceRef, name: string, namespace?: string): Promise<T | undefined> {
-    const res = await this.request('GET', resourcePath(resource, namespace, name), {verb: 'get', resource, namespace, name})
+    const res = await this.request('GET', resourcePath(resource, namespace, name), {verb: 'get', resource, namespace, name}, undefined, BODY_LIMITS.object)
     if (res.status === 404) return undefined
     return this.parse<T>(res, {verb: 'get', resource, namespace, name})
   }
@@ -107,7 +136,7 @@ export class HttpKubeClient implements KubeClient {
       if (opts.fieldSelector) query.set('fieldSelector', opts.fieldSelector)
       if (token) query.set('continue', token)
       const ctx = {verb: 'list' as const, resource, namespace}
-      const res = await this.request('GET', `${resourcePath(resource, namespace)}?${query}`, ctx)
+      const res = await this.request('GET', `${resourcePath(resource, namespace)}?${query}`, ctx, undefined, BODY_LIMITS.listPage)
       // The resource type is not served (CRD absent): empty. Callers check discovery where the difference matters.
       if (res.status === 404) return []
       const page = this.parse<KubeList<T>>(res, ctx)
@@ -120,10 +149,22 @@ export class HttpKubeClient implements KubeClient {
   async create<T extends KubeObject>(resource: ResourceRef, obj: T): Promise<T> {
     const namespace = obj.metadata.namespace
     const ctx = {verb: 'create' as const, resource, namespace, name: obj.metadata.name}
-    const res = await this.request('POST', `${resourcePath(resource, namespace)}?fieldManager=${FIELD_MANAGER}`, ctx, {
-      body: JSON.stringify(obj),
-      contentType: 'application/json',
-    })
+    let retried = false
+    const res = await this.request(
+      'POST',
+      `${resourcePath(resource, namespace)}?fieldManager=${FIELD_MANAGER}`,
+      ctx,
+      {body: JSON.stringify(obj), contentType: 'application/json'},
+      BODY_LIMITS.object,
+      () => {
+        retried = true
+      },
+    )
+    if (res.status === 409 && retried) {
+      // Our earlier attempt may have landed: the object there with our content is success, anything else is not ours.
+      const existing = await this.get<T>(resource, obj.metadata.name, namespace).catch(() => undefined)
+      if (existing && containsContent(existing, obj)) return existing
+    }
     return this.parse<T>(res, ctx)
   }
 
@@ -135,6 +176,7 @@ export class HttpKubeClient implements KubeClient {
       `${resourcePath(resource, namespace, name)}?fieldManager=${FIELD_MANAGER}`,
       ctx,
       {body: JSON.stringify(obj), contentType: 'application/json'},
+      BODY_LIMITS.object,
     )
     return this.parse<T>(res, ctx)
   }
@@ -152,21 +194,26 @@ export class HttpKubeClient implements KubeClient {
       `${resourcePath(resource, namespace, name)}?fieldManager=${FIELD_MANAGER}`,
       ctx,
       {body: JSON.stringify(body), contentType: PatchContentType[type]},
+      BODY_LIMITS.object,
     )
     return this.parse<T>(res, ctx)
   }
 
   async delete(resource: ResourceRef, name: string, namespace?: string): Promise<boolean> {
     const ctx = {verb: 'delete' as const, resource, namespace, name}
-    const res = await this.request('DELETE', resourcePath(resource, namespace, name), ctx)
-    if (res.status === 404) return false
+    let retried = false
+    const res = await this.request('DELETE', resourcePath(resource, namespace, name), ctx, undefined, BODY_LIMITS.object, () => {
+      retried = true
+    })
+    // After a retry a 404 may be our own earlier delete that landed: gone either way.
+    if (res.status === 404) return retried
     this.parse(res, ctx)
     return true
   }
 
   apiGroups(): Promise<Map<string, string[]>> {
     this.groupsCache ??= (async () => {
-      const res = await this.request('GET', '/apis', {verb: 'get'})
+      const res = await this.request('GET', '/apis', {verb: 'get'}, undefined, BODY_LIMITS.object)
       const list = this.parse<{groups?: {name: string; versions: {version: string}[]}[]}>(res, {verb: 'get'})
       const groups = new Map<string, string[]>([['', ['v1']]])
       for (const g of list.groups ?? []) groups.set(g.name, g.versions.map((v) => v.version))
@@ -183,9 +230,17 @@ export class HttpKubeClient implements KubeClient {
   ): Promise<string> {
     const query = new URLSearchParams({container})
     if (opts.tailLines !== undefined) query.set('tailLines', String(opts.tailLines))
-    if (opts.limitBytes !== undefined) query.set('limitBytes', String(opts.limitBytes))
+    // Always bounded: the server stops at limitBytes; a server that ignores it is cut off here (with some slack).
+    const limitBytes = Math.min(opts.limitBytes ?? BODY_LIMITS.logs, BODY_LIMITS.logs)
+    query.set('limitBytes', String(limitBytes))
     const ctx = {verb: 'logs' as const, namespace, name: pod}
-    const res = await this.request('GET', `/api/v1/namespaces/${namespace}/pods/${pod}/log?${query}`, ctx)
+    const res = await this.request(
+      'GET',
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}/log?${query}`,
+      ctx,
+      undefined,
+      limitBytes + 64 * 1024,
+    )
     if (res.status >= 300) throw statusError(res.status, safeJson<K8sStatus>(res.body), {...ctx, server: this.server})
     return res.body
   }
@@ -216,16 +271,70 @@ export class HttpKubeClient implements KubeClient {
     throw statusError(res.status, safeJson<K8sStatus>(res.body), {...ctx, server: this.server, bodyText: res.body})
   }
 
+  /**
+   * One API call: retried on transient errors within the --request-timeout budget. Writes whose outcome stays unknown
+   * (dropped connection, timeout or 5xx after the last attempt) throw with `outcomeUnknown`, so callers re-read.
+   */
   private async request(
     method: string,
     path: string,
-    ctx: {verb: Verb; resource?: ResourceRef; namespace?: string; name?: string},
-    payload?: {body: string; contentType: string},
+    ctx: RequestContext,
+    payload: {body: string; contentType: string} | undefined,
+    maxBytes: number,
+    onRetry?: () => void,
+  ): Promise<RawResponse> {
+    const policy = {...DEFAULT_RETRY, ...this.transport.retry}
+    const budgetMs = this.transport.timeoutMs
+    const deadline = budgetMs > 0 ? Date.now() + budgetMs : Infinity
+    const isWrite = method !== 'GET'
+    let uncertain = false
+    for (let attempt = 1; ; attempt++) {
+      const remaining = deadline - Date.now()
+      let res: RawResponse | undefined
+      let failure: KubeApiError | undefined
+      try {
+        res = await this.requestOnce(method, path, ctx, payload, maxBytes, Math.max(1, Math.min(remaining, budgetMs > 0 ? budgetMs : Infinity)))
+      } catch (err) {
+        if (!(err instanceof KubeApiError)) throw err
+        failure = err
+      }
+      const transient = failure
+        ? failure.code === 0 && failure.bound !== 'bytes' && failure.bound !== 'time' && retryableNetwork(failure)
+        : res!.status === 429 || res!.status >= 500
+      if (!transient) {
+        if (failure) throw isWrite && (uncertain || failure.bound === 'time') ? unknownOutcome(failure) : failure
+        if (isWrite && uncertain && res!.status === 409 && method !== 'POST') {
+          throw unknownOutcome(statusError(res!.status, safeJson<K8sStatus>(res!.body), {...ctx, server: this.server}))
+        }
+        return res!
+      }
+      // Whether the write landed is unknown after a dropped connection or a 5xx other than 503 (not served) / 429.
+      if (failure ? failure.cause && (failure.cause as NodeJS.ErrnoException).code !== 'ECONNREFUSED' : res!.status !== 503 && res!.status !== 429)
+        uncertain = true
+      const wait = retryDelay(policy, attempt, res)
+      if (attempt >= policy.attempts || Date.now() + wait >= deadline) {
+        if (failure) throw isWrite && uncertain ? unknownOutcome(failure) : failure
+        if (isWrite && uncertain) throw unknownOutcome(statusError(res!.status, safeJson<K8sStatus>(res!.body), {...ctx, server: this.server}))
+        return res!
+      }
+      onRetry?.()
+      await new Promise((r) => setTimeout(r, wait))
+    }
+  }
+
+  /** One HTTP exchange, its body bounded by maxBytes (declared or streamed) and the whole exchange by timeoutMs. */
+  private async requestOnce(
+    method: string,
+    path: string,
+    ctx: RequestContext,
+    payload: {body: string; contentType: string} | undefined,
+    maxBytes: number,
+    timeoutMs: number,
   ): Promise<RawResponse> {
     const {agent, headers} = await this.transport.requestOptions()
     const url = new URL(this.server + path)
     const {request} = url.protocol === 'http:' ? await import('node:http') : await import('node:https')
-    const timeoutMs = this.transport.timeoutMs
+    const budgetMs = this.transport.timeoutMs
     return new Promise<RawResponse>((resolve, reject) => {
       const req = request(
         url,
@@ -238,20 +347,97 @@ export class HttpKubeClient implements KubeClient {
             'User-Agent': 'ebpfctl',
             ...(payload ? {'Content-Type': payload.contentType, 'Content-Length': Buffer.byteLength(payload.body)} : {}),
           },
-          signal: timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined,
+          signal: Number.isFinite(timeoutMs) ? AbortSignal.timeout(timeoutMs) : undefined,
         },
         (res) => {
+          const tooBig = () => {
+            req.destroy()
+            reject(bodyTooLarge(this.server, ctx, maxBytes))
+          }
+          const declared = Number(res.headers['content-length'])
+          if (Number.isFinite(declared) && declared > maxBytes) return tooBig()
           const chunks: Buffer[] = []
-          res.on('data', (c: Buffer) => chunks.push(c))
+          let size = 0
+          res.on('data', (c: Buffer) => {
+            size += c.length
+            if (size > maxBytes) return tooBig()
+            chunks.push(c)
+          })
           res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8')}))
-          res.on('error', (err) => reject(networkError(err, {...ctx, server: this.server, timeoutMs})))
+          res.on('error', (err) => reject(networkError(err, {...ctx, server: this.server, timeoutMs: budgetMs})))
         },
       )
-      req.on('error', (err) => reject(networkError(err, {...ctx, server: this.server, timeoutMs})))
+      req.on('error', (err) => reject(networkError(err, {...ctx, server: this.server, timeoutMs: budgetMs})))
       if (payload) req.write(payload.body)
       req.end()
     })
   }
+}
+
+function bodyTooLarge(server: string, ctx: RequestContext, maxBytes: number): KubeApiError {
+  const what = ctx.verb === 'list' ? 'a list page' : ctx.verb === 'logs' ? 'the pod log' : 'the object'
+  return new KubeApiError({
+    code: 0,
+    verb: ctx.verb,
+    resource: ctx.resource,
+    objectName: ctx.name,
+    bound: 'bytes',
+    message: `the API server at ${server} sent more than ${+(maxBytes / MiB).toFixed(2)} MiB for ${what} (${ctx.verb}${
+      ctx.resource ? ` ${qualifiedName(ctx.resource)}` : ''
+    }${ctx.name ? ` "${ctx.name}"` : ''}); stopped reading at the byte bound`,
+    remedy:
+      ctx.verb === 'list'
+        ? 'Check the API server and any proxy in front of it (kubectl get --raw); an object that large is not one ebpfctl reads.'
+        : 'Check the object with kubectl get -o yaml; an object that large is not one ebpfctl expects.',
+  })
+}
+
+function unknownOutcome(err: KubeApiError): KubeApiError {
+  return new KubeApiError({
+    code: err.code,
+    reason: err.reason,
+    verb: err.verb,
+    resource: err.resource,
+    objectName: err.objectName,
+    bound: err.bound,
+    message: `${err.message} (the write may or may not have been applied)`,
+    remedy: err.remedy,
+    cause: err.cause ?? err,
+    outcomeUnknown: true,
+  })
+}
+
+/** Connection resets, refusals and early closes are worth another try; TLS and DNS failures are not. */
+function retryableNetwork(err: KubeApiError): boolean {
+  const code = (err.cause as NodeJS.ErrnoException | undefined)?.code
+  return ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ECONNABORTED', 'EAI_AGAIN', 'UND_ERR_SOCKET'].includes(code ?? '') ||
+    /socket hang up/i.test((err.cause as Error | undefined)?.message ?? '')
+}
+
+function retryDelay(policy: RetryPolicy, attempt: number, res: RawResponse | undefined): number {
+  const retryAfter = res?.status === 429 || res?.status === 503 ? parseRetryAfter(res.headers['retry-after']) : undefined
+  if (retryAfter !== undefined) return Math.min(retryAfter, policy.retryAfterCapMs)
+  const ceiling = Math.min(policy.baseDelayMs * 2 ** (attempt - 1), policy.maxDelayMs)
+  return ceiling / 2 + Math.random() * (ceiling / 2)
+}
+
+/** Retry-After in seconds or as an HTTP date; undefined when absent or unreadable. */
+export function parseRetryAfter(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header
+  if (!value) return undefined
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now())
+}
+
+/** True when every field we sent (labels, annotations, data, spec …) has the same value in the object found. */
+function containsContent(found: unknown, sent: unknown): boolean {
+  if (sent === null || typeof sent !== 'object') return found === sent
+  if (Array.isArray(sent)) return Array.isArray(found) && found.length === sent.length && sent.every((v, i) => containsContent(found[i], v))
+  if (found === null || typeof found !== 'object') return false
+  return Object.entries(sent as Record<string, unknown>).every(
+    ([k, v]) => ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields', 'generation'].includes(k) || containsContent((found as Record<string, unknown>)[k], v),
+  )
 }
 
 function safeJson<T>(text: string): T | undefined {

@@ -117,7 +117,7 @@ export interface InstallInfo {
   kubeProxy?: DaemonSetObject
   felixDefault?: FelixConfigurationObject
   /** A FELIX_BPFENABLED env var on calico-node overrides FelixConfiguration (Felix precedence). */
-  felixBpfEnabledEnv?: {container: string; value: string}
+  felixBpfEnabledEnv?: {container: string; value: string; enabled: boolean | undefined}
   /** bpfNetworkBootstrap exists on operator installs from Calico v3.31. */
   supportsBootstrap: boolean
 }
@@ -164,9 +164,21 @@ export function detectInstall(state: ClusterState): InstallInfo {
     calicoNode,
     kubeProxy,
     felixDefault,
-    felixBpfEnabledEnv: envVar ? {container: 'calico-node', value: envVar.value!} : undefined,
+    felixBpfEnabledEnv: envVar ? {container: 'calico-node', value: envVar.value!, enabled: parseFelixBool(envVar.value!)} : undefined,
     supportsBootstrap: type === 'operator' && versionAtLeast(version, [3, 31, 0]),
   }
+}
+
+/**
+ * A boolean as Felix reads it from env/config (felix/config BoolParam): true|1|yes|y|t and false|0|no|n|f, any case;
+ * anything else is not a boolean (undefined). The one parser for FELIX_* bool values, so every command agrees.
+ */
+export function parseFelixBool(raw: string | undefined): boolean | undefined {
+  const v = raw?.trim().toLowerCase()
+  if (v === undefined) return undefined
+  if (['true', '1', 'yes', 'y', 't'].includes(v)) return true
+  if (['false', '0', 'no', 'n', 'f'].includes(v)) return false
+  return undefined
 }
 
 /** Compares a Calico version tag (v3.31.2, v3.32.0-0.dev, master) against a minimum; unknown/dev builds count as new. */

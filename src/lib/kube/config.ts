@@ -2,10 +2,12 @@ import {existsSync} from 'node:fs'
 import {Writable} from 'node:stream'
 
 import {UserError} from '../errors.js'
-import {type ExecResult, type KubeClient, HttpKubeClient} from './client.js'
+import {type ExecOptions, type ExecResult, type KubeClient, HttpKubeClient} from './client.js'
+import {backpressure} from '../nodes/bounds.js'
 import {networkError} from './errors.js'
+import {type ExecCredential, runExecCredential} from './exec-credential.js'
 import {kubeconfigFiles} from './kubeconfig-path.js'
-import {loadDirectConfig} from './kubeconfig.js'
+import {type DirectConfig, loadDirectConfig} from './kubeconfig.js'
 
 export {hasKubeconfig, kubeconfigFiles} from './kubeconfig-path.js'
 
@@ -29,23 +31,97 @@ export async function connect(target: KubeTarget): Promise<KubeClient> {
   const {Agent: HttpAgent} = await import('node:http')
   const agent = server.startsWith('http:') ? new HttpAgent({keepAlive: true}) : new HttpsAgent({keepAlive: true, ...direct.tls})
   const options = Promise.resolve({agent, headers: direct.headers})
+  const credentials = direct.exec ? execCredentialOptions(direct, direct.exec, target.timeoutMs, agent) : undefined
   const exec = execThroughClientNode(server, async () => {
     const k8s = await import('@kubernetes/client-node')
     const kc = loadMerged(k8s, files)
     kc.setCurrentContext(direct.contextName)
+    if (credentials) withExecCredential(kc, direct.exec!.user, await credentials.current())
     return {k8s, kc}
   })
   return new HttpKubeClient(
-    {server, requestOptions: () => options, timeoutMs: target.timeoutMs, exec, onClose: () => agent.destroy()},
+    {
+      server,
+      requestOptions: credentials ? credentials.options : () => options,
+      timeoutMs: target.timeoutMs,
+      exec,
+      onClose: () => {
+        agent.destroy()
+        credentials?.close()
+      },
+    },
     direct.contextName,
   )
+}
+
+/**
+ * Request options from an exec credential plugin that ebpfctl runs itself (bounded by --request-timeout and 1 MiB,
+ * output validated), cached until the credential's expiry. client-node's own exec would run without any bound.
+ */
+function execCredentialOptions(
+  direct: DirectConfig,
+  exec: NonNullable<DirectConfig['exec']>,
+  timeoutMs: number,
+  plainAgent: import('node:http').Agent,
+) {
+  let cached: {credential: Promise<ExecCredential>; options: Promise<{agent?: import('node:http').Agent; headers: Record<string, string>}>} | undefined
+  const agents: import('node:http').Agent[] = []
+  const refresh = () => {
+    const credential = runExecCredential(exec.config, {...exec, server: direct.server, timeoutMs})
+    const options = credential.then(async (c) => {
+      let agent = plainAgent
+      if (c.clientCertificateData && c.clientKeyData && !direct.server.startsWith('http:')) {
+        const {Agent: HttpsAgent} = await import('node:https')
+        agent = new HttpsAgent({keepAlive: true, ...direct.tls, cert: c.clientCertificateData, key: c.clientKeyData})
+        agents.push(agent)
+      }
+      return {agent, headers: {...direct.headers, ...(c.token ? {Authorization: `Bearer ${c.token}`} : {})}}
+    })
+    // A failed run stays failed for this command: the plugin is not started again by every parallel request.
+    credential.catch(() => undefined)
+    options.catch(() => undefined)
+    cached = {credential, options}
+    return cached
+  }
+  const live = async () => {
+    const c = cached ?? refresh()
+    const cred = await c.credential
+    // Refresh a minute before expiry, as client-go does with its margin.
+    return cred.expiresAt !== undefined && cred.expiresAt - Date.now() < 60_000 ? refresh() : c
+  }
+  return {
+    options: async () => (await live()).options,
+    current: async () => (await live()).credential,
+    close: () => {
+      for (const a of agents) a.destroy()
+    },
+  }
+}
+
+/** client-node's KubeConfig with the user's exec replaced by the credential already obtained (pod exec reuses it). */
+function withExecCredential(kc: import('@kubernetes/client-node').KubeConfig, userName: string, c: ExecCredential): void {
+  const b64 = (s?: string) => (s ? Buffer.from(s).toString('base64') : undefined)
+  kc.loadFromOptions({
+    clusters: kc.clusters,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+    users: kc.users.map((u) =>
+      u.name === userName ? {name: u.name, token: c.token, certData: b64(c.clientCertificateData), keyData: b64(c.clientKeyData)} : u,
+    ),
+  })
 }
 
 function existingFiles(target: KubeTarget): string[] {
   const files = kubeconfigFiles(target.kubeconfig).filter((f) => existsSync(f))
   if (target.kubeconfig && !existsSync(target.kubeconfig)) {
     throw new UserError(`kubeconfig ${target.kubeconfig} does not exist`, {
-      remedy: 'Pass the path of a kubeconfig file with --kubeconfig, or unset it to check the local node.',
+      remedy: 'Pass the path of a kubeconfig file with --kubeconfig (or --local to check this machine).',
+    })
+  }
+  const fromEnv = process.env.KUBECONFIG
+  if (!target.kubeconfig && fromEnv && files.length === 0) {
+    throw new UserError(`KUBECONFIG=${fromEnv} names no file that exists`, {
+      remedy: 'Point KUBECONFIG at your kubeconfig, or unset it (and pass --local to check this machine).',
     })
   }
   if (files.length === 0) {
@@ -144,39 +220,34 @@ function loadMerged(k8s: typeof import('@kubernetes/client-node'), files: string
 function execThroughClientNode(
   server: string,
   load: () => Promise<{k8s: typeof import('@kubernetes/client-node'); kc: import('@kubernetes/client-node').KubeConfig}>,
-): (
-  namespace: string,
-  pod: string,
-  container: string,
-  argv: string[],
-  opts: {timeoutMs: number; stdout?: (chunk: Buffer) => void},
-) => Promise<ExecResult> {
-  return async (
-    namespace: string,
-    pod: string,
-    container: string,
-    argv: string[],
-    opts: {timeoutMs: number; stdout?: (chunk: Buffer) => void},
-  ): Promise<ExecResult> => {
+): (namespace: string, pod: string, container: string, argv: string[], opts: ExecOptions) => Promise<ExecResult> {
+  return async (namespace, pod, container, argv, opts): Promise<ExecResult> => {
+    opts.signal?.throwIfAborted()
     const {k8s, kc} = await load()
     const out: Buffer[] = []
     const err: Buffer[] = []
-    const stdout = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        if (opts.stdout) opts.stdout(chunk)
-        else out.push(chunk)
-        cb()
-      },
-    })
-    const stderr = new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        err.push(chunk)
-        cb()
-      },
-    })
+    const sink = (to: Buffer[], forward?: (chunk: Buffer) => unknown) =>
+      new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          if (!forward) {
+            to.push(chunk)
+            return cb()
+          }
+          const wait = backpressure(forward(chunk))
+          if (wait) wait.then(() => cb(), () => cb())
+          else cb()
+        },
+      })
+    const stdout = sink(out, opts.stdout)
+    const stderr = sink(err, opts.stderr)
     let socket: {close(): void} | undefined
     const finished = new Promise<number>((resolve, reject) => {
+      const end = () => {
+        clearTimeout(timer)
+        opts.signal?.removeEventListener('abort', onAbort)
+      }
       const timer = setTimeout(() => {
+        end()
         socket?.close()
         reject(networkError(Object.assign(new Error('timeout'), {name: 'TimeoutError'}), {
           server,
@@ -184,21 +255,32 @@ function execThroughClientNode(
           timeoutMs: opts.timeoutMs,
         }))
       }, opts.timeoutMs)
+      // The caller gave up (e.g. output limit): stop reading at once rather than at the timeout.
+      const onAbort = () => {
+        end()
+        socket?.close()
+        reject(opts.signal!.reason)
+      }
+      opts.signal?.addEventListener('abort', onAbort, {once: true})
       new k8s.Exec(kc)
         .exec(namespace, pod, container, argv, stdout, stderr, null, false, (status) => {
-          clearTimeout(timer)
+          end()
           if (status.status === 'Success') resolve(0)
           else {
             const code = status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message
+            // The runtime's reason (e.g. `exec: "calico-node": executable file not found in $PATH`) is only in the
+            // status: pass it on as stderr, so the failure says why and not just "exit 1".
+            if (code === undefined && status.message) err.push(Buffer.from(`${status.message}\n`))
             resolve(code === undefined ? 1 : Number(code))
           }
         })
         .then((ws) => {
           socket = ws as unknown as {close(): void}
+          if (opts.signal?.aborted) socket.close()
           ws.on('close', () => {
             // A close without a status frame: the connection dropped before the command ended.
             setTimeout(() => {
-              clearTimeout(timer)
+              end()
               reject(
                 new UserError(`exec into pod ${namespace}/${pod} ended without an exit status`, {
                   remedy: 'Check the pod and the API server; the connection closed early.',
@@ -208,7 +290,7 @@ function execThroughClientNode(
           })
         })
         .catch((e: unknown) => {
-          clearTimeout(timer)
+          end()
           reject(e)
         })
     })

@@ -11,6 +11,10 @@ export class KubeApiError extends UserError {
   readonly verb: Verb
   readonly resource?: ResourceRef
   readonly objectName?: string
+  /** A write that may or may not have landed (timeout, dropped connection, 5xx after retries): re-read before deciding. */
+  readonly outcomeUnknown: boolean
+  /** Which bound a response hit: its size (`bytes`) or --request-timeout (`time`). */
+  readonly bound?: 'bytes' | 'time'
 
   constructor(opts: {
     message: string
@@ -21,6 +25,8 @@ export class KubeApiError extends UserError {
     resource?: ResourceRef
     objectName?: string
     cause?: unknown
+    outcomeUnknown?: boolean
+    bound?: 'bytes' | 'time'
   }) {
     super(opts.message, {cause: opts.cause, exitCode: ExitCode.Usage, remedy: opts.remedy})
     this.name = 'KubeApiError'
@@ -29,6 +35,8 @@ export class KubeApiError extends UserError {
     this.verb = opts.verb
     this.resource = opts.resource
     this.objectName = opts.objectName
+    this.outcomeUnknown = opts.outcomeUnknown ?? false
+    this.bound = opts.bound
   }
 
   get isConflict(): boolean {
@@ -91,7 +99,7 @@ export function networkError(
 ): KubeApiError {
   const timedOut = err.name === 'TimeoutError' || err.name === 'AbortError' || err.code === 'ETIMEDOUT'
   const why = timedOut
-    ? `no answer within ${ctx.timeoutMs / 1000}s`
+    ? `no answer within ${ctx.timeoutMs / 1000}s (the --request-timeout time bound)`
     : err.code === 'ECONNREFUSED'
       ? 'connection refused'
       : err.code === 'ENOTFOUND'
@@ -104,6 +112,7 @@ export function networkError(
     verb: ctx.verb,
     resource: ctx.resource,
     message: `cannot reach the API server at ${ctx.server}: ${why}`,
+    bound: timedOut ? 'time' : undefined,
     remedy: timedOut
       ? 'Check that the cluster is up and reachable from here, or raise --request-timeout.'
       : 'Check the server address and certificate in your kubeconfig (kubectl config view --minify) and that the cluster is up.',

@@ -12,8 +12,13 @@ export function kubeconfigFiles(flag: string | undefined, env: NodeJS.ProcessEnv
   return [join(env.HOME ?? homedir(), '.kube', 'config')]
 }
 
-/** True when some kubeconfig is there to be used; without one, `check` runs against the local node. */
+/**
+ * True when the user asked for a cluster: --kubeconfig or KUBECONFIG names a file (whether or not it exists: a missing
+ * one is an error from connect(), never a silent fall back to the local node — that would be a false pass in CI), or
+ * ~/.kube/config exists. Without one, `check` runs against the local node.
+ */
 export function hasKubeconfig(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
   if (flag) return true
+  if (env.KUBECONFIG && env.KUBECONFIG.split(':').some(Boolean)) return true
   return kubeconfigFiles(flag, env).some((f) => existsSync(f))
 }

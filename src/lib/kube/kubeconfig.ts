@@ -2,6 +2,7 @@ import {readFileSync} from 'node:fs'
 import {dirname, isAbsolute, resolve} from 'node:path'
 
 import {UserError} from '../errors.js'
+import type {ExecConfig} from './exec-credential.js'
 
 /**
  * A kubeconfig read without @kubernetes/client-node, for the common case: a context whose user authenticates with a
@@ -14,6 +15,8 @@ export interface DirectConfig {
   server: string
   tls: {ca?: Buffer; cert?: Buffer; key?: Buffer; rejectUnauthorized: boolean; servername?: string}
   headers: Record<string, string>
+  /** An exec credential plugin, run by ebpfctl itself (bounded: exec-credential.ts), never by client-node. */
+  exec?: {config: ExecConfig; kubeconfigDir: string; user: string; caData?: string}
 }
 
 interface NamedCluster {
@@ -36,7 +39,7 @@ interface RawKubeconfig {
 }
 
 const CLUSTER_KEYS = new Set(['server', 'certificate-authority', 'certificate-authority-data', 'insecure-skip-tls-verify', 'tls-server-name', 'extensions'])
-const USER_KEYS = new Set(['token', 'token-file', 'client-certificate', 'client-certificate-data', 'client-key', 'client-key-data', 'extensions'])
+const USER_KEYS = new Set(['token', 'token-file', 'client-certificate', 'client-certificate-data', 'client-key', 'client-key-data', 'extensions', 'exec'])
 
 function mergeFirstWins<T extends {name: string}>(lists: {items: T[]; dir: string}[]): Map<string, {item: T; dir: string}> {
   const out = new Map<string, {item: T; dir: string}>()
@@ -93,7 +96,13 @@ export async function loadDirectConfig(files: string[], contextFlag: string | un
     const tokenFile = typeof u['token-file'] === 'string' ? String(u['token-file']) : undefined
     const token = typeof u.token === 'string' ? u.token : tokenFile ? readFileSync(resolve(user!.dir, tokenFile), 'utf8').trim() : undefined
     if (token) headers.Authorization = `Bearer ${token}`
+    const exec = !token && u.exec && typeof u.exec === 'object' ? (u.exec as ExecConfig) : undefined
+    if (exec && typeof exec.command !== 'string') throw new Error('users[].user.exec.command is not set')
+    const caData = c['certificate-authority-data']
     return {
+      ...(exec
+        ? {exec: {config: exec, kubeconfigDir: user!.dir, user: context.user!, caData: typeof caData === 'string' ? caData : undefined}}
+        : {}),
       contextName: current,
       server,
       headers,

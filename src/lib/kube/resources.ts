@@ -23,6 +23,7 @@ export const Resources = {
   services: ref('', 'v1', 'services', 'Service', true),
   daemonSets: ref('apps', 'v1', 'daemonsets', 'DaemonSet', true),
   deployments: ref('apps', 'v1', 'deployments', 'Deployment', true),
+  leases: ref('coordination.k8s.io', 'v1', 'leases', 'Lease', true),
   endpointSlices: ref('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice', true),
   crds: ref('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', false),
   installations: ref('operator.tigera.io', 'v1', 'installations', 'Installation', false),

@@ -9,7 +9,15 @@ import type {KubeClient} from '../kube/client.js'
 import {KubeApiError} from '../kube/errors.js'
 import {Resources} from '../kube/resources.js'
 import type {KubeObject} from '../kube/types.js'
-import {type NodeRunner, type NodeTarget, type RunOptions, type RunResult, NodeAccessError} from './types.js'
+import {ByteBudget, OutputLimits, timeoutWording} from './bounds.js'
+import {
+  type NodeRunner,
+  type NodeTarget,
+  type RunOptions,
+  type RunResult,
+  NodeAccessError,
+  outputLimitError,
+} from './types.js'
 
 /** The subset of KubeClient the exec transport uses (so tests can pass a stub). */
 export type ExecKubeClient = Pick<KubeClient, 'list' | 'exec'>
@@ -139,12 +147,28 @@ export class ExecRunner implements NodeRunner {
       )
     }
     const target = `${ns}/${pod.name}`
+    const where = `${node.name} (${target})`
+    const limit = opts.maxOutputBytes ?? OutputLimits.small
+    const out = new ByteBudget(limit)
+    const errs = new ByteBudget(OutputLimits.stderr)
+    const stop = new AbortController()
     let timer: NodeJS.Timeout | undefined
     try {
       const exec = this.opts.kube.exec(ns, pod.name, this.container, argv, {
         timeoutMs: opts.timeoutMs,
-        stdout: opts.onStdout,
+        // Always chunk by chunk, so the budget sees every byte and endless output is stopped, not collected.
+        stdout: (chunk) => {
+          if (stop.signal.aborted) return
+          if (!out.take(chunk, !opts.onStdout)) return stop.abort(outputLimitError(node.name, where, limit, 'exec', target))
+          return opts.onStdout?.(chunk)
+        },
+        stderr: (chunk) => errs.take(chunk),
+        signal: stop.signal,
       })
+      const aborted = new Promise<never>((_, reject) =>
+        stop.signal.addEventListener('abort', () => reject(stop.signal.reason), {once: true}),
+      )
+      aborted.catch(() => {})
       // A safety net in case the client's own timeout does not fire.
       const guard = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -152,24 +176,22 @@ export class ExecRunner implements NodeRunner {
           opts.timeoutMs + 2000,
         )
       })
-      const r = await Promise.race([exec, guard])
-      return {stdout: opts.onStdout ? '' : r.stdout, stderr: r.stderr, exitCode: r.exitCode}
+      const r = await Promise.race([exec, guard, aborted])
+      const stderr = errs.text() || r.stderr.slice(0, OutputLimits.stderr)
+      return {stdout: opts.onStdout ? '' : out.text() || r.stdout.slice(0, limit), stderr, exitCode: r.exitCode}
     } catch (err) {
       const e = err as Error
+      if (err instanceof NodeAccessError) throw err
       if (
         e.name === 'TimeoutError' ||
         (err instanceof KubeApiError && err.code === 0 && /no answer within/.test(err.message))
       ) {
-        throw new NodeAccessError(
-          node.name,
-          'timeout',
-          `${node.name} (${target}): the command did not finish within ${opts.timeoutMs} ms`,
-          {
-            via: 'exec',
-            target,
-            cause: err,
-          },
-        )
+        stop.abort(err)
+        throw new NodeAccessError(node.name, 'timeout', `${where}: the command ${timeoutWording(opts.timeoutMs)}`, {
+          via: 'exec',
+          target,
+          cause: err,
+        })
       }
       throw this.kubeError(node.name, err, `exec into ${target} failed`, target)
     } finally {

@@ -1,6 +1,7 @@
 /** Runs one task per node with bounded concurrency; a node that fails is a result, never a crash. */
 import pLimit from 'p-limit'
 
+import {timeoutWording} from './bounds.js'
 import {
   type NodeAccessError,
   type NodeTarget,
@@ -43,7 +44,7 @@ export async function runOnNodes<T>(
                         new NodeAccessErrorClass(
                           node.name,
                           'timeout',
-                          `${node.name}: no answer within ${opts.perNodeTimeoutMs} ms`,
+                          `${node.name}: ${timeoutWording(opts.perNodeTimeoutMs!)}`,
                         ),
                       ),
                     opts.perNodeTimeoutMs,

@@ -3,6 +3,7 @@
  * string (nothing from the user is ever interpolated into it) run as `sh -c PROBE_SCRIPT`; its output is a series of
  * delimited sections that parseProbeOutput() turns into plain data. Any runner can run it, including LocalRunner.
  */
+import {OutputLimits} from './bounds.js'
 import {type NodeRunner, type NodeTarget, NodeAccessError} from './types.js'
 
 export interface MountEntry {
@@ -222,7 +223,7 @@ export interface ProbeOptions {
 
 /** Runs the probe on node; rejects with NodeAccessError when the node cannot be reached. */
 export async function probeNode(runner: NodeRunner, node: NodeTarget, opts: ProbeOptions = {}): Promise<NodeFacts> {
-  const r = await runner.run(node, [...PROBE_ARGV], {timeoutMs: opts.timeoutMs ?? 15_000})
+  const r = await runner.run(node, [...PROBE_ARGV], {timeoutMs: opts.timeoutMs ?? 15_000, maxOutputBytes: OutputLimits.probe})
   const facts = parseProbeOutput(r.stdout)
   // stderr explains what failed (permission denied, command not found); keep it, without flooding.
   const stderr = r.stderr.trim()
@@ -237,11 +238,17 @@ export async function probeNode(runner: NodeRunner, node: NodeTarget, opts: Prob
     throw new NodeAccessError(
       node.name,
       'other',
-      `${node.name}: the probe failed (exit ${r.exitCode}): ${stderr.split('\n')[0] ?? ''}`,
+      `${node.name}: the probe failed (exit ${r.exitCode}): ${stderr.split('\n')[0] || probeSilence(r.stdout)}`,
       {
         via: runner.via,
       },
     )
   }
   return facts
+}
+
+/** The reason for a failed probe that said nothing on stderr: never an empty "failed (exit 1): ". */
+function probeSilence(stdout: string): string {
+  const out = stdout.trim()
+  return out ? `no error output; stdout began ${JSON.stringify(out.slice(0, 80))}` : 'no output at all (is /bin/sh there?)'
 }

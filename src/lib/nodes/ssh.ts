@@ -15,9 +15,17 @@ import SSHConfig from 'ssh-config'
 import ssh2 from 'ssh2'
 import type {AgentAuthMethod, Client as ClientType, ClientChannel, ConnectConfig, PublicKeyAuthMethod} from 'ssh2'
 
+import {ByteBudget, OutputLimits, backpressure, timeoutWording} from './bounds.js'
 import {KnownHosts, fingerprint, hostToken} from './known-hosts.js'
 import {shellJoin} from './quote.js'
-import {type NodeRunner, type NodeTarget, type RunOptions, type RunResult, NodeAccessError} from './types.js'
+import {
+  type NodeRunner,
+  type NodeTarget,
+  type RunOptions,
+  type RunResult,
+  NodeAccessError,
+  outputLimitError,
+} from './types.js'
 
 const {Client, utils} = ssh2
 
@@ -559,9 +567,11 @@ export class SshRunner implements NodeRunner {
       }
       let settled = false
       let channel: ClientChannel | undefined
-      const timer = setTimeout(() => {
+      /** Gives up on the command: stops it on the node as far as SSH allows, and rejects with err. */
+      const abandon = (err: NodeAccessError) => {
         if (settled) return
         settled = true
+        clearTimeout(timer)
         conn.client.removeListener('close', onConnClose)
         if (channel) {
           // Ask sshd to SIGKILL the command, then drop the channel. sshd honours signal requests only in
@@ -574,8 +584,12 @@ export class SshRunner implements NodeRunner {
           }
           channel.close()
         }
-        reject(nodeErr('timeout', `${dest.node} (${where}): the command did not finish within ${opts.timeoutMs} ms`))
-      }, opts.timeoutMs)
+        reject(err)
+      }
+      const timer = setTimeout(
+        () => abandon(nodeErr('timeout', `${dest.node} (${where}): the command ${timeoutWording(opts.timeoutMs)}`)),
+        opts.timeoutMs,
+      )
       const onConnClose = () => {
         if (settled) return
         settled = true
@@ -622,10 +636,25 @@ export class SshRunner implements NodeRunner {
           ch.close()
           return
         }
-        const out: Buffer[] = []
-        const errs: Buffer[] = []
-        ch.on('data', (d: Buffer) => (opts.onStdout ? opts.onStdout(d) : out.push(d)))
-        ch.stderr.on('data', (d: Buffer) => errs.push(d))
+        const limit = opts.maxOutputBytes ?? OutputLimits.small
+        const out = new ByteBudget(limit)
+        const errs = new ByteBudget(OutputLimits.stderr)
+        ch.on('data', (d: Buffer) => {
+          if (settled) return
+          if (!out.take(d, !opts.onStdout)) {
+            abandon(outputLimitError(dest.node, `${dest.node} (${where})`, limit, 'ssh', where))
+            return
+          }
+          const wait = backpressure(opts.onStdout?.(d))
+          if (wait) {
+            ch.pause()
+            wait.then(
+              () => ch.resume(),
+              () => ch.resume(),
+            )
+          }
+        })
+        ch.stderr.on('data', (d: Buffer) => errs.take(d))
         ch.on('close', (code: number | null | undefined, signal?: string) => {
           let exitCode = -1
           if (typeof code === 'number') exitCode = code
@@ -637,8 +666,8 @@ export class SshRunner implements NodeRunner {
           }
           done(() =>
             resolve({
-              stdout: Buffer.concat(out).toString('utf8'),
-              stderr: Buffer.concat(errs).toString('utf8'),
+              stdout: opts.onStdout ? '' : out.text(),
+              stderr: errs.text(),
               exitCode,
             }),
           )

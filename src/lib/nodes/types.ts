@@ -3,6 +3,8 @@
  * machine. Every transport implements NodeRunner; every per-node failure to reach the node is a NodeAccessError.
  */
 
+import {outputLimitWording} from './bounds.js'
+
 export interface RunResult {
   stdout: string
   stderr: string
@@ -13,8 +15,16 @@ export interface RunResult {
 export interface RunOptions {
   /** Per-command timeout; on expiry the command is killed and the run rejects with NodeAccessError 'timeout'. */
   timeoutMs: number
-  /** Streaming: when set, stdout chunks are passed here and RunResult.stdout is ''. */
-  onStdout?: (chunk: Buffer) => void
+  /**
+   * Streaming: when set, stdout chunks are passed here and RunResult.stdout is ''. A returned promise is backpressure:
+   * the runner stops reading until it settles, so a slow consumer (a pipe to `less`) does not queue output in memory.
+   */
+  onStdout?: (chunk: Buffer) => unknown
+  /**
+   * Most stdout bytes accepted (streamed or not); past it the command is stopped and the run rejects with
+   * NodeAccessError 'output-limit'. Default OutputLimits.small. stderr is always cut at OutputLimits.stderr.
+   */
+  maxOutputBytes?: number
 }
 
 export interface NodeAddress {
@@ -41,7 +51,7 @@ export interface NodeRunner {
 }
 
 export type NodeAccessReason =
-  'unreachable' | 'timeout' | 'host-key-unknown' | 'host-key-changed' | 'auth' | 'no-agent-pod' | 'other'
+  'unreachable' | 'timeout' | 'output-limit' | 'host-key-unknown' | 'host-key-changed' | 'auth' | 'no-agent-pod' | 'other'
 
 export interface NodeAccessErrorOptions {
   remedy?: string
@@ -77,6 +87,15 @@ export class NodeAccessError extends Error {
 
 export function isNodeAccessError(err: unknown): err is NodeAccessError {
   return err instanceof NodeAccessError
+}
+
+/** The run printed more than RunOptions.maxOutputBytes on stdout; the command was stopped. */
+export function outputLimitError(node: string, where: string, limit: number, via: TransportKind, target?: string): NodeAccessError {
+  return new NodeAccessError(node, 'output-limit', `${where}: ${outputLimitWording(limit)}; the command was stopped`, {
+    via,
+    target,
+    remedy: 'A larger limit: --max-output-bytes (dumps); otherwise find out why the node prints so much.',
+  })
 }
 
 /** Wraps anything thrown while working on a node into a NodeAccessError (reason 'other' unless it already is one). */

@@ -1,13 +1,15 @@
 import {type CheckInfo, type CheckSummary, type RunChecksResult, summarize} from '../checks/index.js'
 import type {CheckScope, CheckStatus, Finding} from '../checks/types.js'
 import {paint} from './color.js'
+import {xmlSafe} from './terminal.js'
 
 /** `ebpfctl check -o json`: the stable, documented report (README "JSON output"). */
 export interface CheckReport {
   apiVersion: 'ebpfctl/v1'
   kind: 'CheckReport'
   ebpfctlVersion: string
-  target: {mode: 'local' | 'cluster'; server?: string; context?: string; node?: string}
+  /** nodes: `--nodes … --via ssh` without a kubeconfig — the named nodes only, no cluster checks. */
+  target: {mode: 'local' | 'cluster' | 'nodes'; server?: string; context?: string; node?: string; nodes?: string[]}
   calico: CalicoInfo | null
   checks: ReportCheck[]
   nodes: ReportNode[]
@@ -146,7 +148,9 @@ export function renderFindingsTable(report: CheckReport, opts: {wide?: boolean} 
   const header =
     report.target.mode === 'local'
       ? `Checking this machine (${report.target.node ?? 'local'})`
-      : `Checking cluster ${report.target.server ?? ''}${report.target.context ? ` (context ${report.target.context})` : ''}`
+      : report.target.mode === 'nodes'
+        ? `Checking nodes ${(report.target.nodes ?? []).join(', ')} over SSH (no cluster)`
+        : `Checking cluster ${report.target.server ?? ''}${report.target.context ? ` (context ${report.target.context})` : ''}`
   lines.push(header)
   if (report.calico) {
     const c = report.calico
@@ -196,15 +200,9 @@ function whoOf(r: Row): string {
   return `${r.nodes.length} nodes`
 }
 
+// XML 1.0 forbids most control characters, U+FFFE/U+FFFF and lone surrogates, even escaped: xmlSafe replaces them.
 const xml = (s: string) =>
-  s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    // XML 1.0 forbids most control characters, even escaped.
-    // eslint-disable-next-line no-control-regex
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, '')
+  xmlSafe(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')
 
 /**
  * JUnit XML: one <testsuite> per check, one <testcase> per finding. fail → <failure>; warn → passes, with a

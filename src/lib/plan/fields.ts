@@ -137,7 +137,7 @@ export function showPath(path: string[]): string {
   return path.map((seg) => (/^[A-Za-z_$][\w$-]*(\[.*\])?$/.test(seg) ? seg : JSON.stringify(seg))).join('.')
 }
 
-const showValue = (v: FieldValue) => (v.present ? JSON.stringify(v.value) : '(absent)')
+export const showFieldValue = (v: FieldValue) => (v.present ? JSON.stringify(v.value) : '(absent)')
 
 export function objectLabel(change: Pick<ObjectChange, 'resource' | 'namespace' | 'name'>): string {
   const where = change.namespace ? `${change.namespace}/${change.name}` : change.name
@@ -155,8 +155,8 @@ export function renderChange(change: ObjectChange): string {
   const lines = [`${objectLabel(change)} (${how})`]
   for (const f of change.fields) {
     const p = showPath(f.path)
-    if (f.before.present) lines.push(`- ${p}: ${showValue(f.before)}`)
-    lines.push(`+ ${p}: ${showValue(f.after)}`)
+    if (f.before.present) lines.push(`- ${p}: ${showFieldValue(f.before)}`)
+    lines.push(`+ ${p}: ${showFieldValue(f.after)}`)
   }
   if (change.action !== 'delete' && change.by !== 'operator') {
     lines.push(`  ${change.action === 'create' ? 'object' : 'body'}: ${JSON.stringify(change.body)}`)

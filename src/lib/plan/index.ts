@@ -11,6 +11,15 @@ export {
   RecordStore,
   readRecord,
 } from './record.js'
+export {
+  type Permission,
+  type PermissionCheck,
+  PermissionError,
+  checkPermissions,
+  formatPermission,
+  planPermissions,
+  renderPermissions,
+} from './permissions.js'
 export {bestEffortRevertPlan, buildRevertPlan, runRevert} from './revert.js'
 export {type RunResult, type StepResult, renderPlan, runError, runPlan} from './runner.js'
 export {
@@ -33,3 +42,5 @@ export {
   readNodeDataplanes,
 } from './waits.js'
 export {type StatusReport, collectStatus, renderStatus} from './status.js'
+export {renderChangeSummary} from './summary.js'
+export {LOCK_LEASE} from './lock.js'

@@ -218,6 +218,8 @@ function fieldValueProblem(v: Validators, rule: Parameters<typeof leavesOf>[0], 
   const exact = leaves.length === 1 && leaves[0]!.path.length === f.path.length
   const check = (which: 'before' | 'after', fv: FieldValue): string | undefined => {
     if (!fv.present) return undefined
+    if (which === 'before' && leaves.some((l) => l.priorAbsent))
+      return 'before value must be absent (enable only adds this key: restoring a value would switch kube-proxy off)'
     if (exact) {
       const validate = v.value(leaves[0]!.value)
       return validate(fv.value) ? undefined : `${which} value ${describeAjv(validate.errors![0]!, '')}`

@@ -2,7 +2,7 @@ import type {DaemonSetObject} from '../kube/calico-types.js'
 import {type ClusterState, type InstallInfo, SERVICES_ENDPOINT_CONFIGMAP, calicoResource} from '../kube/cluster.js'
 import {Resources} from '../kube/resources.js'
 import type {KubeObject} from '../kube/types.js'
-import {applyRobust} from './apply.js'
+import {applyRobust, liveProblems} from './apply.js'
 import {assertKubeProxyServing} from './kube-proxy-guard.js'
 import {DISRUPTION_WARNING} from './enable.js'
 import {PlanError, errorMessage} from './errors.js'
@@ -62,6 +62,27 @@ function keepOthersKeys(undo: ObjectChange, live: KubeObject | undefined): Objec
     return Object.entries(ours).map(([k, v]) => ({path: [...f.path, k], before: value(v), after: ABSENT}))
   })
   return narrowed ? {...undo, fields, body: patchBody(fields, 'after')} : undo
+}
+
+/** Every leaf path of an object's content (metadata and status are the API server's, not content). */
+function contentLeaves(v: unknown, at: string[] = []): string[][] {
+  if (!isMap(v)) return [at]
+  return Object.entries(v)
+    .filter(([k]) => at.length > 0 || !['apiVersion', 'kind', 'metadata', 'status'].includes(k))
+    .flatMap(([k, inner]) => contentLeaves(inner, [...at, k]))
+}
+
+/**
+ * Undoing a create deletes the object, every field of it, so only when all it holds now is what enable wrote. An
+ * object that has other content (someone added to it since, or a record that claims enable created an object it only
+ * patched) keeps it: only enable's fields are removed.
+ */
+function keepOthersFields(undo: ObjectChange, live: KubeObject | undefined): ObjectChange {
+  if (undo.action !== 'delete' || !live) return undo
+  const ours = (leaf: string[]) => undo.fields.some((f) => f.path.every((seg, i) => seg === leaf[i]))
+  if (contentLeaves(live).every(ours)) return undo
+  const fields = undo.fields.map((f) => ({...f, after: ABSENT}))
+  return {...undo, action: 'patch', patchType: 'merge', fields, body: patchBody(fields, 'after')}
 }
 
 type Wait = (ctx: StepContext) => Promise<void>
@@ -140,7 +161,10 @@ export function buildRevertPlan(state: ClusterState, install: InstallInfo, recor
       .filter((e) => e.stepId === id)
       .reverse()
       .flatMap((e) => [...e.changes].reverse())
-      .map((c) => keepOthersKeys(inverseChange(c), findInState(state, c)))
+      .map((c) => {
+        const live = findInState(state, c)
+        return keepOthersFields(keepOthersKeys(inverseChange(c), live), live)
+      })
   const bootstrapFields = changesFor(StepIds.apiAddress)
     .filter((c) => c.resource.plural === 'installations')
     .flatMap((c) => c.fields)
@@ -210,7 +234,7 @@ export function bestEffortRevertPlan(state: ClusterState, install: InstallInfo):
   } else if (install.felixBpfEnabledEnv) {
     const ds = install.calicoNode
     const path = ['spec', 'template', 'spec', 'containers[calico-node]', 'env[FELIX_BPFENABLED]', 'value']
-    if (ds && install.felixBpfEnabledEnv.value.toLowerCase() === 'true') {
+    if (ds && install.felixBpfEnabledEnv.enabled === true) {
       bpfOff = patchChange(
         {resource: Resources.daemonSets, namespace: ds.metadata.namespace, name: ds.metadata.name},
         ds,
@@ -271,6 +295,12 @@ export async function runRevert(plan: Plan, ctx: StepContext, removeRecord: () =
       await step.verify(ctx, ctx.progress)
       results[index]!.status = 'applied'
     }
+    // "Reverted" is said only of what the cluster really holds: every field revert writes is re-read first.
+    const changes = plan.steps.flatMap((s) => s.changes())
+    const problems = await liveProblems(ctx, changes, 'after', 'should be')
+    index = plan.steps.length
+    if (problems.length) throw new PlanError(`not reverted: ${problems.join('; ')}`)
+    if (changes.length) ctx.progress.line(`re-read ${changes.length} object change(s): every field is as it was`)
     await removeRecord()
   } catch (err) {
     if (results[index]) {

@@ -1,5 +1,6 @@
 import {KubeApiError} from '../kube/errors.js'
 import {InterruptedError, PlanError, errorMessage} from './errors.js'
+import {liveProblems} from './apply.js'
 import {renderChange} from './fields.js'
 import type {ObjectChange, Plan, Step, StepContext} from './types.js'
 
@@ -122,8 +123,10 @@ export async function runPlan(plan: Plan, ctx: StepContext): Promise<RunResult> 
 }
 
 /**
- * Undoes the touched steps newest first; stops at the first undo that fails (so BPF stays on while kube-proxy is
- * off).
+ * Undoes the touched steps newest first. An undo that fails does not stop the rollback: the steps before it are still
+ * undone (each undo is state-based, so a step that never changed anything needs no write), except that BPF is never
+ * turned off while the live kube-proxy is still disabled (the BPF step's undo checks the cluster). Then every field
+ * this run touched is re-read: the rollback is complete only when each one is back at its value before the run.
  */
 async function rollBack(
   plan: Plan,
@@ -133,6 +136,7 @@ async function rollBack(
 ): Promise<string | undefined> {
   // The run's signal may be aborted (Ctrl-C): the rollback's waits must still run to the end.
   const ctx: StepContext = {...runCtx, signal: new AbortController().signal}
+  const failures: string[] = []
   for (const i of [...touched].reverse()) {
     const step = plan.steps[i]!
     try {
@@ -143,9 +147,11 @@ async function rollBack(
       results[i]!.status = 'undo-failed'
       const why = `could not undo "${step.title}": ${errorMessage(err)}`
       ctx.progress.line(why)
-      return why
+      failures.push(why)
     }
   }
+  const leftOver = await checkRestored(ctx)
+  if (failures.length > 0 || leftOver) return [...failures, ...(leftOver ? [leftOver] : [])].join('; ')
   try {
     await ctx.record.dropRun()
   } catch (err) {
@@ -154,11 +160,23 @@ async function rollBack(
   return undefined
 }
 
+/** Re-reads every field this run recorded and says which are not at their value before the run (undefined: all are). */
+async function checkRestored(ctx: StepContext): Promise<string | undefined> {
+  const changes = ctx.record.runEntries().flatMap((e) => e.changes)
+  const problems = await liveProblems(ctx, changes, 'before', 'before this run')
+  if (problems.length === 0) {
+    if (changes.length) ctx.progress.line(`re-read ${changes.length} changed object(s): every field is as before this run`)
+    return undefined
+  }
+  for (const p of problems) ctx.progress.line(`not restored: ${p}`)
+  return `not restored: ${problems.join('; ')}`
+}
+
 /** The exit error for a failed run: says what failed and whether the cluster was restored. */
 export function runError(result: RunResult, recordNs: string): PlanError | undefined {
   if (result.outcome === 'done' || result.outcome === 'nothing-to-do') return undefined
   if (result.outcome === 'rolled-back') {
-    return new PlanError(`${result.error}; rolled back: the cluster was restored to its state before this run`, {
+    return new PlanError(`${result.error}; rolled back: the cluster was restored (every field this run changed was re-read and is as before this run)`, {
       stepId: result.failedStep,
     })
   }

@@ -2,15 +2,24 @@ import type {DaemonSetObject} from '../kube/calico-types.js'
 import type {KubeClient} from '../kube/client.js'
 import {assessApiEndpoint} from '../kube/api-endpoint.js'
 import {collectClusterState, detectInstall} from '../kube/cluster.js'
+import {UserError} from '../errors.js'
 import {type EnableRecord, readRecord} from './record.js'
 import {RecordError} from './record-check.js'
 import {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY} from './steps.js'
 import {type NodeDataplane, type NodeReport, readNodeDataplanes} from './waits.js'
 
+/** A node's dataplane as status shows it: Felix's log verdict, and `iptables` for a node that never started BPF. */
+export type StatusDataplane = NodeDataplane | 'iptables'
+
 export interface StatusReport {
   install: {type: string; calicoNamespace?: string; calicoVersion?: string}
   configured: {bpf: boolean; source: string; value: string; felixBpfEnabled?: boolean}
-  nodes: {total: number; groups: {dataplane: NodeDataplane; count: number; nodes: string[]}[]}
+  nodes: {
+    total: number
+    groups: {dataplane: StatusDataplane; count: number; nodes: string[]}[]
+    /** Nodes whose calico-node log could not be read, and why (their verdict is unknown). */
+    unreadable: {node: string; error: string}[]
+  }
   calicoNode: {desired: number; ready: number; updated: number}
   kubeProxy: {state: 'absent' | 'running' | 'disabled' | 'kept'; desired: number; ready: number; selectorKeys: string[]}
   dsr: {mode: string; explicit: boolean}
@@ -28,6 +37,11 @@ export interface StatusReport {
 export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: number} = {}): Promise<StatusReport> {
   const state = await collectClusterState(kube)
   const install = detectInstall(state)
+  if (install.type === 'none') {
+    throw new UserError('Calico is not installed in this cluster (no Installation default and no calico-node DaemonSet)', {
+      remedy: 'Check the kubeconfig context (--context), or install Calico first.',
+    })
+  }
   const fc = install.felixDefault
   const felixBpfEnabled = fc?.spec?.bpfEnabled
   let configured: StatusReport['configured']
@@ -42,7 +56,7 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
   } else if (install.felixBpfEnabledEnv) {
     const v = install.felixBpfEnabledEnv.value
     configured = {
-      bpf: v.toLowerCase() === 'true',
+      bpf: install.felixBpfEnabledEnv.enabled === true,
       source: 'calico-node env FELIX_BPFENABLED',
       value: v,
       felixBpfEnabled,
@@ -72,10 +86,13 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
         )
       : Promise.resolve(undefined as EnableRecord | undefined),
   ])
-  const groups = (['bpf', 'fallen-back', 'unknown'] as const)
+  // With BPF configured off, a node whose log was read and shows no BPF start runs the iptables (or nftables) dataplane.
+  const verdict = (r: NodeReport): StatusDataplane =>
+    !configured.bpf && r.dataplane === 'unknown' && r.error === undefined ? 'iptables' : r.dataplane
+  const groups = (['bpf', 'fallen-back', 'iptables', 'unknown'] as const)
     .map((dataplane) => {
       const nodes = reports
-        .filter((r) => r.dataplane === dataplane)
+        .filter((r) => verdict(r) === dataplane)
         .map((r) => r.node)
         .sort()
       return {dataplane, count: nodes.length, nodes}
@@ -94,7 +111,7 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
       : fc?.spec?.bpfKubeProxyIptablesCleanupEnabled === false
         ? 'kept'
         : 'running'
-  const assessment = install.type === 'none' ? undefined : assessApiEndpoint(state, install, kube.server)
+  const assessment = assessApiEndpoint(state, install, kube.server)
   const conf = assessment?.configured
   const apiAddress: StatusReport['apiAddress'] =
     conf?.source === 'configmap'
@@ -106,7 +123,7 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
       : conf?.source === 'bootstrap'
         ? {source: 'bootstrap'}
         : {source: 'none'}
-  const count = (d: NodeDataplane) => groups.find((g) => g.dataplane === d)?.count ?? 0
+  const count = (d: StatusDataplane) => groups.find((g) => g.dataplane === d)?.count ?? 0
   const disagreements: string[] = []
   if (configured.bpf && count('fallen-back') > 0) {
     disagreements.push(
@@ -121,6 +138,22 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
   if (!configured.bpf && count('bpf') > 0) {
     disagreements.push(`BPF is configured off but ${count('bpf')} node(s) still report the BPF dataplane`)
   }
+  if (configured.bpf && kubeProxyState === 'running') {
+    disagreements.push(
+      'kube-proxy is running next to BPF with bpfKubeProxyIptablesCleanupEnabled (the default): Felix removes ' +
+        "kube-proxy's rules while kube-proxy rewrites them; disable kube-proxy (ebpfctl enable) or set it false",
+    )
+  }
+  const unreadable = reports
+    .filter((r) => r.error !== undefined)
+    .map((r) => ({node: r.node, error: r.error!}))
+    .sort((a, b) => a.node.localeCompare(b.node))
+  if (unreadable.length > 0) {
+    disagreements.push(
+      `the dataplane of ${unreadable.length} node(s) cannot be read from their calico-node logs ` +
+        `(${unreadable[0]!.node}: ${unreadable[0]!.error})`,
+    )
+  }
   if (kubeProxyState === 'disabled' && (!configured.bpf || count('fallen-back') > 0)) {
     disagreements.push(
       'kube-proxy is disabled but BPF is not active everywhere: Services are not handled on those nodes',
@@ -129,7 +162,7 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
   return {
     install: {type: install.type, calicoNamespace: install.calicoNamespace, calicoVersion: install.calicoVersion},
     configured,
-    nodes: {total: reports.length, groups},
+    nodes: {total: reports.length, groups, unreadable},
     calicoNode: {
       desired: cn?.desiredNumberScheduled ?? 0,
       ready: cn?.numberReady ?? 0,
@@ -151,9 +184,10 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
   }
 }
 
-const LABEL: Record<NodeDataplane, string> = {
+const LABEL: Record<StatusDataplane, string> = {
   bpf: 'BPF active',
   'fallen-back': 'fallen back to iptables',
+  iptables: 'iptables (BPF off)',
   unknown: 'unknown',
 }
 
@@ -175,6 +209,8 @@ export function renderStatus(s: StatusReport, maxNames = 10): string {
     const listed = g.dataplane === 'bpf' && more > 0 ? '' : ` (${names})`
     lines.push(`  ${LABEL[g.dataplane]}: ${g.count}${listed}`)
   }
+  for (const u of s.nodes.unreadable.slice(0, maxNames)) lines.push(`  cannot read ${u.node}: ${u.error}`)
+  if (s.nodes.unreadable.length > maxNames) lines.push(`  cannot read ${s.nodes.unreadable.length - maxNames} more`)
   const kp = s.kubeProxy
   const kpDetail =
     kp.state === 'absent'

@@ -48,6 +48,11 @@ export const RESTARTED_AT = 'kubectl.kubernetes.io/restartedAt'
 const str = (maxLength: number, pattern?: string): ValueSchema => ({type: 'string', maxLength, ...(pattern ? {pattern} : {})})
 const ENABLED_DISABLED: ValueSchema = {enum: ['Enabled', 'Disabled']}
 const restartAnnotation = ['spec', 'template', 'metadata', 'annotations', RESTARTED_AT]
+const offKey = (key: string) => ({
+  path: ['spec', 'template', 'spec', 'nodeSelector', key],
+  value: str(63),
+  priorAbsent: true,
+})
 const felixField = (name: string, schema: ValueSchema) => ({path: ['spec', name], value: schema})
 const calicoNetwork = (name: string, schema: ValueSchema) => ({path: ['spec', 'calicoNetwork', name], value: schema})
 
@@ -113,14 +118,14 @@ export const STEP_WRITES: Record<string, WriteRule[]> = {
       kind: 'DaemonSet',
       namespace: 'kube-proxy',
       name: 'kube-proxy',
-      fields: [{path: ['spec', 'template', 'spec', 'nodeSelector', NON_CALICO_KEY], value: str(63)}],
+      fields: [offKey(NON_CALICO_KEY)],
     },
     {
       kind: 'DaemonSet',
       namespace: 'kube-proxy',
       name: 'kube-proxy',
       operatorMade: true,
-      fields: [{path: ['spec', 'template', 'spec', 'nodeSelector', OPERATOR_KUBE_PROXY_KEY], value: str(63)}],
+      fields: [offKey(OPERATOR_KUBE_PROXY_KEY)],
     },
     {
       kind: 'Installation',

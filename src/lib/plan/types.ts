@@ -62,6 +62,8 @@ export interface Timing {
   retryDelayMs: number
   /** Concurrent calico-node log reads. */
   logConcurrency: number
+  /** How long enable/revert wait for another run's lock (--lock-timeout). */
+  lockTimeoutMs: number
 }
 
 export const DEFAULT_TIMING: Timing = {
@@ -70,6 +72,7 @@ export const DEFAULT_TIMING: Timing = {
   retries: 5,
   retryDelayMs: 500,
   logConcurrency: 16,
+  lockTimeoutMs: 5000,
 }
 
 export interface StepContext {

@@ -191,6 +191,9 @@ export interface NodeReport {
   error?: string
 }
 
+/** Bytes read of one calico-node log (×concurrency in memory at once): Felix's start-up line is near its start. */
+export const FELIX_LOG_LIMIT_BYTES = 4 * 1024 * 1024
+
 /**
  * Reads each calico-node pod's log once (concurrency-limited: the one place with a request per pod) and classifies
  * the node. Pods come from one list by label.
@@ -213,7 +216,10 @@ export async function readNodeDataplanes(
         // Pods already seen BPF-active are not read again (a poll re-reads only the undecided ones).
         if (opts.skip?.has(p.metadata.name)) return {...base, dataplane: 'bpf'}
         try {
-          const log = await kube.podLogs(namespace, p.metadata.name, 'calico-node', {tailLines: opts.tailLines ?? 5000})
+          const log = await kube.podLogs(namespace, p.metadata.name, 'calico-node', {
+            tailLines: opts.tailLines ?? 5000,
+            limitBytes: FELIX_LOG_LIMIT_BYTES,
+          })
           return {...base, dataplane: classifyFelixLog(log)}
         } catch (err) {
           return {...base, dataplane: 'unknown', error: errorMessage(err)}

@@ -20,7 +20,11 @@ export interface WriteRule {
   create?: boolean
   /** Changes the operator makes in reaction (recorded, never sent by ebpfctl). */
   operatorMade?: boolean
-  fields: {path: string[]; value: ValueSchema}[]
+  /**
+   * priorAbsent: enable only ever adds this field, so its prior value is absent; revert writing a recorded prior
+   * value there could only switch something off (the kube-proxy keys).
+   */
+  fields: {path: string[]; value: ValueSchema; priorAbsent?: boolean}[]
 }
 
 /** A rule with its namespace, name and API resource resolved against the live cluster. */

@@ -23,6 +23,7 @@ import {
   type LogsHandler,
   type RequestHook,
   type RequestRecord,
+  type ResourceAttributes,
 } from './server.js'
 import type {FakeStore} from './store.js'
 
@@ -33,9 +34,12 @@ export type {
   ExecResponse,
   FaultAction,
   ForbidRule,
+  LateWrite,
   LogsHandler,
+  HostileBody,
   LogsRequest,
   RequestHook,
+  ResourceAttributes,
   RequestInfo,
   RequestRecord,
 } from './server.js'
@@ -52,7 +56,7 @@ export interface FakeApiServer {
   store: FakeStore
   /** Every request, in arrival order (exec upgrades too). */
   log: RequestRecord[]
-  /** Requests with method POST/PUT/PATCH/DELETE (exec excluded). */
+  /** Requests with method POST/PUT/PATCH/DELETE (exec and SelfSubjectAccessReviews excluded). */
   writes(): RequestRecord[]
   resetLog(): void
   /** Fault injection: called for every request (after the body is read, before auth); undefined = no fault. */
@@ -61,10 +65,14 @@ export interface FakeApiServer {
   forbid(rule: ForbidRule): void
   /** Remove all forbid rules. */
   clearForbidden(): void
+  /** SelfSubjectAccessReviews asked so far (answered from the forbid rules: denied where a rule matches). */
+  accessReviews: ResourceAttributes[]
   setExecHandler(h: ExecHandler): void
   setPodLogs(h: LogsHandler): void
   /** Called on every pod the workload controllers create, before it is stored (e.g. make some not Ready). */
   setPodHook(h: ((pod: any, ctx: {owner: any; node?: any}) => void) | undefined): void
+  /** Resolves when every late write ({late, landAfterMs} faults) has landed or been refused. */
+  settled(): Promise<void>
   close(): Promise<void>
 }
 
@@ -108,13 +116,21 @@ export async function startFakeApiServer(opts: {token?: string; tls?: boolean} =
       writeFileSync(path, stringify(kubeconfig), {mode: 0o600})
       return path
     },
-    writes: () => core.log.filter((r) => ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) && r.verb !== 'exec'),
+    // A SelfSubjectAccessReview is a question (POST, nothing stored): not a write.
+    writes: () =>
+      core.log.filter(
+        (r) =>
+          ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method) &&
+          r.verb !== 'exec' &&
+          !r.path.endsWith('/selfsubjectaccessreviews'),
+      ),
     resetLog: () => {
       core.log.length = 0
     },
     onRequest: (h) => core.onRequest(h),
     forbid: (r) => core.forbid(r),
     clearForbidden: () => core.clearForbidden(),
+    accessReviews: core.accessReviews,
     setExecHandler: (h) => {
       core.execHandler = h
     },
@@ -123,6 +139,9 @@ export async function startFakeApiServer(opts: {token?: string; tls?: boolean} =
     },
     setPodHook: (h) => {
       core.store.podHook = h
+    },
+    settled: async () => {
+      while (core.pending.size) await Promise.all([...core.pending])
     },
     close: () => core.close(),
   }

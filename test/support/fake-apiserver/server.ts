@@ -75,10 +75,28 @@ class RawJson {
  * handle normally (or answer {status} too, when both are given).
  */
 export type FaultAction =
-  | {status: number; reason?: string; message?: string; delayMs?: number}
+  | {status: number; reason?: string; message?: string; delayMs?: number; retryAfter?: string}
   | 'drop'
   | 'hang'
   | {delayMs: number}
+  | HostileBody
+  | LateWrite
+
+/**
+ * Hostile bodies: {endless}: 200 and a body that never ends ('json': a list whose items never close; 'text': log
+ * lines; honourLimitBytes stops at ?limitBytes as the real server does). {declaredBytes}: 200 with that Content-Length
+ * and the start of a JSON object (the rest never comes).
+ */
+export type HostileBody = {endless: 'json' | 'text'; honourLimitBytes?: boolean} | {declaredBytes: number}
+
+/**
+ * A write whose answer never comes ('drop': the connection is reset; 'hang': no answer) but which the server still
+ * applies `landAfterMs` later, as a request stuck in the API server's pipeline would (preconditions are checked then).
+ */
+export interface LateWrite {
+  late: 'drop' | 'hang'
+  landAfterMs: number
+}
 
 export interface RequestInfo {
   method: string
@@ -100,6 +118,17 @@ export interface ForbidRule {
   /** Plural ('pods'), 'pods/exec', 'pods/log', or '*'. */
   resource: string
   namespace?: string
+  /** Only this object (resourceNames). */
+  name?: string
+}
+
+export interface ResourceAttributes {
+  verb?: string
+  group?: string
+  resource?: string
+  subresource?: string
+  namespace?: string
+  name?: string
 }
 
 export interface ExecRequest {
@@ -114,6 +143,11 @@ export interface ExecResponse {
   stdout?: string | Buffer
   stderr?: string | Buffer
   exitCode: number
+  /**
+   * The command could not start (as when the binary is not in the image): a Failure status with this message and no
+   * ExitCode cause, nothing on stderr — what the kubelet sends for `OCI runtime exec failed: …`.
+   */
+  startFailure?: string
 }
 export type ExecHandler = (req: ExecRequest) => Promise<ExecResponse> | ExecResponse
 
@@ -163,9 +197,13 @@ export class ApiServerCore {
   token: string
   private hook?: RequestHook
   private rules: ForbidRule[] = []
+  /** SelfSubjectAccessReviews answered, in arrival order (spec.resourceAttributes). */
+  readonly accessReviews: ResourceAttributes[] = []
   execHandler: ExecHandler = () => ({stderr: 'no exec handler', exitCode: 126})
   logsHandler: LogsHandler = () => ''
   private server!: Server
+  /** Late writes not yet applied (server.settled() waits for them). */
+  readonly pending = new Set<Promise<void>>()
   private readonly wss = new WebSocketServer({noServer: true, handleProtocols: (protocols) => pickProtocol(protocols)})
   private readonly sockets = new Set<Duplex>()
   private readonly watchers = new Set<ServerResponse>()
@@ -355,7 +393,8 @@ export class ApiServerCore {
         r.resource === rbacResource ||
         (r.resource === rt.plural && (verb === 'exec' || verb === 'logs'))
       const nsOk = r.namespace === undefined || r.namespace === route.namespace
-      if (verbOk && resOk && nsOk) {
+      const nameOk = r.name === undefined || r.name === route.name
+      if (verbOk && resOk && nsOk && nameOk) {
         const who = route.name
           ? `${rt.group ? `${rt.plural}.${rt.group}` : rt.plural} "${route.name}"`
           : rt.group
@@ -407,10 +446,18 @@ export class ApiServerCore {
   private async fault(
     action: FaultAction | undefined,
     rec: RequestRecord,
-    respond: (code: number, body: unknown) => void,
+    respond: (code: number, body: unknown, type?: string, headers?: Record<string, string>) => void,
     destroy: () => void,
+    res?: ServerResponse,
   ): Promise<boolean> {
     if (!action) return false
+    if (typeof action === 'object' && ('endless' in action || 'declaredBytes' in action)) {
+      rec.status = 200
+      rec.fault = 'endless' in action ? `endless ${action.endless}` : `declared ${action.declaredBytes} bytes`
+      if (!res) return destroy(), true
+      this.hostileBody(action, rec.query, res)
+      return true
+    }
     if (action === 'drop') {
       rec.status = 0
       rec.fault = 'drop'
@@ -420,6 +467,12 @@ export class ApiServerCore {
     if (action === 'hang') {
       rec.status = 0
       rec.fault = 'hang'
+      return true
+    }
+    if ('late' in action) {
+      rec.status = 0
+      rec.fault = `late ${action.late}, lands after ${action.landAfterMs}ms`
+      if (action.late === 'drop') destroy()
       return true
     }
     if ('delayMs' in action) {
@@ -442,8 +495,59 @@ export class ApiServerCore {
       code: action.status,
     }
     rec.status = action.status
-    respond(action.status, body)
+    respond(action.status, body, undefined, action.retryAfter !== undefined ? {'Retry-After': action.retryAfter} : undefined)
     return true
+  }
+
+  /** Writes a hostile body as fast as the client reads it (backpressure), until the client goes away. */
+  private hostileBody(action: HostileBody, query: URLSearchParams, res: ServerResponse): void {
+    if ('declaredBytes' in action) {
+      res.writeHead(200, {'Content-Type': 'application/json', 'Content-Length': String(action.declaredBytes)})
+      res.write('{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"huge"},"data":{"a":"')
+      return // the rest never comes
+    }
+    const text = action.endless === 'text'
+    res.writeHead(200, {'Content-Type': text ? 'text/plain' : 'application/json'})
+    const limit = action.honourLimitBytes && query.get('limitBytes') ? Number(query.get('limitBytes')) : Infinity
+    const chunk = Buffer.from(
+      text
+        ? `${'2026-01-01 12:00:00.000 [INFO][1] felix/int_dataplane.go 1: ' + 'x'.repeat(1000)}\n`.repeat(64)
+        : `{"metadata":{"name":"${'x'.repeat(1000)}"}},`.repeat(64),
+    )
+    let sent = 0
+    if (!text) res.write('{"kind":"List","apiVersion":"v1","metadata":{},"items":[')
+    const pump = () => {
+      while (!res.destroyed) {
+        if (sent >= limit) return void res.end()
+        const part = limit - sent < chunk.length ? chunk.subarray(0, limit - sent) : chunk
+        sent += part.length
+        if (!res.write(part)) return void res.once('drain', pump)
+      }
+    }
+    res.on('error', () => {})
+    pump()
+  }
+
+  /** SelfSubjectAccessReview: allowed unless a forbid rule matches (the same rules that answer 403). */
+  private accessReview(body: string | undefined): unknown {
+    const review = JSON.parse(body ?? '{}') as {spec?: {resourceAttributes?: ResourceAttributes}}
+    const a = review.spec?.resourceAttributes ?? {}
+    this.accessReviews.push(a)
+    const resource = a.subresource ? `${a.resource}/${a.subresource}` : (a.resource ?? '')
+    const denied = this.rules.some(
+      (r) =>
+        (r.verb === '*' || r.verb === a.verb) &&
+        (r.resource === '*' || r.resource === resource) &&
+        (r.namespace === undefined || r.namespace === a.namespace) &&
+        (r.name === undefined || r.name === a.name),
+    )
+    return {
+      kind: 'SelfSubjectAccessReview',
+      apiVersion: 'authorization.k8s.io/v1',
+      metadata: {creationTimestamp: null},
+      spec: review.spec,
+      status: denied ? {allowed: false, reason: 'denied by the test'} : {allowed: true, reason: 'RBAC: allowed by the test'},
+    }
   }
 
   // ---- HTTP ----
@@ -473,7 +577,7 @@ export class ApiServerCore {
       namespace: route?.namespace,
       name: route?.name,
     })
-    const respond = (code: number, payload: unknown, type = 'application/json') => {
+    const respond = (code: number, payload: unknown, type = 'application/json', headers: Record<string, string> = {}) => {
       rec.status = code
       rec.durationMs = performance.now() - started
       if (res.writableEnded || res.destroyed) return
@@ -487,6 +591,7 @@ export class ApiServerCore {
         'Content-Type': type,
         'Content-Length': Buffer.byteLength(text),
         'Cache-Control': 'no-cache, private',
+        ...headers,
       })
       res.end(text)
     }
@@ -506,11 +611,30 @@ export class ApiServerCore {
         await this.fault(
           action,
           rec,
-          (c, b) => respond(c, b),
+          (c, b, t, h) => respond(c, b, t, h),
           () => req.socket.destroy(),
+          res,
         )
-      )
+      ) {
+        if (action && typeof action === 'object' && 'late' in action && route?.kind === 'resource') {
+          const landed = new Promise<void>((resolve) => setTimeout(resolve, action.landAfterMs)).then(() => {
+            try {
+              const {code} = this.rest(method, verb, route, url.searchParams, body, contentType)
+              rec.fault = `${rec.fault}: landed (${code})`
+            } catch (err) {
+              rec.fault = `${rec.fault}: refused when it landed (${err instanceof ApiError ? err.status.code : 500})`
+            }
+          })
+          this.pending.add(landed)
+          void landed.finally(() => this.pending.delete(landed))
+        }
         return
+      }
+      if (method === 'POST' && url.pathname === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
+        if (!this.authorized(req)) throw unauthorized()
+        respond(201, this.accessReview(body))
+        return
+      }
       if (route?.kind === 'other') {
         if (url.pathname === '/version') {
           respond(200, {
@@ -996,8 +1120,9 @@ export class ApiServerCore {
     }
     send(1, result.stdout)
     send(2, result.stderr)
-    const status =
-      result.exitCode === 0
+    const status = result.startFailure
+      ? {metadata: {}, status: 'Failure', message: result.startFailure, reason: 'InternalError'}
+      : result.exitCode === 0
         ? {metadata: {}, status: 'Success'}
         : {
             metadata: {},

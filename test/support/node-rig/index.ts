@@ -11,7 +11,7 @@
  */
 import {type ChildProcess, spawn} from 'node:child_process'
 import {createHash} from 'node:crypto'
-import {chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {mkdir, readFile, writeFile} from 'node:fs/promises'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -369,8 +369,30 @@ function startNode(spec: RigNodeSpec, dir: string, verbose: boolean): Promise<St
   })
 }
 
+/** One clear line when the machine lacks what the rig uses (instead of e.g. `mount: /etc/sudoers: mount point does not exist`). */
+function assertRigTools(): void {
+  // [tool or absolute path, the Debian package that provides it] — the list in scripts/install-test-deps.
+  const need: [string, string][] = [
+    ['/usr/sbin/sshd', 'openssh-server'],
+    ['/etc/sudoers', 'sudo'],
+    ['unshare', 'util-linux'],
+    ['nsenter', 'util-linux'],
+    ['mount', 'util-linux'],
+    ['ip', 'iproute2'],
+    ['python3', 'python3'],
+    ['bpftool', 'bpftool'],
+  ]
+  const onPath = (tool: string) =>
+    (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':').some((d) => d && existsSync(join(d, tool)))
+  const missing = need.filter(([tool]) => (tool.startsWith('/') ? !existsSync(tool) : !onPath(tool))).map(([, pkg]) => pkg)
+  if (missing.length > 0) {
+    throw new Error(`the node rig needs packages that are missing: ${[...new Set(missing)].join(' ')} (run scripts/install-test-deps as root)`)
+  }
+}
+
 export async function startRig(opts: RigOptions): Promise<Rig> {
   if (process.getuid?.() !== 0) throw new Error('the node rig needs root')
+  assertRigTools()
   const names = new Set<string>()
   for (const n of opts.nodes) {
     if (names.has(n.name)) throw new Error(`duplicate rig node name ${n.name}`)

@@ -154,13 +154,33 @@ describe('ebpfctl check (local, built CLI as a child process)', () => {
 
 describe("hasKubeconfig: kubectl's lookup", () => {
   it.each([
-    [undefined, {KUBECONFIG: '/nonexistent/a:/nonexistent/b'}, false],
+    // A named kubeconfig means "a cluster": when it is missing, connect() fails (exit 2), never a local check.
+    [undefined, {KUBECONFIG: '/nonexistent/a:/nonexistent/b'}, true],
     [undefined, {KUBECONFIG: `/nonexistent/a:${BIN}`}, true],
+    [undefined, {KUBECONFIG: '', HOME: '/nonexistent'}, false],
     [undefined, {HOME: '/nonexistent'}, false],
     ['/nonexistent/explicit', {}, true],
   ])('--kubeconfig %s, env %j → %s', async (flag, env, expected) => {
     const {hasKubeconfig} = await import('../../../src/lib/kube/kubeconfig-path.js')
     expect(hasKubeconfig(flag, env)).toBe(expected)
+  })
+})
+
+describe('a kubeconfig that names a missing file', () => {
+  it.each([
+    [['check'], {KUBECONFIG: '/nonexistent/ebpfctl-kubeconfig'}],
+    [['check', '--kubeconfig', '/nonexistent/ebpfctl-kubeconfig'], {}],
+    [['status'], {KUBECONFIG: '/nonexistent/a:/nonexistent/b'}],
+    [['nat', 'dump'], {KUBECONFIG: '/nonexistent/ebpfctl-kubeconfig'}],
+  ])('%j with %j is exit 2 naming it, never a local check', async (args, env) => {
+    const r = await execa('node', [BIN, ...args], {reject: false, cwd: ROOT, env})
+    expect(r.exitCode).toBe(2)
+    expect(r.stderr).toMatch(/nonexistent/)
+    expect(r.stdout).toBe('')
+  })
+  it('--local still checks this machine', async () => {
+    const r = await execa('node', [BIN, 'check', '--local', '-o', 'json'], {reject: false, cwd: ROOT, env: {KUBECONFIG: '/nonexistent/x'}})
+    expect(JSON.parse(r.stdout).target.mode).toBe('local')
   })
 })
 

@@ -34,7 +34,8 @@ describe('readNat', () => {
   it('uses --json when the version has it, flags after the subcommand', async () => {
     const runner = scriptedRunner([['calico-node -bpf nat dump --json', {stdout: fixture('doc-nat-dump.json'), stderr: '', exitCode: 0}]])
     const r = await readNat(runner, node, {...base, source: 'agent', calicoVersion: 'v3.32.1'})
-    expect(runner.calls).toStrictEqual(['calico-node -bpf nat dump --json'])
+    // The probe for /usr/bin/calico cannot run here (exit 127): the version orders the styles.
+    expect(runner.calls).toStrictEqual(['test -x /usr/bin/calico', 'calico-node -bpf nat dump --json'])
     expect(r.source).toBe('agent-json')
     expect(r.frontends[0]).toMatchObject({ip: '172.18.0.100', port: 80, srcRange: '192.168.0.0/16', serviceId: 12})
   })
@@ -47,6 +48,7 @@ describe('readNat', () => {
     ])
     const r = await readNat(runner, node, {...base, source: 'agent'})
     expect(runner.calls).toStrictEqual([
+      'test -x /usr/bin/calico',
       'calico-node -bpf nat dump --json',
       'calico component node bpf nat dump --json',
       'calico component node bpf nat dump',
@@ -63,7 +65,17 @@ describe('readNat', () => {
     expect((err as DataplaneReadError).reason).toBe('map-missing')
     expect((err as Error).message).toMatch(/^the BPF dataplane is not active on this node/)
     // auto does not try bpftool when the agent already says the maps are missing
-    expect(runner.calls).toStrictEqual(['calico-node -bpf nat dump'])
+    expect(runner.calls).toStrictEqual(['test -x /usr/bin/calico', 'calico-node -bpf nat dump'])
+  })
+
+  it('the container decides the command style, not the version: /usr/bin/calico on a "v3.32" image', async () => {
+    const runner = scriptedRunner([
+      ['test -x /usr/bin/calico', {stdout: '', stderr: '', exitCode: 0}],
+      ['calico component node bpf nat dump --json', {stdout: fixture('doc-nat-dump.json'), stderr: '', exitCode: 0}],
+    ])
+    const r = await readNat(runner, node, {...base, source: 'agent', calicoVersion: 'v3.32.1'})
+    expect(runner.calls).toStrictEqual(['test -x /usr/bin/calico', 'calico component node bpf nat dump --json'])
+    expect(r.frontends.length).toBeGreaterThan(0)
   })
 
   it('auto reads the pinned maps with bpftool when the agent cannot run', async () => {

@@ -49,9 +49,10 @@ describe('loadDirectConfig (kubeconfigs read without client-node)', () => {
     expect((err as UserError).remedy).toBe('Use one of: shared, other.')
   })
 
-  it('leaves exec plugins, auth providers, basic auth and proxies to client-node', async () => {
+  it('runs exec plugins itself (bounded), and leaves auth providers, basic auth and proxies to client-node', async () => {
+    const exec = {apiVersion: 'client.authentication.k8s.io/v1', command: 'x'}
+    expect((await loadDirectConfig([write('x.yaml', config({user: {exec}}))], undefined))!.exec?.config).toEqual(exec)
     for (const extra of [
-      {user: {exec: {apiVersion: 'client.authentication.k8s.io/v1', command: 'x'}}},
       {user: {'auth-provider': {name: 'oidc'}}},
       {user: {username: 'a', password: 'b'}},
       {cluster: {'proxy-url': 'http://127.0.0.1:3128'}},
@@ -69,7 +70,7 @@ describe('connect through both paths against the fake API server', () => {
   })
   afterAll(async () => server?.close())
 
-  it('a token kubeconfig (direct) and an exec-plugin kubeconfig (client-node) both list namespaces', async () => {
+  it('a token kubeconfig and an exec-plugin kubeconfig both list namespaces', async () => {
     const direct = server.writeKubeconfig(join(dir, 'direct'))
     const plugin = join(dir, 'plugin.sh')
     writeFileSync(plugin, `#!/bin/sh\necho '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${server.token}"}}'\n`)

@@ -51,7 +51,7 @@ describe('enable on a manifest install (in-memory stub)', () => {
     ])
     // Writes: the 5 steps' patches (+1 typha-less restart) and the record before/after each.
     const writes = kube.writeRequests().map((w) => `${w.verb} ${w.plural}/${w.name}`)
-    expect(writes.filter((w) => !w.includes('ebpfctl-state'))).toEqual([
+    expect(writes.filter((w) => !w.includes('ebpfctl-state') && !w.includes('ebpfctl-lock'))).toEqual([
       'create configmaps/kubernetes-services-endpoint',
       'patch daemonsets/calico-node',
       'patch felixconfigurations/default',
@@ -71,7 +71,7 @@ describe('enable on a manifest install (in-memory stub)', () => {
     kube.requests.length = 0
     const second = await run(kube, {dsr: true})
     expect(second.result?.outcome).toBe('nothing-to-do')
-    expect(kube.writeRequests()).toEqual([])
+    expect(kube.writeRequests().filter((w) => w.name !== 'ebpfctl-lock')).toEqual([]) // the lock only
   })
 
   it('--dry-run renders the plan with diffs and writes nothing', async () => {
@@ -105,7 +105,7 @@ describe('enable on a manifest install (in-memory stub)', () => {
     kube.requests.length = 0
     const again = await revertSession({kube, timing})
     expect(again.hadRecord).toBe(false)
-    expect(kube.writeRequests()).toEqual([])
+    expect(kube.writeRequests().filter((w) => w.name !== 'ebpfctl-lock')).toEqual([]) // the lock only
   })
 
   it('a node that falls back to iptables stops enable before kube-proxy is touched, and rolls back', async () => {

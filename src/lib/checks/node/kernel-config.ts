@@ -22,6 +22,8 @@ export const kernelConfigCheck: Check = {
         return [
           finding('kernel-config', 'warn', 'kernel config is unreadable (no /proc/config.gz or /boot/config-<release>)', {
             node,
+            // Why a file that is there was not read (a FIFO, a device, too large, a gzip bomb).
+            detail: facts.errors.filter((e) => /config/.test(e)).join('; ') || undefined,
             remedy:
               'Load the configs module (modprobe configs) or install the kernel config file to verify the eBPF ' +
               'options.',
