@@ -6,7 +6,7 @@
  * missing binaries are a loud failure, not a silent skip.
  */
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {tmpdir, userInfo} from 'node:os'
 import {join, resolve} from 'node:path'
 
 import {execa} from 'execa'
@@ -14,6 +14,9 @@ import {execa} from 'execa'
 export const ROOT = resolve(import.meta.dirname, '../../..')
 export const CLUSTER_SCRIPT = join(ROOT, 'test/e2e/cluster')
 export const BIN = join(ROOT, 'bin/run.js')
+// vitest gives tests an empty HOME; the cluster script (not ebpfctl) needs the real one for the binary cache and Go's
+// module cache.
+const SCRIPT_ENV = {HOME: userInfo().homedir}
 
 /** Why the e2e suite is skipped, or undefined when it runs. */
 export function e2eSkipReason(): string | undefined {
@@ -33,22 +36,23 @@ export interface E2ECluster {
 
 /** Starts a cluster in a fresh temp directory (`cluster up`); `down()` stops it and removes the directory. */
 export async function startE2ECluster(env: Record<string, string> = {}): Promise<E2ECluster> {
-  const bin = await execa(CLUSTER_SCRIPT, ['bin'], {reject: false})
+  const bin = await execa(CLUSTER_SCRIPT, ['bin'], {reject: false, env: SCRIPT_ENV})
   if (bin.exitCode !== 0)
     throw new Error(
       'the e2e control plane is not built: run `test/e2e/cluster build` (Go, ~30 min cold at nice 19), ' +
         'or set EBPFCTL_E2E=0 to skip the e2e suite',
     )
   const dir = mkdtempSync(join(tmpdir(), 'ebpfctl-e2e-'))
-  const up = await execa(CLUSTER_SCRIPT, ['up', dir], {reject: false, env, timeout: 240_000})
+  const up = await execa(CLUSTER_SCRIPT, ['up', dir], {reject: false, env: {...SCRIPT_ENV, ...env}, timeout: 240_000})
   if (up.exitCode !== 0) {
-    await execa(CLUSTER_SCRIPT, ['down', dir], {reject: false})
+    await execa(CLUSTER_SCRIPT, ['down', dir], {reject: false, env: SCRIPT_ENV})
     throw new Error(`cluster up failed (${up.exitCode}):\n${up.stderr}\nlogs in ${dir}/logs`)
   }
   const kubeconfig = join(dir, 'kubeconfig')
   const kubectl: E2ECluster['kubectl'] = async (args, opts = {}) => {
     const r = await execa(CLUSTER_SCRIPT, ['kubectl', dir, ...args], {
       reject: false,
+      env: SCRIPT_ENV,
       input: opts.input,
       timeout: 120_000,
     })
@@ -64,7 +68,7 @@ export async function startE2ECluster(env: Record<string, string> = {}): Promise
     kubectl,
     kubectlJson: async (args) => JSON.parse((await kubectl([...args, '-o', 'json'])).stdout),
     async down() {
-      const r = await execa(CLUSTER_SCRIPT, ['down', dir], {reject: false})
+      const r = await execa(CLUSTER_SCRIPT, ['down', dir], {reject: false, env: SCRIPT_ENV})
       if (r.exitCode !== 0) throw new Error(`cluster down failed: ${r.stderr}`)
       rmSync(dir, {recursive: true, force: true})
     },
