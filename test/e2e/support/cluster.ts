@@ -1,0 +1,91 @@
+/**
+ * The real control plane for e2e tests (test/e2e/cluster): kube-apiserver, kube-controller-manager, kube-scheduler,
+ * etcd and kwok built from their Go modules, on 127.0.0.1 with generated certificates and kubeconfigs.
+ *
+ * EBPFCTL_E2E=0 skips the suite (CI sets it, with EBPFCTL_E2E_SKIP_REASON, when the Go build could not run). Otherwise
+ * missing binaries are a loud failure, not a silent skip.
+ */
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir, userInfo} from 'node:os'
+import {join, resolve} from 'node:path'
+
+import {execa} from 'execa'
+
+export const ROOT = resolve(import.meta.dirname, '../../..')
+export const CLUSTER_SCRIPT = join(ROOT, 'test/e2e/cluster')
+export const BIN = join(ROOT, 'bin/run.js')
+// vitest gives tests an empty HOME; the cluster script (not ebpfctl) needs the real one for the binary cache and Go's
+// module cache.
+const SCRIPT_ENV = {HOME: userInfo().homedir}
+
+/** Why the e2e suite is skipped, or undefined when it runs. */
+export function e2eSkipReason(): string | undefined {
+  if (process.env.EBPFCTL_E2E !== '0') return undefined
+  return process.env.EBPFCTL_E2E_SKIP_REASON || 'EBPFCTL_E2E=0'
+}
+
+export interface E2ECluster {
+  dir: string
+  kubeconfig: string
+  restrictedKubeconfig: string
+  server: string
+  kubectl(args: string[], opts?: {input?: string; reject?: boolean}): Promise<{code: number; stdout: string; stderr: string}>
+  kubectlJson<T = any>(args: string[]): Promise<T>
+  down(): Promise<void>
+}
+
+/** Starts a cluster in a fresh temp directory (`cluster up`); `down()` stops it and removes the directory. */
+export async function startE2ECluster(env: Record<string, string> = {}): Promise<E2ECluster> {
+  const bin = await execa(CLUSTER_SCRIPT, ['bin'], {reject: false, env: SCRIPT_ENV})
+  if (bin.exitCode !== 0)
+    throw new Error(
+      'the e2e control plane is not built: run `test/e2e/cluster build` (Go, ~30 min cold at nice 19), ' +
+        'or set EBPFCTL_E2E=0 to skip the e2e suite',
+    )
+  const dir = mkdtempSync(join(tmpdir(), 'ebpfctl-e2e-'))
+  const up = await execa(CLUSTER_SCRIPT, ['up', dir], {reject: false, env: {...SCRIPT_ENV, ...env}, timeout: 240_000})
+  if (up.exitCode !== 0) {
+    await execa(CLUSTER_SCRIPT, ['down', dir], {reject: false, env: SCRIPT_ENV})
+    throw new Error(`cluster up failed (${up.exitCode}):\n${up.stderr}\nlogs in ${dir}/logs`)
+  }
+  const kubeconfig = join(dir, 'kubeconfig')
+  const kubectl: E2ECluster['kubectl'] = async (args, opts = {}) => {
+    const r = await execa(CLUSTER_SCRIPT, ['kubectl', dir, ...args], {
+      reject: false,
+      env: SCRIPT_ENV,
+      input: opts.input,
+      timeout: 120_000,
+    })
+    if (opts.reject !== false && r.exitCode !== 0)
+      throw new Error(`kubectl ${args.join(' ')} exited ${r.exitCode}: ${r.stderr}`)
+    return {code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr}
+  }
+  return {
+    dir,
+    kubeconfig,
+    restrictedKubeconfig: join(dir, 'kubeconfig-restricted'),
+    server: readFileSync(join(dir, 'server'), 'utf8').trim(),
+    kubectl,
+    kubectlJson: async (args) => JSON.parse((await kubectl([...args, '-o', 'json'])).stdout),
+    async down() {
+      const r = await execa(CLUSTER_SCRIPT, ['down', dir], {reject: false, env: SCRIPT_ENV})
+      if (r.exitCode !== 0) throw new Error(`cluster down failed: ${r.stderr}`)
+      rmSync(dir, {recursive: true, force: true})
+    },
+  }
+}
+
+/** Runs the built CLI with a kubeconfig that is the cluster's own (never the ambient one). */
+export async function ebpfctl(
+  args: string[],
+  kubeconfig: string,
+  timeoutMs = 180_000,
+): Promise<{code: number; stdout: string; stderr: string}> {
+  const r = await execa(process.execPath, [BIN, ...args, '--kubeconfig', kubeconfig], {
+    reject: false,
+    cwd: ROOT,
+    env: {NO_COLOR: '1', KUBECONFIG: '/nonexistent/ebpfctl-e2e-kubeconfig'},
+    timeout: timeoutMs,
+  })
+  return {code: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr}
+}
