@@ -1,31 +1,18 @@
 /** A few runs of the built CLI (`node bin/run.js`, needs `npm run build`) for exit codes and the streams used. */
-import {execFile, spawn} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {existsSync, mkdtempSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {promisify} from 'node:util'
 
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {startFakeApiServer} from '../support/fake-apiserver/index.js'
 import {seedKubeadmBase} from '../support/fake-apiserver/scenarios.js'
 import {type TestCluster, startCluster, touchedFields} from '../support/operator-sim.js'
+import {cli} from '../support/cli.js'
 
-const run = promisify(execFile)
 const FAST = ['--poll-interval', '10ms', '--retry-delay', '10ms', '--timeout', '20s']
 
-async function cli(args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
-  try {
-    const {stdout, stderr} = await run(process.execPath, ['bin/run.js', ...args], {
-      env: {...process.env, NO_COLOR: '1'},
-      timeout: 60_000,
-    })
-    return {code: 0, stdout, stderr}
-  } catch (err) {
-    const e = err as {code?: number; stdout?: string; stderr?: string}
-    return {code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? ''}
-  }
-}
 
 let cluster: TestCluster | undefined
 afterEach(async () => {

@@ -3,29 +3,15 @@
  * verb/resource/namespace/name the plan will use, and refuses with the full list of what is missing — exit 2, nothing
  * written. --dry-run prints the same list. (Without the gate, a 403 arrived mid-run, after BPF was already on.)
  */
-import {execFile} from 'node:child_process'
 import {existsSync} from 'node:fs'
-import {promisify} from 'node:util'
 
 import {afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import {type PermissionError, enableSession} from '../../src/lib/plan/index.js'
 import {type TestCluster, startCluster} from '../support/operator-sim.js'
+import {cli} from '../support/cli.js'
 
-const run = promisify(execFile)
 
-async function cli(args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
-  try {
-    const {stdout, stderr} = await run(process.execPath, ['bin/run.js', ...args], {
-      env: {...process.env, NO_COLOR: '1'},
-      timeout: 60_000,
-    })
-    return {code: 0, stdout, stderr}
-  } catch (err) {
-    const e = err as {code?: number; stdout?: string; stderr?: string}
-    return {code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? ''}
-  }
-}
 
 let cluster: TestCluster | undefined
 afterEach(async () => {

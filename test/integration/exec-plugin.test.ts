@@ -2,11 +2,10 @@
  * Exec credential plugins run under --request-timeout with bounded output, their process group killed; Ctrl-C exits.
  * (Before, client-node ran the plugin with no bound: a hanging plugin hung every command, and Ctrl-C never exited.)
  */
-import {execFile, spawn} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {promisify} from 'node:util'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse, stringify} from 'yaml'
@@ -14,8 +13,8 @@ import {parse, stringify} from 'yaml'
 import {connect} from '../../src/lib/kube/config.js'
 import {Resources} from '../../src/lib/kube/resources.js'
 import {type FakeApiServer, startFakeApiServer} from '../support/fake-apiserver/index.js'
+import {cli} from '../support/cli.js'
 
-const run = promisify(execFile)
 let server: FakeApiServer
 let dir: string
 
@@ -46,19 +45,6 @@ function kubeconfigWithPlugin(name: string, script: string): string {
 const credential = (token: string) =>
   `echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"${token}"}}'`
 
-async function cli(args: string[]): Promise<{code: number; stdout: string; stderr: string; ms: number}> {
-  const t0 = Date.now()
-  try {
-    const {stdout, stderr} = await run(process.execPath, ['bin/run.js', ...args], {
-      env: {...process.env, NO_COLOR: '1'},
-      timeout: 60_000,
-    })
-    return {code: 0, stdout, stderr, ms: Date.now() - t0}
-  } catch (err) {
-    const e = err as {code?: number; stdout?: string; stderr?: string}
-    return {code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '', ms: Date.now() - t0}
-  }
-}
 
 describe('exec credential plugins', () => {
   it('a relative plugin is run from the kubeconfig directory and its token used', async () => {
