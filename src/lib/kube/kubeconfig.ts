@@ -1,6 +1,6 @@
-import {readFileSync} from 'node:fs'
 import {dirname, isAbsolute, resolve} from 'node:path'
 
+import {readBoundedFile} from '../bounded-file.js'
 import {UserError} from '../errors.js'
 import type {ExecConfig} from './exec-credential.js'
 
@@ -47,9 +47,15 @@ function mergeFirstWins<T extends {name: string}>(lists: {items: T[]; dir: strin
   return out
 }
 
+/**
+ * A kubeconfig and the certificate and token files it names are local files we do not control: regular files only,
+ * at most this many bytes (a FIFO or /dev/zero named there would otherwise hang or fill memory).
+ */
+const KUBECONFIG_FILE_LIMIT = 16 * 1024 * 1024
+
 function fileOrData(dir: string, file: unknown, data: unknown): Buffer | undefined {
   if (typeof data === 'string' && data) return Buffer.from(data, 'base64')
-  if (typeof file === 'string' && file) return readFileSync(isAbsolute(file) ? file : resolve(dir, file))
+  if (typeof file === 'string' && file) return readBoundedFile(isAbsolute(file) ? file : resolve(dir, file), KUBECONFIG_FILE_LIMIT)
   return undefined
 }
 
@@ -60,7 +66,7 @@ export async function loadDirectConfig(files: string[], contextFlag: string | un
   for (const file of files) {
     let doc: RawKubeconfig
     try {
-      doc = (parse(readFileSync(file, 'utf8')) ?? {}) as RawKubeconfig
+      doc = (parse(readBoundedFile(file, KUBECONFIG_FILE_LIMIT).toString('utf8')) ?? {}) as RawKubeconfig
     } catch (err) {
       throw new UserError(`cannot read kubeconfig ${file}: ${(err as Error).message.split('\n')[0]}`, {
         remedy: 'Fix the file (kubectl config view shows what kubectl makes of it) or pass another with --kubeconfig.',
@@ -94,7 +100,7 @@ export async function loadDirectConfig(files: string[], contextFlag: string | un
   try {
     const headers: Record<string, string> = {}
     const tokenFile = typeof u['token-file'] === 'string' ? String(u['token-file']) : undefined
-    const token = typeof u.token === 'string' ? u.token : tokenFile ? readFileSync(resolve(user!.dir, tokenFile), 'utf8').trim() : undefined
+    const token = typeof u.token === 'string' ? u.token : tokenFile ? readBoundedFile(resolve(user!.dir, tokenFile), KUBECONFIG_FILE_LIMIT).toString('utf8').trim() : undefined
     if (token) headers.Authorization = `Bearer ${token}`
     const exec = !token && u.exec && typeof u.exec === 'object' ? (u.exec as ExecConfig) : undefined
     if (exec && typeof exec.command !== 'string') throw new Error('users[].user.exec.command is not set')

@@ -1,4 +1,5 @@
-import {chmodSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {execFileSync} from 'node:child_process'
+import {chmodSync, mkdtempSync, truncateSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -59,6 +60,20 @@ describe('loadDirectConfig (kubeconfigs read without client-node)', () => {
     ]) {
       expect(await loadDirectConfig([write('x.yaml', config(extra))], undefined)).toBeUndefined()
     }
+  })
+})
+
+describe('kubeconfig files are bounded local reads', () => {
+  it('a FIFO, /dev/zero or a huge token file is one clear error, not a hang or a full memory', async () => {
+    const fifo = join(dir, 'fifo-kubeconfig')
+    execFileSync('mkfifo', [fifo])
+    await expect(loadDirectConfig([fifo], undefined)).rejects.toThrow(/cannot read kubeconfig .*is a FIFO, not a regular file/)
+    await expect(loadDirectConfig(['/dev/zero'], undefined)).rejects.toThrow(/is a character device/)
+    const big = join(dir, 'big-token')
+    writeFileSync(big, '')
+    truncateSync(big, 3 * 1024 ** 3)
+    const path = write('kc-big-token.yaml', config({user: {'token-file': big}}))
+    await expect(loadDirectConfig([path], undefined)).rejects.toThrow(/cannot use the credentials .*larger than 16 MiB/)
   })
 })
 
