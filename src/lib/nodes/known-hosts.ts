@@ -10,7 +10,9 @@
  *   ebpfctl does not verify host certificates, so such a line alone never makes a host known).
  */
 import {createHash, createHmac} from 'node:crypto'
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
+
+import {readBoundedText} from '../bounded-file.js'
 
 export type KnownHostMarker = 'revoked' | 'cert-authority'
 
@@ -155,7 +157,7 @@ export class KnownHosts {
       if (!existsSync(p)) continue
       let text: string
       try {
-        text = readFileSync(p, 'utf8')
+        text = readBoundedText(p, 16 * 1024 * 1024)
       } catch (err) {
         warnings.push(`${p}: ${(err as Error).message}`)
         continue

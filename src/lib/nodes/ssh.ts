@@ -5,7 +5,7 @@
  * Host keys are always verified against known_hosts unless insecureSkipHostKeyCheck is set; ssh2's default would
  * accept anything.
  */
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync} from 'node:fs'
 import {homedir, userInfo} from 'node:os'
 import {constants as osConstants} from 'node:os'
 import {resolve as resolvePath} from 'node:path'
@@ -17,6 +17,7 @@ import type {AgentAuthMethod, Client as ClientType, ClientChannel, ConnectConfig
 
 import {ByteBudget, OutputLimits, backpressure, timeoutWording} from './bounds.js'
 import {KnownHosts, fingerprint, hostToken} from './known-hosts.js'
+import {BoundedReadError, readBoundedFile, readBoundedText} from '../bounded-file.js'
 import {shellJoin} from './quote.js'
 import {
   type NodeRunner,
@@ -28,6 +29,9 @@ import {
 } from './types.js'
 
 const {Client, utils} = ssh2
+
+/** ssh config, identity and known_hosts files are local files we do not control: regular files, at most 16 MiB. */
+export const SSH_FILE_LIMIT = 16 * 1024 * 1024
 
 export interface SshRunnerOptions {
   /** Login user (like ssh -l). Default: the ssh_config User for the node, else the local user name. */
@@ -317,7 +321,7 @@ export class SshRunner implements NodeRunner {
     if (this.sshConfig === undefined) {
       const p =
         this.opts.sshConfigPath === undefined ? resolvePath(this.home, '.ssh', 'config') : this.opts.sshConfigPath
-      this.sshConfig = p && existsSync(p) ? SSHConfig.parse(readFileSync(p, 'utf8')) : null
+      this.sshConfig = p && existsSync(p) ? SSHConfig.parse(readBoundedText(p, SSH_FILE_LIMIT)) : null
     }
     if (!this.sshConfig) return {}
     // Never run `Match exec` commands: the config is data here, not a program.
@@ -370,9 +374,9 @@ export class SshRunner implements NodeRunner {
     for (const file of dest.identityFiles) {
       let text: Buffer
       try {
-        text = readFileSync(file)
+        text = readBoundedFile(file, SSH_FILE_LIMIT)
       } catch (err) {
-        keyProblems.push(`${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+        keyProblems.push(err instanceof BoundedReadError ? err.message : `${file}: ${(err as Error).message}`)
         continue
       }
       const parsed = utils.parseKey(text, this.opts.passphrase)

@@ -124,4 +124,12 @@ describe('known_hosts', () => {
     expect(stdout.split(' ')[1]).toBe(fingerprint(blob))
     expect(blobKeyType(blob)).toBe('ssh-ed25519')
   })
+
+  it('a known_hosts that is a FIFO or /dev/zero is a warning, never a hang or a full memory', async () => {
+    const fifo = join(dir, 'known_hosts_fifo')
+    await execa('mkfifo', [fifo])
+    const kh = KnownHosts.load([fifo, '/dev/zero'])
+    expect(kh.warnings.join('\n')).toMatch(/known_hosts_fifo: is a FIFO, not a regular file/)
+    expect(kh.warnings.join('\n')).toMatch(/\/dev\/zero: is a character device/)
+  })
 })
