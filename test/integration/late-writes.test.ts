@@ -34,6 +34,8 @@ const enable = (c: TestCluster, o: Partial<EnableOptions> = {}, extra: {lockTime
 
 const isKubeProxyPatch = (r: {method: string; resource?: string; name?: string}) =>
   r.method === 'PATCH' && r.resource === 'daemonsets' && r.name === 'kube-proxy'
+const isCreateOf = (r: {method: string; resource?: string; body?: string}, name: string) =>
+  r.method === 'POST' && r.resource === 'configmaps' && !!r.body && JSON.parse(r.body).metadata?.name === name
 const kubeProxySelector = (c: TestCluster) =>
   c.server.store.get('apps/v1', 'DaemonSet', 'kube-proxy', 'kube-system')?.spec?.template?.spec?.nodeSelector
 
@@ -63,6 +65,27 @@ describe('late writes', () => {
     expect(kubeProxyOffWithoutBpf(c.server.store)).toBe(false)
     expect(inv.violated).toBe(false)
     expect(touchedFields(c.server.store, c.calicoNamespace)).toEqual(initial)
+  })
+
+  for (const target of ['kubernetes-services-endpoint', 'ebpfctl-state'])
+  it(`a create whose answer was lost (${target}) takes the name itself, so the lost request can never land later`, async () => {
+    cluster = await start()
+    const c = cluster
+    let fired = false
+    c.server.onRequest((r) => {
+      if (!isCreateOf(r, target) || fired) return undefined
+      fired = true
+      return {late: 'hang', landAfterMs: 1500}
+    })
+    const {run} = enable(c)
+    const report = await run
+    // The create is settled (claimed), not rolled back: nothing left in doubt.
+    expect(report.result?.outcome, report.result?.error).toBe('done')
+    await c.server.settled()
+    const late = c.server.log.find((r) => r.fault?.startsWith('late'))
+    expect(late?.fault).toMatch(/refused when it landed \(409\)/)
+    const ns = target === 'ebpfctl-state' ? c.calicoNamespace : 'tigera-operator'
+    expect(c.server.store.get('v1', 'ConfigMap', target, ns)?.data).toBeTruthy()
   })
 
   it('a write whose answer was lost but which did land is taken as done (the live object is the truth)', async () => {

@@ -73,7 +73,7 @@ async function settle(ctx: StepContext, change: ObjectChange, which: Which): Pro
       continue
     }
     if (change.action === 'delete' ? !live : fieldsAre(live, change.fields, which)) return true
-    if (!live) return false // nothing a late patch could land on
+    if (!live) return change.action === 'create' ? claimName(ctx, change) : false // nothing a late patch could land on
     if (await fence(ctx, change, live)) {
       // Re-read: the write may have landed between the read and the fence (then the fence itself conflicted).
       const after = await readLive(ctx, change).catch(() => undefined)
@@ -85,6 +85,23 @@ async function settle(ctx: StepContext, change: ObjectChange, which: Which): Pro
       'it may still land',
   )
   return false
+}
+
+/**
+ * A create whose answer never came, of an object that is not there: a create carries no precondition, so it cannot be
+ * fenced. Create it now, with an answer: once the name is taken, the lost request fails with AlreadyExists whenever it
+ * arrives, instead of bringing the object back after a rollback has removed it. True when the object is now ours.
+ */
+async function claimName(ctx: StepContext, change: ObjectChange): Promise<boolean> {
+  try {
+    await ctx.kube.create(change.resource, change.body as KubeObject)
+    return true
+  } catch (err) {
+    if (!(err instanceof KubeApiError && err.code === 409)) return false
+    // The lost request landed meanwhile: ours if it has our fields.
+    const live = await readLive(ctx, change).catch(() => undefined)
+    return fieldsAre(live, change.fields, 'after')
+  }
 }
 
 /** The change recomputed on the live object (before values as they are now; a create of an existing object patches). */

@@ -196,7 +196,9 @@ export class RecordStore {
         }
         this.exists = true
       },
-      {...this.retry(), transient},
+      // A create whose answer was lost is always tried again (a 409 then finds it and patches): a create cannot be
+      // fenced, so taking the name now is what keeps the lost request from landing after a rollback removed it.
+      {...this.retry(), transient: transient || !this.exists},
     )
   }
 }
