@@ -129,30 +129,47 @@ async function cleanRun(setup: (typeof setups)[number]) {
   return {initial, enabled, writes}
 }
 
+/**
+ * One run of a sweep: fault the k-th write of a clean run, enable, and check the promise (enabled or as at the start,
+ * kube-proxy never off while BPF is off). Returns the run's outcome.
+ */
+async function sweepRun(
+  setup: (typeof setups)[number],
+  clean: Awaited<ReturnType<typeof cleanRun>>,
+  k: number,
+  fault: string,
+  action: FaultAction,
+  opts: {requestTimeoutMs?: number; attempts?: number; settle?: boolean} = {},
+): Promise<string> {
+  const c = await start(setup.kind, opts.requestTimeoutMs)
+  try {
+    const inv = watchInvariant(c.server)
+    const hit = failKthWrite(c, k, action, opts.attempts)
+    const run = await enableUnderFault(c, setup.opts)
+    if (opts.settle) await c.server.settled()
+    c.server.onRequest(undefined)
+    const label = `${setup.name}, ${fault} on write ${k}/${clean.writes.length} (${pathOf(clean.writes[k - 1]!)})`
+    expect(hit.fired, label).toBe(true)
+    const after = normalize(touchedFields(c.server.store, c.calicoNamespace))
+    expectEnabledOrInitial(label, run, after, clean)
+    expect(inv.violated, label).toBe(false)
+    return run.outcome
+  } finally {
+    await c.close()
+  }
+}
+
 describe('fault injection: enable', () => {
   for (const setup of setups) {
     it(`${setup.name}: every write, every fault`, {timeout: 300_000}, async () => {
-      const {initial, enabled, writes} = await cleanRun(setup)
-      const K = writes.length
+      const clean = await cleanRun(setup)
+      const K = clean.writes.length
       expect(K).toBeGreaterThanOrEqual(8)
       const outcomes: Record<string, number> = {}
       for (const [fault, action] of FAULTS) {
         for (let k = 1; k <= K; k++) {
-          const c = await start(setup.kind)
-          try {
-            const inv = watchInvariant(c.server)
-            const hit = failKthWrite(c, k, action)
-            const run = await enableUnderFault(c, setup.opts)
-            c.server.onRequest(undefined)
-            const label = `${setup.name}, ${fault} on write ${k}/${K} (${pathOf(writes[k - 1]!)})`
-            expect(hit.fired, label).toBe(true)
-            outcomes[run.outcome] = (outcomes[run.outcome] ?? 0) + 1
-            const after = normalize(touchedFields(c.server.store, c.calicoNamespace))
-            expectEnabledOrInitial(label, run, after, {initial, enabled})
-            expect(inv.violated, label).toBe(false)
-          } finally {
-            await c.close()
-          }
+          const outcome = await sweepRun(setup, clean, k, fault, action)
+          outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
         }
       }
       // Many faults must have exercised the rollback (the client now retries a single transient error, and a fault on
@@ -161,8 +178,8 @@ describe('fault injection: enable', () => {
     })
 
     it(`${setup.name}: every write lands late, after its answer was lost`, {timeout: 300_000}, async () => {
-      const {initial, enabled, writes} = await cleanRun(setup)
-      const K = writes.length
+      const clean = await cleanRun(setup)
+      const K = clean.writes.length
       // The client gives up after 1.5 s (roomy: a loaded CI machine must not time out other requests); the write
       // lands while the run settles it or rolls back (drop), or after the run has ended (hang).
       const LATE: [string, FaultAction][] = [
@@ -172,25 +189,15 @@ describe('fault injection: enable', () => {
       const outcomes: Record<string, number> = {}
       for (const [fault, action] of LATE) {
         for (let k = 1; k <= K; k++) {
-          const c = await start(setup.kind, 1500)
-          try {
-            const inv = watchInvariant(c.server)
-            // A create is taken back by creating it again (a lost create cannot be fenced): its first attempt is lost
-            // here. When every attempt of a create is lost, nothing can stop one landing later; that stays out.
-            const creates = writes[k - 1]!.method === 'POST'
-            const hit = failKthWrite(c, k, action, creates ? 1 : undefined)
-            const run = await enableUnderFault(c, setup.opts)
-            await c.server.settled()
-            c.server.onRequest(undefined)
-            const label = `${setup.name}, ${fault} on write ${k}/${K} (${pathOf(writes[k - 1]!)})`
-            expect(hit.fired, label).toBe(true)
-            outcomes[run.outcome] = (outcomes[run.outcome] ?? 0) + 1
-            const after = normalize(touchedFields(c.server.store, c.calicoNamespace))
-            expectEnabledOrInitial(label, run, after, {initial, enabled})
-            expect(inv.violated, label).toBe(false)
-          } finally {
-            await c.close()
-          }
+          // A create is taken back by creating it again (a lost create cannot be fenced): its first attempt is lost
+          // here. When every attempt of a create is lost, nothing can stop one landing later; that stays out.
+          const creates = clean.writes[k - 1]!.method === 'POST'
+          const outcome = await sweepRun(setup, clean, k, fault, action, {
+            requestTimeoutMs: 1500,
+            attempts: creates ? 1 : undefined,
+            settle: true,
+          })
+          outcomes[outcome] = (outcomes[outcome] ?? 0) + 1
         }
       }
       expect(outcomes['rolled-back']).toBeGreaterThan(0)
