@@ -30,14 +30,42 @@ const entryPoints = [
   })),
 ]
 
+// Inside the bundle only: lighter stand-ins for packages @oclif/core loads on every start (see each file for why).
+const SHIMS = {
+  debug: './scripts/bundle-shims/debug.cjs',
+  'supports-color': './scripts/bundle-shims/supports-color.cjs',
+  'wsl-utils': './scripts/bundle-shims/wsl-utils.mjs',
+}
+
 // A package we import() lazily is loaded by Node from node_modules: it is off the start-up path anyway, and a split
 // chunk of a CommonJS package has only a default export, so `const {parse} = await import('yaml')` would find nothing.
 const lazyPackagesStayExternal = {
   name: 'lazy-packages-stay-external',
   setup(pluginBuild) {
     pluginBuild.onResolve({filter: /^[^./]/}, (args) =>
-      args.kind === 'dynamic-import' && !args.path.startsWith('node:') ? {path: args.path, external: true} : undefined,
+      args.kind === 'dynamic-import' && !args.path.startsWith('node:') && !(args.path in SHIMS)
+        ? {path: args.path, external: true}
+        : undefined,
     )
+  },
+}
+
+// Built-ins that @oclif/core requires eagerly but our start-up never uses: loaded on first use instead.
+const LAZY_BUILTINS = ['child_process', 'readline', 'perf_hooks']
+const lazyOclifBuiltins = {
+  name: 'lazy-oclif-builtins',
+  setup(pluginBuild) {
+    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`)
+    pluginBuild.onResolve({filter}, (args) =>
+      args.kind === 'require-call' && args.importer.includes('/node_modules/@oclif/core/')
+        ? {path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin'}
+        : undefined,
+    )
+    pluginBuild.onLoad({filter: /.*/, namespace: 'lazy-builtin'}, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(join(root, 'scripts', 'bundle-shims', 'lazy-builtin.cjs'))})(${JSON.stringify('node:' + args.path)})`,
+      loader: 'js',
+      resolveDir: root,
+    }))
   },
 }
 
@@ -60,7 +88,8 @@ await build({
   // Left to node_modules: packages with native add-ons or optional runtime requires (ssh2 → cpu-features,
   // client-node → ws, openid-client…) and oclif's TypeScript development mode (never used by the built CLI).
   external: ['@kubernetes/client-node', 'ssh2', 'typescript', 'ts-node'],
-  plugins: [lazyPackagesStayExternal],
+  plugins: [lazyPackagesStayExternal, lazyOclifBuiltins],
+  alias: SHIMS,
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins and read __dirname.
   banner: {
     js: [
