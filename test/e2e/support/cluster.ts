@@ -38,14 +38,16 @@ export type OperatorRelease = (typeof OPERATOR_RELEASES)[number]
 export function operatorSkipReason(release: OperatorRelease): string | undefined {
   const suite = e2eSkipReason()
   if (suite) return suite
-  if (process.env.EBPFCTL_E2E_OPERATOR === '0')
-    return process.env.EBPFCTL_E2E_OPERATOR_SKIP_REASON || 'EBPFCTL_E2E_OPERATOR=0'
+  if (process.env.EBPFCTL_E2E_OPERATOR === '0') return 'EBPFCTL_E2E_OPERATOR=0'
   try {
     execFileSync(CLUSTER_SCRIPT, ['operator-bin', release], {env: {...process.env, ...SCRIPT_ENV}, stdio: 'pipe'})
     return undefined
   } catch (error) {
     const stderr = String((error as {stderr?: Buffer}).stderr ?? '').trim()
-    return stderr.replace(/^cluster: /, '') || `tigera-operator ${release} not built`
+    const why = stderr.replace(/^cluster: /, '') || `tigera-operator ${release} not built`
+    // .ci/run says why it did not build it (e.g. out of time); the script's own record says why a build failed.
+    const ci = process.env.EBPFCTL_E2E_OPERATOR_SKIP_REASON
+    return ci && /not built \(run/.test(why) ? `${why}: ${ci}` : why
   }
 }
 
