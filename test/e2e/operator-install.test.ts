@@ -21,8 +21,6 @@ import {
 
 const FAST = ['--poll-interval', '200ms', '--timeout', '150s']
 const BPF_ANNOTATION = 'operator.tigera.io/bpfEnabled'
-// The volume the operator adds to calico-node for BPF (render.BPFVolumeName): its rollout gates bpfEnabled.
-const BPF_VOLUME = 'bpffs'
 
 /**
  * `kubectl get --watch` of one object, one line per event: its resourceVersion and the fields asked for. The
@@ -58,12 +56,19 @@ class Watch {
 
 const daemonSetFields =
   '{.metadata.generation}|{.status.observedGeneration}|{.status.currentNumberScheduled}|' +
-  '{.status.updatedNumberScheduled}|{.status.numberAvailable}|{.spec.template.spec.volumes[*].name}'
+  '{.status.updatedNumberScheduled}|{.status.numberAvailable}|' +
+  '{.spec.template.spec.initContainers[?(@.name=="ebpf-bootstrap")].command[*]}'
 
-/** As the operator's isRolloutCompleteWithBPFVolumes: observed, every pod updated and available, BPF volume there. */
+/**
+ * What the operator renders differently for BPF: calico-node's ebpf-bootstrap init container runs `calico-node
+ * -init`, in best-effort mode (-best-effort) unless the dataplane is BPF. (The bpffs volume is always there.)
+ */
+const bpfTemplate = (command: string | undefined) => /-init/.test(command ?? '') && !/-best-effort/.test(command ?? '')
+const bootstrapCommand = (ds: any): string =>
+  (ds.spec.template.spec.initContainers ?? []).find((x: any) => x.name === 'ebpf-bootstrap')?.command?.join(' ') ?? ''
+/** A watch event of calico-node whose BPF template is observed and rolled out: every pod updated and available. */
 const rolledOutWithBpf = (f: string[]) =>
-  f[0] === f[1] && f[2] === f[3] && f[2] === f[4] && Number(f[2]) > 0 && hasBpfVolume(f)
-const hasBpfVolume = (f: string[]) => (f[5] ?? '').split(' ').includes(BPF_VOLUME)
+  f[0] === f[1] && f[2] === f[3] && f[2] === f[4] && Number(f[2]) > 0 && bpfTemplate(f[5])
 
 function operatorSuite(release: OperatorRelease): void {
   describe(`e2e: real tigera-operator ${release} (operator install, 3 kwok nodes)`, () => {
@@ -87,6 +92,7 @@ function operatorSuite(release: OperatorRelease): void {
       expect(inst.status.calicoVersion).toMatch(/^v3\.\d+\.\d+$/)
       expect(inst.status.computed.calicoNetwork.linuxDataplane).toBe('Iptables')
       const cn = await calicoNode()
+      expect(bootstrapCommand(cn)).toBe('calico-node -init -best-effort')
       expect(cn.metadata.ownerReferences?.[0]?.kind).toBe('Installation')
       expect(cn.status.numberReady).toBe(3)
       const typha = await c.kubectlJson(['get', 'deployment', 'calico-typha', '-n', 'calico-system'])
@@ -138,18 +144,20 @@ function operatorSuite(release: OperatorRelease): void {
       expect(fc.metadata.annotations?.[BPF_ANNOTATION]).toBe('true')
       expect(fc.spec.bpfExternalServiceMode).toBe('DSR')
 
-      // Order, from the two watches: the first event with bpfEnabled true comes after calico-node's BPF rollout.
+      // Order, from the two watches: the first event with bpfEnabled true comes after calico-node's BPF rollout
+      // (the operator's gate, isRolloutCompleteWithBPFVolumes).
       const bpfOn = fcWatch.events.find((e) => e.fields[0] === 'true')
       expect(bpfOn, JSON.stringify(fcWatch.events)).toBeDefined()
       expect(bpfOn!.fields[1]).toBe('true')
       const rolledOut = cnWatch.events.find((e) => rolledOutWithBpf(e.fields))
       expect(rolledOut, JSON.stringify(cnWatch.events)).toBeDefined()
       expect(bpfOn!.rv).toBeGreaterThan(rolledOut!.rv)
-      // …and the BPF template was really rolled (not complete from the start): some event saw it incomplete.
-      expect(cnWatch.events.some((e) => hasBpfVolume(e.fields) && !rolledOutWithBpf(e.fields))).toBe(true)
+      // …and the BPF template was really rolled (it did not start complete): some event saw it not yet rolled out.
+      expect(cnWatch.events.some((e) => bpfTemplate(e.fields[5]) && !rolledOutWithBpf(e.fields))).toBe(true)
+      expect(cnWatch.events.some((e) => !bpfTemplate(e.fields[5]))).toBe(true)
 
       const cn = await calicoNode()
-      expect(cn.spec.template.spec.volumes.map((v: any) => v.name)).toContain(BPF_VOLUME)
+      expect(bootstrapCommand(cn)).toBe('calico-node -init')
       const env = cn.spec.template.spec.containers.find((x: any) => x.name === 'calico-node').env as any[]
       // The operator rendered the API-server address ebpfctl put in its namespace's kubernetes-services-endpoint.
       expect(env.find((e) => e.name === 'KUBERNETES_SERVICE_HOST')?.value).toBe('192.0.2.10')
@@ -187,10 +195,9 @@ function operatorSuite(release: OperatorRelease): void {
         const g = await c.kubectl(['get', 'configmap', name, '-n', ns], {reject: false})
         expect(g.stderr).toMatch(/NotFound/)
       }
-      // The operator rolls calico-node back without the BPF volume, and the cluster settles Ready.
+      // The operator rolls calico-node back to its non-BPF template, and the cluster settles Ready.
       await c.kubectl(['rollout', 'status', '-n', 'calico-system', 'daemonset/calico-node', '--timeout=120s'])
-      const cn = await calicoNode()
-      expect(cn.spec.template.spec.volumes.map((v: any) => v.name)).not.toContain(BPF_VOLUME)
+      expect(bootstrapCommand(await calicoNode())).toBe('calico-node -init -best-effort')
       const st = await ebpfctl(['status'], c.kubeconfig)
       expect(st.code, `${st.stdout}\n${st.stderr}`).toBe(0)
     }, 300_000)
