@@ -32,7 +32,10 @@ function get(path) {
 }
 
 async function effectiveBpf() {
-  const ds = await get('/apis/apps/v1/namespaces/kube-system/daemonsets/calico-node')
+  // kube-system in a manifest install, calico-system in an operator install.
+  const ds =
+    (await get('/apis/apps/v1/namespaces/kube-system/daemonsets/calico-node')) ??
+    (await get('/apis/apps/v1/namespaces/calico-system/daemonsets/calico-node'))
   const env = ds?.spec?.template?.spec?.containers?.find((c) => c.name === 'calico-node')?.env ?? []
   const fromEnv = env.find((e) => e.name === 'FELIX_BPFENABLED')?.value
   if (fromEnv !== undefined) return fromEnv.toLowerCase() === 'true'

@@ -9,6 +9,8 @@ import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir, userInfo} from 'node:os'
 import {join, resolve} from 'node:path'
 
+import {execFileSync} from 'node:child_process'
+
 import {execa} from 'execa'
 
 export const ROOT = resolve(import.meta.dirname, '../../..')
@@ -24,6 +26,31 @@ export function e2eSkipReason(): string | undefined {
   return process.env.EBPFCTL_E2E_SKIP_REASON || 'EBPFCTL_E2E=0'
 }
 
+/** The tigera-operator releases the e2e cluster can run (test/e2e/operator-<release>). */
+export const OPERATOR_RELEASES = ['v1.42', 'v1.43'] as const
+export type OperatorRelease = (typeof OPERATOR_RELEASES)[number]
+
+/**
+ * Why the operator tests of a release are skipped (the whole e2e suite is, or its binary is not built: the build
+ * recorded why, e.g. a module the Go module proxy refuses), or undefined when they run. Synchronous: vitest decides
+ * what to skip while collecting.
+ */
+export function operatorSkipReason(release: OperatorRelease): string | undefined {
+  const suite = e2eSkipReason()
+  if (suite) return suite
+  if (process.env.EBPFCTL_E2E_OPERATOR === '0') return 'EBPFCTL_E2E_OPERATOR=0'
+  try {
+    execFileSync(CLUSTER_SCRIPT, ['operator-bin', release], {env: {...process.env, ...SCRIPT_ENV}, stdio: 'pipe'})
+    return undefined
+  } catch (error) {
+    const stderr = String((error as {stderr?: Buffer}).stderr ?? '').trim()
+    const why = stderr.replace(/^cluster: /, '') || `tigera-operator ${release} not built`
+    // .ci/run says why it did not build it (e.g. out of time); the script's own record says why a build failed.
+    const ci = process.env.EBPFCTL_E2E_OPERATOR_SKIP_REASON
+    return ci && /not built \(run/.test(why) ? `${why}: ${ci}` : why
+  }
+}
+
 export interface E2ECluster {
   dir: string
   kubeconfig: string
@@ -34,8 +61,14 @@ export interface E2ECluster {
   down(): Promise<void>
 }
 
-/** Starts a cluster in a fresh temp directory (`cluster up`); `down()` stops it and removes the directory. */
-export async function startE2ECluster(env: Record<string, string> = {}): Promise<E2ECluster> {
+/**
+ * Starts a cluster in a fresh temp directory (`cluster up`; with `operator`, an operator install of that release
+ * instead of calico.yaml); `down()` stops it and removes the directory.
+ */
+export async function startE2ECluster(
+  env: Record<string, string> = {},
+  opts: {operator?: OperatorRelease} = {},
+): Promise<E2ECluster> {
   const bin = await execa(CLUSTER_SCRIPT, ['bin'], {reject: false, env: SCRIPT_ENV})
   if (bin.exitCode !== 0)
     throw new Error(
@@ -43,7 +76,8 @@ export async function startE2ECluster(env: Record<string, string> = {}): Promise
         'or set EBPFCTL_E2E=0 to skip the e2e suite',
     )
   const dir = mkdtempSync(join(tmpdir(), 'ebpfctl-e2e-'))
-  const up = await execa(CLUSTER_SCRIPT, ['up', dir], {reject: false, env: {...SCRIPT_ENV, ...env}, timeout: 240_000})
+  const args = ['up', dir, ...(opts.operator ? ['--operator', opts.operator] : [])]
+  const up = await execa(CLUSTER_SCRIPT, args, {reject: false, env: {...SCRIPT_ENV, ...env}, timeout: 300_000})
   if (up.exitCode !== 0) {
     await execa(CLUSTER_SCRIPT, ['down', dir], {reject: false, env: SCRIPT_ENV})
     throw new Error(`cluster up failed (${up.exitCode}):\n${up.stderr}\nlogs in ${dir}/logs`)
