@@ -37,6 +37,8 @@ export interface ProxiedRequest {
 export interface ProxyLogEntry extends ProxiedRequest {
   status?: number
   fault?: string
+  /** Bytes of the apiserver's response body passed on to the client (requests without a fault). */
+  bytes?: number
 }
 
 export interface FaultProxy {
@@ -96,6 +98,8 @@ export async function startFaultProxy(dir: string): Promise<FaultProxy> {
       {host: '127.0.0.1', port: upstream.port, method: req.method, path: req.url, headers: {...headers, 'content-length': String(body.length)}, agent},
       (upRes) => {
         entry.status = upRes.statusCode
+        entry.bytes = 0
+        upRes.on('data', (c: Buffer) => (entry.bytes! += c.length))
         res.writeHead(upRes.statusCode ?? 502, upRes.headers)
         upRes.pipe(res)
       },
