@@ -6,7 +6,7 @@
  * on 2 shared CPUs would measure the controllers, not ebpfctl. kwok still manages them (Ready, leases).
  * Run: npx tsx bench/cluster-check-scale.ts [nodes]   (needs `npm run build` and `test/e2e/cluster build`)
  */
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {Agent, request} from 'node:https'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -74,6 +74,7 @@ try {
   const walls: number[] = []
   let requests = 0
   let exitCode: number | undefined
+  let lastStdout = ''
   for (let i = 0; i < RUNS; i++) {
     const before = lines().length
     t = performance.now()
@@ -83,6 +84,7 @@ try {
     })
     walls.push(performance.now() - t)
     exitCode = r.exitCode
+    lastStdout = r.stdout
     const mine = lines().slice(before).map((l) => JSON.parse(l))
     requests = mine.length
     if (i === 0) {
@@ -94,7 +96,94 @@ try {
     `check against ${nodes + 3} nodes on the real apiserver: median ${(median(walls) / 1000).toFixed(2)} s of ${RUNS} ` +
       `(exit ${exitCode}), ${requests} requests (targets <= 2 s, <= 20)`,
   )
+  if (exitCode !== 0) console.log(`why the exit code: ${lastStdout.split('\n').filter((l) => /^\s+(FAIL|WARN)/.test(l)).join(' | ').slice(0, 600)}`)
+  await profile(dir, walls)
 } finally {
-  await execa(SCRIPT, ['down', dir], {reject: false})
-  rmSync(dir, {recursive: true, force: true})
+  if (process.env.BENCH_KEEP) console.log(`kept: ${dir} (test/e2e/cluster down ${dir})`)
+  else await execa(SCRIPT, ['down', dir], {reject: false})
+  if (!process.env.BENCH_KEEP) rmSync(dir, {recursive: true, force: true})
+}
+
+/**
+ * Where check's wall time goes: process start (--version), the node list alone (the same pages ebpfctl asks for, raw
+ * HTTPS, no parsing), and one check under --cpu-prof: self time by file (ours vs dependencies vs Node).
+ */
+async function profile(dir: string, walls: number[]): Promise<void> {
+  const starts: number[] = []
+  for (let i = 0; i < RUNS; i++) {
+    const t0 = performance.now()
+    await execa(process.execPath, [join(ROOT, 'bin/run.js'), '--version'])
+    starts.push(performance.now() - t0)
+  }
+  const server = new URL(readFileSync(join(dir, 'server'), 'utf8').trim())
+  const agent = new Agent({
+    keepAlive: true,
+    ca: readFileSync(join(dir, 'pki/ca.crt')),
+    cert: readFileSync(join(dir, 'pki/admin.crt')),
+    key: readFileSync(join(dir, 'pki/admin.key')),
+  })
+  const get = (path: string) =>
+    new Promise<{body: Buffer; ms: number}>((resolve, reject) => {
+      const t0 = performance.now()
+      const req = request({host: '127.0.0.1', port: server.port, path, agent, headers: {accept: 'application/json'}}, (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({body: Buffer.concat(chunks), ms: performance.now() - t0}))
+      })
+      req.on('error', reject)
+      req.end()
+    })
+  const listTimes: number[] = []
+  const parseTimes: number[] = []
+  let bytes = 0
+  let pages = 0
+  let managed = 0
+  for (let i = 0; i < RUNS; i++) {
+    let cont = ''
+    let ms = 0
+    let parse = 0
+    bytes = 0
+    pages = 0
+    do {
+      const r = await get(`/api/v1/nodes?limit=1000${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`)
+      ms += r.ms
+      bytes += r.body.length
+      pages++
+      const t0 = performance.now()
+      const page = JSON.parse(r.body.toString('utf8'))
+      parse += performance.now() - t0
+      if (i === 0) managed += Buffer.byteLength(JSON.stringify(page.items.map((n: any) => n.metadata.managedFields ?? [])))
+      cont = page.metadata?.continue ?? ''
+    } while (cont)
+    listTimes.push(ms)
+    parseTimes.push(parse)
+  }
+  agent.destroy()
+  const prof = mkdtempSync(join(tmpdir(), 'ebpfctl-bench-prof-'))
+  try {
+    await execa(process.execPath, ['--cpu-prof', '--cpu-prof-dir', prof, join(ROOT, 'bin/run.js'), 'check', '--kubeconfig', join(dir, 'kubeconfig')], {
+      reject: false,
+      env: {NO_COLOR: '1', KUBECONFIG: '/nonexistent'},
+    })
+    const file = readdirSync(prof).find((f) => f.endsWith('.cpuprofile'))!
+    const p = JSON.parse(readFileSync(join(prof, file), 'utf8')) as {nodes: {id: number; callFrame: {url: string; functionName: string}; hitCount?: number}[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number}
+    const perNode = new Map<number, number>()
+    p.samples.forEach((id, i) => perNode.set(id, (perNode.get(id) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000))
+    const byFile = new Map<string, number>()
+    for (const n of p.nodes) {
+      const ms = perNode.get(n.id) ?? 0
+      const url = n.callFrame.url.replace(`file://${ROOT}/`, '') || `(${n.callFrame.functionName || 'native'})`
+      byFile.set(url, (byFile.get(url) ?? 0) + ms)
+    }
+    const top = [...byFile].sort((a, b) => b[1] - a[1]).slice(0, 8)
+    console.log(
+      `where the time goes: process start (--version) median ${median(starts).toFixed(0)} ms; node list alone ` +
+        `(${pages} pages of 1000, ${(bytes / 1024 / 1024).toFixed(1)} MiB, of which managedFields ${(managed / 1024 / 1024).toFixed(1)} MiB) ` +
+        `median ${median(listTimes).toFixed(0)} ms + JSON.parse ${median(parseTimes).toFixed(0)} ms; check median ${median(walls).toFixed(0)} ms`,
+    )
+    console.log(`check under --cpu-prof: ${((p.endTime - p.startTime) / 1000).toFixed(0)} ms profiled; self time by file:`)
+    for (const [f, ms] of top) console.log(`  ${ms.toFixed(0).padStart(6)} ms  ${f}`)
+  } finally {
+    rmSync(prof, {recursive: true, force: true})
+  }
 }

@@ -57,8 +57,8 @@ if (skipReason) {
       expect(report.calico.installType).toBe('manifest')
       expect(report.calico.namespace).toBe('kube-system')
       expect(report.calico.api).toBe('crd.projectcalico.org/v1')
-      // calico-node's default FelixConfiguration has no bpfEnabled (Felix's default, off): ebpfctl says null (unknown).
-      expect(report.calico.bpfEnabled ?? false).toBe(false)
+      // calico-node's default FelixConfiguration has no bpfEnabled: Felix's default, off (not null, "unknown").
+      expect(report.calico).toMatchObject({bpfEnabled: false, bpfEnabledSource: 'default'})
       const kernel = report.checks.find((x: any) => x.id === 'kernel')
       expect(kernel.status).toBe('pass')
       expect(kernel.counts.passed).toBe(3)

@@ -102,6 +102,32 @@ describe('late writes', () => {
     expect(kubeProxySelector(c)?.['non-calico']).toBe('true')
   })
 
+  // Found by the fault proxy on the real apiserver (test/e2e/real-faults.test.ts): the client's retry of a patch that
+  // had landed conflicts, the step re-reads and finds its fields already there — its "before" values must stay the
+  // ones read before the write, or the record says before = after and revert cannot undo (or refuses the record).
+  for (const [kind, what, match] of [
+    ['operator', 'the kube-proxy selector patch', (r: any) => isKubeProxyPatch(r) && r.body?.includes('non-calico')],
+    ['manifest', 'the calico-node restart annotation (a map added whole)', (r: any) => r.method === 'PATCH' && r.resource === 'daemonsets' && r.name === 'calico-node'],
+  ] as const)
+  it(`${kind}: ${what} lands, its answer is lost, the retry conflicts: the record keeps the values from before, revert restores them`, async () => {
+    cluster = await start(kind)
+    const c = cluster
+    const initial = touchedFields(c.server.store, c.calicoNamespace)
+    let fired = false
+    c.server.onRequest((r) => {
+      if (fired || !match(r)) return undefined
+      fired = true
+      return {late: 'drop', landAfterMs: 0}
+    })
+    const report = await enable(c).run
+    expect(fired).toBe(true)
+    expect(report.result?.outcome, report.result?.error).toBe('done')
+    c.server.onRequest(undefined)
+    const back = await revertSession({kube: c.kube, timing})
+    expect(back.result?.outcome, back.result?.error).toBe('done')
+    expect(touchedFields(c.server.store, c.calicoNamespace)).toEqual(initial)
+  })
+
   for (const [fault, action] of [
     ['500', {status: 500}],
     ['403', {status: 403}],

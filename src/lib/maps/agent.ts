@@ -186,7 +186,8 @@ export function diagnoseAgentFailure(
   // Ordered most specific first.
   if (
     (hit = find(
-      /executable file not found|exec: "?calico(-node)?"?: not found|no such file or directory: unknown|calico(-node)?: not found/,
+      // The last: a prefix that execs it (nsenter "failed to execute calico-node: No such file…", env "'calico': No such…").
+      /executable file not found|exec: "?calico(-node)?"?: not found|no such file or directory: unknown|calico(-node)?: not found|(failed to execute |')calico(-node)?'?: no such file or directory/i,
     ))
   ) {
     return fail('binary-missing', hit)

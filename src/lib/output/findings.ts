@@ -27,7 +27,10 @@ export interface CalicoInfo {
   /** group/version serving FelixConfiguration: crd.projectcalico.org/v1 or projectcalico.org/v3 */
   api: string | null
   linuxDataplane: string | null
+  /** Effective: FELIX_BPFENABLED if set, else FelixConfiguration default (unset there: false); null if unknown. */
   bpfEnabled: boolean | null
+  /** Where bpfEnabled comes from; 'default': FelixConfiguration default exists without the field (Felix: false). */
+  bpfEnabledSource: 'env' | 'felixconfiguration' | 'default' | null
 }
 
 export interface ReportCheck {

@@ -120,11 +120,18 @@ function onLive(change: ObjectChange, live: KubeObject | undefined): ObjectChang
 export async function applyChange(ctx: StepContext, change: ObjectChange): Promise<ObjectChange> {
   if (change.by === 'operator') return change
   let current = change
+  // The change as computed before the last write this call sent: if a retry then finds the fields already there (that
+  // write landed, its answer was lost, the client's retry conflicted), the values from before it are the "before".
+  let sent: ObjectChange | undefined
   await withRetry(
     async () => {
       const live = await readLive(ctx, change)
       current = onLive(change, live)
-      if (live && fieldsAre(live, current.fields, 'after')) return // already there: nothing to write
+      if (live && fieldsAre(live, current.fields, 'after')) {
+        if (sent) current = sent
+        return // already there: nothing to write
+      }
+      sent = current
       try {
         if (current.action === 'create') await ctx.kube.create(current.resource, current.body as KubeObject)
         else

@@ -181,6 +181,10 @@ describe('felix-config', () => {
     expect(find(fs, 'node.node-2')?.status).toBe('warn')
     expect(find(fs, "gpu == 'true'")?.status).toBe('pass')
   })
+  it('says bpfEnabled is unset (Felix: false) when other bpf* fields are set but not it', async () => {
+    const state = baseState({felixConfigurations: [felix('default', {bpfLogLevel: ''})]})
+    expect((await run(state, 'felix-config'))[0]!.summary).toBe('FelixConfiguration default: bpfEnabled unset (default false), bpfLogLevel=""')
+  })
   it('warns about FELIX_BPFENABLED on the DaemonSet', async () => {
     const state = baseState({daemonSets: [ds('calico-node', 'kube-system', {env: [{name: 'FELIX_BPFENABLED', value: 'true'}]})]})
     expect(find(await run(state, 'felix-config'), 'FELIX_BPFENABLED=true')?.status).toBe('warn')

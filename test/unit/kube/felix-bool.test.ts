@@ -23,4 +23,12 @@ describe('parseFelixBool: FELIX_* booleans as Felix reads them', () => {
     expect(bpfEnabledInCluster({cluster: {state: {} as never, install}} as never)).toBe(true)
     expect(calicoInfo({} as never, install).bpfEnabled).toBe(true)
   })
+
+  it('the report: a FelixConfiguration default without bpfEnabled is false (unset, Felix default), not null', () => {
+    const base = {type: 'manifest', calicoNamespace: 'kube-system', supportsBootstrap: false} as InstallInfo
+    const fc = (spec: Record<string, unknown>) => ({...base, felixDefault: {metadata: {name: 'default'}, spec}}) as InstallInfo
+    expect(calicoInfo({} as never, fc({bpfLogLevel: ''}))).toMatchObject({bpfEnabled: false, bpfEnabledSource: 'default'})
+    expect(calicoInfo({} as never, fc({bpfEnabled: true}))).toMatchObject({bpfEnabled: true, bpfEnabledSource: 'felixconfiguration'})
+    expect(calicoInfo({} as never, base)).toMatchObject({bpfEnabled: null, bpfEnabledSource: null})
+  })
 })

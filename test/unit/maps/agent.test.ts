@@ -145,6 +145,10 @@ describe('diagnoseAgentFailure', () => {
     const oci =
       'OCI runtime exec failed: exec failed: unable to start container process: exec: "calico-node": executable file not found in $PATH: unknown\ncommand terminated with exit code 126\n'
     expect(diagnoseAgentFailure('', oci, 126)).toMatchObject({ok: false, reason: 'binary-missing'})
+    // Not "the BPF dataplane is not active": a prefix (nsenter, env) that could not find the binary.
+    expect(diagnoseAgentFailure('', 'nsenter: failed to execute calico-node: No such file or directory\n', 127)).toMatchObject({ok: false, reason: 'binary-missing'})
+    expect(diagnoseAgentFailure('', "env: 'calico': No such file or directory\n", 127)).toMatchObject({ok: false, reason: 'binary-missing'})
+    expect(diagnoseAgentFailure('', 'open /sys/fs/bpf/tc/globals/cali_v4_nat_fe3: no such file or directory\n', 1)).toMatchObject({ok: false, reason: 'map-missing'})
     expect(diagnoseAgentFailure('', 'Error from server (NotFound): pods "calico-node-x" not found\n', 1)).toMatchObject(
       {
         ok: false,

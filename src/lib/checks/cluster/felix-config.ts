@@ -34,6 +34,7 @@ export const felixConfigCheck: Check = {
       .filter((o) => Object.keys(o.bpf).length > 0)
     const data = {default: values, overrides: overrideData}
     const shown = Object.entries(values).map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    if (shown.length > 0 && !('bpfEnabled' in values)) shown.unshift('bpfEnabled unset (default false)')
     out.push(
       finding(
         'felix-config',
