@@ -297,14 +297,14 @@ async function buildReport(
     passed: summary.failed === 0,
   }
   let history: RunSummary[] = [run]
-  if (o.save !== false) {
-    try {
-      const before = await readHistory(kube)
-      if (before.problem) r.warnings.push(`stored results in kube-system/ebpfctl-verify-results were ignored and replaced: ${before.problem}`)
-      history = await saveRun(kube, run)
-    } catch (err) {
-      r.warnings.push(`could not store this run's results: ${(err as Error).message}`)
-    }
+  try {
+    const before = await readHistory(kube)
+    if (before.problem)
+      r.warnings.push(`stored results in kube-system/ebpfctl-verify-results were ignored${o.save === false ? '' : ' and replaced'}: ${before.problem}`)
+    // --no-save still shows this run after the stored ones.
+    history = o.save === false ? [...before.runs, run] : await saveRun(kube, run)
+  } catch (err) {
+    r.warnings.push(`could not ${o.save === false ? 'read' : 'store'} the stored results: ${(err as Error).message}`)
   }
   return {
     apiVersion: 'ebpfctl/v1',
