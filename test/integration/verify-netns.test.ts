@@ -4,6 +4,9 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {type FakeApiServer, startFakeApiServer} from '../support/fake-apiserver/index.js'
 import {CLIENT_ADDRESS, type NetnsRig, createNetnsRig, isRoot} from '../support/netns-rig/index.js'
+import {simulateFelixLogs, touchedFields} from '../support/operator-sim.js'
+
+const FAST = ['--poll-interval', '10ms', '--retry-delay', '10ms', '--timeout', '20s']
 
 // Real kernel networking (network namespaces, veth, a bridge, nftables) under a fake control plane: see
 // test/support/netns-rig. Needs root (and `npm run build`: the CLI runs from bin/run.js inside the client namespace).
@@ -158,4 +161,46 @@ describe.skipIf(!isRoot)('ebpfctl verify on a netns data path', () => {
       server.store.delete('v1', 'Namespace', 'ebpfctl-verify')
     }
   }, 60_000)
+
+  const resetFelix = () => {
+    const fc = server.store.get('crd.projectcalico.org/v1', 'FelixConfiguration', 'default')
+    const {bpfEnabled: _b, bpfExternalServiceMode: _m, ...rest} = fc.spec
+    server.store.put({...fc, spec: rest})
+  }
+
+  it('enable --verify: the baseline passes, Services fail after the switch on one node → rolled back (exit 1), nothing left', async () => {
+    resetFelix()
+    simulateFelixLogs(server)
+    rig.breakNode('node-2', {onlyWithBpf: true})
+    try {
+      const before = touchedFields(server.store, 'kube-system')
+      const r = await rig.cli(['enable', '--kubeconfig', rig.kubeconfig, '--verify', '--verify-requests', '20', ...FAST])
+      expect(r.code, r.stderr).toBe(1)
+      expect(r.stderr).toMatch(/verify \(before\): kube-proxy: \d+ passed, 2 warnings, 0 failed/)
+      expect(r.stderr).toMatch(
+        /Error: step "Services work after the switch \(ebpfctl verify\)": Services fail after the switch: nodeport \(node-2\): 198\.18\.0\.12:\d+ did not answer.*rolled back: the cluster was restored/,
+      )
+      expect(touchedFields(server.store, 'kube-system')).toEqual(before)
+      expect(rig.mode()).toBe('kube-proxy')
+      expect(server.store.get('v1', 'ConfigMap', 'ebpfctl-state', 'kube-system')).toBeUndefined()
+      nsGone()
+    } finally {
+      rig.breakNode(undefined)
+    }
+  }, 180_000)
+
+  it('enable --verify and revert --verify on a healthy data path: exit 0, before → after printed', async () => {
+    resetFelix()
+    simulateFelixLogs(server)
+    const e = await rig.cli(['enable', '--kubeconfig', rig.kubeconfig, '--verify', '--verify-requests', '20', ...FAST])
+    expect(e.code, e.stderr).toBe(0)
+    expect(rig.mode()).toBe('bpf')
+    // The latest stages of the stored history (earlier tests ran too): … kube-proxy → BPF.
+    expect(e.stdout).toMatch(/Verified: NodePort p50 .*\d ms \(kube-proxy\) → \d+\.\d\d ms \(BPF\); source IP: .*node address → client address\n/)
+    const r = await rig.cli(['revert', '--kubeconfig', rig.kubeconfig, '--verify', '--verify-requests', '20', ...FAST])
+    expect(r.code, r.stderr).toBe(0)
+    expect(rig.mode()).toBe('kube-proxy')
+    expect(r.stdout).toMatch(/Verified: NodePort p50 \d+\.\d\d ms \(kube-proxy\) → \d+\.\d\d ms \(BPF\) → \d+\.\d\d ms \(kube-proxy\); source IP: node address → client address → node address\n/)
+    nsGone()
+  }, 180_000)
 })
