@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {planFlags, timingFrom} from '../flags/plan.js'
+import {verifyGateFlags} from '../flags/verify.js'
 import {ExitCode} from '../lib/errors.js'
 
 export default class Enable extends BaseCommand<typeof Enable> {
@@ -15,6 +16,7 @@ Runs the \`check\` suite first and refuses on failures (unless --force). Then, e
   4. verify BPF is active on every node (Felix's log on each calico-node; a node that fell back stops enable)
   5. kube-proxy (--kube-proxy disable|keep|operator)
   6. --dsr / --no-dsr: bpfExternalServiceMode DSR / Tunnel
+  7. with --verify: Services work after the switch (ebpfctl verify; a baseline run comes before step 1)
 What changed (with prior values) is recorded in ConfigMap ebpfctl-state beside calico-node, for \`ebpfctl revert\`.
 On any failure (API error, timeout, verify, Ctrl-C) the applied steps are undone newest first.
 Exit status: 0 enabled (or already); 1 preflight refused (also with --dry-run, when the real run would be refused),
@@ -42,10 +44,15 @@ kube-system/ebpfctl-lock; see --lock-timeout).`
       description: 'Direct server return (read the network requirements first).',
       command: '<%= config.bin %> <%= command.id %> --dsr',
     },
+    {
+      description: 'Prove Services work before and after the switch; roll back if they do not.',
+      command: '<%= config.bin %> <%= command.id %> --verify',
+    },
   ]
 
   static override flags = {
     ...planFlags,
+    ...verifyGateFlags,
     'api-server': Flags.string({
       description: 'HOST:PORT calico-node uses to reach the API server (default: derived, as `check` shows).',
       exclusive: ['bootstrap'],
@@ -87,8 +94,19 @@ kube-system/ebpfctl-lock; see --lock-timeout).`
       }
     }
     process.on('SIGINT', onSigint)
+    const verify = flags.verify
+      ? (await import('../lib/verify/gate.js')).verifyGate(kube, {
+          requests: flags['verify-requests'],
+          image: flags['verify-image'],
+          timeoutMs: timing.timeoutMs,
+          pollMs: timing.pollMs,
+          signal: ac.signal,
+          progress: (line) => this.err(line),
+        })
+      : undefined
     try {
       const report = await plan.enableSession({
+        verify: verify?.gate,
         kube,
         options: {
           apiServer: flags['api-server'],
@@ -135,6 +153,8 @@ kube-system/ebpfctl-lock; see --lock-timeout).`
           `eBPF dataplane enabled. Record: ConfigMap ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}; undo ` +
             `with \`ebpfctl revert\`.`,
         )
+        const after = verify?.last()
+        if (after?.beforeAfter) this.out(`Verified: ${after.beforeAfter}`)
       }
     } finally {
       process.off('SIGINT', onSigint)

@@ -1,5 +1,6 @@
 import {BaseCommand} from '../base-command.js'
 import {planFlags, timingFrom} from '../flags/plan.js'
+import {verifyGateFlags} from '../flags/verify.js'
 import {ExitCode, UserError} from '../lib/errors.js'
 
 export default class Revert extends BaseCommand<typeof Revert> {
@@ -11,7 +12,9 @@ or FELIX_BPFENABLED); every other field back to its prior value (absent fields r
 kubernetes-services-endpoint deleted only if enable created it; then the record. Without a record the well-known
 changes are reverted best-effort.
 Switching dataplanes disrupts some existing connections.
-Exit status: 0 reverted (or nothing to do); 1 a step failed or a field is not back (re-run it); 2 usage or API error,
+With --verify, \`ebpfctl verify\` runs before and after; Services failing after the revert is exit 1 (nothing is undone).
+Exit status: 0 reverted (or nothing to do); 1 a step failed or a field is not back (re-run it), or --verify failed
+after the revert; 2 usage or API error,
 or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeout).`
 
   static override examples = [
@@ -21,6 +24,7 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
 
   static override flags = {
     ...planFlags,
+    ...verifyGateFlags,
   }
 
   async run(): Promise<void> {
@@ -33,7 +37,20 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
       ac.abort()
     }
     process.on('SIGINT', onSigint)
+    const verify =
+      flags.verify && !flags['dry-run']
+        ? (await import('../lib/verify/gate.js')).verifyGate(kube, {
+            requests: flags['verify-requests'],
+            image: flags['verify-image'],
+            timeoutMs: timing.timeoutMs,
+            pollMs: timing.pollMs,
+            signal: ac.signal,
+            progress: (line) => this.err(line),
+          })
+        : undefined
     try {
+      // The baseline is informational: a revert is often run because Services fail.
+      await verify?.gate('before')
       const report = await plan.revertSession({
         kube,
         timing,
@@ -67,6 +84,15 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
       else {
         this.out(`Reverted (${source}): the cluster is back on its previous dataplane.`)
         this.out(plan.renderChangeSummary(report.plan, result))
+      }
+      if (verify) {
+        const after = await verify.gate('after')
+        if (verify.last()?.beforeAfter) this.out(`Verified: ${verify.last()!.beforeAfter}`)
+        if (!after.passed)
+          throw new UserError(`Services fail after the revert: ${after.summary}`, {
+            exitCode: ExitCode.Failed,
+            remedy: 'Run `ebpfctl verify` and `ebpfctl status` to see which node or path fails.',
+          })
       }
     } finally {
       process.off('SIGINT', onSigint)

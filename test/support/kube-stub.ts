@@ -49,6 +49,9 @@ export interface StubNode {
 }
 
 export class KubeStub implements KubeClient {
+  async proxyGet(): Promise<{status: number; body: string}> {
+    return {status: 503, body: 'no pod proxy in KubeStub'}
+  }
   readonly server = 'https://10.0.0.10:6443'
   readonly objects = new Map<string, KubeObject>()
   readonly requests: StubRequest[] = []

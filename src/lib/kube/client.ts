@@ -61,6 +61,11 @@ export interface KubeClient {
   apiGroups(): Promise<Map<string, string[]>>
   podLogs(namespace: string, pod: string, container: string, opts?: {tailLines?: number; limitBytes?: number}): Promise<string>
   exec(namespace: string, pod: string, container: string, argv: string[], opts: ExecOptions): Promise<ExecResult>
+  /**
+   * GET through the API server's pod proxy (`pods/NAME:PORT/proxy/PATH`): the status and body (bounded by maxBytes)
+   * of what the pod answered. Throws KubeApiError when the API server refuses (403) or cannot be reached.
+   */
+  proxyGet(namespace: string, pod: string, port: number, path: string, opts: {maxBytes: number}): Promise<{status: number; body: string}>
   /** Releases sockets so the CLI can exit. */
   close(): void
 }
@@ -248,6 +253,20 @@ export class HttpKubeClient implements KubeClient {
   exec(namespace: string, pod: string, container: string, argv: string[], opts: ExecOptions): Promise<ExecResult> {
     if (!this.transport.exec) throw new Error('exec is not available on this client')
     return this.transport.exec(namespace, pod, container, argv, opts)
+  }
+
+  async proxyGet(namespace: string, pod: string, port: number, path: string, opts: {maxBytes: number}): Promise<{status: number; body: string}> {
+    const ctx = {verb: 'get' as const, namespace, name: `${pod}/proxy`}
+    const res = await this.request(
+      'GET',
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(`${pod}:${port}`)}/proxy${path}`,
+      ctx,
+      undefined,
+      opts.maxBytes,
+    )
+    // The API server's own refusals are errors; anything else is what the pod (or the proxy trying to reach it) said.
+    if (res.status === 401 || res.status === 403) throw statusError(res.status, safeJson<K8sStatus>(res.body), {...ctx, server: this.server})
+    return {status: res.status, body: res.body}
   }
 
   close(): void {

@@ -212,12 +212,16 @@ const xml = (s: string) =>
  * property status=warn and the text in <system-out>; skip → <skipped>. Ignored failures are warnings with a
  * property ignored=true.
  */
-export function renderJunit(report: CheckReport): string {
+export function renderJunit(
+  report: Pick<CheckReport, 'checks' | 'nodes' | 'summary'>,
+  opts: {suite?: string} = {},
+): string {
+  const suite = opts.suite ?? 'check'
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>']
   const total = report.summary
   const tests = total.passed + total.warnings + total.failed + total.skipped
   out.push(
-    `<testsuites name="ebpfctl check" tests="${tests}" failures="${total.failed}" errors="0" skipped="${total.skipped}">`,
+    `<testsuites name="ebpfctl ${suite}" tests="${tests}" failures="${total.failed}" errors="0" skipped="${total.skipped}">`,
   )
   const perCheck = new Map<string, Finding[]>()
   for (const c of report.checks) perCheck.set(c.id, [...c.findings])
@@ -229,7 +233,7 @@ export function renderJunit(report: CheckReport): string {
     )
     for (const f of findings) {
       const name = f.node ? `${f.node}: ${f.summary}` : f.summary
-      out.push(`    <testcase classname="ebpfctl.check.${xml(c.id)}" name="${xml(name)}">`)
+      out.push(`    <testcase classname="ebpfctl.${suite}.${xml(c.id)}" name="${xml(name)}">`)
       const text = [f.detail, f.remedy ? `Remedy: ${f.remedy}` : undefined].filter(Boolean).join('\n')
       if (f.status === 'fail') out.push(`      <failure message="${xml(f.summary)}" type="${xml(c.id)}">${xml(text)}</failure>`)
       else if (f.status === 'skip') out.push(`      <skipped message="${xml(f.summary)}"/>`)

@@ -44,3 +44,4 @@ export {
 export {type StatusReport, collectStatus, renderStatus} from './status.js'
 export {renderChangeSummary} from './summary.js'
 export {LOCK_LEASE} from './lock.js'
+export {type VerifyGate, VERIFY_SERVICES_STEP, verifyServicesStep, withVerifyStep} from './verify-step.js'

@@ -9,6 +9,7 @@ import {RecordStore, readRecord} from './record.js'
 import {buildRevertPlan, runRevert} from './revert.js'
 import {type RunResult, renderPlan, runPlan} from './runner.js'
 import {DEFAULT_TIMING, type EnableOptions, type Plan, type StepContext, type Timing} from './types.js'
+import {type VerifyGate, withVerifyStep} from './verify-step.js'
 
 export interface PreflightFinding {
   checkId: string
@@ -70,6 +71,11 @@ export interface EnableSession extends SessionOptions {
   ignore?: string[]
   /** Default: the check suite. */
   preflight?: Preflight
+  /**
+   * `--verify`: run before the switch (a failing baseline refuses, unless force) and as the plan's last step (a
+   * failure rolls back).
+   */
+  verify?: VerifyGate
 }
 
 export interface SessionReport {
@@ -128,7 +134,7 @@ function context(s: SessionOptions, state: ClusterState, install: InstallInfo, r
 export async function enableSession(s: EnableSession): Promise<SessionReport> {
   const state = await collectClusterState(s.kube)
   const install = detectInstall(state)
-  const plan = buildEnablePlan(state, install, s.options)
+  const plan = withVerifyStep(buildEnablePlan(state, install, s.options), s.verify, state)
   const rendered = renderPlan(plan, state)
   const recordNamespace = install.calicoNamespace!
   const allFailures = (await (s.preflight ?? checksPreflight)(state, install, s.options.kubeconfigServer)).filter(
@@ -163,7 +169,7 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
   return withLock(s.kube, lockOptions(s), async () => {
     const state = await collectClusterState(s.kube)
     const install = detectInstall(state)
-    const plan = buildEnablePlan(state, install, s.options)
+    const plan = withVerifyStep(buildEnablePlan(state, install, s.options), s.verify, state)
     Object.assign(report, {state, install, plan, rendered: renderPlan(plan, state)})
     // Read again under the lock; checked before the first write, never met during a rollback.
     const {record: existing, exists} = await readRecord(s.kube, {install, state, namespace: recordNamespace})
@@ -177,6 +183,17 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     )
     const ctx = context(s, state, install, record)
     for (const w of plan.warnings) ctx.progress.line(`warning: ${w}`)
+    if (s.verify && !plan.steps.every((st) => st.alreadyDone(state))) {
+      // The baseline: Services must work before the switch, or a failure after it could not be told apart.
+      ctx.progress.line('verify Services before the switch (baseline)')
+      const base = await s.verify('before')
+      if (!base.passed && !s.force) {
+        throw new UserError(`Services already fail before the switch, nothing was changed: ${base.summary}`, {
+          exitCode: ExitCode.Failed,
+          remedy: 'Run `ebpfctl verify` to see the failures and fix them first, or pass --force to enable anyway.',
+        })
+      }
+    }
     report.result = await runPlan(plan, ctx)
     return report
   })

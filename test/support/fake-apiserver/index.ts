@@ -21,6 +21,7 @@ import {
   type ExecHandler,
   type ForbidRule,
   type LogsHandler,
+  type ProxyHandler,
   type RequestHook,
   type RequestRecord,
   type ResourceAttributes,
@@ -38,6 +39,9 @@ export type {
   LogsHandler,
   HostileBody,
   LogsRequest,
+  ProxyHandler,
+  ProxyRequest,
+  ProxyResponse,
   RequestHook,
   ResourceAttributes,
   RequestInfo,
@@ -69,6 +73,8 @@ export interface FakeApiServer {
   accessReviews: ResourceAttributes[]
   setExecHandler(h: ExecHandler): void
   setPodLogs(h: LogsHandler): void
+  /** Answers requests through the pod proxy (pods/NAME:PORT/proxy/PATH). */
+  setProxyHandler(h: ProxyHandler): void
   /** Called on every pod the workload controllers create, before it is stored (e.g. make some not Ready). */
   setPodHook(h: ((pod: any, ctx: {owner: any; node?: any}) => void) | undefined): void
   /** Resolves when every late write ({late, landAfterMs} faults) has landed or been refused. */
@@ -136,6 +142,9 @@ export async function startFakeApiServer(opts: {token?: string; tls?: boolean} =
     },
     setPodLogs: (h) => {
       core.logsHandler = h
+    },
+    setProxyHandler: (h) => {
+      core.proxyHandler = h
     },
     setPodHook: (h) => {
       core.store.podHook = h

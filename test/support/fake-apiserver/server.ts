@@ -161,6 +161,25 @@ export interface LogsRequest {
 }
 export type LogsHandler = (req: LogsRequest) => string
 
+/** A request through the pod proxy (`/api/v1/namespaces/NS/pods/NAME[:PORT]/proxy/PATH`). */
+export interface ProxyRequest {
+  method: string
+  namespace: string
+  pod: string
+  port?: string
+  /** The path after `/proxy`, starting with '/'. */
+  path: string
+  query: URLSearchParams
+  /** spec.nodeName of the pod. */
+  node?: string
+}
+export interface ProxyResponse {
+  status: number
+  body: string
+  contentType?: string
+}
+export type ProxyHandler = (req: ProxyRequest) => Promise<ProxyResponse> | ProxyResponse
+
 interface Route {
   kind: 'resource' | 'discovery' | 'other'
   group?: string
@@ -169,6 +188,8 @@ interface Route {
   namespace?: string
   name?: string
   subresource?: string
+  /** For the pod proxy: the path after /proxy. */
+  proxyPath?: string
   /** For discovery: the JSON to answer. */
   discovery?: () => unknown
 }
@@ -201,6 +222,7 @@ export class ApiServerCore {
   readonly accessReviews: ResourceAttributes[] = []
   execHandler: ExecHandler = () => ({stderr: 'no exec handler', exitCode: 126})
   logsHandler: LogsHandler = () => ''
+  proxyHandler: ProxyHandler = () => ({status: 503, body: 'no proxy handler', contentType: 'text/plain'})
   private server!: Server
   /** Late writes not yet applied (server.settled() waits for them). */
   readonly pending = new Set<Promise<void>>()
@@ -300,7 +322,7 @@ export class ApiServerCore {
       parts = rest.slice(2)
     }
     const [plural, name, subresource, ...extra] = parts
-    if (!plural || extra.length) return undefined
+    if (!plural || (extra.length && subresource !== 'proxy')) return undefined
     const rt = this.store.typeByPlural(group, plural)
     if (!rt || !rt.versions.includes(version)) return undefined
     if (namespace !== undefined && !rt.namespaced) return undefined
@@ -309,7 +331,8 @@ export class ApiServerCore {
       const ok = (subresource === 'status' && rt.statusSubresource) || (rt.subresources ?? []).includes(subresource)
       if (!ok) return undefined
     }
-    return {kind: 'resource', group, version, rt, namespace, name, subresource}
+    const proxyPath = subresource === 'proxy' ? `/${extra.join('/')}` : undefined
+    return {kind: 'resource', group, version, rt, namespace, name, subresource, proxyPath}
   }
 
   private groups(): Map<string, string[]> {
@@ -662,6 +685,22 @@ export class ApiServerCore {
       if (denied) throw denied
       if (verb === 'logs') {
         this.logs(route, url.searchParams, respond)
+        return
+      }
+      if (route.subresource === 'proxy') {
+        const [pod, port] = (route.name ?? '').split(':')
+        const obj = this.store.peek(route.rt!, pod!, route.namespace)
+        if (!obj) throw notFoundPod(pod!)
+        const r = await this.proxyHandler({
+          method,
+          namespace: route.namespace!,
+          pod: pod!,
+          port,
+          path: route.proxyPath ?? '/',
+          query: url.searchParams,
+          node: obj.spec?.nodeName,
+        })
+        respond(r.status, r.body, r.contentType ?? 'text/plain; charset=utf-8')
         return
       }
       if (verb === 'exec') throw badRequest('Upgrade request required')
@@ -1158,4 +1197,8 @@ function lowerBound(keys: string[], target: string): number {
     else hi = mid
   }
   return lo
+}
+
+function notFoundPod(name: string): ApiError {
+  return failure(404, 'NotFound', `pods "${name}" not found`, {name, kind: 'pods'})
 }

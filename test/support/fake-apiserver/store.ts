@@ -60,7 +60,7 @@ const b = (
 export const BUILTIN_TYPES: ResourceType[] = [
   b('', 'namespaces', 'Namespace', false, {shortNames: ['ns'], statusSubresource: true}),
   b('', 'nodes', 'Node', false, {shortNames: ['no'], statusSubresource: true}),
-  b('', 'pods', 'Pod', true, {shortNames: ['po'], statusSubresource: true, subresources: ['log', 'exec', 'status']}),
+  b('', 'pods', 'Pod', true, {shortNames: ['po'], statusSubresource: true, subresources: ['log', 'exec', 'status', 'proxy']}),
   b('', 'configmaps', 'ConfigMap', true, {shortNames: ['cm']}),
   b('', 'secrets', 'Secret', true),
   b('', 'services', 'Service', true, {shortNames: ['svc'], statusSubresource: true}),
@@ -73,6 +73,7 @@ export const BUILTIN_TYPES: ResourceType[] = [
   b('apps', 'statefulsets', 'StatefulSet', true, {shortNames: ['sts'], statusSubresource: true, generation: true}),
   b('apps', 'controllerrevisions', 'ControllerRevision', true),
   b('discovery.k8s.io', 'endpointslices', 'EndpointSlice', true),
+  b('networking.k8s.io', 'networkpolicies', 'NetworkPolicy', true, {shortNames: ['netpol'], generation: true}),
   b('apiextensions.k8s.io', 'customresourcedefinitions', 'CustomResourceDefinition', false, {
     shortNames: ['crd', 'crds'],
     statusSubresource: true,
@@ -196,6 +197,8 @@ export class Store implements FakeStore {
   readonly listeners: ((e: WriteEvent) => void)[] = []
   /** Called for every Pod the workload controllers create, before it is stored (tests can change status). */
   podHook?: (pod: any, ctx: {owner: any; node?: any}) => void
+  /** Called on every object before it is admitted on create (e.g. allocate a Service's clusterIP and nodePorts). */
+  createHook?: (rt: ResourceType, obj: any) => void
 
   constructor() {
     for (const t of BUILTIN_TYPES) this.register(t)
@@ -440,6 +443,7 @@ export class Store implements FakeStore {
       ])
     }
     if (this.peek(rt, obj.metadata.name, obj.metadata.namespace)) throw alreadyExists(rt, obj.metadata.name)
+    this.createHook?.(rt, obj)
     this.admit(rt, obj, opts.version)
     const meta = obj.metadata
     meta.uid = randomUUID()
