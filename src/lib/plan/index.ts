@@ -44,3 +44,5 @@ export {
 export {type StatusReport, collectStatus, renderStatus} from './status.js'
 export {renderChangeSummary} from './summary.js'
 export {LOCK_LEASE} from './lock.js'
+export {type DryRunMode, planDocument, resultDocument} from './document.js'
+export {type ServerDryRunResult, renderServerDryRun, serverDryRun} from './server-dry-run.js'
