@@ -6,7 +6,8 @@ export default class Completion extends BaseCommand<typeof Completion> {
   static override description = `Print a shell completion script for bash, zsh or fish.
 
 Completes commands, flags, check IDs (--only, --ignore), -o and other option values, kubeconfig contexts (--context)
-and, from the cluster, node names (--node, --nodes; one bounded list request, at most 2 s).`
+and, from the cluster, node names (--node, --nodes; one bounded list request, at most 2 s or
+EBPFCTL_COMPLETION_TIMEOUT).`
 
   static override examples = [
     {description: 'bash, this shell only.', command: 'source <(<%= config.bin %> <%= command.id %> bash)'},

@@ -35,7 +35,15 @@ beforeAll(async () => {
     writeFileSync(join(dir, `ebpfctl.${shell}`), r.stdout)
   }
   cluster = await startCluster('manifest')
-  env = {...process.env, PATH: `${bin}:${process.env.PATH}`, KUBECONFIG: cluster.kubeconfig, HOME: dir, NO_COLOR: '1'}
+  // A generous cluster deadline: this machine is shared and slow; the 2 s default is tested against a silent server.
+  env = {
+    ...process.env,
+    PATH: `${bin}:${process.env.PATH}`,
+    KUBECONFIG: cluster.kubeconfig,
+    HOME: dir,
+    NO_COLOR: '1',
+    EBPFCTL_COMPLETION_TIMEOUT: '30s',
+  }
 })
 afterAll(async () => {
   await cluster?.close()
@@ -51,7 +59,7 @@ COMP_CWORD=$(( \${#COMP_WORDS[@]} - 1 ))
 complete -p ebpfctl >/dev/null || exit 9
 _ebpfctl_complete
 printf '%s\\n' "\${COMPREPLY[@]}"`
-  const {stdout} = await run('bash', ['-c', script, 'bash', line], {env, timeout: 20_000})
+  const {stdout} = await run('bash', ['-c', script, 'bash', line], {env, timeout: 90_000})
   return stdout.split('\n').filter(Boolean)
 }
 
@@ -63,14 +71,14 @@ _files() { print -- '<files>'; }
 words=(\${(z)1}); [[ $1 == *' ' ]] && words+=('')
 CURRENT=\${#words}
 _ebpfctl`
-  const {stdout} = await run('zsh', ['-f', '-c', script, 'zsh', line], {env, timeout: 20_000})
+  const {stdout} = await run('zsh', ['-f', '-c', script, 'zsh', line], {env, timeout: 90_000})
   return stdout.split('\n').filter(Boolean)
 }
 
 async function fish(line: string): Promise<string[]> {
   const {stdout} = await run('fish', ['--no-config', '-c', `source ${dir}/ebpfctl.fish; complete -C "$argv[1]"`, line], {
     env,
-    timeout: 20_000,
+    timeout: 90_000,
   })
   return stdout.split('\n').filter(Boolean).map((l) => l.split('\t')[0]!)
 }

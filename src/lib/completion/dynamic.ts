@@ -5,8 +5,13 @@
  */
 import type {DynamicValues} from './engine.js'
 
-/** The whole time a TAB may wait for the cluster. */
-const CLUSTER_DEADLINE_MS = 2000
+/** The whole time a TAB may wait for the cluster: 2 s, or EBPFCTL_COMPLETION_TIMEOUT (e.g. 5s) for a slow one. */
+function clusterDeadlineMs(): number {
+  const text = process.env.EBPFCTL_COMPLETION_TIMEOUT
+  const m = text?.match(/^(\d+(?:\.\d+)?)(ms|s)?$/)
+  if (!m) return 2000
+  return Math.min(60_000, Number(m[1]) * (m[2] === 'ms' ? 1 : 1000))
+}
 
 function withDeadline<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
   let timer: NodeJS.Timeout | undefined
@@ -25,17 +30,18 @@ export function clusterValues(): DynamicValues {
     async nodeNames({kubeconfig, context}) {
       const {hasKubeconfig} = await import('../kube/kubeconfig-path.js')
       if (context === undefined && !hasKubeconfig(kubeconfig)) return []
+      const deadlineMs = clusterDeadlineMs()
       let close = () => {}
       try {
         return await withDeadline(
           (async () => {
             const [{connect}, {Resources}] = await Promise.all([import('../kube/config.js'), import('../kube/resources.js')])
-            const kube = await connect({kubeconfig, context, timeoutMs: CLUSTER_DEADLINE_MS})
+            const kube = await connect({kubeconfig, context, timeoutMs: deadlineMs})
             close = () => kube.close()
             const nodes = await kube.list(Resources.nodes, undefined, {pageSize: 500, firstPageOnly: true})
             return nodes.map((n) => n.metadata.name).filter((n): n is string => typeof n === 'string')
           })(),
-          CLUSTER_DEADLINE_MS,
+          deadlineMs,
           [] as string[],
         )
       } finally {
