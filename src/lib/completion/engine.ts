@@ -55,7 +55,8 @@ function flagByToken(cmd: CommandSpec | undefined, globals: Record<string, FlagS
   const all = {...globals, ...cmd?.flags}
   if (token.startsWith('--')) {
     const name = token.slice(2).split('=')[0]!
-    return all[name] ?? (name.startsWith('no-') ? {...all[name.slice(3)]!, type: 'boolean'} : undefined)
+    const negated = name.startsWith('no-') ? all[name.slice(3)] : undefined
+    return all[name] ?? (negated?.allowNo ? {...negated, type: 'boolean'} : undefined)
   }
   if (/^-[A-Za-z]$/.test(token.slice(0, 2))) return Object.values(all).find((f) => f.char === token[1])
   return undefined
