@@ -30,6 +30,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public override async init(): Promise<void> {
     await super.init()
+    // kubectl's `--dry-run` without a value means client; oclif option flags always take one.
+    if (this.ctor.flags?.['dry-run']) this.argv = this.argv.map((a) => (a === '--dry-run' ? '--dry-run=client' : a))
     const {args, flags} = await this.parse({
       args: this.ctor.args,
       baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
@@ -38,7 +40,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     })
     this.flags = flags as BaseFlags<T>
     this.args = args as BaseArgs<T>
-    configureColor({noColor: this.flags['no-color']})
+    await configureColor({noColor: this.flags['no-color']})
   }
 
   protected requestTimeoutMs(): number {
@@ -77,11 +79,25 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.stdout.write(text.endsWith('\n') ? text : text + '\n')
   }
 
-  protected override async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+  protected override async catch(
+    err: Error & {exitCode?: number; oclif?: {exit?: number}; parse?: unknown; flags?: string[]},
+  ): Promise<unknown> {
     if (isUserError(err)) {
       this.err(`Error: ${err.message}`)
       if (err.remedy) this.err(`  ${err.remedy}`)
       this.exit(err.exitCode)
+    }
+    if (err.parse !== undefined && err.constructor.name !== 'ExitError') {
+      // oclif's parse errors (unknown flag, bad option value, unexpected argument): one line, a suggestion, and a
+      // one-line usage instead of the whole help.
+      const {unknownFlagMessage, usageLine} = await import('./lib/cli/suggest.js')
+      const message =
+        err.constructor.name === 'NonExistentFlagsError' && err.flags
+          ? unknownFlagMessage(err.flags, {...(this.ctor as typeof BaseCommand).baseFlags, ...this.ctor.flags})
+          : err.message.replace(/\nSee more help with --help$/, '')
+      this.err(`Error: ${message}`)
+      this.err(usageLine(this.config.bin, this.id))
+      this.exit(ExitCode.Usage)
     }
     // oclif's own parse errors (unknown flag, bad option value) are usage errors.
     err.exitCode ??= err.oclif?.exit ?? ExitCode.Usage

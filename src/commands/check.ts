@@ -9,7 +9,8 @@ import {localNodeName, readLocalFacts} from '../lib/checks/facts.js'
 import {UserError} from '../lib/errors.js'
 import {hasKubeconfig} from '../lib/kube/kubeconfig-path.js'
 import {type CalicoInfo, type CheckReport, buildReport, renderFindingsTable, renderJunit} from '../lib/output/findings.js'
-import {jsonDocument} from '../lib/output/terminal.js'
+import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
+import {outputFlag} from '../flags/output.js'
 
 // Start-up matters: nothing from src/lib/kube (client-node, yaml) is imported here; the cluster path loads it.
 
@@ -56,12 +57,10 @@ export default class Check extends BaseCommand<typeof Check> {
 
   static override flags = {
     local: Flags.boolean({description: 'Check this machine even when a kubeconfig is available.', exclusive: ['nodes']}),
-    output: Flags.option({
-      char: 'o',
-      default: 'table',
-      description: 'Output format: table (grouped), wide (every node listed), json (README schema), junit.',
-      options: ['table', 'wide', 'json', 'junit'] as const,
-    })(),
+    output: outputFlag(
+      ['table', 'wide', 'json', 'yaml', 'junit'] as const,
+      'Output format: table (grouped), wide (every node listed), json (README schema), yaml (the same document), junit.',
+    ),
     strict: Flags.boolean({description: 'Warnings fail too (exit 1).'}),
     ignore: Flags.string({
       description: 'Check IDs whose failures become warnings (shown, marked ignored), comma-separated, or "all".',
@@ -158,9 +157,12 @@ export default class Check extends BaseCommand<typeof Check> {
 
     const result = await runChecks(ctx, {only, ignore, strict: flags.strict})
     const report = buildReport(result, {ebpfctlVersion: this.config.version, target, calico})
-    if (flags.output === 'json') this.outDocument(jsonDocument(report))
+    if (isDocumentFormat(flags.output)) this.outDocument(await machineDocument(flags.output, report))
     else if (flags.output === 'junit') this.outDocument(renderJunit(report))
-    else this.out(renderFindingsTable(report, {wide: flags.output === 'wide'}))
+    else {
+      const {terminalWidth} = await import('../lib/output/wrap.js')
+      this.out(renderFindingsTable(report, {wide: flags.output === 'wide', width: terminalWidth()}))
+    }
     if (ctx.nodeAccessErrors?.size) {
       const {writeNodeErrors} = await import('../lib/output/node-errors.js')
       writeNodeErrors(

@@ -4,6 +4,7 @@ import {BaseCommand} from '../base-command.js'
 import {planFlags, timingFrom} from '../flags/plan.js'
 import {verifyGateFlags} from '../flags/verify.js'
 import {ExitCode} from '../lib/errors.js'
+import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
 
 export default class Enable extends BaseCommand<typeof Enable> {
   static override description = `Switch to Calico's eBPF dataplane: gated, verified step by step, undone on failure.
@@ -118,34 +119,45 @@ kube-system/ebpfctl-lock; see --lock-timeout).`
         timing,
         progress: plan.createProgress(this.progressSink()),
         signal: ac.signal,
-        dryRun: flags['dry-run'],
+        dryRun: flags['dry-run'] !== undefined,
         force: flags.force,
         ignore,
       })
       const {install} = report
+      const document = isDocumentFormat(flags.output) ? flags.output : undefined
       const about = `${report.plan.variant} install (Calico ${install.calicoVersion ?? 'version unknown'}, calico-node in ${install.calicoNamespace})`
       const named = (f: {checkId: string; node?: string; summary: string}) => `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`
-      for (const f of report.ignoredFailures ?? []) this.out(`ignored preflight failure (--ignore): ${named(f)}`)
-      if (report.dryRun) {
-        this.out(`Plan for ${about}:`)
-        this.out(report.rendered)
-        for (const w of report.plan.warnings) this.out(`warning: ${w}`)
-        for (const f of report.preflightFailures)
-          this.out(`preflight failure (enable would refuse${flags.force ? ', but --force overrides it' : ''}): ${named(f)}`)
-        for (const line of plan.renderPermissions(report.permissions)) this.out(line)
-        this.out('Dry run: nothing was changed.')
+      if (!document) for (const f of report.ignoredFailures ?? []) this.out(`ignored preflight failure (--ignore): ${named(f)}`)
+      const dryRun = flags['dry-run']
+      if (report.dryRun && dryRun) {
+        const server = dryRun === 'server' ? await plan.serverDryRun(kube, report.plan, report.state) : undefined
+        if (document) {
+          const doc = plan.planDocument(report, {command: 'enable', dryRun, server, force: flags.force})
+          this.outDocument(await machineDocument(document, doc))
+        } else {
+          this.out(`Plan for ${about}:`)
+          this.out(report.rendered)
+          for (const w of report.plan.warnings) this.out(`warning: ${w}`)
+          for (const f of report.preflightFailures)
+            this.out(`preflight failure (enable would refuse${flags.force ? ', but --force overrides it' : ''}): ${named(f)}`)
+          for (const line of plan.renderPermissions(report.permissions)) this.out(line)
+          if (server) for (const line of plan.renderServerDryRun(server)) this.out(line)
+          this.out('Dry run: nothing was changed.')
+        }
         // The real run would be refused before its first write: the same error and exit status (2 for permissions).
         if (report.permissions?.missing.length) throw new plan.PermissionError(report.permissions.missing, 'enable')
-        // Refused by preflight: a dry run in CI must not pass (exit 1).
+        // Refused by preflight, or a write the API server refuses: a dry run in CI must not pass (exit 1).
         if (report.preflightFailures.length > 0 && !flags.force) this.exit(ExitCode.Failed)
+        if (server?.some((r) => r.outcome === 'refused')) this.exit(ExitCode.Failed)
         return
       }
       if (report.preflightFailures.length > 0)
-        this.out(`warning: --force: ${report.preflightFailures.length} preflight failure(s) overridden`)
+        this.err(`warning: --force: ${report.preflightFailures.length} preflight failure(s) overridden`)
       const result = report.result!
       const err = plan.runError(result, report.recordNamespace)
       if (err) throw err
-      if (result.outcome === 'nothing-to-do') this.out('Already enabled: nothing to do.')
+      if (document) this.outDocument(await machineDocument(document, plan.resultDocument(report, 'enable', result)))
+      else if (result.outcome === 'nothing-to-do') this.out('Already enabled: nothing to do.')
       else {
         this.out(`Enabled on ${about}.`)
         this.out(plan.renderChangeSummary(report.plan, result))

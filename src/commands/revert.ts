@@ -2,6 +2,7 @@ import {BaseCommand} from '../base-command.js'
 import {planFlags, timingFrom} from '../flags/plan.js'
 import {verifyGateFlags} from '../flags/verify.js'
 import {ExitCode, UserError} from '../lib/errors.js'
+import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
 
 export default class Revert extends BaseCommand<typeof Revert> {
   static override description = `Undo \`ebpfctl enable\` from the record it left in the cluster (from any machine).
@@ -56,19 +57,29 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
         timing,
         progress: plan.createProgress(this.progressSink()),
         signal: ac.signal,
-        dryRun: flags['dry-run'],
+        dryRun: flags['dry-run'] !== undefined,
       })
+      const document = isDocumentFormat(flags.output) ? flags.output : undefined
       const source = report.hadRecord
         ? `from the record in ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}`
         : 'no record found: best effort'
-      if (report.dryRun) {
-        this.out(`Revert plan (${source}):`)
-        this.out(report.plan.steps.length ? report.rendered : '(nothing to revert)')
-        for (const w of report.plan.warnings) this.out(`warning: ${w}`)
-        for (const line of plan.renderPermissions(report.permissions)) this.out(line)
-        this.out('Dry run: nothing was changed.')
+      const dryRun = flags['dry-run']
+      if (report.dryRun && dryRun) {
+        const server = dryRun === 'server' ? await plan.serverDryRun(kube, report.plan, report.state) : undefined
+        if (document) {
+          const doc = plan.planDocument(report, {command: 'revert', dryRun, server, hadRecord: report.hadRecord})
+          this.outDocument(await machineDocument(document, doc))
+        } else {
+          this.out(`Revert plan (${source}):`)
+          this.out(report.plan.steps.length ? report.rendered : '(nothing to revert)')
+          for (const w of report.plan.warnings) this.out(`warning: ${w}`)
+          for (const line of plan.renderPermissions(report.permissions)) this.out(line)
+          if (server) for (const line of plan.renderServerDryRun(server)) this.out(line)
+          this.out('Dry run: nothing was changed.')
+        }
         // The real run would be refused before its first write: the same error and exit status (2).
         if (report.permissions?.missing.length) throw new plan.PermissionError(report.permissions.missing, 'revert')
+        if (server?.some((r) => r.outcome === 'refused')) this.exit(ExitCode.Failed)
         return
       }
       const result = report.result!
@@ -80,7 +91,8 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
             '`ebpfctl revert` again.',
         })
       }
-      if (result.outcome === 'nothing-to-do') this.out(`Nothing to revert (${source}).`)
+      if (document) this.outDocument(await machineDocument(document, plan.resultDocument(report, 'revert', result)))
+      else if (result.outcome === 'nothing-to-do') this.out(`Nothing to revert (${source}).`)
       else {
         this.out(`Reverted (${source}): the cluster is back on its previous dataplane.`)
         this.out(plan.renderChangeSummary(report.plan, result))

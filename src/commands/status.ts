@@ -2,7 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {ExitCode} from '../lib/errors.js'
-import {jsonDocument} from '../lib/output/terminal.js'
+import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
+import {TABLE_FORMATS, outputFlag} from '../flags/output.js'
 
 export default class Status extends BaseCommand<typeof Status> {
   static override description = `Dataplane as configured and as running on each node.
@@ -20,12 +21,7 @@ kube-proxy runs next to BPF with iptables cleanup on; 2 usage or API error, or C
   ]
 
   static override flags = {
-    output: Flags.option({
-      char: 'o',
-      default: 'table',
-      description: 'Output format.',
-      options: ['table', 'json'] as const,
-    })(),
+    output: outputFlag(TABLE_FORMATS, 'Output format: table (up to 10 node names per group), wide (every node), json, yaml.'),
     'log-concurrency': Flags.integer({default: 16, min: 1, description: 'calico-node logs read at once.'}),
   }
 
@@ -34,8 +30,8 @@ kube-proxy runs next to BPF with iptables cleanup on; 2 usage or API error, or C
     const [kube, {collectStatus, renderStatus}] = await Promise.all([this.connectCluster(), import('../lib/plan/status.js')])
     try {
       const status = await collectStatus(kube, {logConcurrency: flags['log-concurrency']})
-      if (flags.output === 'json') this.outDocument(jsonDocument(status))
-      else this.out(renderStatus(status))
+      if (isDocumentFormat(flags.output)) this.outDocument(await machineDocument(flags.output, status))
+      else this.out(renderStatus(status, flags.output === 'wide' ? Infinity : undefined))
       if (status.disagreements.length > 0) this.exit(ExitCode.Failed)
     } finally {
       kube.close()

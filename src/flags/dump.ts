@@ -4,6 +4,7 @@ import type {DumpSessionOptions} from '../lib/dataplane/session.js'
 import {UserError} from '../lib/errors.js'
 import {parseByteSize} from '../lib/nodes/bounds.js'
 import {type NodeAccessFlagValues, nodeTimeoutMs} from './node-access.js'
+import {TABLE_FORMATS, outputFlag} from './output.js'
 
 function parseMaxOutputBytes(text: string): number {
   try {
@@ -38,12 +39,7 @@ export const dumpFlags = {
       'Most bytes one node may print for a streamed dump (e.g. 512Mi, 2Gi); past it that node\'s read stops with "output limit reached". Output parsed whole is also capped at 32Mi.',
     default: '1Gi',
   }),
-  output: Flags.option({
-    char: 'o',
-    description: 'Output format.',
-    options: ['table', 'wide', 'json', 'yaml'] as const,
-    default: 'table',
-  })(),
+  output: outputFlag(TABLE_FORMATS, 'Output format: table, wide (more columns), json, yaml (the same document).'),
 }
 
 /** The dump session options from the parsed flags of either dump command. */

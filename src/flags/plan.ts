@@ -1,12 +1,19 @@
 import {Flags} from '@oclif/core'
 
 import {parseDuration} from '../lib/duration.js'
+import {TABLE_FORMATS, outputFlag} from './output.js'
 
 /** Flags shared by the commands that run a plan against the cluster (enable, revert). */
 export const planFlags = {
-  'dry-run': Flags.boolean({
-    description: 'Print the numbered plan and every object change as a diff; change nothing.',
-  }),
+  // A bare --dry-run means --dry-run=client (BaseCommand rewrites it before parsing, as kubectl does).
+  'dry-run': Flags.option({
+    description:
+      'client (also a bare --dry-run): print the numbered plan and every object change as a diff; server: also send ' +
+      'every planned write to the API server with dryRun=All (validation, admission webhooks, RBAC) and show how ' +
+      'each would land. Nothing is changed either way.',
+    options: ['client', 'server'] as const,
+  })(),
+  output: outputFlag(TABLE_FORMATS, 'Output format: table (wide is the same), json or yaml (the plan, or the result).'),
   timeout: Flags.string({
     default: '5m',
     description: 'Bound on each wait (rollouts, Felix restarts, kube-proxy pods).',

@@ -18,3 +18,14 @@ export function parseDuration(text: string, flag: string): number {
   }
   return Math.round(total)
 }
+
+/** A duration as people say it: 41s, 5m, 1m30s, 1h2m (whole seconds; under a second: 0s). */
+export function formatDuration(ms: number): string {
+  let s = Math.max(0, Math.floor(ms / 1000))
+  const h = Math.floor(s / 3600)
+  s -= h * 3600
+  const m = Math.floor(s / 60)
+  s -= m * 60
+  const parts = [h ? `${h}h` : '', m ? `${m}m` : '', s || (!h && !m) ? `${s}s` : '']
+  return parts.join('')
+}

@@ -67,6 +67,25 @@ if (skipReason) {
       expect((await felix()).metadata.resourceVersion).toBe(before)
     })
 
+    it('enable --dry-run=server: the real apiserver judges every planned write (dryRun=All) and persists none', async () => {
+      const rv = async () => [
+        (await felix()).metadata.resourceVersion,
+        (await kubeProxy()).metadata.resourceVersion,
+        (await c.kubectlJson(['get', 'daemonset', 'calico-node', '-n', 'kube-system'])).metadata.resourceVersion,
+      ]
+      const before = await rv()
+      const r = await ebpfctl(['enable', '--dry-run=server', '--dsr', '-o', 'json', ...FAST], c.kubeconfig)
+      expect(r.code, r.stderr + r.stdout).toBe(0)
+      const results = JSON.parse(r.stdout).steps.flatMap((s: any) => s.serverDryRun ?? [])
+      expect(results.length).toBeGreaterThanOrEqual(4)
+      expect(results.filter((x: any) => x.outcome !== 'would-apply')).toEqual([])
+      // The real apiserver's answers carry the planned values (FelixConfiguration defaulting included).
+      expect(results.flatMap((x: any) => x.fields ?? []).filter((f: any) => !f.asPlanned)).toEqual([])
+      expect(await rv()).toEqual(before)
+      const cm = await c.kubectl(['get', 'configmap', 'kubernetes-services-endpoint', '-n', 'kube-system'], {reject: false})
+      expect(cm.code).not.toBe(0)
+    }, 120_000)
+
     it('the real apiserver validates against the v3.32.1 CRDs: a bad enum value is a 422', async () => {
       const r = await c.kubectl(
         ['patch', 'felixconfigurations.crd.projectcalico.org', 'default', '--type=merge', '-p',

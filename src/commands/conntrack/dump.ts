@@ -51,13 +51,12 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
         results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, sink)
         sink.finish()
       } else if (flags.output === 'yaml') {
-        const entries: unknown[] = []
-        results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, {
-          beginNode: () => {},
-          entries: (node, batch) => entries.push(...batch.map((e) => ({node, ...e}))),
-          endNode: () => {},
-        })
-        this.outDocument(await yamlDocument({apiVersion: 'ebpfctl/v1', kind: 'ConntrackDump', entries, nodes: results}))
+        // The JSON document, collected and re-emitted as YAML: the same shape by construction.
+        const parts: string[] = []
+        const sink = new JsonConntrackSink((text) => parts.push(text))
+        results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, sink)
+        sink.finish()
+        this.outDocument(await yamlDocument(JSON.parse(parts.join(''))))
       } else {
         const wide = flags.output === 'wide'
         let lines: string[] = []

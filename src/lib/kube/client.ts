@@ -9,6 +9,8 @@ export interface ListOptions {
   fieldSelector?: string
   /** Page size for limit/continue pagination (default 500, as kubectl). */
   pageSize?: number
+  /** Only the first page (shell completion: a bounded answer beats a complete one). */
+  firstPageOnly?: boolean
 }
 
 export type PatchType = 'merge' | 'strategic' | 'json'
@@ -46,7 +48,8 @@ export interface KubeClient {
   get<T extends KubeObject = KubeObject>(resource: ResourceRef, name: string, namespace?: string): Promise<T | undefined>
   /** All pages of a list; namespace undefined lists across all namespaces. */
   list<T extends KubeObject = KubeObject>(resource: ResourceRef, namespace?: string, opts?: ListOptions): Promise<T[]>
-  create<T extends KubeObject = KubeObject>(resource: ResourceRef, obj: T): Promise<T>
+  /** opts.dryRun (create, patch, delete): ?dryRun=All, judged by the API server, never persisted. */
+  create<T extends KubeObject = KubeObject>(resource: ResourceRef, obj: T, opts?: WriteOptions): Promise<T>
   replace<T extends KubeObject = KubeObject>(resource: ResourceRef, obj: T): Promise<T>
   patch<T extends KubeObject = KubeObject>(
     resource: ResourceRef,
@@ -54,11 +57,14 @@ export interface KubeClient {
     namespace: string | undefined,
     body: unknown,
     type: PatchType,
+    opts?: WriteOptions,
   ): Promise<T>
   /** false when the object was already gone. */
-  delete(resource: ResourceRef, name: string, namespace?: string): Promise<boolean>
+  delete(resource: ResourceRef, name: string, namespace?: string, opts?: WriteOptions): Promise<boolean>
   /** API group name → served versions (from /api and /apis discovery). */
   apiGroups(): Promise<Map<string, string[]>>
+  /** GET /version (`ebpfctl version`). */
+  serverVersion?(): Promise<ServerVersion>
   podLogs(namespace: string, pod: string, container: string, opts?: {tailLines?: number; limitBytes?: number}): Promise<string>
   exec(namespace: string, pod: string, container: string, argv: string[], opts: ExecOptions): Promise<ExecResult>
   /**
@@ -88,6 +94,21 @@ interface RawResponse {
 }
 
 const FIELD_MANAGER = 'ebpfctl'
+
+/** The API server's GET /version answer (version.Info). */
+export interface ServerVersion {
+  gitVersion?: string
+  major?: string
+  minor?: string
+  platform?: string
+}
+
+/** dryRun: the API server validates, admits and authorizes the write (webhooks included) but persists nothing. */
+export interface WriteOptions {
+  dryRun?: boolean
+}
+
+const dryRunQuery = (opts: WriteOptions) => (opts.dryRun ? '&dryRun=All' : '')
 
 const MiB = 1024 * 1024
 /** Byte bounds on what the API server may send: a list page, one object, and pod logs (also sent as limitBytes). */
@@ -146,18 +167,18 @@ export class HttpKubeClient implements KubeClient {
       if (res.status === 404) return []
       const page = this.parse<KubeList<T>>(res, ctx)
       items.push(...page.items)
-      token = page.metadata?.continue || undefined
+      token = opts.firstPageOnly ? undefined : page.metadata?.continue || undefined
     } while (token)
     return items
   }
 
-  async create<T extends KubeObject>(resource: ResourceRef, obj: T): Promise<T> {
+  async create<T extends KubeObject>(resource: ResourceRef, obj: T, opts: WriteOptions = {}): Promise<T> {
     const namespace = obj.metadata.namespace
     const ctx = {verb: 'create' as const, resource, namespace, name: obj.metadata.name}
     let retried = false
     const res = await this.request(
       'POST',
-      `${resourcePath(resource, namespace)}?fieldManager=${FIELD_MANAGER}`,
+      `${resourcePath(resource, namespace)}?fieldManager=${FIELD_MANAGER}${dryRunQuery(opts)}`,
       ctx,
       {body: JSON.stringify(obj), contentType: 'application/json'},
       BODY_LIMITS.object,
@@ -165,7 +186,7 @@ export class HttpKubeClient implements KubeClient {
         retried = true
       },
     )
-    if (res.status === 409 && retried) {
+    if (res.status === 409 && retried && !opts.dryRun) {
       // Our earlier attempt may have landed: the object there with our content is success, anything else is not ours.
       const existing = await this.get<T>(resource, obj.metadata.name, namespace).catch(() => undefined)
       if (existing && containsContent(existing, obj)) return existing
@@ -192,11 +213,12 @@ export class HttpKubeClient implements KubeClient {
     namespace: string | undefined,
     body: unknown,
     type: PatchType,
+    opts: WriteOptions = {},
   ): Promise<T> {
     const ctx = {verb: 'patch' as const, resource, namespace, name}
     const res = await this.request(
       'PATCH',
-      `${resourcePath(resource, namespace, name)}?fieldManager=${FIELD_MANAGER}`,
+      `${resourcePath(resource, namespace, name)}?fieldManager=${FIELD_MANAGER}${dryRunQuery(opts)}`,
       ctx,
       {body: JSON.stringify(body), contentType: PatchContentType[type]},
       BODY_LIMITS.object,
@@ -204,16 +226,22 @@ export class HttpKubeClient implements KubeClient {
     return this.parse<T>(res, ctx)
   }
 
-  async delete(resource: ResourceRef, name: string, namespace?: string): Promise<boolean> {
+  async delete(resource: ResourceRef, name: string, namespace?: string, opts: WriteOptions = {}): Promise<boolean> {
     const ctx = {verb: 'delete' as const, resource, namespace, name}
     let retried = false
-    const res = await this.request('DELETE', resourcePath(resource, namespace, name), ctx, undefined, BODY_LIMITS.object, () => {
+    const path = resourcePath(resource, namespace, name) + (opts.dryRun ? '?dryRun=All' : '')
+    const res = await this.request('DELETE', path, ctx, undefined, BODY_LIMITS.object, () => {
       retried = true
     })
     // After a retry a 404 may be our own earlier delete that landed: gone either way.
     if (res.status === 404) return retried
     this.parse(res, ctx)
     return true
+  }
+
+  async serverVersion(): Promise<ServerVersion> {
+    const res = await this.request('GET', '/version', {verb: 'get'}, undefined, BODY_LIMITS.object)
+    return this.parse<ServerVersion>(res, {verb: 'get'})
   }
 
   apiGroups(): Promise<Map<string, string[]>> {

@@ -127,3 +127,18 @@ export async function loadDirectConfig(files: string[], contextFlag: string | un
     })
   }
 }
+
+/** The context names the kubeconfig files define (shell completion of --context); unreadable files are skipped. */
+export async function kubeconfigContexts(files: string[]): Promise<string[]> {
+  const {parse} = await import('yaml')
+  const names = new Set<string>()
+  for (const file of files) {
+    try {
+      const doc = (parse(readBoundedFile(file, KUBECONFIG_FILE_LIMIT).toString('utf8')) ?? {}) as RawKubeconfig
+      for (const c of doc.contexts ?? []) if (typeof c?.name === 'string') names.add(c.name)
+    } catch {
+      // completion never fails loudly
+    }
+  }
+  return [...names]
+}

@@ -1,6 +1,7 @@
 import {type CheckInfo, type CheckSummary, type RunChecksResult, summarize} from '../checks/index.js'
 import type {CheckScope, CheckStatus, Finding} from '../checks/types.js'
 import {paint} from './color.js'
+import {wrapLine} from './wrap.js'
 import {xmlSafe} from './terminal.js'
 
 /** `ebpfctl check -o json`: the stable, documented report (README "JSON output"). */
@@ -145,8 +146,9 @@ export function summaryLine(s: CheckSummary): string {
  * The default table: one block per check, a row per finding (per-node findings collapsed by identical verdict
  * unless wide), the remedy under each failure and warning, then the summary line.
  */
-export function renderFindingsTable(report: CheckReport, opts: {wide?: boolean} = {}): string {
+export function renderFindingsTable(report: CheckReport, opts: {wide?: boolean; width?: number} = {}): string {
   const wide = opts.wide ?? false
+  const width = opts.width
   const lines: string[] = []
   const header =
     report.target.mode === 'local'
@@ -181,15 +183,20 @@ export function renderFindingsTable(report: CheckReport, opts: {wide?: boolean} 
       const who = whoOf(r)
       const f = r.finding
       const ignored = f.ignored ? paint.dim(' (ignored failure)') : ''
-      lines.push(`  ${statusCell(f)}  ${nodeWidth ? who.padEnd(nodeWidth) + '  ' : ''}${f.summary}${ignored}`)
       const indent = `        ${nodeWidth ? ' '.repeat(nodeWidth + 2) : ''}`
+      // Wrapped to the terminal at word boundaries, continuations under the text they continue (colour per line).
+      const [first, ...rest] = wrapLine(`${f.summary}`, width, indent, indent)
+      lines.push(`  ${statusCell(f)}  ${nodeWidth ? who.padEnd(nodeWidth) + '  ' : ''}${first!.slice(indent.length)}${rest.length ? '' : ignored}`)
+      rest.forEach((l, i) => lines.push(l + (i === rest.length - 1 ? ignored : '')))
+      const block = (text: string, painted: (s: string) => string = (s) => s) =>
+        lines.push(...wrapLine(text, width, indent).map(painted))
       if (r.nodes.length > 1 && !wide) {
         const shown = r.nodes.slice(0, 5).join(', ')
-        lines.push(paint.dim(`${indent}nodes: ${shown}${r.nodes.length > 5 ? `, … (${r.nodes.length - 5} more; -o wide lists all)` : ''}`))
+        block(`nodes: ${shown}${r.nodes.length > 5 ? `, … (${r.nodes.length - 5} more; -o wide lists all)` : ''}`, paint.dim)
       }
-      if ((f.status === 'fail' || f.status === 'warn') && f.detail) lines.push(paint.dim(`${indent}${f.detail}`))
-      if ((f.status === 'fail' || f.status === 'warn') && f.remedy) lines.push(`${indent}Remedy: ${f.remedy}`)
-      if (wide && f.status === 'pass' && f.detail) lines.push(paint.dim(`${indent}${f.detail}`))
+      if ((f.status === 'fail' || f.status === 'warn') && f.detail) block(f.detail, paint.dim)
+      if ((f.status === 'fail' || f.status === 'warn') && f.remedy) block(`Remedy: ${f.remedy}`)
+      if (wide && f.status === 'pass' && f.detail) block(f.detail, paint.dim)
     }
   }
   lines.push('')

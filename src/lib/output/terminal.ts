@@ -70,14 +70,29 @@ export function jsonDocument(value: unknown, indent = 2): string {
 // document invalid or reorder what a reader sees; in double-quoted scalars they are written as \uXXXX escapes.
 const YAML_UNSAFE = /[\u0080-\u0084\u0086-\u009F\u202A-\u202E\u2066-\u2069\uFFFE\uFFFF]/g
 
-/** YAML text for a machine document, exact and valid whatever the strings hold (yaml is loaded only here). */
+/**
+ * YAML text for a machine document, exact and valid whatever the strings hold (yaml is loaded only here). The same
+ * shape as the JSON document (the value goes through JSON first: toJSON, dropped undefined, no Dates or Maps) and
+ * without anchors or aliases, so a consumer needs no YAML-specific handling to read it.
+ */
 export async function yamlDocument(value: unknown): Promise<string> {
   const {stringify} = await import('yaml')
-  const text = stringify(value)
+  const plain: unknown = JSON.parse(JSON.stringify(value) ?? 'null')
+  const text = stringify(plain, {aliasDuplicateObjects: false})
   if (!text.match(YAML_UNSAFE)) return text
   // Only double-quoted scalars can carry escapes: quote every string value, then escape the unsafe characters.
-  return stringify(value, {defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN'}).replace(
+  return stringify(plain, {aliasDuplicateObjects: false, defaultStringType: 'QUOTE_DOUBLE', defaultKeyType: 'PLAIN'}).replace(
     YAML_UNSAFE,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   )
 }
+
+export type DocumentFormat = 'json' | 'yaml'
+
+/** The machine document for `-o json` / `-o yaml`: one shape, two syntaxes. */
+export async function machineDocument(format: DocumentFormat, value: unknown): Promise<string> {
+  return format === 'json' ? jsonDocument(value) : yamlDocument(value)
+}
+
+/** True for the `-o` values that print a machine document. */
+export const isDocumentFormat = (format: string): format is DocumentFormat => format === 'json' || format === 'yaml'

@@ -26,7 +26,7 @@ export function fieldsAre(live: KubeObject | undefined, fields: FieldChange[], w
 }
 
 /** A patch body that only applies to the object at `resourceVersion` (a 409 otherwise, also when it arrives late). */
-function conditional(body: unknown, resourceVersion: string | undefined): unknown {
+export function conditional(body: unknown, resourceVersion: string | undefined): unknown {
   if (!resourceVersion || !body || typeof body !== 'object') return body
   const b = body as {metadata?: Record<string, unknown>}
   return {...b, metadata: {...b.metadata, resourceVersion}}
@@ -105,7 +105,7 @@ async function claimName(ctx: StepContext, change: ObjectChange): Promise<boolea
 }
 
 /** The change recomputed on the live object (before values as they are now; a create of an existing object patches). */
-function onLive(change: ObjectChange, live: KubeObject | undefined): ObjectChange {
+export function onLive(change: ObjectChange, live: KubeObject | undefined): ObjectChange {
   if (!live) return change
   const fields = change.fields.map((f) => ({...f, before: getPath(live, f.path)}))
   return {...change, action: 'patch', body: patchBody(fields, 'after'), fields}

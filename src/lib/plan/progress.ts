@@ -1,3 +1,5 @@
+import {formatDuration} from '../duration.js'
+
 /**
  * Progress of long waits: on a TTY one line on stderr that is rewritten in place; otherwise plain timestamped lines,
  * one per change of what is shown (never one per poll).
@@ -5,13 +7,24 @@
 export interface Progress {
   /** A new activity (ends any current one). */
   start(what: string): void
-  /** The current state of the activity ("3/10 pods updated"). */
-  update(detail: string): void
+  /**
+   * The current state of the activity ("3/10 pods updated"); with `clock`, how long it has been waiting and its bound,
+   * shown as "(41s of 5m)".
+   */
+  update(detail: string, clock?: WaitClock): void
   /** Ends the activity with a final word. */
   done(result: string): void
   /** A line of its own (step headers, warnings). */
   line(text: string): void
 }
+
+export interface WaitClock {
+  elapsedMs: number
+  timeoutMs: number
+}
+
+const clockText = (c: WaitClock | undefined) =>
+  c ? ` (${formatDuration(c.elapsedMs)} of ${formatDuration(c.timeoutMs)})` : ''
 
 export interface ProgressSink {
   write(text: string): void
@@ -35,11 +48,12 @@ export function createProgress(sink: ProgressSink = process.stderr, clock: () =>
       if (tty) sink.write(`\r\x1b[2K${what} …`)
       else sink.write(`[${stamp(clock())}] ${what} …\n`)
     },
-    update(detail) {
-      if (detail === lastDetail) return
+    update(detail, wait) {
+      // A TTY line is rewritten on every poll (the clock moves); plain lines only when the state changes.
+      if (detail === lastDetail && !(tty && wait)) return
       lastDetail = detail
-      if (tty) sink.write(`\r\x1b[2K${current ?? ''} … ${detail}`)
-      else sink.write(`[${stamp(clock())}] ${current ? `${current}: ` : ''}${detail}\n`)
+      if (tty) sink.write(`\r\x1b[2K${current ?? ''} … ${detail}${clockText(wait)}`)
+      else sink.write(`[${stamp(clock())}] ${current ? `${current}: ` : ''}${detail}${clockText(wait)}\n`)
     },
     done(result) {
       if (tty) sink.write(`\r\x1b[2K${current ?? ''} … ${result}\n`)
@@ -63,14 +77,18 @@ export function createProgress(sink: ProgressSink = process.stderr, clock: () =>
 export function memoryProgress(): Progress & {lines: string[]} {
   const lines: string[] = []
   let current = ''
+  let lastDetail: string | undefined
   return {
     lines,
     start: (what) => {
       current = what
+      lastDetail = undefined
       lines.push(`${what} …`)
     },
-    update: (detail) => {
-      if (lines.at(-1) !== `${current}: ${detail}`) lines.push(`${current}: ${detail}`)
+    update: (detail, wait) => {
+      if (detail === lastDetail) return
+      lastDetail = detail
+      lines.push(`${current}: ${detail}${clockText(wait)}`)
     },
     done: (result) => lines.push(`${current}: ${result}`),
     line: (text) => lines.push(text),

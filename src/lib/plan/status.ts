@@ -3,6 +3,7 @@ import type {KubeClient} from '../kube/client.js'
 import {assessApiEndpoint} from '../kube/api-endpoint.js'
 import {collectClusterState, detectInstall} from '../kube/cluster.js'
 import {UserError} from '../errors.js'
+import {paint} from '../output/color.js'
 import {type EnableRecord, readRecord} from './record.js'
 import {RecordError} from './record-check.js'
 import {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY} from './steps.js'
@@ -191,6 +192,14 @@ const LABEL: Record<StatusDataplane, string> = {
   unknown: 'unknown',
 }
 
+// check's colours for the same meanings: as wanted (pass), needs a look (warn), broken (fail), not applicable (skip).
+const TONE: Record<StatusDataplane, (s: string) => string> = {
+  bpf: paint.pass,
+  'fallen-back': paint.fail,
+  iptables: paint.skip,
+  unknown: paint.warn,
+}
+
 /** Human-readable status; nodes grouped by dataplane (names listed up to `maxNames` per group). */
 export function renderStatus(s: StatusReport, maxNames = 10): string {
   const lines: string[] = []
@@ -207,9 +216,9 @@ export function renderStatus(s: StatusReport, maxNames = 10): string {
     const more = g.nodes.length - maxNames
     const names = more <= 0 ? g.nodes.join(', ') : `${g.nodes.slice(0, maxNames).join(', ')} and ${more} more`
     const listed = g.dataplane === 'bpf' && more > 0 ? '' : ` (${names})`
-    lines.push(`  ${LABEL[g.dataplane]}: ${g.count}${listed}`)
+    lines.push(`  ${TONE[g.dataplane](LABEL[g.dataplane])}: ${g.count}${listed}`)
   }
-  for (const u of s.nodes.unreadable.slice(0, maxNames)) lines.push(`  cannot read ${u.node}: ${u.error}`)
+  for (const u of s.nodes.unreadable.slice(0, maxNames)) lines.push(`  ${paint.warn('cannot read')} ${u.node}: ${u.error}`)
   if (s.nodes.unreadable.length > maxNames) lines.push(`  cannot read ${s.nodes.unreadable.length - maxNames} more`)
   const kp = s.kubeProxy
   const kpDetail =
@@ -237,8 +246,8 @@ export function renderStatus(s: StatusReport, maxNames = 10): string {
     }`,
   )
   if (s.disagreements.length) {
-    lines.push('Disagreements:')
-    for (const d of s.disagreements) lines.push(`  - ${d}`)
-  }
+    lines.push(paint.fail('Disagreements:'))
+    for (const d of s.disagreements) lines.push(`  ${paint.fail('-')} ${d}`)
+  } else lines.push(paint.pass('Configuration and nodes agree.'))
   return lines.join('\n')
 }

@@ -1,5 +1,6 @@
 import pLimit from 'p-limit'
 
+import {formatDuration} from '../duration.js'
 import type {DaemonSetObject, DeploymentObject, FelixConfigurationObject, PodObject} from '../kube/calico-types.js'
 import type {KubeClient} from '../kube/client.js'
 import {calicoResource} from '../kube/cluster.js'
@@ -28,7 +29,8 @@ export async function waitFor(
   what: string,
   check: () => Promise<Poll>,
 ): Promise<string> {
-  const deadline = Date.now() + ctx.timing.timeoutMs
+  const started = Date.now()
+  const deadline = started + ctx.timing.timeoutMs
   progress.start(what)
   let last: Poll | undefined
   for (;;) {
@@ -51,9 +53,9 @@ export async function waitFor(
       progress.done(last.detail || 'done')
       return last.detail
     }
-    progress.update(last.detail)
+    progress.update(last.detail, {elapsedMs: Date.now() - started, timeoutMs: ctx.timing.timeoutMs})
     if (Date.now() >= deadline) {
-      progress.done('timed out')
+      progress.done(`timed out after ${formatDuration(ctx.timing.timeoutMs)}`)
       throw new PlanError(`timed out after ${ctx.timing.timeoutMs / 1000}s waiting for ${what} (${last.detail})`, {
         remedy: 'Find out why with kubectl (pods, events), or raise --timeout.',
       })

@@ -62,6 +62,8 @@ export interface FakeApiServer {
   log: RequestRecord[]
   /** Requests with method POST/PUT/PATCH/DELETE (exec and SelfSubjectAccessReviews excluded). */
   writes(): RequestRecord[]
+  /** writes() without the ?dryRun=All ones (judged, never stored). */
+  persistedWrites(): RequestRecord[]
   resetLog(): void
   /** Fault injection: called for every request (after the body is read, before auth); undefined = no fault. */
   onRequest(hook: RequestHook | undefined): void
@@ -130,6 +132,7 @@ export async function startFakeApiServer(opts: {token?: string; tls?: boolean} =
           r.verb !== 'exec' &&
           !r.path.endsWith('/selfsubjectaccessreviews'),
       ),
+    persistedWrites: () => server.writes().filter((r) => !r.query.getAll('dryRun').includes('All')),
     resetLog: () => {
       core.log.length = 0
     },

@@ -30,15 +30,15 @@ describe('table', () => {
   })
   it('colours only when enabled', async () => {
     const r = await report(5)
-    configureColor({noColor: true})
+    await configureColor({noColor: true})
     expect(renderFindingsTable(r)).not.toContain('\u001B[')
-    configureColor({stream: {isTTY: true} as NodeJS.WriteStream})
+    await configureColor({stream: {isTTY: true} as NodeJS.WriteStream})
     const saved = process.env.NO_COLOR
     delete process.env.NO_COLOR
-    configureColor({stream: {isTTY: true} as NodeJS.WriteStream})
+    await configureColor({stream: {isTTY: true} as NodeJS.WriteStream})
     expect(renderFindingsTable(r)).toContain('\u001B[31mFAIL')
     process.env.NO_COLOR = saved
-    configureColor({stream: {isTTY: true} as NodeJS.WriteStream})
+    await configureColor({stream: {isTTY: true} as NodeJS.WriteStream})
     expect(renderFindingsTable(r)).not.toContain('\u001B[')
   })
 })

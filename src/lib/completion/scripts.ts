@@ -1,0 +1,85 @@
+/**
+ * The shell side of completion: small scripts that ask `<program> __complete WORDS… CURRENT` (engine.ts) at each
+ * TAB and hand the candidates to the shell. The program is called as the user typed it (an alias or path works).
+ */
+export const SHELLS = ['bash', 'zsh', 'fish'] as const
+export type Shell = (typeof SHELLS)[number]
+
+const ident = (bin: string) => bin.replace(/[^A-Za-z0-9_]/g, '_')
+
+function bash(bin: string): string {
+  const fn = `_${ident(bin)}_complete`
+  return `# bash completion for ${bin}; load with: source <(${bin} completion bash)
+${fn}() {
+  # Words as typed up to the cursor (bash itself splits at '=' and ':', which the engine must not see).
+  local line="\${COMP_LINE:0:COMP_POINT}" words=() cur out directive c strip
+  read -r -a words <<< "$line"
+  if [[ "$line" =~ [[:space:]]$ ]]; then words+=(""); fi
+  cur="\${words[\${#words[@]}-1]}"
+  out=$("\${words[0]}" __complete "\${words[@]:1}" 2>/dev/null) || return 0
+  directive="\${out##*:}"
+  out="\${out%:*}"
+  # What bash will replace: its own current word, a suffix of ours (after an '=' or ':').
+  strip=$(( \${#cur} - \${#COMP_WORDS[COMP_CWORD]} ))
+  (( strip < 0 )) && strip=0
+  COMPREPLY=()
+  local IFS=$'\\n'
+  for c in $out; do
+    [[ -n "$c" && "$c" == "$cur"* ]] && COMPREPLY+=("\${c:strip}")
+  done
+  if (( \${#COMPREPLY[@]} == 0 && (directive & 4) == 0 )); then
+    COMPREPLY=($(compgen -f -- "\${COMP_WORDS[COMP_CWORD]}"))
+  fi
+  if (( directive & 2 )); then compopt -o nospace 2>/dev/null; fi
+  return 0
+}
+complete -F ${fn} ${bin}
+`
+}
+
+function zsh(bin: string): string {
+  const fn = `_${ident(bin)}`
+  return `#compdef ${bin}
+# zsh completion for ${bin}; load with: source <(${bin} completion zsh)   (after compinit)
+${fn}() {
+  local out directive
+  local -a lines cands opts
+  out=$("\${words[1]}" __complete "\${(@)words[2,CURRENT]}" 2>/dev/null) || return 1
+  lines=("\${(@f)out}")
+  directive="\${lines[-1]#:}"
+  cands=("\${(@)lines[1,-2]}")
+  cands=("\${(@)cands:#}")
+  if (( \${#cands} == 0 )); then
+    (( (directive & 4) == 0 )) && _files
+    return
+  fi
+  (( directive & 2 )) && opts+=(-S '')
+  compadd "\${opts[@]}" -- "\${cands[@]}"
+}
+if (( $+functions[compdef] )); then compdef ${fn} ${bin}; fi
+`
+}
+
+function fish(bin: string): string {
+  const fn = `__${ident(bin)}_complete`
+  return `# fish completion for ${bin}; load with: ${bin} completion fish | source
+function ${fn}
+  set -l tokens (commandline -opc)
+  set -l cur (commandline -ct)
+  set -l out ($tokens[1] __complete $tokens[2..-1] "$cur" 2>/dev/null)
+  or return
+  set -l directive (string replace ':' '' -- $out[-1])
+  set -e out[-1]
+  if test (count $out) -eq 0; and test (math "bitand($directive, 4)") -eq 0
+    __fish_complete_path "$cur"
+    return
+  end
+  printf '%s\\n' $out
+end
+complete -c ${bin} -f -a '(${fn})'
+`
+}
+
+export function completionScript(shell: Shell, bin: string): string {
+  return shell === 'bash' ? bash(bin) : shell === 'zsh' ? zsh(bin) : fish(bin)
+}
