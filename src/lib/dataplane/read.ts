@@ -266,7 +266,7 @@ function assertUnderstood(
   )
 }
 
-function wantAgent(opts: DataplaneReadOptions): boolean {
+export function wantAgent(opts: DataplaneReadOptions): boolean {
   if (opts.source === 'agent') return true
   if (opts.source === 'bpftool') return false
   return opts.agentReachable || Boolean(opts.agentPrefix?.length) || Boolean(opts.agentCrictl)

@@ -1,6 +1,7 @@
 import type {ConntrackEntry, ConntrackStats, DriftFinding, JoinedFrontend} from '../maps/index.js'
 import {paint} from '../output/color.js'
 import {renderTable} from '../output/table.js'
+import type {ConntrackStatsReport} from './conntrack-stats.js'
 import type {NatDumpReport} from './nat.js'
 
 const protoName = (p: unknown) => (typeof p === 'number' ? String(p) : String(p).toUpperCase())
@@ -98,4 +99,32 @@ export function renderConntrackStats(perNode: {node: string; stats?: ConntrackSt
     rows.push([n.node, String(s.entries), `normal ${s.byType.normal}, nat-fwd ${s.byType['nat-forward']}, nat-rev ${s.byType['nat-reverse']}`, protos, tcp || '-', fillText, ''])
   }
   return renderTable(['NODE', 'ENTRIES', 'BY TYPE', 'BY PROTO', 'TCP STATES', 'FILL', 'ERROR'], rows)
+}
+
+const percent = (x: number) => `${(x * 100).toFixed(1)}%`
+
+/** `conntrack stats`: one row per node, fullest first, then the sizing advice. */
+export function renderConntrackStatsReport(report: ConntrackStatsReport, wide: boolean): string {
+  const read = report.nodes.filter((n) => n.stats).sort((a, b) => b.stats!.fill - a.stats!.fill || a.node.localeCompare(b.node))
+  const head = ['NODE', 'ENTRIES', 'MAP SIZE', 'FILL', 'NAT', 'TCP EST/SYN/CLOSED/RESET']
+  if (wide) head.push('TCP/UDP/OTHER', 'SOURCE')
+  const rows = read.map((n) => {
+    const s = n.stats!
+    const fill = percent(s.fill)
+    const row = [
+      n.node,
+      String(s.entries),
+      `${s.mapSize}${s.mapSizeFrom === 'map' ? '' : ` (${s.mapSizeFrom})`}`,
+      s.fill > 0.85 ? paint.fail(fill) : s.fill > 0.7 ? paint.warn(fill) : fill,
+      `${s.natConnections} (${percent(s.natShare)})`,
+      `${s.tcp.established}/${s.tcp.synSent}/${s.tcp.closed}/${s.tcp.reset}`,
+    ]
+    if (wide) row.push(`${s.byProto.tcp}/${s.byProto.udp}/${s.byProto.other}`, `${s.source} ${s.method}`)
+    return row
+  })
+  const failed = report.nodes.length - read.length
+  const parts = [rows.length ? renderTable(head, rows) : `No conntrack map could be read (${failed} node(s) failed).`]
+  const mark = {ok: paint.pass('ok'), warn: paint.warn('warn'), fail: paint.fail('fail')}
+  if (report.advice.length) parts.push(report.advice.map((a) => `${mark[a.level]}  ${a.message}`).join('\n'))
+  return parts.join('\n\n')
 }
