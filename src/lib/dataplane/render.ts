@@ -2,6 +2,7 @@ import type {ConntrackEntry, ConntrackStats, DriftFinding, JoinedFrontend} from 
 import {paint} from '../output/color.js'
 import {renderTable} from '../output/table.js'
 import type {ConntrackStatsReport} from './conntrack-stats.js'
+import type {CountersReport} from './counters.js'
 import type {NatDumpReport} from './nat.js'
 
 const protoName = (p: unknown) => (typeof p === 'number' ? String(p) : String(p).toUpperCase())
@@ -126,5 +127,27 @@ export function renderConntrackStatsReport(report: ConntrackStatsReport, wide: b
   const parts = [rows.length ? renderTable(head, rows) : `No conntrack map could be read (${failed} node(s) failed).`]
   const mark = {ok: paint.pass('ok'), warn: paint.warn('warn'), fail: paint.fail('fail')}
   if (report.advice.length) parts.push(report.advice.map((a) => `${mark[a.level]}  ${a.message}`).join('\n'))
+  return parts.join('\n\n')
+}
+
+/** `dataplane counters`: per node totals and its worst drop reason, then drops by reason over the fleet. */
+export function renderCountersReport(report: CountersReport, wide: boolean): string {
+  const read = report.nodes.filter((n) => n.summary)
+  if (read.length === 0) return `No counters could be read (${report.nodes.length} node(s) failed).`
+  const sorted = [...read].sort((a, b) => b.summary!.dropped - a.summary!.dropped || a.node.localeCompare(b.node))
+  const rows: string[][] = []
+  for (const n of sorted) {
+    const s = n.summary!
+    const drops = wide ? s.drops : s.drops.slice(0, 1)
+    const where = (d: (typeof s.drops)[number]) => d.top.slice(0, 2).map((t) => `${t.interface} ${t.hook} ${t.packets}`).join(', ')
+    const first = drops[0]
+    rows.push([n.node, String(s.packets), String(s.accepted), s.dropped ? paint.warn(String(s.dropped)) : '0', String(s.redirected), first ? `${first.reason}: ${first.packets} (${where(first)})` : '-'])
+    for (const d of drops.slice(1)) rows.push(['', '', '', '', '', `${d.reason}: ${d.packets} (${where(d)})`])
+  }
+  const parts = [renderTable(['NODE', 'PACKETS', 'ACCEPTED', 'DROPPED', 'REDIRECTED', wide ? 'DROPS BY REASON' : 'TOP DROP REASON'], rows)]
+  if (report.fleet.length) {
+    const fleetRows = report.fleet.map((f) => [f.reason, String(f.packets), f.nodes.slice(0, 3).map((x) => `${x.node} ${x.packets}`).join(', ') + (f.nodes.length > 3 ? ` +${f.nodes.length - 3} more` : '')])
+    parts.push(`Drops by reason, all nodes:\n${renderTable(['REASON', 'PACKETS', 'NODES'], fleetRows)}`)
+  } else parts.push(paint.pass('No drops counted.'))
   return parts.join('\n\n')
 }
