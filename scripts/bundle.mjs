@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+// Bundles the CLI for start-up: one ESM file per command (at the path oclif's manifest names, so no command module
+// loads until it runs), plus the launcher's entry, with code shared between them in chunks. Node spends most of a
+// cold start resolving and reading hundreds of small files (@oclif/core alone is ~70, semver ~50); a bundle reads a
+// handful. Dynamic imports stay dynamic (separate chunks), so heavy code still loads only where it is needed.
+// Run after `tsc` (which keeps emitting dist/ for types and the library entry) and before `oclif manifest`.
+import {build} from 'esbuild'
+import {readdirSync, rmSync, statSync} from 'node:fs'
+import {join, relative} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+
+function commandEntries(dir) {
+  const out = []
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) out.push(...commandEntries(path))
+    else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) out.push(path)
+  }
+  return out
+}
+
+const srcCommands = join(root, 'src', 'commands')
+const entryPoints = [
+  {in: join(root, 'src', 'cli.ts'), out: 'cli'},
+  ...commandEntries(srcCommands).map((file) => ({
+    in: file,
+    out: join('commands', relative(srcCommands, file).replace(/\.ts$/, '')),
+  })),
+]
+
+// A package we import() lazily is loaded by Node from node_modules: it is off the start-up path anyway, and a split
+// chunk of a CommonJS package has only a default export, so `const {parse} = await import('yaml')` would find nothing.
+const lazyPackagesStayExternal = {
+  name: 'lazy-packages-stay-external',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({filter: /^[^./]/}, (args) =>
+      args.kind === 'dynamic-import' && !args.path.startsWith('node:') ? {path: args.path, external: true} : undefined,
+    )
+  },
+}
+
+rmSync(join(root, 'dist', 'chunks'), {force: true, recursive: true})
+await build({
+  absWorkingDir: root,
+  entryPoints,
+  outdir: join(root, 'dist'),
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minifySyntax: true,
+  minifyWhitespace: true,
+  legalComments: 'none',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  // Left to node_modules: packages with native add-ons or optional runtime requires (ssh2 → cpu-features,
+  // client-node → ws, openid-client…) and oclif's TypeScript development mode (never used by the built CLI).
+  external: ['@kubernetes/client-node', 'ssh2', 'typescript', 'ts-node'],
+  plugins: [lazyPackagesStayExternal],
+  // CommonJS dependencies bundled into ESM still call require() for Node built-ins and read __dirname.
+  banner: {
+    js: [
+      "import {createRequire as __ebpfctlCreateRequire} from 'node:module';",
+      "import {dirname as __ebpfctlDirname} from 'node:path';",
+      "import {fileURLToPath as __ebpfctlFileURLToPath} from 'node:url';",
+      'const require = __ebpfctlCreateRequire(import.meta.url);',
+      'const __filename = __ebpfctlFileURLToPath(import.meta.url);',
+      'const __dirname = __ebpfctlDirname(__filename);',
+    ].join(''),
+  },
+})
