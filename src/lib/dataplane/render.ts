@@ -4,6 +4,7 @@ import {renderTable} from '../output/table.js'
 import type {ConntrackStatsReport} from './conntrack-stats.js'
 import type {CountersReport} from './counters.js'
 import type {NatDumpReport} from './nat.js'
+import type {NatAffReport, NatMaglevReport} from './nat-tables.js'
 
 const protoName = (p: unknown) => (typeof p === 'number' ? String(p) : String(p).toUpperCase())
 
@@ -150,4 +151,36 @@ export function renderCountersReport(report: CountersReport, wide: boolean): str
     parts.push(`Drops by reason, all nodes:\n${renderTable(['REASON', 'PACKETS', 'NODES'], fleetRows)}`)
   } else parts.push(paint.pass('No drops counted.'))
   return parts.join('\n\n')
+}
+
+const serviceText = (ref: {ref: string} | undefined, fallback: string) => ref?.ref ?? paint.dim(fallback)
+
+/** `nat aff`: one row per pinned client. */
+export function renderNatAffTable(report: NatAffReport, wide: boolean): string {
+  const rows: string[][] = []
+  for (const n of report.nodes) {
+    for (const e of n.entries) {
+      const fe = `${e.frontend.ip}:${e.frontend.port}/${protoName(e.frontend.proto)}`
+      const be = `${e.backend.ip}:${e.backend.port}${e.pod ? ` (${e.pod})` : ''}`
+      const row = [n.node, e.clientIp, serviceText(e.service, fe), be]
+      if (wide) row.push(fe, e.timestampNs ?? '-')
+      rows.push(row)
+    }
+  }
+  if (rows.length === 0) return report.nodes.every((n) => n.error) ? `No affinity table could be read (${report.nodes.length} node(s) failed).` : 'No affinity entries.'
+  return renderTable(wide ? ['NODE', 'CLIENT', 'SERVICE', 'BACKEND', 'FRONTEND', 'TS(ns since boot)'] : ['NODE', 'CLIENT', 'SERVICE', 'BACKEND'], rows)
+}
+
+/** `nat maglev`: per node and Service, the backends' share of the lookup table. */
+export function renderNatMaglevTable(report: NatMaglevReport, wide: boolean): string {
+  const rows: string[][] = []
+  for (const n of report.nodes) {
+    for (const s of n.services) {
+      const list = s.backends.map((b) => `${b.ip}:${b.port}${wide && b.pod ? ` (${b.pod})` : ''} ${b.slots}`)
+      const shown = wide || list.length <= 4 ? list.join(', ') : `${list.slice(0, 4).join(', ')} +${list.length - 4} more`
+      rows.push([n.node, serviceText(s.service, `id ${s.serviceId}`), String(s.slots), shown])
+    }
+  }
+  if (rows.length === 0) return report.nodes.every((n) => n.error) ? `No Maglev table could be read (${report.nodes.length} node(s) failed).` : 'No Maglev entries.'
+  return renderTable(['NODE', 'SERVICE', 'SLOTS', 'BACKENDS (slots)'], rows)
 }
