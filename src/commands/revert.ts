@@ -1,4 +1,7 @@
+import {Flags} from '@oclif/core'
+
 import {BaseCommand} from '../base-command.js'
+import {nodeAccessFlags, nodeTimeoutMs} from '../flags/node-access.js'
 import {planFlags, timingFrom} from '../flags/plan.js'
 import {verifyGateFlags} from '../flags/verify.js'
 import {ExitCode, UserError} from '../lib/errors.js'
@@ -14,18 +17,26 @@ kubernetes-services-endpoint deleted only if enable created it; then the record.
 changes are reverted best-effort.
 Switching dataplanes disrupts some existing connections.
 With --verify, \`ebpfctl verify\` runs before and after; Services failing after the revert is exit 1 (nothing is undone).
-Exit status: 0 reverted (or nothing to do); 1 a step failed or a field is not back (re-run it), or --verify failed
-after the revert; 2 usage or API error,
+With --verify-clean, every Linux node is then checked for Calico BPF programs still attached (tc/tcx/XDP on its
+interfaces, connect-time programs on cgroups; projectcalico/calico#9620), each leftover listed with the command that
+removes it.
+Exit status: 0 reverted (or nothing to do) [and every node clean]; 1 a step failed or a field is not back (re-run it),
+--verify failed after the revert, or --verify-clean found leftovers or could not check a node; 2 usage or API error,
 or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeout).`
 
   static override examples = [
     {description: 'Show what would be undone.', command: '<%= config.bin %> <%= command.id %> --dry-run'},
     {description: 'Revert.', command: '<%= config.bin %> <%= command.id %>'},
+    {description: 'Revert, then check no Calico BPF program is left attached on any node.', command: '<%= config.bin %> <%= command.id %> --verify-clean'},
   ]
 
   static override flags = {
     ...planFlags,
     ...verifyGateFlags,
+    'verify-clean': Flags.boolean({
+      description: 'After the switch back, check every Linux node for Calico BPF programs still attached (bpftool through --via), and list each with its remedy.',
+    }),
+    ...nodeAccessFlags,
   }
 
   async run(): Promise<void> {
@@ -97,6 +108,7 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
         this.out(`Reverted (${source}): the cluster is back on its previous dataplane.`)
         this.out(plan.renderChangeSummary(report.plan, result))
       }
+      if (flags['verify-clean']) await this.verifyClean(kube)
       if (verify) {
         const after = await verify.gate('after')
         if (verify.last()?.beforeAfter) this.out(`Verified: ${verify.last()!.beforeAfter}`)
@@ -109,6 +121,31 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
     } finally {
       process.off('SIGINT', onSigint)
       kube.close()
+    }
+  }
+
+  /** --verify-clean: leftovers per node, on stdout; exit 1 when any node is not clean or could not be checked. */
+  private async verifyClean(kube: Awaited<ReturnType<Revert['connectCluster']>>): Promise<void> {
+    const {flags} = this
+    const [{collectClusterState, detectInstall}, {openRunner}, {selectNodes}, {verifyClean, renderLeftovers}] = await Promise.all([
+      import('../lib/kube/cluster.js'),
+      import('../flags/node-access.js'),
+      import('../lib/dataplane/targets.js'),
+      import('../lib/dataplane/leftovers.js'),
+    ])
+    const state = await collectClusterState(kube)
+    const install = detectInstall(state)
+    const runner = await openRunner(flags, {kube, calicoNamespace: install.calicoNamespace})
+    try {
+      const results = await verifyClean(runner, selectNodes(state, {all: true}), {
+        timeoutMs: nodeTimeoutMs(flags),
+        maxBytes: 32 * 1024 * 1024,
+        concurrency: flags.concurrency,
+      })
+      this.out(renderLeftovers(results))
+      if (results.some((r) => r.error || r.leftovers.length > 0)) process.exitCode = ExitCode.Failed
+    } finally {
+      await runner.close()
     }
   }
 }

@@ -54,7 +54,7 @@ describe('status', () => {
     })
     const after = await collectStatus(cluster.kube)
     expect(after.configured).toMatchObject({bpf: true, value: 'BPF', felixBpfEnabled: true})
-    expect(after.nodes.groups).toEqual([{dataplane: 'bpf', count: 3, nodes: ['node-1', 'node-2', 'node-3']}])
+    expect(after.nodes.groups).toEqual([{dataplane: 'bpf-ready', count: 3, nodes: ['node-1', 'node-2', 'node-3']}])
     expect(after.kubeProxy.state).toBe('disabled')
     expect(after.dsr).toEqual({mode: 'DSR', explicit: true})
     expect(after.apiAddress).toEqual({source: 'configmap', namespace: 'tigera-operator', endpoint: '172.18.0.2:6443'})
@@ -66,7 +66,7 @@ describe('status', () => {
     expect(exit).toBe(0)
     expect(JSON.parse(stdout).nodes.total).toBe(3)
     const text = await runStatus(['--kubeconfig', cluster.kubeconfig])
-    expect(text.stdout).toContain('BPF active: 3 (node-1, node-2, node-3)')
+    expect(text.stdout).toContain('BPF ready: 3 (node-1, node-2, node-3)')
     expect(text.stdout).toContain('kube-proxy:        disabled')
   })
 
@@ -83,11 +83,11 @@ describe('status', () => {
     cluster.server.store.put(fc)
     const s = await collectStatus(cluster.kube)
     expect(s.nodes.groups).toEqual([
-      {dataplane: 'bpf', count: 1, nodes: ['cp']},
-      {dataplane: 'fallen-back', count: 2, nodes: ['old-1', 'old-2']},
+      {dataplane: 'bpf-ready', count: 1, nodes: ['cp']},
+      {dataplane: 'bpf-not-attached', count: 2, nodes: ['old-1', 'old-2']},
     ])
-    expect(s.disagreements[0]).toMatch(/2 node\(s\) fell back/)
-    expect(renderStatus(s)).toContain('fallen back to iptables: 2 (old-1, old-2)')
+    expect(s.disagreements[0]).toMatch(/not attached on 2 node\(s\) \(old-1: .*fell back to iptables/)
+    expect(renderStatus(s)).toContain('BPF configured but not attached: 2 (old-1, old-2)')
     const {exit} = await runStatus(['--kubeconfig', cluster.kubeconfig])
     expect(exit).toBe(1)
   })
@@ -114,7 +114,7 @@ describe('status', () => {
     cluster = await startCluster('manifest', {nodes: 2})
     cluster.server.forbid({verb: '*', resource: 'pods/log'})
     const s = await collectStatus(cluster.kube)
-    expect(s.nodes.groups).toEqual([{dataplane: 'unknown', count: 2, nodes: ['node-1', 'node-2']}])
+    expect(s.nodes.groups).toEqual([{dataplane: 'unreachable', count: 2, nodes: ['node-1', 'node-2']}])
     expect(s.nodes.unreadable.map((u) => u.node)).toEqual(['node-1', 'node-2'])
     expect(s.nodes.unreadable[0]!.error).toMatch(/forbidden|403/i)
     const {stdout, exit} = await runStatus(['--kubeconfig', cluster.kubeconfig])

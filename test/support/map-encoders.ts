@@ -394,3 +394,14 @@ export function renderNatBatch(frontends: NatFrontend[], opts: {create?: boolean
     renderBpftoolBatch(opts.ipv6 ? 'nat-be-v6' : 'nat-be', maps.backends, {create: opts.create})
   )
 }
+
+/** One `cali_iface4` entry (felix/bpf/ifstate/map.go `NewValue`): flags, NUL-padded name, 8 policy indexes (-1 = none). */
+export function encodeIfstate(ifindex: number, flags: number, name: string, ids: number[] = []): {key: Buffer; value: Buffer} {
+  const key = Buffer.alloc(4)
+  key.writeUInt32LE(ifindex)
+  const value = Buffer.alloc(52)
+  value.writeUInt32LE(flags, 0)
+  Buffer.from(name, 'latin1').copy(value, 4, 0, 15)
+  for (let i = 0; i < 8; i++) value.writeInt32LE(ids[i] ?? -1, 20 + 4 * i)
+  return {key, value}
+}

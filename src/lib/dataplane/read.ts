@@ -48,7 +48,7 @@ export interface DataplaneReadOptions {
 }
 
 /** Per-node byte bounds: streamed dumps get the --max-output-bytes budget, output parsed whole at most 32 MiB. */
-function limits(opts: DataplaneReadOptions): {stream: number; whole: number} {
+export function limits(opts: DataplaneReadOptions): {stream: number; whole: number} {
   const stream = opts.maxOutputBytes ?? OutputLimits.stream
   return {stream, whole: Math.min(stream, OutputLimits.parsedWhole)}
 }
@@ -81,7 +81,7 @@ export interface ConntrackReadSummary {
   mapSize?: number
 }
 
-const notActive = (node: string, detail: string) =>
+export const notActive = (node: string, detail: string) =>
   new DataplaneReadError(
     node,
     'map-missing',
@@ -141,7 +141,7 @@ function agentCmdFailure(
 }
 
 /** Runs one agent subcommand, trying the other command style and text output when the image calls for it. */
-async function runAgent(
+export async function runAgent(
   runner: NodeRunner,
   node: NodeTarget,
   cmd: string[],
@@ -242,7 +242,7 @@ async function* chunksOf(
 }
 
 /** True when no line of the output starts a JSON document (the tool answered in text). */
-function noJsonIn(stdout: string): boolean {
+export function noJsonIn(stdout: string): boolean {
   return !/^\s*(?:[[{]|null\b)/m.test(stdout)
 }
 
@@ -266,14 +266,14 @@ function assertUnderstood(
   )
 }
 
-function wantAgent(opts: DataplaneReadOptions): boolean {
+export function wantAgent(opts: DataplaneReadOptions): boolean {
   if (opts.source === 'agent') return true
   if (opts.source === 'bpftool') return false
   return opts.agentReachable || Boolean(opts.agentPrefix?.length) || Boolean(opts.agentCrictl)
 }
 
 /** `auto`: the agent first; if it cannot run (not if the maps are simply missing), the pinned maps with bpftool. */
-async function withFallback<T>(opts: DataplaneReadOptions, agent: () => Promise<T>, bpftool: () => Promise<T>): Promise<T> {
+export async function withFallback<T>(opts: DataplaneReadOptions, agent: () => Promise<T>, bpftool: () => Promise<T>): Promise<T> {
   if (!wantAgent(opts)) return bpftool()
   if (opts.source === 'agent') return agent()
   try {

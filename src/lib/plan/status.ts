@@ -2,15 +2,43 @@ import type {DaemonSetObject} from '../kube/calico-types.js'
 import type {KubeClient} from '../kube/client.js'
 import {assessApiEndpoint} from '../kube/api-endpoint.js'
 import {collectClusterState, detectInstall} from '../kube/cluster.js'
+import type {DataplaneReadOptions} from '../dataplane/read.js'
+import type {IfaceSummary, NodeVerdict} from '../dataplane/ifstate.js'
+import type {NodeRunner, NodeTarget} from '../nodes/types.js'
 import {UserError} from '../errors.js'
 import {paint} from '../output/color.js'
 import {type EnableRecord, readRecord} from './record.js'
 import {RecordError} from './record-check.js'
 import {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY} from './steps.js'
-import {type NodeDataplane, type NodeReport, readNodeDataplanes} from './waits.js'
+import {type NodeReport, readNodeDataplanes} from './waits.js'
 
-/** A node's dataplane as status shows it: Felix's log verdict, and `iptables` for a node that never started BPF. */
-export type StatusDataplane = NodeDataplane | 'iptables'
+/** A node's dataplane as status shows it. */
+export type StatusDataplane = NodeVerdict
+
+/** Where a node's verdict came from: its BPF state (ifstate map), or Felix's start-up log line (the fallback). */
+export type VerdictSource = 'ifstate-agent-json' | 'ifstate-agent-text' | 'ifstate-bpftool' | 'felix-log'
+
+export interface NodeStatus {
+  node: string
+  verdict: NodeVerdict
+  source: VerdictSource
+  reason: string
+  interfaces?: IfaceSummary
+  /** With source felix-log while the dataplane was asked: why the node's BPF state could not be read. */
+  dataplaneError?: string
+}
+
+/** How status reads each node: its BPF state through a NodeRunner (with the log as fallback), or only the log. */
+export interface StatusNodeReader {
+  runner: NodeRunner
+  read: DataplaneReadOptions
+  concurrency: number
+  /** false: no fallback to Felix's log line for nodes whose BPF state cannot be read. */
+  logFallback: boolean
+}
+
+/** Bytes read of one calico-node log when it is the fallback: Felix's start-up line is near the start. */
+export const FALLBACK_LOG_LIMIT_BYTES = 64 * 1024
 
 export interface StatusReport {
   install: {type: string; calicoNamespace?: string; calicoVersion?: string}
@@ -18,7 +46,9 @@ export interface StatusReport {
   nodes: {
     total: number
     groups: {dataplane: StatusDataplane; count: number; nodes: string[]}[]
-    /** Nodes whose calico-node log could not be read, and why (their verdict is unknown). */
+    /** Every node's verdict, source and reason, sorted by name. */
+    list: NodeStatus[]
+    /** Nodes that could not be read at all, and why. */
     unreadable: {node: string; error: string}[]
   }
   calicoNode: {desired: number; ready: number; updated: number}
@@ -35,7 +65,14 @@ export interface StatusReport {
  * Configured vs running: what the Installation/FelixConfiguration/env asks for, and per node what Felix's log says
  * (one log read per calico-node pod, concurrency-limited, after a fixed number of list requests).
  */
-export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: number} = {}): Promise<StatusReport> {
+export async function collectStatus(
+  kube: KubeClient,
+  opts: {
+    logConcurrency?: number
+    /** Opens the reader for the nodes' BPF state once Calico's namespace and version are known; none: the log only. */
+    nodes?: (calico: {namespace: string; version?: string}) => Promise<StatusNodeReader>
+  } = {},
+): Promise<StatusReport> {
   const state = await collectClusterState(kube)
   const install = detectInstall(state)
   if (install.type === 'none') {
@@ -71,10 +108,16 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
     }
   }
   let recordProblem: string | undefined
-  const [reports, record] = await Promise.all([
+  const linuxNodes: NodeTarget[] = state.nodes
+    .filter((n) => (n.status?.nodeInfo?.operatingSystem ?? 'linux') === 'linux')
+    .map((n) => ({name: n.metadata.name, addresses: n.status?.addresses}))
+  const [list, record] = await Promise.all([
     install.calicoNamespace
-      ? readNodeDataplanes(kube, install.calicoNamespace, {concurrency: opts.logConcurrency ?? 16})
-      : Promise.resolve([] as NodeReport[]),
+      ? nodeStatuses(kube, install.calicoNamespace, linuxNodes, configured.bpf, {
+          logConcurrency: opts.logConcurrency,
+          nodes: await opts.nodes?.({namespace: install.calicoNamespace, version: install.calicoVersion}),
+        })
+      : Promise.resolve([] as NodeStatus[]),
     install.calicoNamespace
       ? readRecord(kube, {install, state, namespace: install.calicoNamespace}).then(
           (r) => r.record,
@@ -87,15 +130,9 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
         )
       : Promise.resolve(undefined as EnableRecord | undefined),
   ])
-  // With BPF configured off, a node whose log was read and shows no BPF start runs the iptables (or nftables) dataplane.
-  const verdict = (r: NodeReport): StatusDataplane =>
-    !configured.bpf && r.dataplane === 'unknown' && r.error === undefined ? 'iptables' : r.dataplane
-  const groups = (['bpf', 'fallen-back', 'iptables', 'unknown'] as const)
+  const groups = (['bpf-ready', 'bpf-not-attached', 'iptables', 'unknown', 'unreachable'] as const)
     .map((dataplane) => {
-      const nodes = reports
-        .filter((r) => verdict(r) === dataplane)
-        .map((r) => r.node)
-        .sort()
+      const nodes = list.filter((r) => r.verdict === dataplane).map((r) => r.node)
       return {dataplane, count: nodes.length, nodes}
     })
     .filter((g) => g.count > 0)
@@ -126,9 +163,10 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
         : {source: 'none'}
   const count = (d: StatusDataplane) => groups.find((g) => g.dataplane === d)?.count ?? 0
   const disagreements: string[] = []
-  if (configured.bpf && count('fallen-back') > 0) {
+  const notAttached = list.filter((n) => n.verdict === 'bpf-not-attached')
+  if (configured.bpf && notAttached.length > 0) {
     disagreements.push(
-      `BPF is configured but ${count('fallen-back')} node(s) fell back to iptables (kernel not supported)`,
+      `BPF is configured but not attached on ${notAttached.length} node(s) (${notAttached[0]!.node}: ${notAttached[0]!.reason})`,
     )
   }
   if (configured.bpf && install.type === 'operator' && felixBpfEnabled !== true) {
@@ -136,8 +174,8 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
       'the Installation asks for BPF but FelixConfiguration default does not have bpfEnabled: true (yet)',
     )
   }
-  if (!configured.bpf && count('bpf') > 0) {
-    disagreements.push(`BPF is configured off but ${count('bpf')} node(s) still report the BPF dataplane`)
+  if (!configured.bpf && count('bpf-ready') > 0) {
+    disagreements.push(`BPF is configured off but ${count('bpf-ready')} node(s) still have BPF programs attached or report the BPF dataplane`)
   }
   if (configured.bpf && kubeProxyState === 'running') {
     disagreements.push(
@@ -145,17 +183,13 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
         "kube-proxy's rules while kube-proxy rewrites them; disable kube-proxy (ebpfctl enable) or set it false",
     )
   }
-  const unreadable = reports
-    .filter((r) => r.error !== undefined)
-    .map((r) => ({node: r.node, error: r.error!}))
-    .sort((a, b) => a.node.localeCompare(b.node))
+  const unreadable = list.filter((r) => r.verdict === 'unreachable').map((r) => ({node: r.node, error: r.reason}))
   if (unreadable.length > 0) {
     disagreements.push(
-      `the dataplane of ${unreadable.length} node(s) cannot be read from their calico-node logs ` +
-        `(${unreadable[0]!.node}: ${unreadable[0]!.error})`,
+      `the dataplane of ${unreadable.length} node(s) cannot be read ` + `(${unreadable[0]!.node}: ${unreadable[0]!.error})`,
     )
   }
-  if (kubeProxyState === 'disabled' && (!configured.bpf || count('fallen-back') > 0)) {
+  if (kubeProxyState === 'disabled' && (!configured.bpf || notAttached.length > 0)) {
     disagreements.push(
       'kube-proxy is disabled but BPF is not active everywhere: Services are not handled on those nodes',
     )
@@ -163,7 +197,7 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
   return {
     install: {type: install.type, calicoNamespace: install.calicoNamespace, calicoVersion: install.calicoVersion},
     configured,
-    nodes: {total: reports.length, groups, unreadable},
+    nodes: {total: list.length, groups, list, unreadable},
     calicoNode: {
       desired: cn?.desiredNumberScheduled ?? 0,
       ready: cn?.numberReady ?? 0,
@@ -185,19 +219,102 @@ export async function collectStatus(kube: KubeClient, opts: {logConcurrency?: nu
   }
 }
 
+/** A verdict from Felix's start-up log line (the fallback: it says what Felix started, not what is attached). */
+function fromLog(r: NodeReport, configuredBpf: boolean, dataplaneError?: string): NodeStatus {
+  const base = {node: r.node, source: 'felix-log' as const, ...(dataplaneError ? {dataplaneError} : {})}
+  const why = dataplaneError ? `; BPF state unreadable: ${dataplaneError}` : ''
+  if (r.error !== undefined) {
+    return {...base, verdict: 'unreachable', reason: dataplaneError ? `${dataplaneError}; calico-node log: ${r.error}` : r.error}
+  }
+  if (r.dataplane === 'bpf') {
+    return {...base, verdict: 'bpf-ready', reason: `Felix's log line (fallback): BPF endpoint manager started${why}`}
+  }
+  if (r.dataplane === 'fallen-back') {
+    return {...base, verdict: 'bpf-not-attached', reason: `Felix's log line (fallback): the kernel does not support BPF, Felix fell back to iptables${why}`}
+  }
+  return configuredBpf
+    ? {...base, verdict: 'unknown', reason: `Felix's start-up line is not in the first ${FALLBACK_LOG_LIMIT_BYTES / 1024} KiB of its log (restarted or rotated?)${why}`}
+    : {...base, verdict: 'iptables', reason: `Felix's log has no BPF start line (fallback)${why}`}
+}
+
+/**
+ * Per node: the ifstate map through the runner (concurrency-bounded, each read bounded in bytes and time), then, only
+ * for nodes whose BPF state could not be read, Felix's log line. Without a reader: the log line for every node.
+ */
+async function nodeStatuses(
+  kube: KubeClient,
+  namespace: string,
+  targets: NodeTarget[],
+  configuredBpf: boolean,
+  opts: {logConcurrency?: number; nodes?: StatusNodeReader},
+): Promise<NodeStatus[]> {
+  const logConcurrency = opts.logConcurrency ?? 16
+  const byName = (a: {node: string}, b: {node: string}) => a.node.localeCompare(b.node)
+  const reader = opts.nodes
+  if (!reader) {
+    const reports = await readNodeDataplanes(kube, namespace, {
+      concurrency: logConcurrency,
+      tailLines: null,
+      limitBytes: FALLBACK_LOG_LIMIT_BYTES,
+    })
+    return reports.map((r) => fromLog(r, configuredBpf)).sort(byName)
+  }
+  const [{runOnNodes}, {readIfstate, verdictFromIfstate}, {errorOf}] = await Promise.all([
+    import('../nodes/fanout.js'),
+    import('../dataplane/ifstate.js'),
+    import('../dataplane/nat.js'),
+  ])
+  const outcomes = await runOnNodes(targets, (n) => readIfstate(reader.runner, n, reader.read), {
+    concurrency: reader.concurrency,
+    perNodeTimeoutMs: reader.read.timeoutMs,
+  })
+  const out: NodeStatus[] = []
+  const failed = new Map<string, string>()
+  for (const o of outcomes) {
+    if (o.ok) {
+      const v = verdictFromIfstate(o.value.interfaces, configuredBpf)
+      out.push({node: o.node.name, source: `ifstate-${o.value.source}` as VerdictSource, ...v})
+    } else {
+      failed.set(o.node.name, errorOf(o.error).message)
+    }
+  }
+  if (failed.size > 0 && !reader.logFallback) {
+    for (const [node, error] of failed) out.push({node, verdict: 'unreachable', source: 'ifstate-agent-text', reason: error})
+  } else if (failed.size > 0) {
+    const reports = await readNodeDataplanes(kube, namespace, {
+      concurrency: logConcurrency,
+      onlyNodes: new Set(failed.keys()),
+      tailLines: null,
+      limitBytes: FALLBACK_LOG_LIMIT_BYTES,
+    })
+    const seen = new Set<string>()
+    for (const r of reports) {
+      if (seen.has(r.node)) continue
+      seen.add(r.node)
+      out.push(fromLog(r, configuredBpf, failed.get(r.node)))
+    }
+    for (const [node, error] of failed) {
+      if (!seen.has(node)) out.push({node, verdict: 'unreachable', source: 'felix-log', reason: `${error}; no calico-node pod to read a log from`, dataplaneError: error})
+    }
+  }
+  return out.sort(byName)
+}
+
 const LABEL: Record<StatusDataplane, string> = {
-  bpf: 'BPF active',
-  'fallen-back': 'fallen back to iptables',
-  iptables: 'iptables (BPF off)',
+  'bpf-ready': 'BPF ready',
+  'bpf-not-attached': 'BPF configured but not attached',
+  iptables: 'iptables',
   unknown: 'unknown',
+  unreachable: 'unreachable',
 }
 
 // check's colours for the same meanings: as wanted (pass), needs a look (warn), broken (fail), not applicable (skip).
 const TONE: Record<StatusDataplane, (s: string) => string> = {
-  bpf: paint.pass,
-  'fallen-back': paint.fail,
+  'bpf-ready': paint.pass,
+  'bpf-not-attached': paint.fail,
   iptables: paint.skip,
   unknown: paint.warn,
+  unreachable: paint.warn,
 }
 
 /** Human-readable status; nodes grouped by dataplane (names listed up to `maxNames` per group). */
@@ -215,11 +332,20 @@ export function renderStatus(s: StatusReport, maxNames = 10): string {
   for (const g of s.nodes.groups) {
     const more = g.nodes.length - maxNames
     const names = more <= 0 ? g.nodes.join(', ') : `${g.nodes.slice(0, maxNames).join(', ')} and ${more} more`
-    const listed = g.dataplane === 'bpf' && more > 0 ? '' : ` (${names})`
+    const listed = g.dataplane === 'bpf-ready' && more > 0 ? '' : ` (${names})`
     lines.push(`  ${TONE[g.dataplane](LABEL[g.dataplane])}: ${g.count}${listed}`)
+    // Why, for the nodes that are not plainly fine (one line each, up to maxNames).
+    if (g.dataplane === 'bpf-ready' || g.dataplane === 'unreachable' || (g.dataplane === 'iptables' && !s.configured.bpf)) continue
+    for (const n of s.nodes.list.filter((x) => x.verdict === g.dataplane).slice(0, maxNames)) {
+      lines.push(`    ${n.node}: ${n.reason}`)
+    }
   }
   for (const u of s.nodes.unreadable.slice(0, maxNames)) lines.push(`  ${paint.warn('cannot read')} ${u.node}: ${u.error}`)
   if (s.nodes.unreadable.length > maxNames) lines.push(`  cannot read ${s.nodes.unreadable.length - maxNames} more`)
+  const fallback = s.nodes.list.filter((n) => n.source === 'felix-log' && n.verdict !== 'unreachable').length
+  if (fallback > 0 && s.nodes.list.some((n) => n.source !== 'felix-log' || n.dataplaneError)) {
+    lines.push(`  (${fallback} node(s) judged from Felix's log line, the fallback: their BPF state could not be read)`)
+  }
   const kp = s.kubeProxy
   const kpDetail =
     kp.state === 'absent'

@@ -203,7 +203,15 @@ export const FELIX_LOG_LIMIT_BYTES = 4 * 1024 * 1024
 export async function readNodeDataplanes(
   kube: KubeClient,
   namespace: string,
-  opts: {concurrency: number; skip?: Set<string>; tailLines?: number; onlyNodes?: Set<string>},
+  opts: {
+    concurrency: number
+    skip?: Set<string>
+    /** Default 5000; null reads from the start of the log (where Felix's start-up line is). */
+    tailLines?: number | null
+    onlyNodes?: Set<string>
+    /** Default FELIX_LOG_LIMIT_BYTES. */
+    limitBytes?: number
+  },
 ): Promise<NodeReport[]> {
   const all = await kube.list<PodObject>(Resources.pods, namespace, {
     labelSelector: 'k8s-app=calico-node',
@@ -219,8 +227,8 @@ export async function readNodeDataplanes(
         if (opts.skip?.has(p.metadata.name)) return {...base, dataplane: 'bpf'}
         try {
           const log = await kube.podLogs(namespace, p.metadata.name, 'calico-node', {
-            tailLines: opts.tailLines ?? 5000,
-            limitBytes: FELIX_LOG_LIMIT_BYTES,
+            tailLines: opts.tailLines === null ? undefined : (opts.tailLines ?? 5000),
+            limitBytes: opts.limitBytes ?? FELIX_LOG_LIMIT_BYTES,
           })
           return {...base, dataplane: classifyFelixLog(log)}
         } catch (err) {

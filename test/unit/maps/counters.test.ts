@@ -1,0 +1,73 @@
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {describe, expect, it} from 'vitest'
+
+import {countersFromMap, parseCountersJson, parseCountersText, summarizeCounters} from '../../../src/lib/maps/counters.js'
+
+const fixture = (name: string) => readFileSync(join(import.meta.dirname, '../../fixtures/bpf', name), 'utf8')
+
+describe('counters parsers', () => {
+  it('reads the go-pretty tables, carrying the merged category down, N/A as no counter', () => {
+    const r = parseCountersText(fixture('fmt-counters-v3.30.txt'))
+    expect(r.unknown).toBe(0)
+    expect(r.interfaces.map((i) => i.interface)).toEqual(['eth0', 'cali1a2b3c4d5e6'])
+    expect(r.interfaces[0]!.counters.find((c) => c.type === 'packets with unknown route')).toEqual({category: 'Dropped', type: 'packets with unknown route', ingress: 5, egress: 0})
+  })
+
+  it('reads concatenated JSON documents, null hooks left out', () => {
+    const r = parseCountersJson(fixture('fmt-counters.json'))
+    expect(r.unknown).toBe(0)
+    expect(r.interfaces[1]).toEqual({interface: 'cali1a2b3c4d5e6', counters: [{category: 'Dropped', type: 'failed to create conntrack', ingress: 17, egress: 0}]})
+  })
+
+  it('text and JSON give the same drops, top offenders first', () => {
+    const t = summarizeCounters(parseCountersText(fixture('fmt-counters-v3.30.txt')).interfaces)
+    expect(t).toMatchObject({packets: 1240 + 902 + 87 + 71, dropped: 31 + 2 + 5 + 17})
+    expect(t.drops.map((d) => [d.reason, d.packets])).toEqual([
+      ['by policy', 33],
+      ['failed to create conntrack', 17],
+      ['packets with unknown route', 5],
+    ])
+    expect(t.drops[0]!.top).toEqual([
+      {interface: 'eth0', hook: 'ingress', packets: 31},
+      {interface: 'eth0', hook: 'egress', packets: 2},
+    ])
+    const j = summarizeCounters(parseCountersJson(fixture('fmt-counters.json')).interfaces)
+    expect(j.drops.map((d) => [d.reason, d.packets])).toEqual([
+      ['by policy', 33],
+      ['failed to create conntrack', 17],
+    ])
+  })
+
+  it('sums per-CPU u64 values of the pinned map; names from ifindex; unknown indexes are named by number', () => {
+    const key = (ifindex: number, hook: number) => {
+      const k = Buffer.alloc(8)
+      k.writeUInt32LE(ifindex, 0)
+      k.writeUInt32LE(hook, 4)
+      return k
+    }
+    const value = (counts: Record<number, number>, n = 28) => {
+      const v = Buffer.alloc(n * 8)
+      for (const [i, c] of Object.entries(counts)) v.writeBigUInt64LE(BigInt(c), Number(i) * 8)
+      return v
+    }
+    const ifaces = countersFromMap(
+      [
+        {key: key(7, 0), values: [value({0: 10, 16: 3, 27: 1}), value({0: 5, 16: 4})]},
+        {key: key(7, 1), values: [value({4: 2}), value({})]},
+        {key: key(9, 5), values: [value({4: 99})]},
+      ],
+      (i) => (i === 7 ? 'cali1a2b3c4d5e6' : undefined),
+    )
+    expect(ifaces).toHaveLength(1)
+    const rows = ifaces[0]!.counters
+    expect(ifaces[0]!.interface).toBe('cali1a2b3c4d5e6')
+    expect(rows[16]).toEqual({category: 'Dropped', type: 'failed to create conntrack', ingress: 7, egress: 0})
+    expect(rows[27]).toMatchObject({category: 'Unknown', type: 'counter 27', ingress: 1})
+    expect(summarizeCounters(ifaces).drops.map((d) => [d.reason, d.packets])).toEqual([
+      ['failed to create conntrack', 7],
+      ['by policy', 2],
+    ])
+  })
+})
