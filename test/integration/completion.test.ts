@@ -64,8 +64,9 @@ printf '%s\\n' "\${COMPREPLY[@]}"`
 }
 
 async function zsh(line: string): Promise<string[]> {
-  const script = `autoload -U compinit; compinit -D
-source ${dir}/ebpfctl.zsh
+  // No compinit: it scans every completion function on $fpath (seconds per run on a busy machine), and the script
+  // registers itself only where compdef exists; the test calls the widget function directly.
+  const script = `source ${dir}/ebpfctl.zsh
 compadd() { while [[ $1 != -- ]]; do shift; done; shift; print -l -- "$@"; }
 _files() { print -- '<files>'; }
 words=(\${(z)1}); [[ $1 == *' ' ]] && words+=('')
