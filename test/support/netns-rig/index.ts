@@ -57,6 +57,8 @@ export interface NetnsRig {
   forceMode(m: RigMode | undefined): void
   /** Drop the NodePort on this node (optionally only while BPF is on). */
   breakNode(name: string | undefined, opts?: {onlyWithBpf?: boolean}): void
+  /** The rig's own helper processes (pods' echo servers, the API bridge), e.g. to renice them in a bench. */
+  helperPids(): number[]
   /** argv prefix that runs a command inside the client namespace. */
   inClient(argv: string[]): string[]
   /** The built CLI (bin/run.js) run inside the client namespace, with an empty HOME and no KUBECONFIG. */
@@ -293,6 +295,7 @@ export async function createNetnsRig(server: FakeApiServer, opts: {nodes?: numbe
       broken = name ? {name, onlyWithBpf: !!o.onlyWithBpf} : undefined
       reconcile()
     },
+    helperPids: () => children.map((c) => c.pid).filter((p): p is number => p !== undefined),
     inClient: (argv) => ['ip', 'netns', 'exec', client, ...argv],
     cliArgv: (args) => ['ip', 'netns', 'exec', client, process.execPath, 'bin/run.js', ...args],
     cliEnv,
