@@ -70,11 +70,16 @@ describe.skipIf(!isRoot)('ebpfctl verify on a netns data path', () => {
   it('BPF+DSR: asymmetric replies still preserve the source; the stored runs print before → after', async () => {
     setFelix({bpfEnabled: true, bpfExternalServiceMode: 'DSR'})
     expect(rig.mode()).toBe('dsr')
-    const r = await verify()
+    // --keep: the data path (and its counters) stays until the next run replaces the namespace.
+    const r = await verify('--keep')
     expect(r.code).toBe(0)
     expect(r.report.dataplane).toMatchObject({label: 'BPF+DSR', externalServiceMode: 'DSR'})
     expect(probe(r.report, 'source-ip').status).toBe('pass')
     expect(probe(r.report, 'latency').findings[0].summary).toMatch(/over 40 new connections \(BPF\+DSR, external service mode DSR\)/)
+    // Asymmetric: node-2 answered connections that came in through node-1 itself, as node-1's address and NodePort.
+    expect(rig.dsrDirectReplies('node-2', 'node-1')).toBeGreaterThan(0)
+    expect(rig.dsrDirectReplies('node-1', 'node-2')).toBeGreaterThan(0)
+    expect(server.store.get('v1', 'Namespace', 'ebpfctl-verify')).toBeDefined()
     expect(r.report.beforeAfter).toMatch(
       /^NodePort p50 \d+\.\d\d ms \(kube-proxy\) → \d+\.\d\d ms \(BPF\) → \d+\.\d\d ms \(BPF\+DSR\); source IP: node address → client address$/,
     )

@@ -30,6 +30,8 @@ export interface LatencyStats {
   p99Ms: number
   minMs: number
   maxMs: number
+  /** Wall time of the whole loop: (wallMs / requests) - meanMs is ebpfctl's own overhead per request. */
+  wallMs: number
 }
 
 /** kube-proxy, BPF or BPF+DSR: what the cluster is configured to run (from FelixConfiguration / Installation). */
@@ -65,7 +67,7 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!
 }
 
-export function latencyStats(node: string, address: string, samples: number[], errors: number): LatencyStats {
+export function latencyStats(node: string, address: string, samples: number[], errors: number, wallMs = NaN): LatencyStats {
   const sorted = [...samples].sort((a, b) => a - b)
   const mean = sorted.reduce((s, v) => s + v, 0) / (sorted.length || 1)
   return {
@@ -79,6 +81,7 @@ export function latencyStats(node: string, address: string, samples: number[], e
     p99Ms: round(percentile(sorted, 99)),
     minMs: round(sorted[0] ?? NaN),
     maxMs: round(sorted.at(-1) ?? NaN),
+    wallMs: round(wallMs),
   }
 }
 

@@ -125,6 +125,7 @@ export async function latencyProbes(
     const samples: number[] = []
     let errors = 0
     let firstError: string | undefined
+    const t0 = performance.now()
     for (let i = 0; i < requests && !opts.signal.aborted; i++) {
       try {
         const a = await httpGet(t.address, nodePort, '/clientip', {timeoutMs: opts.requestTimeoutMs, maxBytes: ANSWER_BYTES})
@@ -142,7 +143,7 @@ export async function latencyProbes(
       if (i % 100 === 99) opts.onProgress?.(t.node, i + 1)
     }
     if (opts.signal.aborted) break
-    const s = latencyStats(t.node, t.address, samples, errors)
+    const s = latencyStats(t.node, t.address, samples, errors, performance.now() - t0)
     stats.push(s)
     const mode = dataplane.bpfEnabled ? `, external service mode ${dataplane.externalServiceMode}` : ''
     const text = `p50 ${ms(s.p50Ms)} · mean ${ms(s.meanMs)} · p90 ${ms(s.p90Ms)} · p99 ${ms(s.p99Ms)} over ${samples.length} new connections (${dataplane.label}${mode})`

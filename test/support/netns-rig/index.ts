@@ -57,6 +57,13 @@ export interface NetnsRig {
   forceMode(m: RigMode | undefined): void
   /** Drop the NodePort on this node (optionally only while BPF is on). */
   breakNode(name: string | undefined, opts?: {onlyWithBpf?: boolean}): void
+  /**
+   * DSR: packets this node sent straight to the client as replies of connections that came in through `via` (the
+   * counter of its reply rewrite to via's address and NodePort).
+   */
+  dsrDirectReplies(node: string, via: string): number
+  /** The rig's own helper processes (pods' echo servers, the API bridge), e.g. to renice them in a bench. */
+  helperPids(): number[]
   /** argv prefix that runs a command inside the client namespace. */
   inClient(argv: string[]): string[]
   /** The built CLI (bin/run.js) run inside the client namespace, with an empty HOME and no KUBECONFIG. */
@@ -293,6 +300,14 @@ export async function createNetnsRig(server: FakeApiServer, opts: {nodes?: numbe
       broken = name ? {name, onlyWithBpf: !!o.onlyWithBpf} : undefined
       reconcile()
     },
+    dsrDirectReplies(node, via) {
+      const n = nodes.find((x) => x.name === node)!
+      const v = nodes.find((x) => x.name === via)!
+      const text = sh(['ip', 'netns', 'exec', n.ns, 'nft', 'list', 'chain', 'ip', 'rig', 'mangle_post'])
+      const line = text.split('\n').find((l) => l.includes(`ip saddr set ${v.address} `))
+      return Number(/counter packets (\d+)/.exec(line ?? '')?.[1] ?? 0)
+    },
+    helperPids: () => children.map((c) => c.pid).filter((p): p is number => p !== undefined),
     inClient: (argv) => ['ip', 'netns', 'exec', client, ...argv],
     cliArgv: (args) => ['ip', 'netns', 'exec', client, process.execPath, 'bin/run.js', ...args],
     cliEnv,
@@ -355,7 +370,7 @@ export function nodeRules(
       })
       hashTo(natPre, `${toMe} ip saddr ${POD_CIDR}`, 512, (ip) => `dnat to ${ip}:8080`)
       for (const o of nodes)
-        manglePost.push(`ct direction reply ct mark ${o.index} ip saddr ${n.podIp} tcp sport 8080 ip saddr set ${o.address} tcp sport set ${np}`)
+        manglePost.push(`ct direction reply ct mark ${o.index} ip saddr ${n.podIp} tcp sport 8080 counter ip saddr set ${o.address} tcp sport set ${np}`)
     } else {
       hashTo(natPre, toMe, 512, (ip) => `dnat to ${ip}:8080`)
     }
