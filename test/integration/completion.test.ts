@@ -44,7 +44,7 @@ beforeAll(async () => {
     NO_COLOR: '1',
     EBPFCTL_COMPLETION_TIMEOUT: '30s',
   }
-})
+}, 240_000)
 afterAll(async () => {
   await cluster?.close()
 })

@@ -58,7 +58,7 @@ beforeAll(async () => {
     KUBECONFIG: emptyKubeconfig,
     NO_COLOR: '1',
   }
-})
+}, 120_000)
 afterAll(async () => {
   await cluster?.close()
 })

@@ -147,7 +147,7 @@ describe('ebpfctl check (local, built CLI as a child process)', () => {
     expect(JSON.parse(ignored.stdout).summary.failed).toBe(0)
   })
   it('a bad output format is exit 2', async () => {
-    const r = await execa('node', [BIN, 'check', '-o', 'yaml'], {reject: false, cwd: ROOT})
+    const r = await execa('node', [BIN, 'check', '-o', 'xml'], {reject: false, cwd: ROOT})
     expect(r.exitCode).toBe(2)
   })
 })
