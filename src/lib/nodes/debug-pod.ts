@@ -100,7 +100,8 @@ export class DebugPodRunner implements NodeRunner {
         cause: err,
       })
     }
-    const deadline = Date.now() + Math.min(timeoutMs, this.opts.startTimeoutMs ?? 60_000)
+    const waitMs = Math.min(timeoutMs, this.opts.startTimeoutMs ?? 60_000)
+    const deadline = Date.now() + waitMs
     for (;;) {
       const pod = await kube.get<CalicoPod>(Resources.pods, name, namespace).catch(() => undefined)
       const phase = pod?.status?.phase
@@ -111,7 +112,7 @@ export class DebugPodRunner implements NodeRunner {
         throw new NodeAccessError(node.name, 'no-agent-pod', `${node.name}: debug pod ${namespace}/${name} did not start (${waiting ?? phase})`, {via: 'exec', target: `${namespace}/${name}`})
       }
       if (Date.now() >= deadline) {
-        throw new NodeAccessError(node.name, 'timeout', `${node.name}: debug pod ${namespace}/${name} not running after ${Math.round((deadline - Date.now() + (this.opts.startTimeoutMs ?? 60_000)) / 1000)}s (${waiting ?? phase ?? 'no status'})`, {
+        throw new NodeAccessError(node.name, 'timeout', `${node.name}: debug pod ${namespace}/${name} not running after ${Math.round(waitMs / 1000)}s (${waiting ?? phase ?? 'no status'})`, {
           via: 'exec',
           target: `${namespace}/${name}`,
           remedy: `kubectl describe pod -n ${namespace} ${name}`,
