@@ -62,9 +62,9 @@ kube-proxy runs next to BPF with iptables cleanup on; 2 usage or API error, or C
       const nodes =
         flags['node-state'] === 'log'
           ? undefined
-          : async (calico: {namespace: string; version?: string}) => {
+          : async (calico: {namespace: string; version?: string; image?: string}) => {
               const {openRunner, resolveVia} = await import('../flags/node-access.js')
-              const cluster = {kube, calicoNamespace: calico.namespace}
+              const cluster = {kube, calicoNamespace: calico.namespace, calicoNodeImage: calico.image}
               const runner = await openRunner(flags, cluster)
               closeRunner = () => runner.close()
               return {

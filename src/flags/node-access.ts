@@ -9,8 +9,8 @@ import type {NodeRunner, TransportKind} from '../lib/nodes/types.js'
 export const nodeAccessFlags = {
   via: Flags.option({
     description:
-      'How to reach nodes: ssh, exec (into the calico-node pod through the API), local (this machine), or auto (ssh when --ssh-* flags are given, else exec with a cluster, else local).',
-    options: ['auto', 'ssh', 'exec', 'local'] as const,
+      'How to reach nodes: ssh, exec (into the calico-node pod through the API), debug (a short-lived privileged pod per node running the calico-node image, with the host\'s /sys/fs/bpf; deleted afterwards), local (this machine), or auto (ssh when --ssh-* flags are given, else exec with a cluster, else local).',
+    options: ['auto', 'ssh', 'exec', 'debug', 'local'] as const,
     default: 'auto',
     helpGroup: 'NODE ACCESS',
   })(),
@@ -43,7 +43,7 @@ export const nodeAccessFlags = {
 }
 
 export interface NodeAccessFlagValues {
-  via: 'auto' | 'ssh' | 'exec' | 'local'
+  via: 'auto' | 'ssh' | 'exec' | 'debug' | 'local'
   'ssh-user'?: string
   'ssh-port'?: number
   'ssh-identity'?: string[]
@@ -77,9 +77,18 @@ export function resolveVia(flags: NodeAccessFlagValues, cluster: {calicoNamespac
 /** Builds the NodeRunner the flags ask for; transports are imported only when used (ssh2 costs start-up time). */
 export async function openRunner(
   flags: NodeAccessFlagValues,
-  cluster: {kube: KubeClient; calicoNamespace?: string} | undefined,
+  cluster: {kube: KubeClient; calicoNamespace?: string; calicoNodeImage?: string} | undefined,
 ): Promise<NodeRunner> {
   const via = resolveVia(flags, cluster)
+  if (via === 'debug') {
+    if (!cluster?.calicoNamespace || !cluster.calicoNodeImage) {
+      throw new UserError('--via debug needs a cluster with the calico-node DaemonSet (its image is what the debug pods run)', {
+        remedy: 'Pass --kubeconfig, or use --via ssh.',
+      })
+    }
+    const {DebugPodRunner} = await import('../lib/nodes/debug-pod.js')
+    return new DebugPodRunner({kube: cluster.kube, namespace: cluster.calicoNamespace, image: cluster.calicoNodeImage})
+  }
   if (via === 'exec') {
     if (!cluster) {
       throw new UserError('--via exec needs a cluster', {remedy: 'Pass --kubeconfig (or use --via ssh / --via local).'})

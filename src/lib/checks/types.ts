@@ -31,7 +31,7 @@ export interface NodeFacts {
   /** OS image / PRETTY_NAME, a distro hint when /proc/version is missing. */
   osImage?: string
   /** How the facts were fetched. */
-  via?: 'local' | 'ssh' | 'exec'
+  via?: 'local' | 'ssh' | 'exec' | 'debug'
 }
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip'

@@ -48,7 +48,8 @@ export async function openDumpSession(opts: DumpSessionOptions): Promise<DumpSes
     }
     install = detectInstall(state)
   }
-  const cluster = kube ? {kube, calicoNamespace: install?.calicoNamespace} : undefined
+  const calicoNodeImage = install?.calicoNode?.spec?.template?.spec?.containers?.find((c) => c.name === 'calico-node')?.image
+  const cluster = kube ? {kube, calicoNamespace: install?.calicoNamespace, calicoNodeImage} : undefined
   const via = resolveVia(opts.access, cluster)
   const targets = selectNodes(state, {names: opts.nodes, all: opts.allNodes})
   const runner = await openRunner(opts.access, cluster)

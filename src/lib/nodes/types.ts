@@ -40,7 +40,8 @@ export interface NodeTarget {
   addresses?: NodeAddress[]
 }
 
-export type TransportKind = 'ssh' | 'exec' | 'local'
+/** debug: a short-lived privileged pod per node (exec into it), for when calico-node itself is broken. */
+export type TransportKind = 'ssh' | 'exec' | 'local' | 'debug'
 
 export interface NodeRunner {
   readonly via: TransportKind

@@ -70,7 +70,7 @@ export async function collectStatus(
   opts: {
     logConcurrency?: number
     /** Opens the reader for the nodes' BPF state once Calico's namespace and version are known; none: the log only. */
-    nodes?: (calico: {namespace: string; version?: string}) => Promise<StatusNodeReader>
+    nodes?: (calico: {namespace: string; version?: string; image?: string}) => Promise<StatusNodeReader>
   } = {},
 ): Promise<StatusReport> {
   const state = await collectClusterState(kube)
@@ -115,7 +115,11 @@ export async function collectStatus(
     install.calicoNamespace
       ? nodeStatuses(kube, install.calicoNamespace, linuxNodes, configured.bpf, {
           logConcurrency: opts.logConcurrency,
-          nodes: await opts.nodes?.({namespace: install.calicoNamespace, version: install.calicoVersion}),
+          nodes: await opts.nodes?.({
+            namespace: install.calicoNamespace,
+            version: install.calicoVersion,
+            image: install.calicoNode?.spec?.template?.spec?.containers?.find((c) => c.name === 'calico-node')?.image,
+          }),
         })
       : Promise.resolve([] as NodeStatus[]),
     install.calicoNamespace
