@@ -30,14 +30,46 @@ const entryPoints = [
   })),
 ]
 
+// Inside the bundle only: lighter stand-ins for packages @oclif/core loads on every start (see each file for why).
+const SHIMS = {
+  debug: './scripts/bundle-shims/debug.cjs',
+  'supports-color': './scripts/bundle-shims/supports-color.cjs',
+  'wsl-utils': './scripts/bundle-shims/wsl-utils.mjs',
+}
+
 // A package we import() lazily is loaded by Node from node_modules: it is off the start-up path anyway, and a split
 // chunk of a CommonJS package has only a default export, so `const {parse} = await import('yaml')` would find nothing.
 const lazyPackagesStayExternal = {
   name: 'lazy-packages-stay-external',
   setup(pluginBuild) {
     pluginBuild.onResolve({filter: /^[^./]/}, (args) =>
-      args.kind === 'dynamic-import' && !args.path.startsWith('node:') ? {path: args.path, external: true} : undefined,
+      args.kind === 'dynamic-import' && !args.path.startsWith('node:') && !(args.path in SHIMS)
+        ? {path: args.path, external: true}
+        : undefined,
     )
+  },
+}
+
+// What @oclif/core requires eagerly but our start-up never uses: loaded on first use (scripts/bundle-shims/lazy.cjs).
+const LAZY_IN_OCLIF = ['child_process', 'readline', 'perf_hooks', 'tinyglobby', 'minimatch', 'lilconfig', 'ejs']
+const lazyInOclif = {
+  name: 'lazy-in-oclif',
+  setup(pluginBuild) {
+    const filter = new RegExp(`^(node:)?(${LAZY_IN_OCLIF.join('|')})$`)
+    pluginBuild.onResolve({filter}, async (args) => {
+      if (args.kind !== 'require-call' || !args.importer.includes('/node_modules/@oclif/core/')) return undefined
+      const builtin = args.path.startsWith('node:') || ['child_process', 'readline', 'perf_hooks'].includes(args.path)
+      // The real module: a built-in stays a runtime require; a package is bundled from where oclif would load it.
+      const target = builtin
+        ? `node:${args.path.replace(/^node:/, '')}`
+        : (await pluginBuild.resolve(args.path, {kind: 'require-call', resolveDir: args.resolveDir, pluginData: 'real'})).path
+      return {path: target, namespace: 'lazy', pluginData: target}
+    })
+    pluginBuild.onLoad({filter: /.*/, namespace: 'lazy'}, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(join(root, 'scripts', 'bundle-shims', 'lazy.cjs'))})(() => require(${JSON.stringify(args.pluginData)}))`,
+      loader: 'js',
+      resolveDir: root,
+    }))
   },
 }
 
@@ -60,7 +92,8 @@ await build({
   // Left to node_modules: packages with native add-ons or optional runtime requires (ssh2 → cpu-features,
   // client-node → ws, openid-client…) and oclif's TypeScript development mode (never used by the built CLI).
   external: ['@kubernetes/client-node', 'ssh2', 'typescript', 'ts-node'],
-  plugins: [lazyPackagesStayExternal],
+  plugins: [lazyPackagesStayExternal, lazyInOclif],
+  alias: SHIMS,
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins and read __dirname.
   banner: {
     js: [
