@@ -50,19 +50,23 @@ const lazyPackagesStayExternal = {
   },
 }
 
-// Built-ins that @oclif/core requires eagerly but our start-up never uses: loaded on first use instead.
-const LAZY_BUILTINS = ['child_process', 'readline', 'perf_hooks']
-const lazyOclifBuiltins = {
-  name: 'lazy-oclif-builtins',
+// What @oclif/core requires eagerly but our start-up never uses: loaded on first use (scripts/bundle-shims/lazy.cjs).
+const LAZY_IN_OCLIF = ['child_process', 'readline', 'perf_hooks', 'tinyglobby', 'minimatch', 'lilconfig', 'ejs']
+const lazyInOclif = {
+  name: 'lazy-in-oclif',
   setup(pluginBuild) {
-    const filter = new RegExp(`^(node:)?(${LAZY_BUILTINS.join('|')})$`)
-    pluginBuild.onResolve({filter}, (args) =>
-      args.kind === 'require-call' && args.importer.includes('/node_modules/@oclif/core/')
-        ? {path: args.path.replace(/^node:/, ''), namespace: 'lazy-builtin'}
-        : undefined,
-    )
-    pluginBuild.onLoad({filter: /.*/, namespace: 'lazy-builtin'}, (args) => ({
-      contents: `module.exports = require(${JSON.stringify(join(root, 'scripts', 'bundle-shims', 'lazy-builtin.cjs'))})(${JSON.stringify('node:' + args.path)})`,
+    const filter = new RegExp(`^(node:)?(${LAZY_IN_OCLIF.join('|')})$`)
+    pluginBuild.onResolve({filter}, async (args) => {
+      if (args.kind !== 'require-call' || !args.importer.includes('/node_modules/@oclif/core/')) return undefined
+      const builtin = args.path.startsWith('node:') || ['child_process', 'readline', 'perf_hooks'].includes(args.path)
+      // The real module: a built-in stays a runtime require; a package is bundled from where oclif would load it.
+      const target = builtin
+        ? `node:${args.path.replace(/^node:/, '')}`
+        : (await pluginBuild.resolve(args.path, {kind: 'require-call', resolveDir: args.resolveDir, pluginData: 'real'})).path
+      return {path: target, namespace: 'lazy', pluginData: target}
+    })
+    pluginBuild.onLoad({filter: /.*/, namespace: 'lazy'}, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(join(root, 'scripts', 'bundle-shims', 'lazy.cjs'))})(() => require(${JSON.stringify(args.pluginData)}))`,
       loader: 'js',
       resolveDir: root,
     }))
@@ -88,7 +92,7 @@ await build({
   // Left to node_modules: packages with native add-ons or optional runtime requires (ssh2 → cpu-features,
   // client-node → ws, openid-client…) and oclif's TypeScript development mode (never used by the built CLI).
   external: ['@kubernetes/client-node', 'ssh2', 'typescript', 'ts-node'],
-  plugins: [lazyPackagesStayExternal, lazyOclifBuiltins],
+  plugins: [lazyPackagesStayExternal, lazyInOclif],
   alias: SHIMS,
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins and read __dirname.
   banner: {

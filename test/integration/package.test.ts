@@ -1,0 +1,57 @@
+/**
+ * What `npm pack` ships is what users run: pack the built package, install the tarball into an empty project (deps
+ * from the npm registry or npm's cache), and run the installed bin as `npx ebpfctl` would. Catches a bundle that
+ * needs something left out of `files`, a dependency only present as a devDependency, or a broken bin.
+ */
+import {execFile} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+const run = promisify(execFile)
+const repo = process.cwd()
+
+describe('npm pack: the tarball installs into an empty project and runs', () => {
+  let dir: string
+  let bin: string
+  let files: string[] = []
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ebpfctl-pack-'))
+    const {stdout} = await run('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], {cwd: repo})
+    const [packed] = JSON.parse(stdout) as {filename: string; files: {path: string}[]}[]
+    files = packed!.files.map((f) => f.path)
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({name: 'consumer', version: '1.0.0', private: true}))
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, packed!.filename)], {
+      cwd: dir,
+      timeout: 240_000,
+    })
+    bin = join(dir, 'node_modules', '.bin', 'ebpfctl')
+  }, 300_000)
+
+  afterAll(() => rmSync(dir, {force: true, recursive: true}))
+
+  const installed = (args: string[]) =>
+    run(bin, args, {cwd: dir, env: {...process.env, KUBECONFIG: undefined, HOME: dir, NO_COLOR: '1'}})
+
+  it('ships the bundle and the manifest, not the sources or the tests', () => {
+    expect(files).toContain('bin/run.js')
+    expect(files).toContain('dist/cli.js')
+    expect(files).toContain('dist/commands/check.js')
+    expect(files).toContain('oclif.manifest.json')
+    expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([])
+  })
+
+  it('runs the README first command (local check) and help from the installed bin', async () => {
+    const check = await installed(['check', '--local', '-o', 'json']).catch((err: {stdout: string; code: number}) => err)
+    // The local check may warn or fail on this machine's kernel setup; it must run and print its JSON report.
+    expect(JSON.parse(check.stdout).summary).toBeDefined()
+    const help = await installed(['help', 'check'])
+    expect(help.stdout).toContain('USAGE')
+    const version = await installed(['--version'])
+    const pjson = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {version: string}
+    expect(version.stdout).toContain(`ebpfctl/${pjson.version}`)
+  })
+})
