@@ -39,7 +39,7 @@ interface Kind {
 
 const KINDS: Kind[] = [
   {name: '500 on every attempt', fault: {status: 500}, attempts: 5},
-  {name: '429 Retry-After: 1, once', fault: {status: 429, retryAfterSeconds: 1}, attempts: 1, mustSucceed: true},
+  {name: '429 with Retry-After 1 s, once', fault: {status: 429, retryAfterSeconds: 1}, attempts: 1, mustSucceed: true},
   {name: 'dropped connection, every attempt', fault: 'drop', attempts: 5},
   {name: 'hang', fault: 'hang', attempts: 1},
   {name: 'held, lands 300 ms later, connection dropped', fault: {late: 'drop', landAfterMs: 300}, attempts: 1},
