@@ -122,19 +122,21 @@ function operatorSuite(release: OperatorRelease): void {
       expect((await installation()).metadata.resourceVersion).toBe(before)
     }, 120_000)
 
-    it('enable --dsr: Installation BPF; the operator rolls calico-node out for BPF and only then sets bpfEnabled; kube-proxy off; DSR', async () => {
+    it('enable --dsr: Installation BPF; the operator rolls calico-node out for BPF and sets bpfEnabled; kube-proxy off only after that rollout; DSR', async () => {
       const cnWatch = new Watch(c, ['daemonset', 'calico-node', '-n', 'calico-system'], daemonSetFields)
       const fcWatch = new Watch(
         c,
         ['felixconfigurations.crd.projectcalico.org', 'default'],
         `{.spec.bpfEnabled}|{.metadata.annotations.operator\\.tigera\\.io/bpfEnabled}`,
       )
+      const kpWatch = new Watch(c, ['daemonset', 'kube-proxy', '-n', 'kube-system'], '{.spec.template.spec.nodeSelector}')
       let r
       try {
         r = await ebpfctl(['enable', '--dsr', ...FAST], c.kubeconfig, 240_000)
       } finally {
         cnWatch.stop()
         fcWatch.stop()
+        kpWatch.stop()
       }
       expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0)
 
@@ -144,17 +146,19 @@ function operatorSuite(release: OperatorRelease): void {
       expect(fc.metadata.annotations?.[BPF_ANNOTATION]).toBe('true')
       expect(fc.spec.bpfExternalServiceMode).toBe('DSR')
 
-      // Order, from the two watches: the first event with bpfEnabled true comes after calico-node's BPF rollout
-      // (the operator's gate, isRolloutCompleteWithBPFVolumes).
+      // The operator, not ebpfctl, set bpfEnabled: the first event with it true carries the operator's annotation.
       const bpfOn = fcWatch.events.find((e) => e.fields[0] === 'true')
       expect(bpfOn, JSON.stringify(fcWatch.events)).toBeDefined()
       expect(bpfOn!.fields[1]).toBe('true')
+      // calico-node really rolled out for BPF (it did not start so), and ebpfctl took kube-proxy off only after that
+      // rollout was complete. (The operator itself does not wait for it: its gate, isRolloutCompleteWithBPFVolumes,
+      // looks for the bpffs volume, which v1.42/v1.43 always render, so bpfEnabled may come before the rollout.)
       const rolledOut = cnWatch.events.find((e) => rolledOutWithBpf(e.fields))
       expect(rolledOut, JSON.stringify(cnWatch.events)).toBeDefined()
-      expect(bpfOn!.rv).toBeGreaterThan(rolledOut!.rv)
-      // …and the BPF template was really rolled (it did not start complete): some event saw it not yet rolled out.
-      expect(cnWatch.events.some((e) => bpfTemplate(e.fields[5]) && !rolledOutWithBpf(e.fields))).toBe(true)
       expect(cnWatch.events.some((e) => !bpfTemplate(e.fields[5]))).toBe(true)
+      const kubeProxyOff = kpWatch.events.find((e) => (e.fields[0] ?? '').includes('non-calico'))
+      expect(kubeProxyOff, JSON.stringify(kpWatch.events)).toBeDefined()
+      expect(kubeProxyOff!.rv).toBeGreaterThan(rolledOut!.rv)
 
       const cn = await calicoNode()
       expect(bootstrapCommand(cn)).toBe('calico-node -init')
