@@ -78,7 +78,7 @@ describe('long findings wrap at word boundaries with their indentation', () => {
 })
 
 describe('status uses check colours', () => {
-  it('BPF active green, fallen back red, disagreements red', async () => {
+  it('BPF ready green, configured but not attached red, disagreements red', async () => {
     const saved = process.env.NO_COLOR
     delete process.env.NO_COLOR
     await configureColor({stream: {isTTY: true} as NodeJS.WriteStream})
@@ -89,20 +89,25 @@ describe('status uses check colours', () => {
       nodes: {
         total: 3,
         groups: [
-          {dataplane: 'bpf', count: 2, nodes: ['a', 'b']},
-          {dataplane: 'fallen-back', count: 1, nodes: ['c']},
+          {dataplane: 'bpf-ready', count: 2, nodes: ['a', 'b']},
+          {dataplane: 'bpf-not-attached', count: 1, nodes: ['c']},
+        ],
+        list: [
+          {node: 'a', verdict: 'bpf-ready', source: 'ifstate-bpftool', reason: '4 interfaces ready'},
+          {node: 'b', verdict: 'bpf-ready', source: 'ifstate-bpftool', reason: '4 interfaces ready'},
+          {node: 'c', verdict: 'bpf-not-attached', source: 'ifstate-bpftool', reason: 'no interface ready'},
         ],
         unreadable: [],
       },
       kubeProxy: {state: 'disabled', ready: 0, desired: 0, selectorKeys: ['non-calico']},
       dsr: {mode: 'Tunnel', explicit: false},
       apiAddress: {source: 'none'},
-      disagreements: ['node c fell back to iptables'],
+      disagreements: ['node c: BPF configured but not attached'],
     }
     const text = renderStatus(status as never)
     if (saved !== undefined) process.env.NO_COLOR = saved
-    expect(text).toContain('\u001B[32mBPF active\u001B[39m: 2')
-    expect(text).toContain('\u001B[31mfallen back to iptables\u001B[39m: 1 (c)')
+    expect(text).toContain('\u001B[32mBPF ready\u001B[39m: 2')
+    expect(text).toContain('\u001B[31mBPF configured but not attached\u001B[39m: 1 (c)')
     expect(text).toContain('\u001B[31mDisagreements:\u001B[39m')
   })
 })
