@@ -79,6 +79,11 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     process.stdout.write(text.endsWith('\n') ? text : text + '\n')
   }
 
+  /** out/err/outDocument as one object, for the helpers in src/flags that print a command's results. */
+  protected printers(): {out(text: string): void; err(text: string): void; outDocument(text: string): void} {
+    return {out: (t) => this.out(t), err: (t) => this.err(t), outDocument: (t) => this.outDocument(t)}
+  }
+
   protected override async catch(
     err: Error & {exitCode?: number; oclif?: {exit?: number}; parse?: unknown; flags?: string[]},
   ): Promise<unknown> {

@@ -1,3 +1,5 @@
+import type {DumpSession, DumpSessionOptions} from '../lib/dataplane/session.js'
+import type {NodeErrorLike} from '../lib/output/node-errors.js'
 import {dumpFlags} from './dump.js'
 
 /** Flags of the fleet views (conntrack stats, dataplane counters, nat aff/maglev): the dumps' flags without filters. */
@@ -20,4 +22,40 @@ export async function parseServiceFlag(value: string | undefined): Promise<{name
     throw new UserError(`--service=${value} is not NAMESPACE/NAME`, {remedy: 'For example: --service default/kubernetes'})
   }
   return {namespace: m[1]!, name: m[2]!}
+}
+
+/** What a fleet view command hands to runFleetView: its report, its table, and when the report is a failure. */
+export interface FleetView<R extends {nodes: NodeErrorLike[]}> {
+  build(session: DumpSession): Promise<R>
+  renderTable(report: R, wide: boolean): Promise<string>
+  /** A failure beyond a node that could not be read (e.g. a conntrack map over its fill limit). */
+  failed?(report: R): boolean
+}
+
+/**
+ * The one run of every fleet view: open the dump session, build the report, print it in the `-o` format (documents
+ * on stdout), node errors on stderr, exit 1 when a node could not be read or the view says the report fails.
+ */
+export async function runFleetView<R extends {nodes: NodeErrorLike[]}>(
+  io: {out(text: string): void; err(text: string): void; outDocument(text: string): void},
+  sessionOptions: DumpSessionOptions,
+  output: string,
+  view: FleetView<R>,
+): Promise<void> {
+  const [{openDumpSession}, {isDocumentFormat, machineDocument}, {writeNodeErrors}, {ExitCode}] = await Promise.all([
+    import('../lib/dataplane/session.js'),
+    import('../lib/output/terminal.js'),
+    import('../lib/output/node-errors.js'),
+    import('../lib/errors.js'),
+  ])
+  const session = await openDumpSession(sessionOptions)
+  try {
+    const report = await view.build(session)
+    if (isDocumentFormat(output)) io.outDocument(await machineDocument(output, report))
+    else io.out(await view.renderTable(report, output === 'wide'))
+    writeNodeErrors(report.nodes, (t) => io.err(t))
+    if (report.nodes.some((n) => n.error) || view.failed?.(report)) process.exitCode = ExitCode.Failed
+  } finally {
+    await session.close()
+  }
 }

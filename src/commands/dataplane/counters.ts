@@ -1,8 +1,7 @@
 import {BaseCommand} from '../../base-command.js'
 import {dumpSessionOptions} from '../../flags/dump.js'
-import {fleetFlags} from '../../flags/fleet.js'
+import {fleetFlags, runFleetView} from '../../flags/fleet.js'
 import {nodeAccessFlags} from '../../flags/node-access.js'
-import {ExitCode} from '../../lib/errors.js'
 
 export default class DataplaneCounters extends BaseCommand<typeof DataplaneCounters> {
   static override description = `What Calico's BPF programs did with packets on each node: accepted, dropped by reason, redirected.
@@ -22,24 +21,12 @@ Exit status: 0 read; 1 a node could not be read; 2 usage or API error.`
 
   async run(): Promise<void> {
     const {flags} = this
-    const {openDumpSession} = await import('../../lib/dataplane/session.js')
-    const session = await openDumpSession(dumpSessionOptions(flags, this.requestTimeoutMs()))
-    try {
-      const {countersReport} = await import('../../lib/dataplane/counters.js')
-      const {jsonDocument, yamlDocument} = await import('../../lib/output/terminal.js')
-      const structured = flags.output === 'json' || flags.output === 'yaml'
-      const report = await countersReport(session, {concurrency: flags.concurrency, withInterfaces: structured})
-      if (flags.output === 'json') this.outDocument(jsonDocument(report))
-      else if (flags.output === 'yaml') this.outDocument(await yamlDocument(report))
-      else {
-        const {renderCountersReport} = await import('../../lib/dataplane/render.js')
-        this.out(renderCountersReport(report, flags.output === 'wide'))
-      }
-      const {writeNodeErrors} = await import('../../lib/output/node-errors.js')
-      writeNodeErrors(report.nodes, (t) => this.err(t))
-      if (report.nodes.some((n) => n.error)) process.exitCode = ExitCode.Failed
-    } finally {
-      await session.close()
-    }
+    // Per-interface detail is only in the documents (the table sums it).
+    const withInterfaces = flags.output === 'json' || flags.output === 'yaml'
+    await runFleetView(this.printers(), dumpSessionOptions(flags, this.requestTimeoutMs()), flags.output, {
+      build: async (session) =>
+        (await import('../../lib/dataplane/counters.js')).countersReport(session, {concurrency: flags.concurrency, withInterfaces}),
+      renderTable: async (report, wide) => (await import('../../lib/dataplane/render.js')).renderCountersReport(report, wide),
+    })
   }
 }

@@ -2,9 +2,8 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../base-command.js'
 import {dumpSessionOptions} from '../../flags/dump.js'
-import {fleetFlags, parseServiceFlag} from '../../flags/fleet.js'
+import {fleetFlags, parseServiceFlag, runFleetView} from '../../flags/fleet.js'
 import {nodeAccessFlags} from '../../flags/node-access.js'
-import {ExitCode} from '../../lib/errors.js'
 
 export default class NatMaglev extends BaseCommand<typeof NatMaglev> {
   static override description = "Calico's Maglev lookup table on nodes (v3.32+): per Service, how its slots are spread over the backends, joined to Services and pods."
@@ -20,23 +19,10 @@ export default class NatMaglev extends BaseCommand<typeof NatMaglev> {
   async run(): Promise<void> {
     const {flags} = this
     const service = await parseServiceFlag(flags.service)
-    const {openDumpSession} = await import('../../lib/dataplane/session.js')
-    const session = await openDumpSession(dumpSessionOptions(flags, this.requestTimeoutMs()))
-    try {
-      const {natMaglevReport} = await import('../../lib/dataplane/nat-tables.js')
-      const {jsonDocument, yamlDocument} = await import('../../lib/output/terminal.js')
-      const report = await natMaglevReport(session, {concurrency: flags.concurrency, service})
-      if (flags.output === 'json') this.outDocument(jsonDocument(report))
-      else if (flags.output === 'yaml') this.outDocument(await yamlDocument(report))
-      else {
-        const {renderNatMaglevTable} = await import('../../lib/dataplane/render.js')
-        this.out(renderNatMaglevTable(report, flags.output === 'wide'))
-      }
-      const {writeNodeErrors} = await import('../../lib/output/node-errors.js')
-      writeNodeErrors(report.nodes, (t) => this.err(t))
-      if (report.nodes.some((n) => n.error)) process.exitCode = ExitCode.Failed
-    } finally {
-      await session.close()
-    }
+    await runFleetView(this.printers(), dumpSessionOptions(flags, this.requestTimeoutMs()), flags.output, {
+      build: async (session) =>
+        (await import('../../lib/dataplane/nat-tables.js')).natMaglevReport(session, {concurrency: flags.concurrency, service}),
+      renderTable: async (report, wide) => (await import('../../lib/dataplane/render.js')).renderNatMaglevTable(report, wide),
+    })
   }
 }
