@@ -3,6 +3,7 @@ import {type AddressInfo, type Socket, createServer} from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
 
 import {httpGet} from '../../../src/lib/verify/http-probe.js'
+import {latencyProbes} from '../../../src/lib/verify/probes.js'
 
 // The latency probe reads HTTP/1.1 off the socket itself (node:http's own work would sit in the timed window): a raw
 // server on 127.0.0.1 sends each framing, split across writes, and hostile answers.
@@ -77,5 +78,39 @@ describe('httpGet (verify latency probe)', () => {
     closeServer!()
     port = await serve((s) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n'))
     await expect(get(port)).rejects.toThrow(/bad Content-Length/)
+  })
+})
+
+describe('latencyProbes pacing (--request-interval)', () => {
+  const dataplane = {label: 'BPF', bpfEnabled: true, externalServiceMode: 'Tunnel', calicoInstall: 'manifest'} as const
+  const answer = (s: Socket) => s.end('HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n127.0.0.1:40000')
+
+  it('starts a request every intervalMs (start to start), as a curl loop is spaced by its process starts', async () => {
+    const starts: number[] = []
+    const port = await serve((s) => {
+      starts.push(performance.now())
+      answer(s)
+    })
+    const ac = new AbortController()
+    const {stats, findings} = await latencyProbes([{node: 'n1', address: '127.0.0.1'}], port, 6, dataplane, {requestTimeoutMs: 2000, signal: ac.signal, intervalMs: 40})
+    expect(findings[0]!.status).toBe('pass')
+    const gaps = starts.slice(1).map((t, i) => t - starts[i]!)
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(35)
+    expect(stats[0]).toMatchObject({requests: 6, errors: 0, intervalMs: 40})
+    expect(stats[0]!.wallMs).toBeGreaterThanOrEqual(5 * 40 - 5)
+    // The pacing waits are not ebpfctl's overhead.
+    expect(stats[0]!.overheadMs).toBeGreaterThanOrEqual(0)
+    expect(stats[0]!.overheadMs).toBeLessThan(20)
+  })
+
+  it('back to back with 0; an abort ends the waits at once', async () => {
+    const port = await serve(answer)
+    const ac = new AbortController()
+    const t0 = performance.now()
+    const fast = await latencyProbes([{node: 'n1', address: '127.0.0.1'}], port, 5, dataplane, {requestTimeoutMs: 2000, signal: ac.signal, intervalMs: 0})
+    expect(fast.stats[0]).toMatchObject({requests: 5, intervalMs: 0})
+    setTimeout(() => ac.abort(), 100)
+    await latencyProbes([{node: 'n1', address: '127.0.0.1'}], port, 1000, dataplane, {requestTimeoutMs: 2000, signal: ac.signal, intervalMs: 5000})
+    expect(performance.now() - t0).toBeLessThan(2000)
   })
 })
