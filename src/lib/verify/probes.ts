@@ -142,7 +142,9 @@ export async function latencyProbes(
         waitedMs += performance.now() - w0
       }
       const started = performance.now()
-      nextStart = started + opts.intervalMs
+      // On a grid from the first start: a late timer shortens the next wait instead of stretching the whole loop; after
+      // a request slower than the interval, the next starts at once (one, not a burst).
+      nextStart = Math.max(nextStart + opts.intervalMs, started)
       try {
         const a = await httpGet(t.address, nodePort, '/clientip', {timeoutMs: opts.requestTimeoutMs, maxBytes: ANSWER_BYTES})
         timedMs += a.ms
