@@ -21,8 +21,8 @@ const HEAD_BYTES = 16 * 1024
  *
  * The exchange is done on the socket itself, not with node:http: the timed window must hold the network and the
  * server, not the client library. node:http's request/response objects and stream events cost ~0.4 ms of this
- * process's own work per request inside the window on a loaded 2-CPU machine (bench/verify-latency.ts), which is a
- * third of a sub-millisecond path. The response framing read here is the small part of HTTP/1.1 a GET needs:
+ * process's own work per request inside the window on the netns rig (a loaded 2-CPU machine), a third of what a curl
+ * loop measures there. The response framing read here is the small part of HTTP/1.1 a GET needs:
  * Content-Length, chunked, or the body up to the server's close.
  */
 export function httpGet(host: string, port: number, path: string, opts: {timeoutMs: number; maxBytes: number}): Promise<HttpAnswer> {

@@ -115,7 +115,7 @@ function sourceIpFinding(
  * `--requests N` new connections to each target's NodePort, one after the other and paced: a request starts every
  * `intervalMs` (start to start), as in a curl loop, where starting a process spaces the requests. Back to back, each
  * exchange finds the path hot (the client, the server and the kernel path in cache, the CPUs awake) and measures less
- * than a user's curl loop does (bench/verify-latency.ts: about half of it on the netns rig).
+ * than a user's curl loop does (bench/verify-latency.ts: 35–70% less on the netns rig).
  */
 export async function latencyProbes(
   targets: Target[],
