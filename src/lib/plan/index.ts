@@ -33,14 +33,6 @@ export {
 } from './session.js'
 export {DSR_WARNINGS, NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY, RESTARTED_AT, StepIds} from './steps.js'
 export * from './types.js'
-export {
-  FELIX_BPF_ACTIVE,
-  FELIX_BPF_FALLBACK,
-  type NodeDataplane,
-  type NodeReport,
-  classifyFelixLog,
-  readNodeDataplanes,
-} from './waits.js'
 export {type StatusReport, collectStatus, renderStatus} from './status.js'
 export {renderChangeSummary} from './summary.js'
 export {LOCK_LEASE} from './lock.js'

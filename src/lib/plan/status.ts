@@ -6,11 +6,11 @@ import type {DataplaneReadOptions} from '../dataplane/read.js'
 import type {IfaceSummary, NodeVerdict} from '../dataplane/ifstate.js'
 import type {NodeRunner, NodeTarget} from '../nodes/types.js'
 import {UserError} from '../errors.js'
+import {FALLBACK_LOG_LIMIT_BYTES, readNodeDataplanes, verdictFromFelixLog} from '../felix-log.js'
 import {paint} from '../output/color.js'
 import {type EnableRecord, readRecord} from './record.js'
 import {RecordError} from './record-check.js'
 import {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY} from './steps.js'
-import {type NodeReport, readNodeDataplanes} from './waits.js'
 
 /** A node's dataplane as status shows it. */
 export type StatusDataplane = NodeVerdict
@@ -36,9 +36,6 @@ export interface StatusNodeReader {
   /** false: no fallback to Felix's log line for nodes whose BPF state cannot be read. */
   logFallback: boolean
 }
-
-/** Bytes read of one calico-node log when it is the fallback: Felix's start-up line is near the start. */
-export const FALLBACK_LOG_LIMIT_BYTES = 64 * 1024
 
 export interface StatusReport {
   install: {type: string; calicoNamespace?: string; calicoVersion?: string}
@@ -223,24 +220,6 @@ export async function collectStatus(
   }
 }
 
-/** A verdict from Felix's start-up log line (the fallback: it says what Felix started, not what is attached). */
-function fromLog(r: NodeReport, configuredBpf: boolean, dataplaneError?: string): NodeStatus {
-  const base = {node: r.node, source: 'felix-log' as const, ...(dataplaneError ? {dataplaneError} : {})}
-  const why = dataplaneError ? `; BPF state unreadable: ${dataplaneError}` : ''
-  if (r.error !== undefined) {
-    return {...base, verdict: 'unreachable', reason: dataplaneError ? `${dataplaneError}; calico-node log: ${r.error}` : r.error}
-  }
-  if (r.dataplane === 'bpf') {
-    return {...base, verdict: 'bpf-ready', reason: `Felix's log line (fallback): BPF endpoint manager started${why}`}
-  }
-  if (r.dataplane === 'fallen-back') {
-    return {...base, verdict: 'bpf-not-attached', reason: `Felix's log line (fallback): the kernel does not support BPF, Felix fell back to iptables${why}`}
-  }
-  return configuredBpf
-    ? {...base, verdict: 'unknown', reason: `Felix's start-up line is not in the first ${FALLBACK_LOG_LIMIT_BYTES / 1024} KiB of its log (restarted or rotated?)${why}`}
-    : {...base, verdict: 'iptables', reason: `Felix's log has no BPF start line (fallback)${why}`}
-}
-
 /**
  * Per node: the ifstate map through the runner (concurrency-bounded, each read bounded in bytes and time), then, only
  * for nodes whose BPF state could not be read, Felix's log line. Without a reader: the log line for every node.
@@ -261,7 +240,7 @@ async function nodeStatuses(
       tailLines: null,
       limitBytes: FALLBACK_LOG_LIMIT_BYTES,
     })
-    return reports.map((r) => fromLog(r, configuredBpf)).sort(byName)
+    return reports.map((r) => verdictFromFelixLog(r, configuredBpf)).sort(byName)
   }
   const [{runOnNodes}, {readIfstate, verdictFromIfstate}, {errorOf}] = await Promise.all([
     import('../nodes/fanout.js'),
@@ -295,7 +274,7 @@ async function nodeStatuses(
     for (const r of reports) {
       if (seen.has(r.node)) continue
       seen.add(r.node)
-      out.push(fromLog(r, configuredBpf, failed.get(r.node)))
+      out.push(verdictFromFelixLog(r, configuredBpf, failed.get(r.node)))
     }
     for (const [node, error] of failed) {
       if (!seen.has(node)) out.push({node, verdict: 'unreachable', source: 'felix-log', reason: `${error}; no calico-node pod to read a log from`, dataplaneError: error})
