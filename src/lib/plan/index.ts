@@ -33,7 +33,6 @@ export {
 } from './session.js'
 export {DSR_WARNINGS, NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY, RESTARTED_AT, StepIds} from './steps.js'
 export * from './types.js'
-export {type StatusReport, collectStatus, renderStatus} from './status.js'
 export {renderChangeSummary} from './summary.js'
 export {LOCK_LEASE} from './lock.js'
 export {type VerifyGate, VERIFY_SERVICES_STEP, verifyServicesStep, withVerifyStep} from './verify-step.js'

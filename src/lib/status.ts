@@ -1,16 +1,16 @@
-import type {DaemonSetObject} from '../kube/calico-types.js'
-import type {KubeClient} from '../kube/client.js'
-import {assessApiEndpoint} from '../kube/api-endpoint.js'
-import {collectClusterState, detectInstall} from '../kube/cluster.js'
-import type {DataplaneReadOptions} from '../dataplane/read.js'
-import type {IfaceSummary, NodeVerdict} from '../dataplane/ifstate.js'
-import type {NodeRunner, NodeTarget} from '../nodes/types.js'
-import {UserError} from '../errors.js'
-import {FALLBACK_LOG_LIMIT_BYTES, readNodeDataplanes, verdictFromFelixLog} from '../felix-log.js'
-import {paint} from '../output/color.js'
-import {type EnableRecord, readRecord} from './record.js'
-import {RecordError} from './record-check.js'
-import {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY} from './steps.js'
+import type {DaemonSetObject} from './kube/calico-types.js'
+import type {KubeClient} from './kube/client.js'
+import {assessApiEndpoint} from './kube/api-endpoint.js'
+import {collectClusterState, detectInstall} from './kube/cluster.js'
+import type {DataplaneReadOptions} from './dataplane/read.js'
+import type {IfaceSummary, NodeVerdict} from './dataplane/ifstate.js'
+import type {NodeRunner, NodeTarget} from './nodes/types.js'
+import {UserError} from './errors.js'
+import {FALLBACK_LOG_LIMIT_BYTES, readNodeDataplanes, verdictFromFelixLog} from './felix-log.js'
+import {paint} from './output/color.js'
+import {type EnableRecord, readRecord} from './plan/record.js'
+import {RecordError} from './plan/record-check.js'
+import {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY} from './plan/steps.js'
 
 /** A node's dataplane as status shows it. */
 export type StatusDataplane = NodeVerdict
@@ -243,9 +243,9 @@ async function nodeStatuses(
     return reports.map((r) => verdictFromFelixLog(r, configuredBpf)).sort(byName)
   }
   const [{runOnNodes}, {readIfstate, verdictFromIfstate}, {errorOf}] = await Promise.all([
-    import('../nodes/fanout.js'),
-    import('../dataplane/ifstate.js'),
-    import('../dataplane/nat.js'),
+    import('./nodes/fanout.js'),
+    import('./dataplane/ifstate.js'),
+    import('./dataplane/nat.js'),
   ])
   const outcomes = await runOnNodes(targets, (n) => readIfstate(reader.runner, n, reader.read), {
     concurrency: reader.concurrency,
