@@ -56,7 +56,11 @@ kube-proxy runs next to BPF with iptables cleanup on; 2 usage or API error, or C
       throw new UserError((err as Error).message, {remedy: 'For example --node-read-bytes 256Ki.'})
     }
     const access = nodeAccessOptions(flags)
-    const [kube, {collectStatus, renderStatus}] = await Promise.all([this.connectCluster(), import('../lib/status.js')])
+    const [kube, {collectStatus}, {renderStatus}] = await Promise.all([
+      this.connectCluster(),
+      import('../lib/status.js'),
+      import('../lib/output/status.js'),
+    ])
     let closeRunner: (() => Promise<void>) | undefined
     try {
       const nodes =

@@ -4,7 +4,8 @@ import {parseFelixBool} from '../../src/lib/kube/cluster.js'
 
 import Status from '../../src/commands/status.js'
 import {enableSession} from '../../src/lib/plan/index.js'
-import {collectStatus, renderStatus} from '../../src/lib/status.js'
+import {renderStatus} from '../../src/lib/output/status.js'
+import {collectStatus} from '../../src/lib/status.js'
 import {type TestCluster, startCluster} from '../support/operator-sim.js'
 
 const timing = {pollMs: 5, timeoutMs: 3000, retryDelayMs: 5}
