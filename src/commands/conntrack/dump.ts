@@ -33,7 +33,7 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
     const session = await openDumpSession(dumpSessionOptions(flags, this.requestTimeoutMs()))
     try {
       const {JsonConntrackSink, conntrackDump} = await import('../../lib/dataplane/conntrack.js')
-      const render = await import('../../lib/dataplane/render.js')
+      const render = await import('../../lib/output/dumps.js')
       const {jsonDocument, sanitizeForTerminal, yamlDocument} = await import('../../lib/output/terminal.js')
       // Rows carry node names and agent fields: the same sanitizing as out().
       const writeHuman = (text: string) => process.stdout.write(sanitizeForTerminal(text))
