@@ -29,8 +29,6 @@ export class ConntrackTally {
   /** More distinct signatures than MAX_SIGNATURES: the input is not a conntrack map; the result is partial. */
   overflow = false
 
-  constructor(private readonly decode: CtDecodeOptions = {}) {}
-
   add(key: Uint8Array, value: Uint8Array): void {
     const legs = legFlagOffsets(value.length)
     if (!legs || key.length === 0) {
@@ -63,14 +61,23 @@ export class ConntrackTally {
     return n
   }
 
-  /** Adds the tallied entries to `acc` (each group decoded once). */
-  addTo(acc: ConntrackStatsAccumulator): void {
-    for (const g of this.groups.values()) acc.add(decodeCtEntry(g.key, g.value, this.decode), g.count)
+  /** Adds the tallied entries to `acc`, each group decoded once with `decode` (the map's layout). */
+  addTo(acc: ConntrackStatsAccumulator, decode: CtDecodeOptions = {}): void {
+    for (const g of this.groups.values()) {
+      let entry
+      try {
+        entry = decodeCtEntry(g.key, g.value, decode)
+      } catch {
+        // As decodeConntrackDump does with an element it cannot decode: skipped, not counted.
+        continue
+      }
+      acc.add(entry, g.count)
+    }
   }
 
-  result(opts: CtStatsOptions = {}): ConntrackStats {
+  result(opts: CtStatsOptions = {}, decode: CtDecodeOptions = {}): ConntrackStats {
     const acc = new ConntrackStatsAccumulator(opts)
-    this.addTo(acc)
+    this.addTo(acc, decode)
     return acc.result()
   }
 }
