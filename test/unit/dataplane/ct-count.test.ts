@@ -6,7 +6,7 @@ import {
   ShowThenDumpSplitter,
   countConntrackOneCommand,
 } from '../../../src/lib/dataplane/ct-count.js'
-import {DataplaneReadError} from '../../../src/lib/dataplane/read.js'
+import {type DataplaneReadOptions, DataplaneReadError} from '../../../src/lib/dataplane/read.js'
 import {BpftoolDumpScanner, ConntrackStatsAccumulator, ConntrackTally, decodeCtEntry} from '../../../src/lib/maps/index.js'
 import type {NodeRunner, RunOptions, RunResult} from '../../../src/lib/nodes/types.js'
 import {ctEntries} from '../../support/ct-entries.js'
@@ -15,7 +15,7 @@ import {encodeCtEntry, renderBpftoolDumpJson} from '../../support/map-encoders.j
 const CT4 = '/sys/fs/bpf/tc/globals/cali_v4_ct4'
 const CT3 = '/sys/fs/bpf/tc/globals/cali_v4_ct3'
 const node = {name: 'node-1'}
-const opts = {source: 'bpftool' as const, timeoutMs: 1000, agentReachable: false}
+const opts: DataplaneReadOptions = {source: 'bpftool', timeoutMs: 1000, agentReachable: false}
 
 const showOf = (maps: {name: string; type?: string; max?: number; id?: number}[]) =>
   JSON.stringify(
