@@ -118,14 +118,16 @@ export class ShowThenDumpSplitter {
 
 /**
  * One remote command: `map show`, then the dump of the conntrack map, tallied. Returns undefined when the two-command
- * read must be used instead (the shell could not run, or selectMaps picks another map than the one dumped).
+ * read must be used instead (the shell could not run, selectMaps picks another map than the one dumped, or the dump
+ * has more distinct signatures than a tally keeps).
  */
 export async function countConntrackOneCommand(
   runner: NodeRunner,
   node: NodeTarget,
   opts: DataplaneReadOptions,
+  tallyOpts: {maxSignatures?: number} = {},
 ): Promise<CtCount | undefined> {
-  const tally = new ConntrackTally()
+  const tally = new ConntrackTally(tallyOpts.maxSignatures)
   const scanner = new BpftoolDumpScanner((k, v) => tally.add(k, v))
   const split = new ShowThenDumpSplitter(limits(opts).whole, scanner)
   const res = await runner.run(node, ['sh', '-c', CT_COUNT_SCRIPT, 'ebpfctl-ct-count', ...CT_CANDIDATE_PATHS], {
@@ -146,6 +148,8 @@ export async function countConntrackOneCommand(
     throw new DataplaneReadError(node.name, 'bpftool-failed', `bpftool -j map dump pinned ${split.dumped} failed: ${why}`)
   }
   const scan = scanner.end()
+  // Too many distinct signatures for a conntrack map: the tally is partial; decode every entry instead.
+  if (tally.overflow) return undefined
   return {
     tally,
     layout: selection.conntrack.layout.id,

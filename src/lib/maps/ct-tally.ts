@@ -18,16 +18,18 @@ function legFlagOffsets(valueLength: number): readonly [number, number] | undefi
   return undefined
 }
 
-/** Distinct signatures kept before giving up on tallying (a real map has a few dozen; see `overflow`). */
-const MAX_SIGNATURES = 1 << 16
+/** Distinct signatures kept (at most ~170 bytes each) before giving up; a real map has a few dozen. See `overflow`. */
+export const MAX_CT_SIGNATURES = 1 << 16
 
 export class ConntrackTally {
   /** signature → [count, key copy, value copy] */
   private readonly groups = new Map<number, {count: number; key: Uint8Array; value: Uint8Array}>()
   /** Elements whose value matches no conntrack layout (decodeCtEntry would reject them). */
   skipped = 0
-  /** More distinct signatures than MAX_SIGNATURES: the input is not a conntrack map; the result is partial. */
+  /** More distinct signatures than maxSignatures: the input is not a conntrack map; the result is partial. */
   overflow = false
+
+  constructor(private readonly maxSignatures = MAX_CT_SIGNATURES) {}
 
   add(key: Uint8Array, value: Uint8Array): void {
     const legs = legFlagOffsets(value.length)
@@ -46,12 +48,13 @@ export class ConntrackTally {
       g.count++
       return
     }
-    if (this.groups.size >= MAX_SIGNATURES) {
+    if (this.groups.size >= this.maxSignatures) {
       this.overflow = true
       this.skipped++
       return
     }
-    this.groups.set(sig, {count: 1, key: key.slice(), value: value.slice()})
+    // decodeCtEntry reads at most the first 40 key bytes (and only whether there are 40): a hostile long key costs no more.
+    this.groups.set(sig, {count: 1, key: key.slice(0, 40), value: value.slice()})
   }
 
   /** Entries tallied (not counting skipped ones). */

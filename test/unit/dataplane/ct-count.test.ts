@@ -120,6 +120,12 @@ describe('countConntrackOneCommand', () => {
     expect(await bad(`[${' '.repeat(200_000)}`, {...opts, maxOutputBytes: 100_000})).toMatch(/listing is longer than 100000 bytes/)
   })
 
+  it('more distinct signatures than a tally keeps: every entry is decoded instead (no partial count)', async () => {
+    const r = runner(() => ({stdout: `${showOf([{name: 'cali_v4_ct4'}])}\n#ebpfctl-ct-dump ${CT4}\n${dump}`, stderr: '', exitCode: 0}))
+    expect(await countConntrackOneCommand(r, node, opts, {maxSignatures: 2})).toBeUndefined()
+    expect(await countConntrackOneCommand(r, node, opts, {maxSignatures: 100})).toBeDefined()
+  })
+
   it('a listing that is not JSON is bpftool-failed, as with the two-command read', async () => {
     const r = runner(() => ({stdout: `<html>\n#ebpfctl-ct-dump ${CT4}\n${dump}`, stderr: '', exitCode: 0}))
     const err = await countConntrackOneCommand(r, node, opts).catch((e: unknown) => e)

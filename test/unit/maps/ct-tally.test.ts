@@ -72,6 +72,19 @@ describe('ConntrackTally', () => {
     expect(tally.entries).toBe(1)
   })
 
+  it('keeps only the first 40 bytes of a hostile long key, with the same stats', () => {
+    const key = new Uint8Array(4000)
+    key[0] = 6
+    const value = new Uint8Array(128)
+    value[40] = 3
+    value[64] = 3
+    const tally = new ConntrackTally()
+    tally.add(key, value)
+    tally.add(key, value)
+    expect(tally.result()).toEqual(conntrackStats([decodeCtEntry(key, value), decodeCtEntry(key, value)]))
+    expect(tally.result().tcpStates.ESTABLISHED).toBe(2)
+  })
+
   it('keeps memory bounded when every element differs (hostile map)', () => {
     const tally = new ConntrackTally()
     const value = new Uint8Array(88)
