@@ -6,6 +6,7 @@ import {
   ShowThenDumpSplitter,
   countConntrackOneCommand,
 } from '../../../src/lib/dataplane/ct-count.js'
+import {readConntrackStats} from '../../../src/lib/dataplane/conntrack-stats.js'
 import {type DataplaneReadOptions, DataplaneReadError} from '../../../src/lib/dataplane/read.js'
 import {BpftoolDumpScanner, ConntrackStatsAccumulator, ConntrackTally, decodeCtEntry} from '../../../src/lib/maps/index.js'
 import type {NodeRunner, RunOptions, RunResult} from '../../../src/lib/nodes/types.js'
@@ -130,6 +131,33 @@ describe('countConntrackOneCommand', () => {
     const r = runner(() => ({stdout: `<html>\n#ebpfctl-ct-dump ${CT4}\n${dump}`, stderr: '', exitCode: 0}))
     const err = await countConntrackOneCommand(r, node, opts).catch((e: unknown) => e)
     expect((err as DataplaneReadError).reason).toBe('bpftool-failed')
+  })
+})
+
+describe('readConntrackStats over bpftool', () => {
+  it('costs one remote command per node (two before: map show, then the dump) and gives the same numbers', async () => {
+    const r = runner((argv) => {
+      if (isScript(argv)) return {stdout: `${showOf([{name: 'cali_v4_ct4', max: 4096}])}\n#ebpfctl-ct-dump ${CT4}\n${dump}`, stderr: '', exitCode: 0}
+      if (argv.join(' ') === 'bpftool -j -f map show') return {stdout: showOf([{name: 'cali_v4_ct4', max: 4096}]), stderr: '', exitCode: 0}
+      if (argv.join(' ') === `bpftool -j map dump pinned ${CT4}`) return {stdout: dump, stderr: '', exitCode: 0}
+      return {stdout: '', stderr: 'unexpected', exitCode: 2}
+    })
+    const stats = await readConntrackStats(r, node, opts)
+    expect(r.calls).toHaveLength(1)
+    const e = expected()
+    expect(stats).toStrictEqual({
+      source: 'bpftool',
+      method: 'counted-dump',
+      mapSize: 4096,
+      mapSizeFrom: 'map',
+      entries: e.mapEntries,
+      connections: e.connections,
+      natConnections: e.byType['nat-forward'],
+      natShare: e.byType['nat-forward'] / e.connections,
+      fill: e.mapEntries / 4096,
+      tcp: {established: e.tcpStates.ESTABLISHED, synSent: e.tcpStates['SYN-SENT'], closed: e.tcpStates.CLOSED, reset: e.tcpStates.RESET},
+      byProto: {tcp: e.byProto.tcp ?? 0, udp: e.byProto.udp ?? 0, other: 0},
+    })
   })
 })
 
