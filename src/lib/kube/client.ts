@@ -1,6 +1,7 @@
 import type {Agent, IncomingHttpHeaders} from 'node:http'
 
 import {type Verb, KubeApiError, networkError, statusError} from './errors.js'
+import {ManagedFieldsFilter} from './list-filter.js'
 import {type ResourceRef, qualifiedName, resourcePath} from './resources.js'
 import type {K8sStatus, KubeList, KubeObject} from './types.js'
 
@@ -46,7 +47,10 @@ export interface KubeClient {
   readonly contextName?: string
   /** undefined when the object does not exist (404). */
   get<T extends KubeObject = KubeObject>(resource: ResourceRef, name: string, namespace?: string): Promise<T | undefined>
-  /** All pages of a list; namespace undefined lists across all namespaces. */
+  /**
+   * All pages of a list; namespace undefined lists across all namespaces. Items come without metadata.managedFields
+   * (emptied as the page streams in: on a real API server they are most of a Node list's bytes, and never read).
+   */
   list<T extends KubeObject = KubeObject>(resource: ResourceRef, namespace?: string, opts?: ListOptions): Promise<T[]>
   /** opts.dryRun (create, patch, delete): ?dryRun=All, judged by the API server, never persisted. */
   create<T extends KubeObject = KubeObject>(resource: ResourceRef, obj: T, opts?: WriteOptions): Promise<T>
@@ -162,7 +166,7 @@ export class HttpKubeClient implements KubeClient {
       if (opts.fieldSelector) query.set('fieldSelector', opts.fieldSelector)
       if (token) query.set('continue', token)
       const ctx = {verb: 'list' as const, resource, namespace}
-      const res = await this.request('GET', `${resourcePath(resource, namespace)}?${query}`, ctx, undefined, BODY_LIMITS.listPage)
+      const res = await this.request('GET', `${resourcePath(resource, namespace)}?${query}`, ctx, undefined, BODY_LIMITS.listPage, undefined, true)
       // The resource type is not served (CRD absent): empty. Callers check discovery where the difference matters.
       if (res.status === 404) return []
       const page = this.parse<KubeList<T>>(res, ctx)
@@ -329,6 +333,7 @@ export class HttpKubeClient implements KubeClient {
     payload: {body: string; contentType: string} | undefined,
     maxBytes: number,
     onRetry?: () => void,
+    listPage = false,
   ): Promise<RawResponse> {
     const policy = {...DEFAULT_RETRY, ...this.transport.retry}
     const budgetMs = this.transport.timeoutMs
@@ -340,7 +345,7 @@ export class HttpKubeClient implements KubeClient {
       let res: RawResponse | undefined
       let failure: KubeApiError | undefined
       try {
-        res = await this.requestOnce(method, path, ctx, payload, maxBytes, Math.max(1, Math.min(remaining, budgetMs > 0 ? budgetMs : Infinity)))
+        res = await this.requestOnce(method, path, ctx, payload, maxBytes, Math.max(1, Math.min(remaining, budgetMs > 0 ? budgetMs : Infinity)), listPage)
       } catch (err) {
         if (!(err instanceof KubeApiError)) throw err
         failure = err
@@ -369,7 +374,10 @@ export class HttpKubeClient implements KubeClient {
     }
   }
 
-  /** One HTTP exchange, its body bounded by maxBytes (declared or streamed) and the whole exchange by timeoutMs. */
+  /**
+   * One HTTP exchange, its body bounded by maxBytes (declared or streamed, before any filtering) and the whole exchange
+   * by timeoutMs. A successful list page arrives without its items' managedFields (ManagedFieldsFilter).
+   */
   private async requestOnce(
     method: string,
     path: string,
@@ -377,6 +385,7 @@ export class HttpKubeClient implements KubeClient {
     payload: {body: string; contentType: string} | undefined,
     maxBytes: number,
     timeoutMs: number,
+    listPage = false,
   ): Promise<RawResponse> {
     const {agent, headers} = await this.transport.requestOptions()
     const url = new URL(this.server + path)
@@ -403,14 +412,17 @@ export class HttpKubeClient implements KubeClient {
           }
           const declared = Number(res.headers['content-length'])
           if (Number.isFinite(declared) && declared > maxBytes) return tooBig()
+          const status = res.statusCode ?? 0
+          const filter = listPage && status >= 200 && status < 300 ? new ManagedFieldsFilter() : undefined
           const chunks: Buffer[] = []
           let size = 0
           res.on('data', (c: Buffer) => {
             size += c.length
             if (size > maxBytes) return tooBig()
-            chunks.push(c)
+            if (filter) filter.write(c)
+            else chunks.push(c)
           })
-          res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8')}))
+          res.on('end', () => resolve({status, headers: res.headers, body: (filter ? filter.end() : Buffer.concat(chunks)).toString('utf8')}))
           res.on('error', (err) => reject(networkError(err, {...ctx, server: this.server, timeoutMs: budgetMs})))
         },
       )
