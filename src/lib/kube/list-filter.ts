@@ -9,6 +9,9 @@
  * Only a whole array that is the `managedFields` member of the `metadata` object of an element of the top-level
  * `items` array is emptied; every other byte passes through unchanged, so valid JSON stays valid and JSON.parse still
  * judges the whole page. (Bytes inside a dropped array are not judged: we would not have read them.)
+ *
+ * It also finds the list's head: everything before the top-level `items` member. The API server writes `metadata`
+ * (with the `continue` token) first, so the next page can be asked for while this one is still streaming in.
  */
 
 // Byte classes for the scan loop (0: nothing to do).
@@ -38,12 +41,19 @@ const KEYS: [number, Buffer][] = [
   [MANAGED_FIELDS, Buffer.from('managedFields')],
 ]
 const LONGEST_KEY = 13
+/** How far into a page the head is looked for (the API server's list metadata is a few hundred bytes). */
+const HEAD_SEARCH_BYTES = 64 * 1024
 
 /** Depths that matter: 1 the list object, 2 items, 3 an item, 4 its metadata, 5 the managedFields array. */
 const PATH_DEPTH = 4
 
 export class ManagedFieldsFilter {
   private readonly kept: Buffer[] = []
+  /** Raw bytes from the start, kept until the head is found or HEAD_SEARCH_BYTES have gone by. */
+  private headChunks: Buffer[] | undefined
+  /** Bytes written before the current chunk, and where the member name being read started. */
+  private offset = 0
+  private keyStart = 0
   private depth = 0
   private inString = false
   private escaped = false
@@ -58,7 +68,16 @@ export class ManagedFieldsFilter {
   private readonly onPath = new Uint8Array(PATH_DEPTH + 1)
   private readonly lastKey = new Uint8Array(PATH_DEPTH + 1)
 
+  /** onHead: called once with the bytes before the top-level `items` member name, if found early in the page. */
+  constructor(private readonly onHead?: (head: Buffer) => void) {
+    if (onHead) this.headChunks = []
+  }
+
   write(chunk: Buffer): void {
+    if (this.headChunks) {
+      if (this.offset > HEAD_SEARCH_BYTES) this.headChunks = undefined
+      else this.headChunks.push(chunk)
+    }
     const n = chunk.length
     let i = 0
     let keepFrom = this.dropDepth > 0 ? -1 : 0
@@ -88,6 +107,11 @@ export class ManagedFieldsFilter {
         if (this.key) {
           lastKey[depth] = memberName(this.key)
           this.key = undefined
+          if (depth === 1 && lastKey[1] === ITEMS && this.headChunks) {
+            const head = Buffer.concat(this.headChunks).subarray(0, this.keyStart)
+            this.headChunks = undefined
+            this.onHead!(head)
+          }
         }
         continue
       }
@@ -99,6 +123,7 @@ export class ManagedFieldsFilter {
           inString = true
           if (expectKey) {
             this.key = []
+            this.keyStart = this.offset + i
             lastKey[depth] = OTHER // until the name is read in full (a long or escaped one stays OTHER)
             expectKey = false
           }
@@ -145,12 +170,28 @@ export class ManagedFieldsFilter {
       i++
     }
     if (keepFrom >= 0 && keepFrom < n) this.kept.push(keepFrom === 0 ? chunk : chunk.subarray(keepFrom))
+    this.offset += n
     Object.assign(this, {depth, inString, escaped, expectKey, dropDepth})
   }
 
   /** The filtered page. */
   end(): Buffer {
     return Buffer.concat(this.kept)
+  }
+}
+
+/**
+ * The `continue` token from a list's head (the bytes before its `items` member: `{"kind":…,"metadata":{…},`);
+ * undefined when there is none or the head is not a JSON object's start.
+ */
+export function continueFromHead(head: Buffer): string | undefined {
+  try {
+    const text = head.toString('utf8').replace(/,\s*$/, '')
+    const list = JSON.parse(`${text}}`) as {metadata?: {continue?: unknown}}
+    const token = list?.metadata?.continue
+    return typeof token === 'string' && token !== '' ? token : undefined
+  } catch {
+    return undefined
   }
 }
 

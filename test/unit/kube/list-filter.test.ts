@@ -10,7 +10,7 @@ import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
 import {HttpKubeClient} from '../../../src/lib/kube/client.js'
-import {ManagedFieldsFilter} from '../../../src/lib/kube/list-filter.js'
+import {ManagedFieldsFilter, continueFromHead} from '../../../src/lib/kube/list-filter.js'
 import {Resources} from '../../../src/lib/kube/resources.js'
 
 /** The filter over `text` cut at `cuts` (byte offsets), parsed. */
@@ -126,6 +126,20 @@ describe('ManagedFieldsFilter', () => {
     expect(filtered('{"items":[{"metadata":{"managed\\u0046ields":[1,2]}}]}')).toEqual({items: [{metadata: {managedFields: [1, 2]}}]})
   })
 
+  it('finds the head (the bytes before the top-level items) once, whatever the chunking, and its continue token', () => {
+    const text = '{"kind":"NodeList","metadata":{"note":"\\"items\\":","continue":"tok"},"x":{"items":[]},"items":[{"metadata":{}}]}'
+    for (const size of [1, 5, 1000]) {
+      const heads: Buffer[] = []
+      const f = new ManagedFieldsFilter((h) => heads.push(h))
+      const bytes = Buffer.from(text)
+      for (let i = 0; i < bytes.length; i += size) f.write(bytes.subarray(i, i + size))
+      expect(heads.map((h) => h.toString())).toEqual([text.slice(0, text.lastIndexOf('"items"'))])
+      expect(continueFromHead(heads[0]!)).toBe('tok')
+    }
+    expect(continueFromHead(Buffer.from('{"metadata":{"resourceVersion":"1"},'))).toBeUndefined()
+    expect(continueFromHead(Buffer.from('{"metadata":{"continue":"a'))).toBeUndefined()
+  })
+
   it('invalid JSON stays invalid (JSON.parse still judges the page)', () => {
     for (const bad of [text.slice(0, -1), text.slice(0, text.indexOf('"managedFields":[', 200) + 20), `${text}]`, '{"items":[{"metadata":{"managedFields":[1,]}}', '{"items":]']) {
       expect(() => filtered(bad)).toThrow(SyntaxError)
@@ -159,4 +173,49 @@ describe('HttpKubeClient.list', () => {
       server.close()
     }
   })
+
+  it('asks for the next page as soon as a page’s head names its continue token, with at most two pages in flight', async () => {
+    const events: string[] = []
+    const waiters = new Map<string, () => void>()
+    const happened = (e: string) => {
+      events.push(e)
+      waiters.get(e)?.()
+    }
+    /** Resolves when `e` has happened, or after 3 s (so the sequential client of old still finishes). */
+    const after = (e: string) => new Promise<void>((r) => (events.includes(e) ? r() : (waiters.set(e, r), setTimeout(r, 3000))))
+    const pages = ['p1', 'p2', 'p3']
+    const server = createServer(async (req, res) => {
+      const token = new URL(req.url!, 'http://x').searchParams.get('continue')
+      const i = token ? pages.indexOf(token) : 0
+      const name = pages[i]!
+      happened(`${name} asked`)
+      const next = pages[i + 1]
+      res.setHeader('content-type', 'application/json')
+      res.write(`{"kind":"NodeList","apiVersion":"v1","metadata":{"resourceVersion":"5"${next ? `,"continue":"${next}"` : ''}},"items":[`)
+      res.write(JSON.stringify(kwokNode(`${name}-a`)))
+      // The rest of this page only once the next page has been asked for (or 3 s have gone by).
+      if (next) await after(`${next} asked`)
+      res.end(`,${JSON.stringify(kwokNode(`${name}-b`))}]}`)
+      happened(`${name} done`)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const kube = new HttpKubeClient({
+      server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      requestOptions: async () => ({headers: {}}),
+      timeoutMs: 20_000,
+    })
+    try {
+      const t0 = Date.now()
+      const nodes = await kube.list(Resources.nodes)
+      expect(nodes.map((n) => n.metadata.name)).toEqual(['p1-a', 'p1-b', 'p2-a', 'p2-b', 'p3-a', 'p3-b'])
+      // p2 is asked for while p1 still streams; p3 only after p1 is done (two in flight at most).
+      expect(events.indexOf('p2 asked')).toBeLessThan(events.indexOf('p1 done'))
+      expect(events.indexOf('p3 asked')).toBeGreaterThan(events.indexOf('p1 done'))
+      expect(events.indexOf('p3 asked')).toBeLessThan(events.indexOf('p2 done'))
+      expect(Date.now() - t0).toBeLessThan(3000)
+    } finally {
+      kube.close()
+      server.close()
+    }
+  }, 20_000)
 })
