@@ -129,17 +129,17 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
   private async verifyClean(kube: Awaited<ReturnType<Revert['connectCluster']>>): Promise<void> {
     const {flags} = this
     const access = nodeAccessOptions(flags)
-    const [{collectClusterState, detectInstall}, {nodeAccessCluster, openRunner}, {selectNodes}, {verifyClean, renderLeftovers}] = await Promise.all([
+    const [{collectClusterState, detectInstall}, {nodeAccessCluster, openRunner}, {linuxNodes}, {verifyClean, renderLeftovers}] = await Promise.all([
       import('../lib/kube/cluster.js'),
       import('../lib/nodes/access.js'),
-      import('../lib/dataplane/targets.js'),
+      import('../lib/nodes/select.js'),
       import('../lib/dataplane/leftovers.js'),
     ])
     const state = await collectClusterState(kube)
     const install = detectInstall(state)
     const runner = await openRunner(access, nodeAccessCluster(kube, install))
     try {
-      const results = await verifyClean(runner, selectNodes(state, {all: true}), {
+      const results = await verifyClean(runner, linuxNodes(state.nodes), {
         timeoutMs: access.timeoutMs,
         maxBytes: 32 * 1024 * 1024,
         concurrency: access.concurrency,
