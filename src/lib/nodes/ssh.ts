@@ -15,6 +15,7 @@ import SSHConfig from 'ssh-config'
 import ssh2 from 'ssh2'
 import type {AgentAuthMethod, Client as ClientType, ClientChannel, ConnectConfig, PublicKeyAuthMethod} from 'ssh2'
 
+import {parseHostPort} from '../host-port.js'
 import {ByteBudget, OutputLimits, backpressure, timeoutWording} from './bounds.js'
 import {KnownHosts, fingerprint, hostToken} from './known-hosts.js'
 import {BoundedReadError, readBoundedFile, readBoundedText} from '../bounded-file.js'
@@ -83,18 +84,6 @@ export interface SshDestination {
   knownHostsPaths: string[]
   /** Names looked up in known_hosts: `host` or `[host]:port`, plus a HostKeyAlias. */
   hostKeyTokens: string[]
-}
-
-/** Parses `host`, `host:port`, `[v6]:port`, or a bare IPv6 address. */
-export function parseHostPort(addr: string): {host: string; port?: number} {
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(addr)
-  if (bracket) return {host: bracket[1]!, port: bracket[2] ? Number(bracket[2]) : undefined}
-  const colons = addr.split(':').length - 1
-  if (colons === 1) {
-    const [host, port] = addr.split(':')
-    if (/^\d+$/.test(port ?? '')) return {host: host!, port: Number(port)}
-  }
-  return {host: addr}
 }
 
 /**
@@ -681,3 +670,5 @@ export class SshRunner implements NodeRunner {
     })
   }
 }
+
+export {parseHostPort} from '../host-port.js'
