@@ -100,7 +100,7 @@ export default class Check extends BaseCommand<typeof Check> {
       const [{probeNodes}, {openRunner}] = await Promise.all([import('../lib/checks/node-facts.js'), import('../lib/nodes/access.js')])
       const runner = await openRunner(access, undefined)
       try {
-        const res = await probeNodes(runner, names.map((name) => ({metadata: {name}})), access)
+        const res = await probeNodes(runner, names.map((name) => ({name})), access)
         ctx = {nodeFacts: res.facts, nodeAccessErrors: res.errors}
       } finally {
         await runner.close()
@@ -121,11 +121,13 @@ export default class Check extends BaseCommand<typeof Check> {
         const install = detectInstall(state)
         ctx = {cluster: {state, install, kubeconfigServer: kube.server}}
         if (flags.nodes !== undefined) {
-          const [{probeNodes, selectNodes}, {nodeAccessCluster, openRunner}] = await Promise.all([
+          const [{probeNodes}, {nodeAccessCluster, openRunner}, {selectNodes}] = await Promise.all([
             import('../lib/checks/node-facts.js'),
             import('../lib/nodes/access.js'),
+            import('../lib/nodes/select.js'),
           ])
-          const nodes = selectNodes(state.nodes, flags.nodes)
+          const all = flags.nodes.trim().toLowerCase() === 'all'
+          const nodes = selectNodes(state, {all, names: all ? undefined : flags.nodes.split(',').map((n) => n.trim()).filter(Boolean)})
           const runner = await openRunner(access, nodeAccessCluster(kube, install))
           try {
             const res = await probeNodes(runner, nodes, access)

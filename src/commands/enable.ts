@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {planFlags, requireDryRunForJunit, timingFrom} from '../flags/plan.js'
-import {verifyGateFlags} from '../flags/verify.js'
+import {verifyGateFlags, verifyGateFromFlags} from '../flags/verify.js'
 import {ExitCode} from '../lib/errors.js'
 import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
 
@@ -96,16 +96,8 @@ kube-system/ebpfctl-lock; see --lock-timeout).`
       }
     }
     process.on('SIGINT', onSigint)
-    const verify = flags.verify
-      ? (await import('../lib/verify/gate.js')).verifyGate(kube, {
-          requests: flags['verify-requests'],
-          image: flags['verify-image'],
-          timeoutMs: timing.timeoutMs,
-          pollMs: timing.pollMs,
-          signal: ac.signal,
-          progress: (line) => this.err(line),
-        })
-      : undefined
+    const verifyOpts = {timeoutMs: timing.timeoutMs, pollMs: timing.pollMs, signal: ac.signal, progress: (line: string) => this.err(line)}
+    const verify = flags.verify ? await verifyGateFromFlags(kube, flags, verifyOpts) : undefined
     try {
       const report = await plan.enableSession({
         verify: verify?.gate,

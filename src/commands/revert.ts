@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import {BaseCommand} from '../base-command.js'
 import {nodeAccessFlags, nodeAccessOptions} from '../flags/node-access.js'
 import {planFlags, requireDryRunForJunit, timingFrom} from '../flags/plan.js'
-import {verifyGateFlags} from '../flags/verify.js'
+import {verifyGateFlags, verifyGateFromFlags} from '../flags/verify.js'
 import {ExitCode, UserError} from '../lib/errors.js'
 import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
 
@@ -50,17 +50,8 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
       ac.abort()
     }
     process.on('SIGINT', onSigint)
-    const verify =
-      flags.verify && !flags['dry-run']
-        ? (await import('../lib/verify/gate.js')).verifyGate(kube, {
-            requests: flags['verify-requests'],
-            image: flags['verify-image'],
-            timeoutMs: timing.timeoutMs,
-            pollMs: timing.pollMs,
-            signal: ac.signal,
-            progress: (line) => this.err(line),
-          })
-        : undefined
+    const verifyOpts = {timeoutMs: timing.timeoutMs, pollMs: timing.pollMs, signal: ac.signal, progress: (line: string) => this.err(line)}
+    const verify = flags.verify && !flags['dry-run'] ? await verifyGateFromFlags(kube, flags, verifyOpts) : undefined
     try {
       // The baseline is informational: a revert is often run because Services fail.
       await verify?.gate('before')
@@ -129,17 +120,17 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
   private async verifyClean(kube: Awaited<ReturnType<Revert['connectCluster']>>): Promise<void> {
     const {flags} = this
     const access = nodeAccessOptions(flags)
-    const [{collectClusterState, detectInstall}, {nodeAccessCluster, openRunner}, {selectNodes}, {verifyClean, renderLeftovers}] = await Promise.all([
+    const [{collectClusterState, detectInstall}, {nodeAccessCluster, openRunner}, {linuxNodes}, {verifyClean, renderLeftovers}] = await Promise.all([
       import('../lib/kube/cluster.js'),
       import('../lib/nodes/access.js'),
-      import('../lib/dataplane/targets.js'),
+      import('../lib/nodes/select.js'),
       import('../lib/dataplane/leftovers.js'),
     ])
     const state = await collectClusterState(kube)
     const install = detectInstall(state)
     const runner = await openRunner(access, nodeAccessCluster(kube, install))
     try {
-      const results = await verifyClean(runner, selectNodes(state, {all: true}), {
+      const results = await verifyClean(runner, linuxNodes(state.nodes), {
         timeoutMs: access.timeoutMs,
         maxBytes: 32 * 1024 * 1024,
         concurrency: access.concurrency,

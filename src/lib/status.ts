@@ -4,6 +4,7 @@ import {assessApiEndpoint} from './kube/api-endpoint.js'
 import {collectClusterState, detectInstall} from './kube/cluster.js'
 import type {DataplaneReadOptions} from './dataplane/read.js'
 import type {IfaceSummary, NodeVerdict} from './dataplane/ifstate.js'
+import {linuxNodes} from './nodes/select.js'
 import type {NodeRunner, NodeTarget} from './nodes/types.js'
 import {UserError} from './errors.js'
 import {FALLBACK_LOG_LIMIT_BYTES, readNodeDataplanes, verdictFromFelixLog} from './felix-log.js'
@@ -104,12 +105,9 @@ export async function collectStatus(
     }
   }
   let recordProblem: string | undefined
-  const linuxNodes: NodeTarget[] = state.nodes
-    .filter((n) => (n.status?.nodeInfo?.operatingSystem ?? 'linux') === 'linux')
-    .map((n) => ({name: n.metadata.name, addresses: n.status?.addresses}))
   const [list, record] = await Promise.all([
     install.calicoNamespace
-      ? nodeStatuses(kube, install.calicoNamespace, linuxNodes, configured.bpf, {
+      ? nodeStatuses(kube, install.calicoNamespace, linuxNodes(state.nodes), configured.bpf, {
           logConcurrency: opts.logConcurrency,
           nodes: await opts.nodes?.({
             namespace: install.calicoNamespace,

@@ -275,7 +275,7 @@ describe('--nodes --via exec (node probe through calico-node pods)', () => {
     expect(access.status).toBe('fail')
     const unknown = await check(['--nodes', 'node-9'])
     expect(unknown.exitCode).toBe(2)
-    expect(unknown.stderr).toContain('--nodes: no such node: node-9')
+    expect(unknown.stderr).toContain('no node named "node-9" in the cluster')
   })
 })
 

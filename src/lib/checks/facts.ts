@@ -2,67 +2,17 @@ import {existsSync, readdirSync, statSync} from 'node:fs'
 import {endianness, hostname, machine, release, version} from 'node:os'
 
 import {type BoundedReadError, hostPath, readBoundedGzip, readBoundedText} from '../bounded-file.js'
-import type {NodeFacts} from './types.js'
+import {type NodeFacts, mountTypeAt, parseFilesystems, parseKernelConfig, parseMounts, parseOsRelease} from '../nodes/facts.js'
 
 /**
- * Node facts: pure parsers of the files the node checks need (shared by the local reader below and by remote probes
- * over SSH / pod exec), and the reader of THIS machine (node:fs only, no subprocess: start-up time matters).
+ * The reader of THIS machine's node facts (node:fs only, no subprocess: start-up time matters); the parsers it shares
+ * with the remote probe are in ../nodes/facts.ts.
  */
 
 export const BPFFS_PATH = '/sys/fs/bpf'
 export const BTF_PATH = '/sys/kernel/btf/vmlinux'
 /** Where Calico pins its maps (calico-bpf.md §2.1). */
 export const CALICO_PIN_DIR = '/sys/fs/bpf/tc/globals'
-
-export type Mount = NodeFacts['mounts'][number]
-
-/** /proc/<pid>/mounts: "device mountpoint type options dump pass", with \040-style octal escapes. */
-export function parseMounts(text: string): Mount[] {
-  const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(Number.parseInt(oct, 8)))
-  const mounts: Mount[] = []
-  for (const line of text.split('\n')) {
-    const [device, mountpoint, type] = line.trim().split(/\s+/)
-    if (!device || !mountpoint || !type) continue
-    mounts.push({device: unescape(device), mountpoint: unescape(mountpoint), type})
-  }
-  return mounts
-}
-
-/** The filesystem type mounted at a path (the last mount on it wins, as with stacked mounts), or undefined. */
-export function mountTypeAt(mounts: Mount[], path: string): string | undefined {
-  let type: string | undefined
-  for (const m of mounts) if (m.mountpoint === path) type = m.type
-  return type
-}
-
-/** Kernel config text: `CONFIG_X=y|m|"str"|123`, and `# CONFIG_X is not set` recorded as 'n'. */
-export function parseKernelConfig(text: string): Record<string, string> {
-  const config: Record<string, string> = {}
-  for (const line of text.split('\n')) {
-    const set = line.match(/^(CONFIG_[A-Za-z0-9_]+)=(.*)$/)
-    if (set) {
-      config[set[1]!] = set[2]!.trim().replace(/^"(.*)"$/, '$1')
-      continue
-    }
-    const unset = line.match(/^# (CONFIG_[A-Za-z0-9_]+) is not set/)
-    if (unset) config[unset[1]!] = 'n'
-  }
-  return config
-}
-
-/** /proc/filesystems: "nodev\tcgroup2" / "\text4" → names. */
-export function parseFilesystems(text: string): string[] {
-  return text
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/).pop() ?? '')
-    .filter(Boolean)
-}
-
-/** PRETTY_NAME from /etc/os-release. */
-export function parseOsRelease(text: string): string | undefined {
-  const m = text.match(/^PRETTY_NAME=(.*)$/m)
-  return m ? m[1]!.trim().replace(/^["'](.*)["']$/, '$1') : undefined
-}
 
 /** A bounded read of a local file (bounded-file.ts); `quiet` leaves out only "it is not there". */
 const tryRead = (path: string, errors: string[], quiet = false): string | undefined => {
@@ -101,7 +51,7 @@ export async function readLocalFacts(): Promise<NodeFacts> {
   } catch {
     bpffsDirExists = false
   }
-  let kernelConfig: Record<string, string> | undefined
+  let kernelConfig: NodeFacts['kernelConfig']
   let kernelConfigSource: string | undefined
   if (existsSync(hostPath('/proc/config.gz'))) {
     try {
@@ -149,3 +99,5 @@ export async function readLocalFacts(): Promise<NodeFacts> {
     errors,
   }
 }
+
+export {mountTypeAt, parseKernelConfig, parseMounts} from '../nodes/facts.js'

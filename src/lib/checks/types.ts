@@ -1,39 +1,8 @@
-import type {NodeDataplane} from '../felix-log.js'
 import type {ClusterState, InstallInfo} from '../kube/cluster.js'
+import type {NodeFacts} from '../nodes/facts.js'
 
-/**
- * Facts read on one node (src/lib/nodes/probe.ts produces them over SSH, pod exec or locally). Declared here
- * structurally so checks do not depend on how the facts were fetched.
- */
-export interface NodeFacts {
-  procVersion?: string
-  unameRv?: string
-  machine?: string
-  mounts: {device: string; mountpoint: string; type: string}[]
-  bpffsDirExists: boolean
-  bpffsMounted: boolean
-  cgroup2Mount?: string
-  btfVmlinux: boolean
-  /** undefined when no kernel config could be read */
-  kernelConfig?: Record<string, string>
-  calicoMaps: string[]
-  /** What Felix's log on this node says (cluster mode with --nodes, when BPF is enabled). */
-  felixDataplane?: NodeDataplane
-  errors: string[]
-  /** Optional extras (the local reader fills them; remote probes may). */
-  /** Byte order of the node: 'LE' | 'BE' (os.endianness() locally); derived from `machine` when absent. */
-  endianness?: 'LE' | 'BE'
-  /** The mounts file that was read (/proc/1/mounts, /proc/self/mounts). */
-  mountsSource?: string
-  /** Filesystems the kernel supports (/proc/filesystems), e.g. to tell "cgroup2 unsupported" from "not mounted". */
-  filesystems?: string[]
-  /** Where the kernel config came from (/proc/config.gz, /boot/config-<release>). */
-  kernelConfigSource?: string
-  /** OS image / PRETTY_NAME, a distro hint when /proc/version is missing. */
-  osImage?: string
-  /** How the facts were fetched. */
-  via?: 'local' | 'ssh' | 'exec' | 'debug'
-}
+/** Facts read on one node: one type for the probe and the local reader (src/lib/nodes/facts.ts). */
+export type {NodeFacts}
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip'
 

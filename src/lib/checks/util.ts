@@ -45,10 +45,6 @@ export function bpfEnabledInCluster(ctx: CheckContext): boolean | undefined {
   return install.felixDefault?.spec?.bpfEnabled === true
 }
 
-/** "a, b, c and 7 more" */
-export function nameList(names: string[], max = 5): string {
-  if (names.length <= max) return names.join(', ')
-  return `${names.slice(0, max).join(', ')} and ${names.length - max} more`
-}
+export {nameList} from '../output/name-list.js'
 
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`

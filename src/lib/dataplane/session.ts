@@ -4,7 +4,7 @@ import type {NodeRunner, NodeTarget} from '../nodes/types.js'
 import type {DataplaneReadOptions, DumpSource} from './read.js'
 
 import {type NodeAccessOptions, nodeAccessCluster, openRunner, resolveVia} from '../nodes/access.js'
-import {selectNodes} from './targets.js'
+import {selectNodes} from '../nodes/select.js'
 
 export interface DumpSessionOptions {
   kubeconfig?: string

@@ -1,35 +1,5 @@
-import {hostname} from 'node:os'
-
-import {UserError} from '../errors.js'
-import type {NodeObject} from '../kube/calico-types.js'
-import type {ClusterState, InstallInfo} from '../kube/cluster.js'
+import type {InstallInfo} from '../kube/cluster.js'
 import type {NodeTarget} from '../nodes/types.js'
-
-/** Which nodes a command works on: --node NAME (repeatable), --all-nodes, or this machine without a cluster. */
-export function selectNodes(
-  state: ClusterState | undefined,
-  opts: {names?: string[]; all?: boolean},
-): NodeTarget[] {
-  if (!state) {
-    // No cluster: this machine, or nodes named on the command line (reached with --ssh-host NODE=ADDR or by name).
-    if (opts.all) throw new UserError('--all-nodes needs a cluster to list the nodes', {remedy: 'Pass --kubeconfig, or name the nodes with --node.'})
-    return (opts.names?.length ? opts.names : [hostname()]).map((name) => ({name}))
-  }
-  const linux = state.nodes.filter((n) => (n.status?.nodeInfo?.operatingSystem ?? 'linux') === 'linux')
-  const toTarget = (n: NodeObject): NodeTarget => ({name: n.metadata.name, addresses: n.status?.addresses})
-  if (opts.all) return linux.map(toTarget)
-  if (!opts.names?.length) {
-    throw new UserError('say which nodes to read', {remedy: 'Pass --node NAME (repeatable) or --all-nodes.'})
-  }
-  const byName = new Map(state.nodes.map((n) => [n.metadata.name, n]))
-  const unknown = opts.names.filter((n) => !byName.has(n))
-  if (unknown.length) {
-    throw new UserError(`no node named ${unknown.map((n) => `"${n}"`).join(', ')} in the cluster`, {
-      remedy: 'List the nodes with kubectl get nodes.',
-    })
-  }
-  return opts.names.map((n) => toTarget(byName.get(n)!))
-}
 
 export function nodeIps(target: NodeTarget): string[] {
   return (target.addresses ?? []).filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP').map((a) => a.address)

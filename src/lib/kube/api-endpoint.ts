@@ -2,6 +2,7 @@ import {isIP} from 'node:net'
 
 import {parse as parseYaml} from 'yaml'
 
+import {parseHostPort} from '../host-port.js'
 import {type ClusterState, type InstallInfo, SERVICES_ENDPOINT_CONFIGMAP} from './cluster.js'
 
 export interface ApiEndpoint {
@@ -30,15 +31,11 @@ export interface ApiEndpointAssessment {
   problems: EndpointProblem[]
 }
 
-export function parseHostPort(text: string): ApiEndpoint | undefined {
-  const trimmed = text.trim()
-  const bracketed = trimmed.match(/^\[([^\]]+)\]:(\d+)$/)
-  const plain = trimmed.match(/^([^:]+):(\d+)$/)
-  const m = bracketed ?? plain
-  if (!m) return undefined
-  const port = Number(m[2])
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined
-  return {host: m[1]!, port}
+/** `host:port` or `[v6]:port` with a port from 1 to 65535 (an address calico-node can be given), else undefined. */
+export function parseApiEndpoint(text: string): ApiEndpoint | undefined {
+  const {host, port} = parseHostPort(text.trim())
+  if (!host || port === undefined || !Number.isInteger(port) || port < 1 || port > 65535) return undefined
+  return {host, port}
 }
 
 function fromUrl(url: string): ApiEndpoint | undefined {

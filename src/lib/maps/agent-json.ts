@@ -20,7 +20,7 @@ import {
   type ParseResult,
   type TcpState,
 } from './model.js'
-import {goDurationToNs, LineAccounting, parseGoDuration, parseHostPort} from './noise.js'
+import {goDurationToNs, LineAccounting, parseGoDuration, parseHostPort} from './agent-lines.js'
 
 interface Extracted {
   value: unknown

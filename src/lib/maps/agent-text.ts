@@ -20,7 +20,7 @@ import {
   type ParseResult,
   type TcpState,
 } from './model.js'
-import {forEachLine, goDurationToNs, LineAccounting, parseGoDuration, parseHostPort} from './noise.js'
+import {forEachLine, goDurationToNs, LineAccounting, parseGoDuration, parseHostPort} from './agent-lines.js'
 
 // ---------------------------------------------------------------------------------------------------------------
 // nat dump

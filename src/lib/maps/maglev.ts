@@ -4,7 +4,7 @@
  * (`[{svc_id, ordinal, addr, port}]`), or the pinned map (key {svc_id u32 LE, ordinal u32 LE}, value = a NAT backend).
  */
 import type {Endpoint} from './model.js'
-import {parseHostPort} from './noise.js'
+import {parseHostPort} from './agent-lines.js'
 
 export interface MaglevEntry {
   serviceId: number

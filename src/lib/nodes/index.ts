@@ -14,4 +14,5 @@ export {
 export {type ExecKubeClient, type ExecRunnerOptions, ExecRunner, mapPodsToNodes} from './exec.js'
 export {type LocalRunnerOptions, LocalRunner} from './local.js'
 export {type FanoutOptions, type NodeOutcome, runOnNodes} from './fanout.js'
-export {type MountEntry, type NodeFacts, PROBE_ARGV, PROBE_SCRIPT, parseProbeOutput, probeNode} from './probe.js'
+export {type MountEntry, type NodeFacts, parseKernelConfig, parseMounts} from './facts.js'
+export {PROBE_ARGV, PROBE_SCRIPT, parseProbeOutput, probeNode} from './probe.js'

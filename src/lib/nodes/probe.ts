@@ -4,52 +4,8 @@
  * delimited sections that parseProbeOutput() turns into plain data. Any runner can run it, including LocalRunner.
  */
 import {OutputLimits} from './bounds.js'
+import {type NodeFacts, mountTypeAt, parseFilesystems, parseKernelConfig, parseMounts} from './facts.js'
 import {type NodeRunner, type NodeTarget, NodeAccessError} from './types.js'
-
-export interface MountEntry {
-  device: string
-  mountpoint: string
-  type: string
-  options?: string
-}
-
-export type KernelConfigValue = 'y' | 'm' | 'n' | (string & {})
-
-export interface NodeFacts {
-  /** Contents of /proc/version (trimmed). */
-  procVersion?: string
-  /** `uname -rv` (release and version). */
-  unameRv?: string
-  /** `uname -m`, e.g. x86_64, aarch64. */
-  machine?: string
-  /** The mount table of the host mount namespace (/proc/1/mounts, else /proc/self/mounts). */
-  mounts: MountEntry[]
-  /** Which file the mount table came from. */
-  mountsSource?: string
-  /** /sys/fs/bpf exists and is a directory. */
-  bpffsDirExists: boolean
-  /** A filesystem of type bpf is mounted at /sys/fs/bpf. */
-  bpffsMounted: boolean
-  /** Mountpoint of the (first) cgroup2 filesystem. */
-  cgroup2Mount?: string
-  /** /sys/kernel/btf/vmlinux exists (kernel BTF, needed for CO-RE programs). */
-  btfVmlinux: boolean
-  /**
-   * CONFIG_BPF*, CONFIG_NET_CLS_BPF, CONFIG_NET_SCH_INGRESS, CONFIG_CGROUP_BPF; `# … is not set` → 'n'.
-   * undefined = unreadable.
-   */
-  kernelConfig?: Record<string, KernelConfigValue>
-  /** '/proc/config.gz' or '/boot/config-<release>'. */
-  kernelConfigSource?: string
-  /** Filesystem types the kernel supports (/proc/filesystems), e.g. to tell "no cgroup2 support" from "not mounted". */
-  filesystems?: string[]
-  /** Names pinned under /sys/fs/bpf/tc/globals (sorted). */
-  calicoMaps: string[]
-  /** /sys/fs/bpf/tc/globals exists. */
-  calicoMapsDirExists: boolean
-  /** What could not be read, one line each. */
-  errors: string[]
-}
 
 const M = '@@ebpfctl-probe'
 
@@ -98,25 +54,6 @@ interface Section {
   lines: string[]
   source?: string
   rc?: number
-}
-
-/** Mount table fields use octal escapes for space, tab, newline and backslash. */
-function unescapeMount(s: string): string {
-  return s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)))
-}
-
-export function parseKernelConfig(lines: string[]): Record<string, KernelConfigValue> {
-  const out: Record<string, KernelConfigValue> = {}
-  for (const line of lines) {
-    const set = /^(CONFIG_[A-Za-z0-9_]+)=(.*)$/.exec(line)
-    if (set) {
-      out[set[1]!] = set[2]!.replace(/^"(.*)"$/, '$1')
-      continue
-    }
-    const unset = /^# (CONFIG_[A-Za-z0-9_]+) is not set$/.exec(line)
-    if (unset) out[unset[1]!] = 'n'
-  }
-  return out
 }
 
 export function parseProbeOutput(text: string): NodeFacts {
@@ -183,16 +120,10 @@ export function parseProbeOutput(text: string): NodeFacts {
   const mounts = ok('mounts', 'the mount table')
   if (mounts) {
     facts.mountsSource = mounts.source
-    for (const line of mounts.lines) {
-      const f = line.split(' ')
-      if (f.length < 3 || !f[0]) continue
-      facts.mounts.push({device: unescapeMount(f[0]), mountpoint: unescapeMount(f[1]!), type: f[2]!, options: f[3]})
-    }
+    facts.mounts = parseMounts(mounts.lines)
   }
   facts.bpffsDirExists = firstLine(sections.get('bpffs_dir')) === 'dir'
-  // The last mount on a mountpoint is the visible one.
-  const atBpf = facts.mounts.filter((m) => m.mountpoint === '/sys/fs/bpf').at(-1)
-  facts.bpffsMounted = atBpf?.type === 'bpf'
+  facts.bpffsMounted = mountTypeAt(facts.mounts, '/sys/fs/bpf') === 'bpf'
   facts.cgroup2Mount = facts.mounts.find((m) => m.type === 'cgroup2')?.mountpoint
   facts.btfVmlinux = firstLine(sections.get('btf_vmlinux')) === 'yes'
 
@@ -205,7 +136,7 @@ export function parseProbeOutput(text: string): NodeFacts {
   }
 
   const fs = sections.get('filesystems')
-  if (fs?.rc === 0) facts.filesystems = fs.lines.map((l) => l.trim().split(/\s+/).at(-1)!).filter(Boolean)
+  if (fs?.rc === 0) facts.filesystems = parseFilesystems(fs.lines)
 
   const maps = sections.get('calico_maps')
   if (maps?.source === 'dir') {

@@ -3,22 +3,20 @@
  * (sshd's MaxSessions is 10; see maxChannelsPerConnection) and at most 8 handshakes in flight overall (sshd's
  * MaxStartups starts dropping at 10).
  * Host keys are always verified against known_hosts unless insecureSkipHostKeyCheck is set; ssh2's default would
- * accept anything.
+ * accept anything. Where a node is reached: ssh-destination.ts; the command sent: remote-command.ts.
  */
-import {existsSync} from 'node:fs'
-import {homedir, userInfo} from 'node:os'
 import {constants as osConstants} from 'node:os'
-import {resolve as resolvePath} from 'node:path'
 
 import pLimit, {type LimitFunction} from 'p-limit'
-import SSHConfig from 'ssh-config'
 import ssh2 from 'ssh2'
 import type {AgentAuthMethod, Client as ClientType, ClientChannel, ConnectConfig, PublicKeyAuthMethod} from 'ssh2'
 
 import {ByteBudget, OutputLimits, backpressure, timeoutWording} from './bounds.js'
 import {KnownHosts, fingerprint, hostToken} from './known-hosts.js'
-import {BoundedReadError, readBoundedFile, readBoundedText} from '../bounded-file.js'
-import {shellJoin} from './quote.js'
+import {BoundedReadError, readBoundedFile} from '../bounded-file.js'
+import {remoteCommand} from './remote-command.js'
+import {type SshDestination, SshDestinations, SSH_FILE_LIMIT} from './ssh-destination.js'
+import {DEFAULT_HOST_KEY_ALGOS, HOST_KEY_ALGOS} from './ssh-host-key-algos.js'
 import {
   type NodeRunner,
   type NodeTarget,
@@ -29,9 +27,6 @@ import {
 } from './types.js'
 
 const {Client, utils} = ssh2
-
-/** ssh config, identity and known_hosts files are local files we do not control: regular files, at most 16 MiB. */
-export const SSH_FILE_LIMIT = 16 * 1024 * 1024
 
 export interface SshRunnerOptions {
   /** Login user (like ssh -l). Default: the ssh_config User for the node, else the local user name. */
@@ -69,124 +64,8 @@ export interface SshRunnerOptions {
   env?: NodeJS.ProcessEnv
 }
 
-export type AddressSource = 'override' | 'ssh-config' | 'InternalIP' | 'ExternalIP' | 'node-name'
-
-/** Where and how a node is reached over SSH. */
-export interface SshDestination {
-  node: string
-  host: string
-  port: number
-  user: string
-  /** Which rule chose host: --ssh-host, a HostName in ssh_config, the node's InternalIP or ExternalIP, or its name. */
-  source: AddressSource
-  identityFiles: string[]
-  knownHostsPaths: string[]
-  /** Names looked up in known_hosts: `host` or `[host]:port`, plus a HostKeyAlias. */
-  hostKeyTokens: string[]
-}
-
-/** Parses `host`, `host:port`, `[v6]:port`, or a bare IPv6 address. */
-export function parseHostPort(addr: string): {host: string; port?: number} {
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(addr)
-  if (bracket) return {host: bracket[1]!, port: bracket[2] ? Number(bracket[2]) : undefined}
-  const colons = addr.split(':').length - 1
-  if (colons === 1) {
-    const [host, port] = addr.split(':')
-    if (/^\d+$/.test(port ?? '')) return {host: host!, port: Number(port)}
-  }
-  return {host: addr}
-}
-
-/**
- * Runs `"$@"` under the node's own `timeout` when it has a working one (coreutils, busybox 1.30+; an older busybox
- * rejects `-k` and the dry run with `true` fails, so the command runs plainly): SIGTERM `$0` seconds in, SIGKILL 2 s
- * later. ebpfctl cannot stop a remote command itself: sshd ignores signal requests in root sessions, and
- * closing the channel only kills a command at its next write, so a silent one would run on and hold one of sshd's
- * MaxSessions. The wrapper goes outside `sudo`, so sudoers rules still see the real command, and sudo relays the
- * SIGTERM to it.
- */
-const REMOTE_DEADLINE_SCRIPT =
-  'd=$0; if timeout -k 2 "$d" true >/dev/null 2>&1; then exec timeout -k 2 "$d" "$@"; fi; exec "$@"'
-
-/** Seconds the remote deadline allows beyond ebpfctl's own, so ebpfctl always reports the timeout first. */
-const REMOTE_DEADLINE_GRACE_S = 2
-
-/**
- * The shell string sent for argv: every element single-quoted, behind `sudo -n --` for a non-root login. With
- * `timeoutMs`, the command is also stopped on the node shortly after that deadline (REMOTE_DEADLINE_SCRIPT).
- */
-export function remoteCommand(argv: readonly string[], user: string, sudo = true, timeoutMs?: number): string {
-  let command = user !== 'root' && sudo ? ['sudo', '-n', '--', ...argv] : [...argv]
-  if (timeoutMs !== undefined && Number.isFinite(timeoutMs) && timeoutMs > 0) {
-    const seconds = Math.ceil(timeoutMs / 1000) + REMOTE_DEADLINE_GRACE_S
-    command = ['sh', '-c', REMOTE_DEADLINE_SCRIPT, String(seconds), ...command]
-  }
-  return shellJoin(command)
-}
-
-/** Parses repeated `--ssh-host NODE=ADDR` values. */
-export function parseHostOverrides(values: string[]): Map<string, string> {
-  const out = new Map<string, string>()
-  for (const v of values) {
-    const i = v.indexOf('=')
-    if (i <= 0 || i === v.length - 1) throw new Error(`--ssh-host expects NODE=ADDRESS, got ${JSON.stringify(v)}`)
-    out.set(v.slice(0, i), v.slice(i + 1))
-  }
-  return out
-}
-
-function expandPath(p: string, home: string, host: string, user: string, port: number): string {
-  let out = p.replace(/%([%hpruld])/g, (_m, c: string) => {
-    switch (c) {
-      case '%':
-        return '%'
-      case 'h':
-        return host
-      case 'p':
-        return String(port)
-      case 'r':
-        return user
-      case 'd':
-        return home
-      case 'u':
-        return userInfo().username
-      default:
-        return `%${c}`
-    }
-  })
-  if (out === '~') out = home
-  else if (out.startsWith('~/')) out = home + out.slice(1)
-  return resolvePath(out)
-}
-
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v
-}
-
-function list(v: string | string[] | undefined): string[] {
-  if (v === undefined) return []
-  return (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(/\s+/)).filter(Boolean)
-}
-
 /** Channel-open retries (10, 20, … 640 ms: about 1.3 s in all) before a refused session is reported. */
 const CHANNEL_OPEN_RETRIES = 7
-
-const HOST_KEY_ALGOS: Record<string, string[]> = {
-  'ssh-ed25519': ['ssh-ed25519'],
-  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
-  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
-  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
-  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
-}
-const DEFAULT_HOST_KEY_ALGOS = [
-  'ssh-ed25519',
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-  'rsa-sha2-512',
-  'rsa-sha2-256',
-  'ssh-rsa',
-]
 
 interface Connection {
   client: ClientType
@@ -200,84 +79,23 @@ export class SshRunner implements NodeRunner {
   readonly via = 'ssh' as const
   private readonly opts: SshRunnerOptions
   private readonly env: NodeJS.ProcessEnv
-  private readonly home: string
   private readonly handshakes: LimitFunction
   private readonly connections = new Map<string, Promise<Connection>>()
   private readonly clients = new Set<ClientType>()
-  private sshConfig?: SSHConfig | null
+  private readonly destinations: SshDestinations
   private knownHosts = new Map<string, KnownHosts>()
   private closing = false
 
   constructor(opts: SshRunnerOptions = {}) {
     this.opts = opts
     this.env = opts.env ?? process.env
-    this.home = this.env.HOME ?? homedir()
     this.handshakes = pLimit(opts.maxConcurrentHandshakes ?? 8)
+    this.destinations = new SshDestinations(opts, this.env)
   }
 
   /** Where node is reached, with the rule that chose the address (shown by `check` and in errors). */
   destination(node: NodeTarget): SshDestination {
-    const cfg = this.configFor(node.name)
-    const override = this.opts.hostOverrides?.get(node.name)
-    let host: string
-    let port: number | undefined
-    let source: AddressSource
-    const cfgHost = first(cfg.HostName)
-    const internal = node.addresses?.find((a) => a.type === 'InternalIP')?.address
-    const external = node.addresses?.find((a) => a.type === 'ExternalIP')?.address
-    if (override) {
-      ;({host, port} = parseHostPort(override))
-      source = 'override'
-    } else if (cfgHost) {
-      host = cfgHost.replaceAll('%h', node.name).replaceAll('%%', '%')
-      source = 'ssh-config'
-    } else if (internal) {
-      host = internal
-      source = 'InternalIP'
-    } else if (external) {
-      host = external
-      source = 'ExternalIP'
-    } else {
-      host = node.name
-      source = 'node-name'
-    }
-    // Settings for the dialled address fill in what the node name's Host entries did not set.
-    // A value the node name's own Host entries set wins over the address's; wildcard-only values (what an unrelated
-    // host also gets) do not.
-    let merged = cfg
-    if (source !== 'ssh-config' && host !== node.name) {
-      const baseline = this.configFor('ebpfctl-no-such-host.invalid')
-      merged = {...this.configFor(host)}
-      for (const [k, v] of Object.entries(cfg)) {
-        if (k === 'Host') continue
-        if (JSON.stringify(v) !== JSON.stringify(baseline[k]) || merged[k] === undefined) merged[k] = v
-      }
-    }
-    const cfgPort = first(merged.Port)
-    port = port ?? this.opts.port ?? (cfgPort && /^\d+$/.test(cfgPort) ? Number(cfgPort) : 22)
-    const user = this.opts.user ?? first(merged.User) ?? this.env.USER ?? userInfo().username
-    const identityFiles = [
-      ...(this.opts.identityFiles ?? []).map((p) => expandPath(p, this.home, host, user, port)),
-      ...list(merged.IdentityFile).map((p) => expandPath(p, this.home, host, user, port)),
-    ]
-    if (identityFiles.length === 0) {
-      for (const f of ['id_ed25519', 'id_ecdsa', 'id_rsa']) {
-        const p = resolvePath(this.home, '.ssh', f)
-        if (existsSync(p)) identityFiles.push(p)
-      }
-    }
-    let knownHostsPaths = this.opts.knownHostsPaths
-    if (!knownHostsPaths) {
-      const userFiles = list(merged.UserKnownHostsFile).map((p) => expandPath(p, this.home, host, user, port))
-      knownHostsPaths = [
-        ...(userFiles.length ? userFiles : [resolvePath(this.home, '.ssh', 'known_hosts')]),
-        ...list(merged.GlobalKnownHostsFile).map((p) => expandPath(p, this.home, host, user, port)),
-        '/etc/ssh/ssh_known_hosts',
-      ]
-    }
-    const alias = first(merged.HostKeyAlias)
-    const hostKeyTokens = [alias ? hostToken(alias, port) : hostToken(host, port)]
-    return {node: node.name, host, port, user, source, identityFiles, knownHostsPaths, hostKeyTokens}
+    return this.destinations.destination(node)
   }
 
   async run(node: NodeTarget, argv: string[], opts: RunOptions): Promise<RunResult> {
@@ -315,17 +133,6 @@ export class SshRunner implements NodeRunner {
     await Promise.all(ends)
     this.clients.clear()
     this.connections.clear()
-  }
-
-  private configFor(host: string): Record<string, string | string[]> {
-    if (this.sshConfig === undefined) {
-      const p =
-        this.opts.sshConfigPath === undefined ? resolvePath(this.home, '.ssh', 'config') : this.opts.sshConfigPath
-      this.sshConfig = p && existsSync(p) ? SSHConfig.parse(readBoundedText(p, SSH_FILE_LIMIT)) : null
-    }
-    if (!this.sshConfig) return {}
-    // Never run `Match exec` commands: the config is data here, not a program.
-    return this.sshConfig.compute(host, {matchExec: false})
   }
 
   private loadKnownHosts(paths: string[]): KnownHosts {
@@ -681,3 +488,7 @@ export class SshRunner implements NodeRunner {
     })
   }
 }
+
+export {parseHostPort} from '../host-port.js'
+export {remoteCommand} from './remote-command.js'
+export {type AddressSource, type SshDestination, SSH_FILE_LIMIT, parseHostOverrides} from './ssh-destination.js'

@@ -1,4 +1,4 @@
-import {assessApiEndpoint, parseHostPort, unusableReason} from '../kube/api-endpoint.js'
+import {assessApiEndpoint, parseApiEndpoint, unusableReason} from '../kube/api-endpoint.js'
 import {type ClusterState, type InstallInfo, SERVICES_ENDPOINT_CONFIGMAP} from '../kube/cluster.js'
 import {UserError} from '../errors.js'
 import {
@@ -31,7 +31,7 @@ export function chooseApiEndpoint(
   opts: Pick<EnableOptions, 'apiServer' | 'kubeconfigServer'>,
 ): {host: string; port: number; source: string} {
   if (opts.apiServer) {
-    const ep = parseHostPort(opts.apiServer)
+    const ep = parseApiEndpoint(opts.apiServer)
     if (!ep) {
       throw new UserError(`--api-server=${opts.apiServer} is not HOST:PORT`, {
         remedy: 'Use e.g. --api-server 10.0.0.10:6443.',

@@ -21,8 +21,8 @@ import type {Progress} from './progress.js'
 import {ABSENT, type ObjectChange, type Step, type StepContext, value} from './types.js'
 import type {ValueSchema, WriteRule} from './writes.js'
 import {type NodeReport, readNodeDataplanes} from '../felix-log.js'
+import {nameList} from '../output/name-list.js'
 import {
-  nameList,
   operatorDegradedReason,
   readFelixDefault,
   waitDaemonSetRollout,
@@ -581,7 +581,7 @@ export function verifyBpfStep(
             fail:
               `${fell.length} node(s) fell back to the iptables dataplane (Felix: "BPF dataplane mode enabled but ` +
               `not ` +
-              `supported by the kernel"): ${nameList(fell.map((r) => r.node))}`,
+              `supported by the kernel"): ${nameList(fell.map((r) => r.node).sort(), 8)}`,
           }
         }
         const pending = reports.filter((r) => !active.has(r.pod))
@@ -593,7 +593,7 @@ export function verifyBpfStep(
         if (err instanceof PlanError && /timed out/.test(err.message)) {
           const unknown = last.filter((r) => !active.has(r.pod)).map((r) => r.node)
           throw new PlanError(
-            `BPF not confirmed active on ${unknown.length} node(s): ${nameList(unknown)} (${err.message})`,
+            `BPF not confirmed active on ${unknown.length} node(s): ${nameList([...unknown].sort(), 8)} (${err.message})`,
             {
               remedy: 'Look at those calico-node logs; raise --timeout if Felix is just slow to restart.',
             },

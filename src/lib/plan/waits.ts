@@ -162,10 +162,3 @@ export function kubeProxySelector(ds: DaemonSetObject | undefined): string {
     .map(([k, v]) => `${k}=${v}`)
     .join(',')
 }
-
-/** "a, b, c and 7 more" */
-export function nameList(names: string[], max = 8): string {
-  const sorted = [...names].sort()
-  if (sorted.length <= max) return sorted.join(', ')
-  return `${sorted.slice(0, max).join(', ')} and ${sorted.length - max} more`
-}

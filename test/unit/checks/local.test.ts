@@ -77,8 +77,8 @@ describe('node checks over NodeFacts', () => {
   })
   it('parses mounts with octal escapes', () => {
     expect(parseMounts('bpf /sys/fs/bpf bpf rw 0 0\n/dev/sda1 /mnt/with\\040space ext4 rw 0 0\n')).toEqual([
-      {device: 'bpf', mountpoint: '/sys/fs/bpf', type: 'bpf'},
-      {device: '/dev/sda1', mountpoint: '/mnt/with space', type: 'ext4'},
+      {device: 'bpf', mountpoint: '/sys/fs/bpf', type: 'bpf', options: 'rw'},
+      {device: '/dev/sda1', mountpoint: '/mnt/with space', type: 'ext4', options: 'rw'},
     ])
   })
 })

@@ -9,7 +9,7 @@ import {
   supportsIpv6,
   supportsJson,
 } from '../../../src/lib/maps/agent.js'
-import {goDurationToNs, parseGoDuration, parseHostPort} from '../../../src/lib/maps/noise.js'
+import {goDurationToNs, parseGoDuration, parseHostPort} from '../../../src/lib/maps/agent-lines.js'
 import {fixture} from './helpers.js'
 
 describe('agentArgv', () => {

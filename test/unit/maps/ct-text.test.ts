@@ -587,7 +587,7 @@ describe('ConntrackTextParser over bytes', () => {
 describe('in-place duration reading on the fast path', () => {
   it('equals parseGoDuration for random Go durations of every unit', async () => {
     const {default: fc} = await import('fast-check')
-    const {parseGoDuration} = await import('../../../src/lib/maps/noise.js')
+    const {parseGoDuration} = await import('../../../src/lib/maps/agent-lines.js')
     fc.assert(
       fc.property(goDuration(fc), (d) => {
         const e = parseConntrackLine(`UDP 10.0.0.1:1 -> 10.0.0.2:2  Active ago ${d}`)
@@ -599,7 +599,7 @@ describe('in-place duration reading on the fast path', () => {
 
   it('equals parseGoDuration for random s/ms durations', async () => {
     const {default: fc} = await import('fast-check')
-    const {parseGoDuration} = await import('../../../src/lib/maps/noise.js')
+    const {parseGoDuration} = await import('../../../src/lib/maps/agent-lines.js')
     fc.assert(
       fc.property(
         fc.nat(999999),

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {PROBE_SCRIPT, parseKernelConfig, parseProbeOutput} from '../../../src/lib/nodes/probe.js'
+import {parseKernelConfig} from '../../../src/lib/nodes/facts.js'
+import {PROBE_SCRIPT, parseProbeOutput} from '../../../src/lib/nodes/probe.js'
 
 const M = '@@ebpfctl-probe'
 function output(sections: Record<string, {lines: string[]; rc?: number; source?: string}>, end = true): string {

@@ -1,8 +1,8 @@
 import {describe, expect, it} from 'vitest'
 
-import {PatchError, jsonPatch, mergePatch, strategicMergePatch} from '../support/fake-apiserver/patch.js'
-import {fieldMatcher, labelMatcher} from '../support/fake-apiserver/selectors.js'
-import {pruneAndDefault, validateAgainst} from '../support/fake-apiserver/validation.js'
+import {PatchError, jsonPatch, mergePatch, strategicMergePatch} from './patch.js'
+import {fieldMatcher, labelMatcher} from './selectors.js'
+import {pruneAndDefault, validateAgainst} from './validation.js'
 
 describe('fake-apiserver patch functions', () => {
   it('merge patch follows the RFC 7396 appendix examples', () => {

@@ -1,4 +1,7 @@
 /**
+ * The lines of the agent's text output and the tokens in them: splitting into lines, accounting for lines not
+ * understood, addresses (ip:port) and Go durations.
+ *
  * Recognises the non-data lines that surround real `calico-node -bpf` output (peers.md §5): log lines in every
  * format Calico used, kubectl's messages, grep separators, shell prompts and echoed commands.
  */

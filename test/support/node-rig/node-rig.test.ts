@@ -3,7 +3,7 @@ import {existsSync, readdirSync, readFileSync} from 'node:fs'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {type Rig, batchText, isAlive, startRig} from '../support/node-rig/index.js'
+import {type Rig, batchText, isAlive, startRig} from './index.js'
 
 const isRoot = process.getuid?.() === 0
 

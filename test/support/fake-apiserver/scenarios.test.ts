@@ -4,12 +4,12 @@ import {join} from 'node:path'
 
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
-import type {KubeClient} from '../../src/lib/kube/client.js'
-import {connect} from '../../src/lib/kube/config.js'
-import {Resources} from '../../src/lib/kube/resources.js'
-import {type FakeApiServer, startFakeApiServer} from '../support/fake-apiserver/index.js'
-import {enableOperatorSimulation} from '../support/fake-apiserver/operator.js'
-import {seedKubeadmBase, seedManifestInstall, seedOperatorInstall} from '../support/fake-apiserver/scenarios.js'
+import type {KubeClient} from '../../../src/lib/kube/client.js'
+import {connect} from '../../../src/lib/kube/config.js'
+import {Resources} from '../../../src/lib/kube/resources.js'
+import {type FakeApiServer, startFakeApiServer} from './index.js'
+import {enableOperatorSimulation} from './operator.js'
+import {seedKubeadmBase, seedManifestInstall, seedOperatorInstall} from './scenarios.js'
 
 let server: FakeApiServer
 let dir: string

@@ -4,13 +4,13 @@ import {join} from 'node:path'
 
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
-import type {KubeClient} from '../../src/lib/kube/client.js'
-import type {KubeObject} from '../../src/lib/kube/types.js'
-import {connect} from '../../src/lib/kube/config.js'
-import {KubeApiError} from '../../src/lib/kube/errors.js'
-import {Resources} from '../../src/lib/kube/resources.js'
-import {type FakeApiServer, startFakeApiServer} from '../support/fake-apiserver/index.js'
-import {seedKubeadmBase} from '../support/fake-apiserver/scenarios.js'
+import type {KubeClient} from '../../../src/lib/kube/client.js'
+import type {KubeObject} from '../../../src/lib/kube/types.js'
+import {connect} from '../../../src/lib/kube/config.js'
+import {KubeApiError} from '../../../src/lib/kube/errors.js'
+import {Resources} from '../../../src/lib/kube/resources.js'
+import {type FakeApiServer, startFakeApiServer} from './index.js'
+import {seedKubeadmBase} from './scenarios.js'
 
 let server: FakeApiServer
 let dir: string
