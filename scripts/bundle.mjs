@@ -51,20 +51,31 @@ const lazyPackagesStayExternal = {
 }
 
 // What @oclif/core requires eagerly but our start-up never uses: loaded on first use (scripts/bundle-shims/lazy.cjs).
-const LAZY_IN_OCLIF = ['child_process', 'readline', 'perf_hooks', 'tinyglobby', 'minimatch', 'lilconfig', 'ejs']
+// A package among them is also kept out of the shared chunk, in a file of its own (dist/chunks/lazy/NAME.cjs): V8
+// pre-parses every byte of a file it loads, and these (~260 KB of semver, glob matching, ejs, spinner frames) were
+// ~60% of the chunk every command loads.
+const LAZY_BUILTINS = ['child_process', 'readline', 'perf_hooks']
+const LAZY_PACKAGES = ['tinyglobby', 'minimatch', 'lilconfig', 'ejs', 'semver', 'cli-spinners']
+const lazyPackageFiles = new Map() // name → the path oclif would load it from
 const lazyInOclif = {
   name: 'lazy-in-oclif',
   setup(pluginBuild) {
-    const filter = new RegExp(`^(node:)?(${LAZY_IN_OCLIF.join('|')})$`)
+    const filter = new RegExp(`^(node:)?(${[...LAZY_BUILTINS, ...LAZY_PACKAGES].join('|')})$`)
     pluginBuild.onResolve({filter}, async (args) => {
       if (args.kind !== 'require-call' || !args.importer.includes('/node_modules/@oclif/core/')) return undefined
-      const builtin = args.path.startsWith('node:') || ['child_process', 'readline', 'perf_hooks'].includes(args.path)
-      // The real module: a built-in stays a runtime require; a package is bundled from where oclif would load it.
-      const target = builtin
-        ? `node:${args.path.replace(/^node:/, '')}`
-        : (await pluginBuild.resolve(args.path, {kind: 'require-call', resolveDir: args.resolveDir, pluginData: 'real'})).path
+      const name = args.path.replace(/^node:/, '')
+      let target = `node:${name}` // a built-in stays a runtime require
+      if (!LAZY_BUILTINS.includes(name)) {
+        const real = await pluginBuild.resolve(args.path, {kind: 'require-call', resolveDir: args.resolveDir, pluginData: 'real'})
+        if (real.errors.length > 0) throw new Error(`${name}: ${real.errors[0].text}`)
+        const known = lazyPackageFiles.get(name)
+        if (known && known !== real.path) throw new Error(`${name}: oclif loads two copies (${known}, ${real.path})`)
+        lazyPackageFiles.set(name, real.path)
+        target = `./lazy/${name}.cjs` // beside the chunk that requires it (checked after the build)
+      }
       return {path: target, namespace: 'lazy', pluginData: target}
     })
+    pluginBuild.onResolve({filter: /^\.\/lazy\//}, (args) => (args.namespace === 'lazy' ? {path: args.path, external: true} : undefined))
     pluginBuild.onLoad({filter: /.*/, namespace: 'lazy'}, (args) => ({
       contents: `module.exports = require(${JSON.stringify(join(root, 'scripts', 'bundle-shims', 'lazy.cjs'))})(() => require(${JSON.stringify(args.pluginData)}))`,
       loader: 'js',
@@ -122,3 +133,25 @@ await build({
     ].join(''),
   },
 })
+
+// The lazily loaded packages, one CommonJS file each, from the very file oclif would have loaded.
+for (const [name, path] of lazyPackageFiles) {
+  await build({
+    absWorkingDir: root,
+    stdin: {contents: `module.exports = require(${JSON.stringify(path)})`, resolveDir: root, loader: 'js'},
+    outfile: join(root, 'dist', 'chunks', 'lazy', `${name}.cjs`),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    minifySyntax: true,
+    minifyWhitespace: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  })
+}
+// `require("./lazy/NAME.cjs")` resolves against the file it is in: it must have landed in dist/chunks.
+for (const file of readdirSync(join(root, 'dist'), {recursive: true})) {
+  if (!String(file).endsWith('.js') || String(file).startsWith('chunks/') && !String(file).slice(7).includes('/')) continue
+  if (readFileSync(join(root, 'dist', String(file)), 'utf8').includes('"./lazy/')) throw new Error(`dist/${file} requires ./lazy/ but is not in dist/chunks`)
+}
