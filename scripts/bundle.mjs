@@ -84,19 +84,36 @@ const lazyInOclif = {
   },
 }
 
-// oclif sorts the manifest's commands with localeCompare on every start: the first localeCompare makes V8 build ICU's
-// collator locale list, ~70 M instructions (~0.14x `node -e 0`) for one sort of ~20 ASCII ids. Inside the bundle the
-// same sort compares code units; test/unit/bundle-command-order.test.ts checks both orders agree for our command ids.
-// The build fails if oclif's line changes, so an upgrade cannot silently drop (or misapply) this.
-const OCLIF_COMMAND_SORT = '.sort((a, b) => a.id.localeCompare(b.id));'
-const oclifCommandSort = {
-  name: 'oclif-command-sort',
+// Two edits to @oclif/core's own code, inside the bundle only. Each must find oclif's exact line: the build fails if an
+// upgrade changes it, so the edit cannot be silently dropped or misapplied.
+const OCLIF_EDITS = [
+  {
+    // oclif sorts the manifest's commands with localeCompare on every start: the first localeCompare makes V8 build
+    // ICU's collator locale list, ~70 M instructions (~0.14x `node -e 0`) for one sort of ~20 ASCII ids. Code units
+    // instead; test/unit/cli/bundle-edits.test.ts checks that both orders agree for our command ids.
+    file: /[/\\]@oclif[/\\]core[/\\]lib[/\\]config[/\\]plugin\.js$/,
+    from: '.sort((a, b) => a.id.localeCompare(b.id));',
+    to: '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));',
+  },
+  {
+    // Help runs every description, summary, example and list cell through ejs, which compiles each into a new
+    // Function (a parse each, and loading ejs itself). Text without any ejs tag (every tag contains `<%` or `%>`)
+    // renders as itself, so it is returned as it is; test/unit/cli/bundle-edits.test.ts holds ejs to that.
+    file: /[/\\]@oclif[/\\]core[/\\]lib[/\\]help[/\\]util\.js$/,
+    from: 'return ejs_1.default.render(t, context);',
+    to: "return typeof t === 'string' && !t.includes('<%') && !t.includes('%>') ? t : ejs_1.default.render(t, context);",
+  },
+]
+const oclifEdits = {
+  name: 'oclif-edits',
   setup(pluginBuild) {
-    pluginBuild.onLoad({filter: /[/\\]@oclif[/\\]core[/\\]lib[/\\]config[/\\]plugin\.js$/}, async (args) => {
-      const source = readFileSync(args.path, 'utf8')
-      if (!source.includes(OCLIF_COMMAND_SORT)) throw new Error(`${args.path}: oclif's command sort changed; revisit scripts/bundle.mjs`)
-      return {contents: source.replace(OCLIF_COMMAND_SORT, '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));'), loader: 'js'}
-    })
+    for (const edit of OCLIF_EDITS) {
+      pluginBuild.onLoad({filter: edit.file}, (args) => {
+        const source = readFileSync(args.path, 'utf8')
+        if (source.split(edit.from).length !== 2) throw new Error(`${args.path}: oclif's code changed (${edit.from}); revisit scripts/bundle.mjs`)
+        return {contents: source.replace(edit.from, edit.to), loader: 'js'}
+      })
+    }
   },
 }
 
@@ -119,7 +136,7 @@ await build({
   // Left to node_modules: packages with native add-ons or optional runtime requires (ssh2 → cpu-features,
   // client-node → ws, openid-client…) and oclif's TypeScript development mode (never used by the built CLI).
   external: ['@kubernetes/client-node', 'ssh2', 'typescript', 'ts-node'],
-  plugins: [lazyPackagesStayExternal, lazyInOclif, oclifCommandSort],
+  plugins: [lazyPackagesStayExternal, lazyInOclif, oclifEdits],
   alias: SHIMS,
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins and read __dirname.
   banner: {
