@@ -11,7 +11,7 @@ import {join} from 'node:path'
 
 import {execa} from 'execa'
 
-import {FELIX_BPF_ACTIVE} from '../src/lib/plan/waits.js'
+import {FELIX_BPF_ACTIVE} from '../src/lib/felix-log.js'
 import {startFakeApiServer} from '../test/support/fake-apiserver/index.js'
 import {seedKubeadmBase, seedOperatorInstall} from '../test/support/fake-apiserver/scenarios.js'
 

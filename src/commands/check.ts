@@ -1,13 +1,14 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {nodeAccessFlags, nodeTimeoutMs, resolveVia} from '../flags/node-access.js'
+import {nodeAccessFlags, nodeAccessOptions} from '../flags/node-access.js'
 import type {CheckContext} from '../lib/checks/types.js'
 import {CHECK_IDS, normalizeCheckIds, runChecks} from '../lib/checks/index.js'
 import {bpfEnabledInCluster} from '../lib/checks/util.js'
 import {localNodeName, readLocalFacts} from '../lib/checks/facts.js'
 import {UserError} from '../lib/errors.js'
-import {hasKubeconfig} from '../lib/kube/kubeconfig-path.js'
+import {clusterRequested} from '../lib/kube/kubeconfig-path.js'
+import {resolveVia} from '../lib/nodes/access.js'
 import {type CalicoInfo, type CheckReport, buildReport, renderFindingsTable, renderJunit} from '../lib/output/findings.js'
 import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
 import {outputFlag} from '../flags/output.js'
@@ -84,9 +85,10 @@ export default class Check extends BaseCommand<typeof Check> {
     let ctx: CheckContext
     let target: CheckReport['target']
     let calico: CalicoInfo | null = null
-    const hasCluster = flags.context !== undefined || hasKubeconfig(flags.kubeconfig)
+    const access = nodeAccessOptions(flags)
+    const hasCluster = clusterRequested(flags)
     // --nodes over SSH needs no cluster (as the dumps): the named nodes are reached by name or --ssh-host.
-    const nodesOverSsh = !hasCluster && flags.nodes !== undefined && resolveVia(flags, undefined) === 'ssh'
+    const nodesOverSsh = !hasCluster && flags.nodes !== undefined && resolveVia(access, undefined) === 'ssh'
     const wantsCluster = !flags.local && !nodesOverSsh && (hasCluster || flags.nodes !== undefined)
     if (nodesOverSsh) {
       const names = flags.nodes!.split(',').map((n) => n.trim()).filter(Boolean)
@@ -95,13 +97,10 @@ export default class Check extends BaseCommand<typeof Check> {
           remedy: 'Name the nodes (--nodes a,b with --ssh-host NAME=ADDR as needed), or pass --kubeconfig.',
         })
       }
-      const [{probeNodes}, {openRunner}] = await Promise.all([import('../lib/checks/node-facts.js'), import('../flags/node-access.js')])
-      const runner = await openRunner(flags, undefined)
+      const [{probeNodes}, {openRunner}] = await Promise.all([import('../lib/checks/node-facts.js'), import('../lib/nodes/access.js')])
+      const runner = await openRunner(access, undefined)
       try {
-        const res = await probeNodes(runner, names.map((name) => ({metadata: {name}})), {
-          timeoutMs: nodeTimeoutMs(flags),
-          concurrency: flags.concurrency,
-        })
+        const res = await probeNodes(runner, names.map((name) => ({metadata: {name}})), access)
         ctx = {nodeFacts: res.facts, nodeAccessErrors: res.errors}
       } finally {
         await runner.close()
@@ -122,14 +121,14 @@ export default class Check extends BaseCommand<typeof Check> {
         const install = detectInstall(state)
         ctx = {cluster: {state, install, kubeconfigServer: kube.server}}
         if (flags.nodes !== undefined) {
-          const [{probeNodes, selectNodes}, {openRunner}] = await Promise.all([
+          const [{probeNodes, selectNodes}, {nodeAccessCluster, openRunner}] = await Promise.all([
             import('../lib/checks/node-facts.js'),
-            import('../flags/node-access.js'),
+            import('../lib/nodes/access.js'),
           ])
           const nodes = selectNodes(state.nodes, flags.nodes)
-          const runner = await openRunner(flags, {kube, calicoNamespace: install.type === 'none' ? undefined : install.calicoNamespace})
+          const runner = await openRunner(access, nodeAccessCluster(kube, install))
           try {
-            const res = await probeNodes(runner, nodes, {timeoutMs: nodeTimeoutMs(flags), concurrency: flags.concurrency})
+            const res = await probeNodes(runner, nodes, access)
             ctx.nodeFacts = res.facts
             ctx.nodeAccessErrors = res.errors
           } finally {
@@ -137,7 +136,7 @@ export default class Check extends BaseCommand<typeof Check> {
           }
           if (install.calicoNamespace && bpfEnabledInCluster(ctx)) {
             // Felix's own word on each probed node: BPF started, or fell back to iptables (one log read per pod).
-            const {readNodeDataplanes} = await import('../lib/plan/waits.js')
+            const {readNodeDataplanes} = await import('../lib/felix-log.js')
             const reports = await readNodeDataplanes(kube, install.calicoNamespace, {
               concurrency: flags.concurrency,
               onlyNodes: new Set(ctx.nodeFacts.keys()),

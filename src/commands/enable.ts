@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {planFlags, timingFrom} from '../flags/plan.js'
+import {planFlags, requireDryRunForJunit, timingFrom} from '../flags/plan.js'
 import {verifyGateFlags} from '../flags/verify.js'
 import {ExitCode} from '../lib/errors.js'
 import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
@@ -82,6 +82,7 @@ kube-system/ebpfctl-lock; see --lock-timeout).`
 
   async run(): Promise<void> {
     const {flags} = this
+    requireDryRunForJunit(flags)
     const timing = timingFrom(flags)
     const {normalizeCheckIds} = await import('../lib/checks/index.js')
     const ignore = normalizeCheckIds(flags.ignore, 'ignore', true) // a typo is exit 2 before anything is read
@@ -127,14 +128,14 @@ kube-system/ebpfctl-lock; see --lock-timeout).`
       const document = isDocumentFormat(flags.output) ? flags.output : undefined
       const about = `${report.plan.variant} install (Calico ${install.calicoVersion ?? 'version unknown'}, calico-node in ${install.calicoNamespace})`
       const named = (f: {checkId: string; node?: string; summary: string}) => `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`
-      if (!document) for (const f of report.ignoredFailures ?? []) this.out(`ignored preflight failure (--ignore): ${named(f)}`)
+      if (!document && flags.output !== 'junit') for (const f of report.ignoredFailures ?? []) this.out(`ignored preflight failure (--ignore): ${named(f)}`)
       const dryRun = flags['dry-run']
       if (report.dryRun && dryRun) {
         const server = dryRun === 'server' ? await plan.serverDryRun(kube, report.plan, report.state) : undefined
-        if (document) {
-          const doc = plan.planDocument(report, {command: 'enable', dryRun, server, force: flags.force})
-          this.outDocument(await machineDocument(document, doc))
-        } else {
+        const doc = plan.planDocument(report, {command: 'enable', dryRun, server, force: flags.force})
+        if (document) this.outDocument(await machineDocument(document, doc))
+        else if (flags.output === 'junit') this.outDocument((await import('../lib/output/plan-junit.js')).renderPlanJunit(doc, {force: flags.force}))
+        else {
           this.out(`Plan for ${about}:`)
           this.out(report.rendered)
           for (const w of report.plan.warnings) this.out(`warning: ${w}`)

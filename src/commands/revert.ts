@@ -1,8 +1,8 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {nodeAccessFlags, nodeTimeoutMs} from '../flags/node-access.js'
-import {planFlags, timingFrom} from '../flags/plan.js'
+import {nodeAccessFlags, nodeAccessOptions} from '../flags/node-access.js'
+import {planFlags, requireDryRunForJunit, timingFrom} from '../flags/plan.js'
 import {verifyGateFlags} from '../flags/verify.js'
 import {ExitCode, UserError} from '../lib/errors.js'
 import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
@@ -41,6 +41,7 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
 
   async run(): Promise<void> {
     const {flags} = this
+    requireDryRunForJunit(flags)
     const timing = timingFrom(flags)
     const [kube, plan] = await Promise.all([this.connectCluster(), import('../lib/plan/index.js')])
     const ac = new AbortController()
@@ -77,10 +78,10 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
       const dryRun = flags['dry-run']
       if (report.dryRun && dryRun) {
         const server = dryRun === 'server' ? await plan.serverDryRun(kube, report.plan, report.state) : undefined
-        if (document) {
-          const doc = plan.planDocument(report, {command: 'revert', dryRun, server, hadRecord: report.hadRecord})
-          this.outDocument(await machineDocument(document, doc))
-        } else {
+        const doc = plan.planDocument(report, {command: 'revert', dryRun, server, hadRecord: report.hadRecord})
+        if (document) this.outDocument(await machineDocument(document, doc))
+        else if (flags.output === 'junit') this.outDocument((await import('../lib/output/plan-junit.js')).renderPlanJunit(doc))
+        else {
           this.out(`Revert plan (${source}):`)
           this.out(report.plan.steps.length ? report.rendered : '(nothing to revert)')
           for (const w of report.plan.warnings) this.out(`warning: ${w}`)
@@ -127,20 +128,21 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
   /** --verify-clean: leftovers per node, on stdout; exit 1 when any node is not clean or could not be checked. */
   private async verifyClean(kube: Awaited<ReturnType<Revert['connectCluster']>>): Promise<void> {
     const {flags} = this
-    const [{collectClusterState, detectInstall}, {openRunner}, {selectNodes}, {verifyClean, renderLeftovers}] = await Promise.all([
+    const access = nodeAccessOptions(flags)
+    const [{collectClusterState, detectInstall}, {nodeAccessCluster, openRunner}, {selectNodes}, {verifyClean, renderLeftovers}] = await Promise.all([
       import('../lib/kube/cluster.js'),
-      import('../flags/node-access.js'),
+      import('../lib/nodes/access.js'),
       import('../lib/dataplane/targets.js'),
       import('../lib/dataplane/leftovers.js'),
     ])
     const state = await collectClusterState(kube)
     const install = detectInstall(state)
-    const runner = await openRunner(flags, {kube, calicoNamespace: install.calicoNamespace})
+    const runner = await openRunner(access, nodeAccessCluster(kube, install))
     try {
       const results = await verifyClean(runner, selectNodes(state, {all: true}), {
-        timeoutMs: nodeTimeoutMs(flags),
+        timeoutMs: access.timeoutMs,
         maxBytes: 32 * 1024 * 1024,
-        concurrency: flags.concurrency,
+        concurrency: access.concurrency,
       })
       this.out(renderLeftovers(results))
       if (results.some((r) => r.error || r.leftovers.length > 0)) process.exitCode = ExitCode.Failed

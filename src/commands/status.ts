@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {nodeAccessFlags, nodeTimeoutMs} from '../flags/node-access.js'
+import {nodeAccessFlags, nodeAccessOptions} from '../flags/node-access.js'
 import {ExitCode, UserError} from '../lib/errors.js'
 import {parseByteSize} from '../lib/nodes/bounds.js'
 import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
@@ -55,27 +55,31 @@ kube-proxy runs next to BPF with iptables cleanup on; 2 usage or API error, or C
     } catch (err) {
       throw new UserError((err as Error).message, {remedy: 'For example --node-read-bytes 256Ki.'})
     }
-    const timeoutMs = nodeTimeoutMs(flags)
-    const [kube, {collectStatus, renderStatus}] = await Promise.all([this.connectCluster(), import('../lib/plan/status.js')])
+    const access = nodeAccessOptions(flags)
+    const [kube, {collectStatus}, {renderStatus}] = await Promise.all([
+      this.connectCluster(),
+      import('../lib/status.js'),
+      import('../lib/output/status.js'),
+    ])
     let closeRunner: (() => Promise<void>) | undefined
     try {
       const nodes =
         flags['node-state'] === 'log'
           ? undefined
           : async (calico: {namespace: string; version?: string; image?: string}) => {
-              const {openRunner, resolveVia} = await import('../flags/node-access.js')
+              const {openRunner, resolveVia} = await import('../lib/nodes/access.js')
               const cluster = {kube, calicoNamespace: calico.namespace, calicoNodeImage: calico.image}
-              const runner = await openRunner(flags, cluster)
+              const runner = await openRunner(access, cluster)
               closeRunner = () => runner.close()
               return {
                 runner,
-                concurrency: flags.concurrency,
+                concurrency: access.concurrency,
                 logFallback: flags['node-state'] === 'auto',
                 read: {
                   source: flags.source,
-                  timeoutMs,
+                  timeoutMs: access.timeoutMs,
                   calicoVersion: calico.version,
-                  agentReachable: resolveVia(flags, cluster) === 'exec',
+                  agentReachable: resolveVia(access, cluster) === 'exec',
                   maxOutputBytes: nodeReadBytes,
                 },
               }

@@ -27,6 +27,10 @@ error, the workload did not become Ready within --timeout, or interrupted.`
     output: Flags.option({char: 'o', default: 'table', description: 'Output format: table, json, junit.', options: ['table', 'json', 'junit'] as const})(),
     nodes: Flags.string({description: 'Probe these nodes only (NAME,NAME); default every Linux node.'}),
     requests: Flags.integer({default: 1000, min: 0, max: 1_000_000, description: 'New connections per node for the latency figures (0: none).'}),
+    'request-interval': Flags.string({
+      default: '4ms',
+      description: 'Start-to-start pacing of the latency requests, as a curl loop is paced by starting a process per request (0: back to back).',
+    }),
     image: Flags.string({description: 'The agnhost image (default registry.k8s.io/e2e-test-images/agnhost:2.53).'}),
     'external-traffic-policy': Flags.option({
       default: 'Cluster',
@@ -46,6 +50,8 @@ error, the workload did not become Ready within --timeout, or interrupted.`
     const timeoutMs = parseDuration(flags.timeout, 'timeout')
     const requestTimeoutMs = parseDuration(flags['probe-timeout'], 'probe-timeout')
     const pollMs = parseDuration(flags['poll-interval'], 'poll-interval')
+    const requestIntervalMs = parseDuration(flags['request-interval'], 'request-interval')
+    if (requestIntervalMs > 10_000) throw new UserError(`--request-interval=${flags['request-interval']} is more than 10s`, {remedy: 'Use a pacing like 4ms (the default) or 0 (back to back).'})
     const nodes = flags.nodes?.split(',').map((n) => n.trim()).filter(Boolean)
     if (nodes && nodes.length === 0) throw new UserError('--nodes names no node', {remedy: 'Use --nodes NAME[,NAME].'})
     const [kube, verify, render] = await Promise.all([this.connectCluster(), import('../lib/verify/run.js'), import('../lib/verify/render.js')])
@@ -59,6 +65,7 @@ error, the workload did not become Ready within --timeout, or interrupted.`
       const report = await verify.runVerify(kube, {
         nodes,
         requests: flags.requests,
+        requestIntervalMs,
         image: flags.image,
         externalTrafficPolicyLocal: flags['external-traffic-policy'] === 'Local',
         policy: flags.policy,

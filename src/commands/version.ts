@@ -2,7 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
 import {outputFlag} from '../flags/output.js'
-import {hasKubeconfig} from '../lib/kube/kubeconfig-path.js'
+import {clusterRequested} from '../lib/kube/kubeconfig-path.js'
 import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
 
 export default class Version extends BaseCommand<typeof Version> {
@@ -26,7 +26,7 @@ the operator from the tigera-operator Deployment's image tag (a few GETs, no lis
   async run(): Promise<void> {
     const {flags, config} = this
     const client = {version: config.version, platform: `${config.platform}-${config.arch}`, node: process.version}
-    const withCluster = !flags.client && (flags.context !== undefined || hasKubeconfig(flags.kubeconfig))
+    const withCluster = !flags.client && clusterRequested(flags)
     const document = isDocumentFormat(flags.output) ? flags.output : undefined
     if (!document) this.out(`Client:     ${config.bin} ${client.version} (${client.platform}, node ${client.node})`)
     if (!withCluster) {

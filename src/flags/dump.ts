@@ -3,7 +3,7 @@ import {Flags} from '@oclif/core'
 import type {DumpSessionOptions} from '../lib/dataplane/session.js'
 import {UserError} from '../lib/errors.js'
 import {parseByteSize} from '../lib/nodes/bounds.js'
-import {type NodeAccessFlagValues, nodeTimeoutMs} from './node-access.js'
+import {type NodeAccessFlagValues, nodeAccessOptions} from './node-access.js'
 import {TABLE_FORMATS, outputFlag} from './output.js'
 
 function parseMaxOutputBytes(text: string): number {
@@ -60,13 +60,12 @@ export function dumpSessionOptions(
     kubeconfig: flags.kubeconfig,
     context: flags.context,
     requestTimeoutMs,
-    access: flags,
+    access: nodeAccessOptions(flags),
     nodes: flags.node,
     allNodes: flags['all-nodes'],
     source: flags.source,
     agentCmd: flags['agent-cmd'],
     agentCrictl: flags['agent-crictl'],
-    nodeTimeoutMs: nodeTimeoutMs(flags),
     maxOutputBytes: parseMaxOutputBytes(flags['max-output-bytes']),
   }
 }

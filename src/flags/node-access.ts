@@ -1,9 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {parseDuration} from '../lib/duration.js'
-import {UserError} from '../lib/errors.js'
-import type {KubeClient} from '../lib/kube/client.js'
-import type {NodeRunner, TransportKind} from '../lib/nodes/types.js'
+import type {NodeAccessOptions} from '../lib/nodes/access.js'
 
 /** Flags for reaching nodes, shared by check, status, nat dump and conntrack dump. */
 export const nodeAccessFlags = {
@@ -56,64 +54,21 @@ export interface NodeAccessFlagValues {
   'node-timeout': string
 }
 
-export function nodeTimeoutMs(flags: NodeAccessFlagValues): number {
-  return parseDuration(flags['node-timeout'], 'node-timeout')
-}
-
-/**
- * The transport `--via auto` resolves to: ssh when any --ssh-* flag is given; else exec into calico-node when there is a
- * cluster with Calico; else ssh for a cluster without Calico; else this machine.
- */
-export function resolveVia(flags: NodeAccessFlagValues, cluster: {calicoNamespace?: string} | undefined): TransportKind {
-  if (flags.via !== 'auto') return flags.via
-  const sshAsked = Boolean(
-    flags['ssh-user'] || flags['ssh-port'] || flags['ssh-identity']?.length || flags['ssh-host']?.length || flags['ssh-config'],
-  )
-  if (sshAsked) return 'ssh'
-  if (!cluster) return 'local'
-  return cluster.calicoNamespace ? 'exec' : 'ssh'
-}
-
-/** Builds the NodeRunner the flags ask for; transports are imported only when used (ssh2 costs start-up time). */
-export async function openRunner(
-  flags: NodeAccessFlagValues,
-  cluster: {kube: KubeClient; calicoNamespace?: string; calicoNodeImage?: string} | undefined,
-): Promise<NodeRunner> {
-  const via = resolveVia(flags, cluster)
-  if (via === 'debug') {
-    if (!cluster?.calicoNamespace || !cluster.calicoNodeImage) {
-      throw new UserError('--via debug needs a cluster with the calico-node DaemonSet (its image is what the debug pods run)', {
-        remedy: 'Pass --kubeconfig, or use --via ssh.',
-      })
-    }
-    const {DebugPodRunner} = await import('../lib/nodes/debug-pod.js')
-    return new DebugPodRunner({kube: cluster.kube, namespace: cluster.calicoNamespace, image: cluster.calicoNodeImage})
-  }
-  if (via === 'exec') {
-    if (!cluster) {
-      throw new UserError('--via exec needs a cluster', {remedy: 'Pass --kubeconfig (or use --via ssh / --via local).'})
-    }
-    if (!cluster.calicoNamespace) {
-      throw new UserError('--via exec needs calico-node pods, and Calico is not installed', {
-        remedy: 'Use --via ssh to reach the nodes directly.',
-      })
-    }
-    const {ExecRunner} = await import('../lib/nodes/exec.js')
-    return new ExecRunner({kube: cluster.kube, namespace: cluster.calicoNamespace})
-  }
-  if (via === 'ssh') {
-    const {SshRunner, parseHostOverrides} = await import('../lib/nodes/ssh.js')
-    return new SshRunner({
+/** The flags, by their names, as the one node-access options type of src/lib/nodes/access.ts. */
+export function nodeAccessOptions(flags: NodeAccessFlagValues): NodeAccessOptions {
+  return {
+    via: flags.via,
+    ssh: {
       user: flags['ssh-user'],
       port: flags['ssh-port'],
       identityFiles: flags['ssh-identity'],
-      sshConfigPath: flags['ssh-config'],
+      configPath: flags['ssh-config'],
       knownHostsPaths: flags['ssh-known-hosts'],
+      hostOverrides: flags['ssh-host'],
       insecureSkipHostKeyCheck: flags['ssh-insecure-skip-host-key-check'],
       sudo: flags.sudo,
-      hostOverrides: parseHostOverrides(flags['ssh-host'] ?? []),
-    })
+    },
+    concurrency: flags.concurrency,
+    timeoutMs: parseDuration(flags['node-timeout'], 'node-timeout'),
   }
-  const {LocalRunner} = await import('../lib/nodes/local.js')
-  return new LocalRunner()
 }

@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {parseDuration} from '../lib/duration.js'
+import {UserError} from '../lib/errors.js'
 import {TABLE_FORMATS, outputFlag} from './output.js'
 
 /** Flags shared by the commands that run a plan against the cluster (enable, revert). */
@@ -13,7 +14,11 @@ export const planFlags = {
       'each would land. Nothing is changed either way.',
     options: ['client', 'server'] as const,
   })(),
-  output: outputFlag(TABLE_FORMATS, 'Output format: table (wide is the same), json or yaml (the plan, or the result).'),
+  output: outputFlag(
+    [...TABLE_FORMATS, 'junit'] as const,
+    'Output format: table (wide is the same), json or yaml (the plan, or the result), junit (a dry run\'s preflight, ' +
+      'permissions and each planned write as test cases, for CI).',
+  ),
   timeout: Flags.string({
     default: '5m',
     description: 'Bound on each wait (rollouts, Felix restarts, kube-proxy pods).',
@@ -43,4 +48,12 @@ export function timingFrom(flags: {
     pollMs: parseDuration(flags['poll-interval'], 'poll-interval'),
     retryDelayMs: parseDuration(flags['retry-delay'], 'retry-delay'),
   }
+}
+
+/** `-o junit` describes a dry run's findings; a real run's result is a document (json/yaml) or the table. */
+export function requireDryRunForJunit(flags: {output: string; 'dry-run'?: string}): void {
+  if (flags.output === 'junit' && flags['dry-run'] === undefined)
+    throw new UserError('-o junit needs --dry-run (it reports the plan\'s findings, not a run\'s result)', {
+      remedy: 'Add --dry-run (or --dry-run=server), or use -o json for the result of a real run.',
+    })
 }

@@ -86,6 +86,45 @@ if (skipReason) {
       expect(cm.code).not.toBe(0)
     }, 120_000)
 
+    it('enable --dry-run=server: a write the real admission chain refuses (a ValidatingAdmissionPolicy) is reported with its reason; exit 1, nothing persisted', async () => {
+      // CEL admission in the apiserver itself (GA since 1.30): no webhook server needed, the refusal is the real chain's.
+      const policy = {
+        apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicy',
+        metadata: {name: 'ebpfctl-test-no-dsr'},
+        spec: {
+          failurePolicy: 'Fail',
+          matchConstraints: {resourceRules: [{apiGroups: ['crd.projectcalico.org'], apiVersions: ['*'],
+            operations: ['UPDATE'], resources: ['felixconfigurations']}]},
+          validations: [{expression: "!has(object.spec.bpfExternalServiceMode) || object.spec.bpfExternalServiceMode != 'DSR'",
+            message: 'DSR is not allowed on this cluster'}],
+        },
+      }
+      const binding = {
+        apiVersion: 'admissionregistration.k8s.io/v1', kind: 'ValidatingAdmissionPolicyBinding',
+        metadata: {name: 'ebpfctl-test-no-dsr'},
+        spec: {policyName: 'ebpfctl-test-no-dsr', validationActions: ['Deny']},
+      }
+      const probe = () => c.kubectl(['patch', 'felixconfigurations.crd.projectcalico.org', 'default', '--type=merge',
+        '--dry-run=server', '-p', '{"spec":{"bpfExternalServiceMode":"DSR"}}'], {reject: false})
+      const waitFor = async (refused: boolean) => {
+        for (let i = 0; i < 100 && ((await probe()).code !== 0) !== refused; i++) await new Promise((r) => setTimeout(r, 200))
+        expect((await probe()).code !== 0).toBe(refused)
+      }
+      const before = (await felix()).metadata.resourceVersion
+      await c.kubectl(['apply', '-f', '-'], {input: JSON.stringify({apiVersion: 'v1', kind: 'List', items: [policy, binding]})})
+      try {
+        await waitFor(true) // the policy is loaded by an informer: wait until the apiserver enforces it
+        const r = await ebpfctl(['enable', '--dry-run=server', '--dsr', ...FAST], c.kubeconfig)
+        expect(r.code, r.stderr + r.stdout).toBe(1)
+        expect(r.stdout).toMatch(/REFUSED {2}felixconfigurations\.crd\.projectcalico\.org default \(patch\): .*DSR is not allowed on this cluster/)
+        expect(r.stdout).toContain('Dry run: nothing was changed.')
+        expect((await felix()).metadata.resourceVersion).toBe(before)
+      } finally {
+        await c.kubectl(['delete', 'validatingadmissionpolicybinding,validatingadmissionpolicy', 'ebpfctl-test-no-dsr'], {reject: false})
+        await waitFor(false)
+      }
+    }, 120_000)
+
     it('the real apiserver validates against the v3.32.1 CRDs: a bad enum value is a 422', async () => {
       const r = await c.kubectl(
         ['patch', 'felixconfigurations.crd.projectcalico.org', 'default', '--type=merge', '-p',

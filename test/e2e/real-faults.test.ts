@@ -47,6 +47,13 @@ const KINDS: Kind[] = [
 ]
 const REVERT_KINDS = KINDS.slice(0, 4)
 
+/**
+ * The lock Lease is PUT only by the background renewal (every renewMs) or by taking over a stale lock a faulted release
+ * left behind: whether a run makes that write depends on timing, so it is no step to fault (a failed renewal is a
+ * warning; stale takeover is tested on the fake, late-writes.test.ts). CI saw a run that never renewed.
+ */
+const isLeaseRenewal = (write: string) => /^PUT \/apis\/coordination\.k8s\.io\/v1\/namespaces\/[^/]+\/leases\//.test(write)
+
 /** Faults the first write to `target` (method and path) from now on, and `attempts` attempts of it. */
 function failWrite(proxy: FaultProxy, target: string, kind: Kind): {fired: boolean} {
   let left = kind.attempts
@@ -145,7 +152,7 @@ if (skipReason) {
 
     it('enable: each write step under one fault kind (rotating, every kind at least once) → enabled, or as before', async () => {
       expect(enableWrites.length).toBeGreaterThan(0)
-      const steps = [...new Set(enableWrites)]
+      const steps = [...new Set(enableWrites)].filter((w) => !isLeaseRenewal(w))
       const runs = Math.max(steps.length, KINDS.length)
       const outcomes: Record<string, number> = {}
       for (let j = 0; j < runs; j++) {
@@ -182,7 +189,7 @@ if (skipReason) {
 
     it('revert: each write step under one fault kind (500, 429, drop, hang) → reverted in full all the same', async () => {
       expect(revertWrites.length).toBeGreaterThan(0)
-      const steps = [...new Set(revertWrites)]
+      const steps = [...new Set(revertWrites)].filter((w) => !isLeaseRenewal(w))
       const runs = Math.max(steps.length, REVERT_KINDS.length)
       for (let j = 0; j < runs; j++) {
         const target = steps[j % steps.length]!

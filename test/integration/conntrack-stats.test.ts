@@ -90,6 +90,8 @@ describe.runIf(isRoot)('conntrack stats from real pinned maps over SSH', {timeou
         {name: 'ct-full', maps: [ct('cali_v4_ct3', 1000, 900)]},
         {name: 'ct-light', maps: [ct('cali_v4_ct4', 4096, 300)]},
         {name: 'no-bpf', bpffs: false},
+        // After a downgrade: the live programs use ct3 (40 entries); a stale, higher ct4 (20) is still pinned.
+        {name: 'ct-stale', maps: [ct('cali_v4_ct3', 2048, 40), ct('cali_v4_ct4', 1024, 20)], programUsesMaps: ['cali_v4_ct3']},
       ],
     })
   }, 90_000)
@@ -119,5 +121,13 @@ describe.runIf(isRoot)('conntrack stats from real pinned maps over SSH', {timeou
     expect(report.advice[0]!.level).toBe('fail')
     expect(report.advice[0]!.message).toMatch(/ct-full, holds 900 entries in a map of 1000 \(90\.0%\).*bpfMapSizeConntrackScaling: DoubleIfFull.*set bpfMapSizeConntrack: 512000/)
     expect(r.stderr).toMatch(/no-bpf/)
+  })
+
+  it('one command per node reads the live map: a stale newer ct4 next to the live ct3 is not counted', async () => {
+    const r = await cli(['--node', 'ct-stale', '--node', 'ct-light', '-o', 'json'])
+    expect(r.exitCode).toBe(0)
+    const byNode = Object.fromEntries((JSON.parse(r.stdout) as ConntrackStatsReport).nodes.map((n) => [n.node, n]))
+    expect(byNode['ct-stale']!.stats).toMatchObject({source: 'bpftool', mapSize: 2048, entries: 40, connections: 27, natConnections: 13})
+    expect(byNode['ct-light']!.stats).toMatchObject({mapSize: 4096, entries: 300, connections: 200, natConnections: 100})
   })
 })

@@ -91,13 +91,24 @@ describe.runIf(isRoot && cgroup2Mount())('revert --verify-clean on rig nodes wit
     mkdirSync(cgroup)
     await sh(['bpftool', 'cgroup', 'attach', cgroup, 'connect4', 'pinned', '/sys/fs/bpf/leftover_ctlb'])
 
-    const found = (await findCalicoLeftovers(runner, rig.target('dirty'), opts)).filter(mine)
+    // tcx (kernel 6.6+, how Calico attaches on new kernels): a BPF link on the peer's egress, pinned. Debian's bpftool
+    // 7.1 lists no tcx in `net show`; the link is found all the same (its device named when bpftool is 7.3+).
+    const tcxPin = `/sys/fs/bpf/leftover_tcx_${tag}`
+    await sh(['python3', LOAD, 'tcx', 'cali_tcx_egress', tcxPin, `${tag}b`, 'egress'])
+    const tcxMine = (l: {kind: string; name: string}) => l.kind === 'tcx' && l.name === 'cali_tcx_egress'
+
+    const all = await findCalicoLeftovers(runner, rig.target('dirty'), opts)
+    const found = all.filter(mine)
     expect(found.map((l) => [l.kind, l.where, l.hook, l.name])).toEqual([
       ['tc', veth, 'ingress', 'cali_tc_preambl'],
       ['tc', veth, 'egress', 'cali_tc_preambl'],
       ['cgroup', cgroup, expect.stringMatching(/^(cgroup_inet4_connect|connect4)$/), 'calico_connect_'],
     ])
     expect(found[2]!.remedy).toBe(`bpftool cgroup detach ${cgroup} connect4 id ${found[2]!.progId}`)
+    const tcx = all.filter(tcxMine)
+    expect(tcx).toHaveLength(1)
+    expect(tcx[0]!.where).toMatch(new RegExp(`^(${tag}b|link \\d+ \\(device not shown by this bpftool; 7\\.3\\+ shows it\\))$`))
+    expect(tcx[0]!.remedy).toMatch(new RegExp(`^bpftool link detach id \\d+ && rm ${tcxPin}$`))
 
     const r = await cli()
     expect(r.exitCode).toBe(1)
@@ -106,11 +117,15 @@ describe.runIf(isRoot && cgroup2Mount())('revert --verify-clean on rig nodes wit
     expect(r.stdout).toContain(`remove: tc filter del dev ${veth} ingress pref P (P: the pref of id ${found[0]!.progId} in \`tc filter show dev ${veth} ingress\`)`)
     expect(r.stdout).toContain('projectcalico/calico#9620')
     expect(r.stdout).not.toContain('other_team_prog')
+    expect(r.stdout).toMatch(/tcx (egress|\(hook not shown\)) on .*: cali_tcx_egress \(id \d+\); remove: bpftool link detach id \d+ && rm /)
 
     // The printed remedies remove exactly what was found (the foreign program stays).
     await sh(['tc', 'filter', 'del', 'dev', veth, 'egress'])
     await sh(['tc', 'filter', 'del', 'dev', veth, 'ingress', 'pref', '49152'])
     await sh(found[2]!.remedy.split(' '))
-    expect((await findCalicoLeftovers(runner, rig.target('dirty'), opts)).filter(mine)).toEqual([])
+    for (const part of tcx[0]!.remedy.split(' && ')) await sh(part.split(' '))
+    const after = await findCalicoLeftovers(runner, rig.target('dirty'), opts)
+    expect(after.filter(mine)).toEqual([])
+    expect(after.filter(tcxMine)).toEqual([])
   })
 })

@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {execa} from 'execa'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {FELIX_BPF_ACTIVE} from '../../src/lib/plan/waits.js'
+import {FELIX_BPF_ACTIVE} from '../../src/lib/felix-log.js'
 import {type FakeApiServer, startFakeApiServer} from '../support/fake-apiserver/index.js'
 import {seedKubeadmBase, seedOperatorInstall} from '../support/fake-apiserver/scenarios.js'
 import {encodeIfstate} from '../support/map-encoders.js'

@@ -3,7 +3,9 @@ import {afterEach, describe, expect, it, vi} from 'vitest'
 import {parseFelixBool} from '../../src/lib/kube/cluster.js'
 
 import Status from '../../src/commands/status.js'
-import {collectStatus, enableSession, renderStatus} from '../../src/lib/plan/index.js'
+import {enableSession} from '../../src/lib/plan/index.js'
+import {renderStatus} from '../../src/lib/output/status.js'
+import {collectStatus} from '../../src/lib/status.js'
 import {type TestCluster, startCluster} from '../support/operator-sim.js'
 
 const timing = {pollMs: 5, timeoutMs: 3000, retryDelayMs: 5}

@@ -32,20 +32,19 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
     const {openDumpSession} = await import('../../lib/dataplane/session.js')
     const session = await openDumpSession(dumpSessionOptions(flags, this.requestTimeoutMs()))
     try {
-      const {JsonConntrackSink, conntrackDump} = await import('../../lib/dataplane/conntrack.js')
-      const render = await import('../../lib/dataplane/render.js')
+      const {conntrackDump} = await import('../../lib/dataplane/conntrack.js')
+      const {JsonConntrackSink, TableConntrackSink} = await import('../../lib/output/conntrack-sinks.js')
       const {jsonDocument, sanitizeForTerminal, yamlDocument} = await import('../../lib/output/terminal.js')
-      // Rows carry node names and agent fields: the same sanitizing as out().
-      const writeHuman = (text: string) => process.stdout.write(sanitizeForTerminal(text))
       // Backpressure: when stdout is full (a slow pipe), node reads pause until it drains instead of queueing.
       const drained = () => once(process.stdout, 'drain')
       let results
       if (flags.stats) {
+        const {renderConntrackStats} = await import('../../lib/output/dumps.js')
         results = await conntrackDump(session, {filter, stats: true, concurrency: flags.concurrency})
         const perNode = results.map((r) => ({node: r.node, stats: r.stats, error: r.error?.message}))
         if (flags.output === 'json') this.outDocument(jsonDocument({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
         else if (flags.output === 'yaml') this.outDocument(await yamlDocument({apiVersion: 'ebpfctl/v1', kind: 'ConntrackStats', nodes: results}))
-        else this.out(render.renderConntrackStats(perNode))
+        else this.out(renderConntrackStats(perNode))
       } else if (flags.output === 'json') {
         const sink = new JsonConntrackSink((text) => process.stdout.write(text), drained)
         results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, sink)
@@ -58,27 +57,11 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
         sink.finish()
         this.outDocument(await yamlDocument(JSON.parse(parts.join(''))))
       } else {
-        const wide = flags.output === 'wide'
-        let lines: string[] = []
-        let rows = 0
-        /** Writes the pending rows; a promise when stdout is full. */
-        const flush = () => {
-          const full = lines.length > 0 && !writeHuman(lines.join('\n') + '\n')
-          lines = []
-          return full ? drained() : undefined
-        }
-        results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, {
-          beginNode: () => {},
-          entries: (node, batch) => {
-            if (rows === 0) lines.push(render.conntrackHeader(wide))
-            rows += batch.length
-            for (const e of batch) lines.push(render.conntrackRow(node, e, wide))
-            return lines.length >= 4096 ? flush() : undefined
-          },
-          endNode: () => {},
-        })
-        flush()
-        if (rows === 0 && results.every((r) => !r.error)) this.out('No conntrack entries matched.')
+        // Rows carry node names and agent fields: the same sanitizing as out().
+        const sink = new TableConntrackSink(flags.output === 'wide', (text) => process.stdout.write(sanitizeForTerminal(text)), drained)
+        results = await conntrackDump(session, {filter, stats: false, concurrency: 1}, sink)
+        sink.flush()
+        if (sink.rows === 0 && results.every((r) => !r.error)) this.out('No conntrack entries matched.')
         for (const r of results) {
           if (!r.error && r.summary?.unknownLines)
             this.err(`warn ${r.node}: ${r.summary.unknownLines} entries or lines were not understood`)

@@ -23,7 +23,7 @@ Exit status: 0 fine; 1 a node could not be read, or a map is over 85% full; 2 us
     await runFleetView(this.printers(), dumpSessionOptions(flags, this.requestTimeoutMs()), flags.output, {
       build: async (session) =>
         (await import('../../lib/dataplane/conntrack-stats.js')).conntrackStatsReport(session, {concurrency: flags.concurrency}),
-      renderTable: async (report, wide) => (await import('../../lib/dataplane/render.js')).renderConntrackStatsReport(report, wide),
+      renderTable: async (report, wide) => (await import('../../lib/output/dumps.js')).renderConntrackStatsReport(report, wide),
       failed: (report) => report.advice.some((a) => a.level === 'fail'),
     })
   }

@@ -26,7 +26,7 @@ Exit status: 0 read; 1 a node could not be read; 2 usage or API error.`
     await runFleetView(this.printers(), dumpSessionOptions(flags, this.requestTimeoutMs()), flags.output, {
       build: async (session) =>
         (await import('../../lib/dataplane/counters.js')).countersReport(session, {concurrency: flags.concurrency, withInterfaces}),
-      renderTable: async (report, wide) => (await import('../../lib/dataplane/render.js')).renderCountersReport(report, wide),
+      renderTable: async (report, wide) => (await import('../../lib/output/dumps.js')).renderCountersReport(report, wide),
     })
   }
 }

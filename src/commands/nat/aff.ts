@@ -22,7 +22,7 @@ export default class NatAff extends BaseCommand<typeof NatAff> {
     await runFleetView(this.printers(), dumpSessionOptions(flags, this.requestTimeoutMs()), flags.output, {
       build: async (session) =>
         (await import('../../lib/dataplane/nat-tables.js')).natAffReport(session, {concurrency: flags.concurrency, service}),
-      renderTable: async (report, wide) => (await import('../../lib/dataplane/render.js')).renderNatAffTable(report, wide),
+      renderTable: async (report, wide) => (await import('../../lib/output/dumps.js')).renderNatAffTable(report, wide),
     })
   }
 }

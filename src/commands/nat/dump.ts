@@ -45,7 +45,7 @@ export default class NatDump extends BaseCommand<typeof NatDump> {
       if (flags.output === 'json') this.outDocument(jsonDocument(report))
       else if (flags.output === 'yaml') this.outDocument(await yamlDocument(report))
       else {
-        const {renderNatTable} = await import('../../lib/dataplane/render.js')
+        const {renderNatTable} = await import('../../lib/output/dumps.js')
         this.out(renderNatTable(report, flags.output === 'wide'))
       }
       const {writeNodeErrors} = await import('../../lib/output/node-errors.js')

@@ -22,7 +22,7 @@ export default class NatMaglev extends BaseCommand<typeof NatMaglev> {
     await runFleetView(this.printers(), dumpSessionOptions(flags, this.requestTimeoutMs()), flags.output, {
       build: async (session) =>
         (await import('../../lib/dataplane/nat-tables.js')).natMaglevReport(session, {concurrency: flags.concurrency, service}),
-      renderTable: async (report, wide) => (await import('../../lib/dataplane/render.js')).renderNatMaglevTable(report, wide),
+      renderTable: async (report, wide) => (await import('../../lib/output/dumps.js')).renderNatMaglevTable(report, wide),
     })
   }
 }

@@ -3,6 +3,8 @@
  * v3.32 and master), plus the currently documented floor and the endianness test. Pure functions over strings.
  */
 
+import {FELIX_BPF_FALLBACK} from '../felix-log.js'
+
 export type Distro = 'ubuntu' | 'rhel' | 'default'
 
 /** Felix's `kernelVersionRegexp`, applied to the whole of /proc/version. */
@@ -15,8 +17,6 @@ export const FELIX_MINIMUM: Record<Distro, string> = {ubuntu: '5.3.0', rhel: '4.
 /** The floor Calico documents today (v3.32 docs, felix/design/bpf-overview.md): 5.10, RHEL 4.18.0-305. */
 export const DOCUMENTED_MINIMUM: Record<Distro, string> = {ubuntu: '5.10.0', rhel: '4.18.0-305', default: '5.10.0'}
 
-/** The exact text Felix logs when it gives up on BPF. */
-export const FELIX_FALLBACK_LOG = 'BPF dataplane mode enabled but not supported by the kernel.  Disabling BPF mode.'
 
 /** Go's regexp.Split(s, n) for n > 0: at most n substrings, the last one holding the unsplit rest. */
 function splitN(s: string, re: RegExp, n: number): string[] {
@@ -165,7 +165,7 @@ export function kernelVerdict(input: KernelInput): KernelVerdict {
       version,
       felixError,
       message:
-        `${release} is below Felix's minimum ${felixMinimum} for ${distro} kernels: Felix would log "${FELIX_FALLBACK_LOG}" ` +
+        `${release} is below Felix's minimum ${felixMinimum} for ${distro} kernels: Felix would log "${FELIX_BPF_FALLBACK}" ` +
         `and silently fall back to the iptables dataplane${how}`,
     }
   }

@@ -1,3 +1,4 @@
+import type {NodeDataplane} from '../felix-log.js'
 import type {ClusterState, InstallInfo} from '../kube/cluster.js'
 
 /**
@@ -17,7 +18,7 @@ export interface NodeFacts {
   kernelConfig?: Record<string, string>
   calicoMaps: string[]
   /** What Felix's log on this node says (cluster mode with --nodes, when BPF is enabled). */
-  felixDataplane?: 'bpf' | 'fallen-back' | 'unknown'
+  felixDataplane?: NodeDataplane
   errors: string[]
   /** Optional extras (the local reader fills them; remote probes may). */
   /** Byte order of the node: 'LE' | 'BE' (os.endianness() locally); derived from `machine` when absent. */

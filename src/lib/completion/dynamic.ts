@@ -28,8 +28,8 @@ export function clusterValues(): DynamicValues {
       return CHECK_IDS
     },
     async nodeNames({kubeconfig, context}) {
-      const {hasKubeconfig} = await import('../kube/kubeconfig-path.js')
-      if (context === undefined && !hasKubeconfig(kubeconfig)) return []
+      const {clusterRequested} = await import('../kube/kubeconfig-path.js')
+      if (!clusterRequested({kubeconfig, context})) return []
       const deadlineMs = clusterDeadlineMs()
       let close = () => {}
       try {

@@ -13,6 +13,7 @@ import {
 } from '../maps/index.js'
 import {runOnNodes} from '../nodes/fanout.js'
 import type {NodeRunner, NodeTarget} from '../nodes/types.js'
+import {countConntrackOneCommand} from './ct-count.js'
 import {errorOf} from './nat.js'
 import {type DataplaneReadOptions, DataplaneReadError, type ReadSource, noJsonIn, runAgent, streamConntrack, wantAgent} from './read.js'
 import type {DumpSession} from './session.js'
@@ -103,9 +104,14 @@ export async function readConntrackStats(
     }
   }
   const acc = new ConntrackStatsAccumulator({mapSize: configuredSize})
-  const summary = await streamConntrack(runner, node, opts, (batch) => {
-    for (const e of batch) acc.add(e)
-  })
+  // bpftool only: one remote command instead of two, entries tallied rather than decoded one by one.
+  const counted = wantAgent(opts) ? undefined : await countConntrackOneCommand(runner, node, opts)
+  if (counted) counted.tally.addTo(acc, {layout: counted.layout})
+  const summary: {source: ReadSource; mapSize?: number} = counted
+    ? {source: 'bpftool', mapSize: counted.mapSize}
+    : await streamConntrack(runner, node, opts, (batch) => {
+        for (const e of batch) acc.add(e)
+      })
   let mapSize = summary.mapSize
   let mapSizeFrom: NodeCtStats['mapSizeFrom'] = 'map'
   if (!mapSize) {

@@ -1,6 +1,5 @@
 import {type ConntrackEntry, type ConntrackStats, ConntrackStatsAccumulator, DEFAULT_CT_MAP_SIZE} from '../maps/index.js'
 import {type NodeOutcome, runOnNodes} from '../nodes/fanout.js'
-import {jsonDocument} from '../output/terminal.js'
 import type {NodeTarget} from '../nodes/types.js'
 import {type EntryFilter, conntrackMatches} from './filter.js'
 import {errorOf} from './nat.js'
@@ -79,61 +78,4 @@ export async function conntrackDump(
     results.push(result)
   }
   return results
-}
-
-/** Writes `{"apiVersion":…,"kind":"ConntrackDump","nodes":[{"node":…,"entries":[…],…}]}` as it goes. */
-export class JsonConntrackSink implements ConntrackSink {
-  private buffer: string[] = []
-  private size = 0
-  private firstNode = true
-  private firstEntry = true
-
-  private full = false
-
-  /** write returns false when the output is full; drained then says when to go on (backpressure). */
-  constructor(
-    private readonly write: (text: string) => unknown,
-    private readonly drained?: () => Promise<unknown>,
-  ) {
-    this.push('{"apiVersion":"ebpfctl/v1","kind":"ConntrackDump","nodes":[')
-  }
-
-  beginNode(node: string): void {
-    this.push(`${this.firstNode ? '' : ','}\n{"node":${jsonDocument(node, 0)},"entries":[`)
-    this.firstNode = false
-    this.firstEntry = true
-  }
-
-  entries(_node: string, entries: ConntrackEntry[]): Promise<unknown> | undefined {
-    for (const e of entries) {
-      this.push((this.firstEntry ? '\n' : ',\n') + jsonDocument(e, 0))
-      this.firstEntry = false
-    }
-    if (!this.full || !this.drained) return undefined
-    this.full = false
-    return this.drained()
-  }
-
-  endNode(_node: string, result: NodeConntrackResult): void {
-    const {node: _, ...rest} = result
-    const tail = jsonDocument(rest, 0).slice(1, -1)
-    this.push(`]${tail ? `,${tail}` : ''}}`)
-  }
-
-  finish(): void {
-    this.push('\n]}\n')
-    this.flush()
-  }
-
-  private push(text: string): void {
-    this.buffer.push(text)
-    this.size += text.length
-    if (this.size >= 1 << 20) this.flush()
-  }
-
-  private flush(): void {
-    if (this.buffer.length) this.full = this.write(this.buffer.join('')) === false
-    this.buffer = []
-    this.size = 0
-  }
 }

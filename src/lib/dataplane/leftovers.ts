@@ -1,7 +1,8 @@
 /**
  * After a switch back from BPF: Calico BPF programs still attached on a node (projectcalico/calico#9620: connect-time
  * programs stayed on the cgroup after bpfEnabled=false). Looked for with bpftool on the node: tc/tcx/XDP attachments
- * on its interfaces (`bpftool -j net show`, programs named through `bpftool -j prog show`) and cgroup programs
+ * on its interfaces (`bpftool -j net show`, tcx also through `bpftool -j link show`, programs named through
+ * `bpftool -j prog show`) and cgroup programs
  * (`bpftool -j cgroup tree`). Calico's programs are named `cali_*` (tc/XDP preambles, policy) or `calico_*`
  * (connect-time load balancer: calico_connect_v4, calico_sendmsg_v4, …; kernel names are cut at 15 characters).
  */
@@ -86,6 +87,29 @@ export function cgroupAttachments(doc: unknown): {where: string; hook: string; p
   return out
 }
 
+/** BPF_LINK_TYPE_TCX: bpftool before 7.3 prints the number, later ones `tcx`. */
+const TCX_LINK_TYPE = 11
+
+/**
+ * `bpftool -j -f link show` → tcx links. bpftool before 7.3 neither lists tcx in `net show` nor decodes the link
+ * (only `{"id","type":11,"prog_id","pinned"}`): the link is still found, its interface unnamed. bpftool ≥ 7.3 names
+ * `devname`/`ifindex` and `attach_type` (`tcx_ingress`); ifindex 0 is a link already detached from its device.
+ */
+export function tcxLinks(doc: unknown): {linkId: number; progId: number; where?: string; hook?: string; pinned: string[]}[] {
+  const out: {linkId: number; progId: number; where?: string; hook?: string; pinned: string[]}[] = []
+  for (const l of Array.isArray(doc) ? doc : []) {
+    if (!isObj(l) || (l.type !== 'tcx' && l.type !== TCX_LINK_TYPE)) continue
+    const linkId = num(l.id)
+    const progId = num(l.prog_id)
+    if (linkId === undefined || progId === undefined || num(l.ifindex) === 0) continue
+    const where = str(l.devname) ?? (num(l.ifindex) !== undefined ? `ifindex ${num(l.ifindex)}` : undefined)
+    const hook = str(l.attach_type)?.replace(/^tcx_/, '')
+    const pinned = Array.isArray(l.pinned) ? l.pinned.filter((p): p is string => typeof p === 'string') : []
+    out.push({linkId, progId, where, hook, pinned})
+  }
+  return out
+}
+
 /** bpftool 7.1 prints `cgroup_inet4_connect`, older ones `connect4`: the word `bpftool cgroup detach` takes. */
 const detachWord = (attachType: string) =>
   attachType.replace(/^cgroup_inet([46])_(connect|post_bind|bind)$/, '$2$1').replace(/^cgroup_udp([46])_(sendmsg|recvmsg)$/, '$2$1')
@@ -95,10 +119,12 @@ export async function findCalicoLeftovers(
   node: NodeTarget,
   opts: {timeoutMs: number; maxBytes: number},
 ): Promise<Leftover[]> {
-  const [net, cgroups, progs] = await Promise.all([
+  const [net, cgroups, progs, links] = await Promise.all([
     bpftoolJson(runner, node, ['net', 'show'], opts),
     bpftoolJson(runner, node, ['cgroup', 'tree'], opts),
     bpftoolJson(runner, node, ['prog', 'show'], opts),
+    // -f: the bpffs pins of each link (a pinned link outlives its detach until the pin is removed).
+    bpftoolJson(runner, node, ['-f', 'link', 'show'], opts),
   ])
   // tc filters are listed under the filter's name (often `<file>:[*fsobj]`): the program's own name decides.
   const progName = new Map<number, string>()
@@ -115,6 +141,21 @@ export async function findCalicoLeftovers(
           : // Only this filter: other filters on the hook may not be Calico's.
             `tc filter del dev ${a.where} ${a.hook} pref P (P: the pref of id ${a.progId} in \`tc filter show dev ${a.where} ${a.hook}\`)`
     leftovers.push({...a, name, remedy})
+  }
+  // tcx attachments that `net show` did not list (bpftool < 7.3 cannot): found through their links.
+  const listedTcx = new Set(leftovers.filter((l) => l.kind === 'tcx').map((l) => l.progId))
+  for (const link of tcxLinks(links)) {
+    const name = progName.get(link.progId) ?? ''
+    if (!CALICO_PROG_NAME.test(name) || listedTcx.has(link.progId)) continue
+    const detach = `bpftool link detach id ${link.linkId}`
+    leftovers.push({
+      kind: 'tcx',
+      where: link.where ?? `link ${link.linkId} (device not shown by this bpftool; 7.3+ shows it)`,
+      hook: link.hook ?? '(hook not shown)',
+      progId: link.progId,
+      name,
+      remedy: link.pinned.length ? `${detach} && rm ${link.pinned.join(' ')}` : detach,
+    })
   }
   for (const c of cgroupAttachments(cgroups)) {
     const name = progName.get(c.progId) || c.name

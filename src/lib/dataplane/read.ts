@@ -180,6 +180,16 @@ async function showMaps(runner: NodeRunner, node: NodeTarget, opts: DataplaneRea
     timeoutMs: opts.timeoutMs,
     maxOutputBytes: limits(opts).whole,
   })
+  return selectionFromShow(runner, node, opts, res)
+}
+
+/** Calico's maps from the output of `bpftool -j -f map show` (asks `bpftool prog show` when two versions are pinned). */
+export async function selectionFromShow(
+  runner: NodeRunner,
+  node: NodeTarget,
+  opts: DataplaneReadOptions,
+  res: {stdout: string; stderr: string; exitCode: number},
+): Promise<MapSelection> {
   if (res.exitCode !== 0) {
     const why = res.stderr.trim().split('\n')[0] ?? `exit ${res.exitCode}`
     throw new DataplaneReadError(

@@ -3,20 +3,19 @@ import type {ClusterState, InstallInfo} from '../kube/cluster.js'
 import type {NodeRunner, NodeTarget} from '../nodes/types.js'
 import type {DataplaneReadOptions, DumpSource} from './read.js'
 
-import {type NodeAccessFlagValues, openRunner, resolveVia} from '../../flags/node-access.js'
+import {type NodeAccessOptions, nodeAccessCluster, openRunner, resolveVia} from '../nodes/access.js'
 import {selectNodes} from './targets.js'
 
 export interface DumpSessionOptions {
   kubeconfig?: string
   context?: string
   requestTimeoutMs: number
-  access: NodeAccessFlagValues
+  access: NodeAccessOptions
   nodes?: string[]
   allNodes?: boolean
   source: DumpSource
   agentCmd?: string
   agentCrictl?: boolean
-  nodeTimeoutMs: number
   maxOutputBytes?: number
 }
 
@@ -32,8 +31,8 @@ export interface DumpSession {
 }
 
 export async function openDumpSession(opts: DumpSessionOptions): Promise<DumpSession> {
-  const {hasKubeconfig, connect} = await import('../kube/config.js')
-  const useCluster = opts.access.via !== 'local' && hasKubeconfig(opts.kubeconfig)
+  const {clusterRequested, connect} = await import('../kube/config.js')
+  const useCluster = opts.access.via !== 'local' && clusterRequested(opts)
   let kube: KubeClient | undefined
   let state: ClusterState | undefined
   let install: InstallInfo | undefined
@@ -48,8 +47,7 @@ export async function openDumpSession(opts: DumpSessionOptions): Promise<DumpSes
     }
     install = detectInstall(state)
   }
-  const calicoNodeImage = install?.calicoNode?.spec?.template?.spec?.containers?.find((c) => c.name === 'calico-node')?.image
-  const cluster = kube ? {kube, calicoNamespace: install?.calicoNamespace, calicoNodeImage} : undefined
+  const cluster = kube ? nodeAccessCluster(kube, install) : undefined
   const via = resolveVia(opts.access, cluster)
   const targets = selectNodes(state, {names: opts.nodes, all: opts.allNodes})
   const runner = await openRunner(opts.access, cluster)
@@ -61,7 +59,7 @@ export async function openDumpSession(opts: DumpSessionOptions): Promise<DumpSes
     runner,
     read: {
       source: opts.source,
-      timeoutMs: opts.nodeTimeoutMs,
+      timeoutMs: opts.access.timeoutMs,
       calicoVersion: install?.calicoVersion,
       agentPrefix: opts.agentCmd ? opts.agentCmd.split(/\s+/).filter(Boolean) : undefined,
       agentCrictl: opts.agentCrictl,

@@ -9,7 +9,7 @@ import {type ExecCredential, runExecCredential} from './exec-credential.js'
 import {kubeconfigFiles} from './kubeconfig-path.js'
 import {type DirectConfig, loadDirectConfig} from './kubeconfig.js'
 
-export {hasKubeconfig, kubeconfigFiles} from './kubeconfig-path.js'
+export {clusterRequested, hasKubeconfig, kubeconfigFiles} from './kubeconfig-path.js'
 
 export interface KubeTarget {
   kubeconfig?: string

@@ -22,3 +22,8 @@ export function hasKubeconfig(flag: string | undefined, env: NodeJS.ProcessEnv =
   if (env.KUBECONFIG && env.KUBECONFIG.split(':').some(Boolean)) return true
   return kubeconfigFiles(flag, env).some((f) => existsSync(f))
 }
+
+/** The one rule every command uses for "is there a cluster": --context names one, or hasKubeconfig(). */
+export function clusterRequested(opts: {kubeconfig?: string; context?: string}, env: NodeJS.ProcessEnv = process.env): boolean {
+  return opts.context !== undefined || hasKubeconfig(opts.kubeconfig, env)
+}

@@ -137,7 +137,8 @@ export function parseCountersJson(text: string): {interfaces: IfaceCounters[]; u
 
 /**
  * `counters dump` text: a go-pretty table per interface (`| CATEGORY | TYPE | INGRESS | EGRESS | XDP |`, the category
- * merged down its rows), then the caption `dumped <iface> counters.`. `N/A` is a hook without counters.
+ * merged down its rows, a long TYPE wrapped onto a row of its own), then the caption `dumped <iface> counters.`. `N/A`
+ * is a hook without counters.
  */
 export function parseCountersText(text: string): {interfaces: IfaceCounters[]; unknown: number} {
   const interfaces: IfaceCounters[] = []
@@ -162,6 +163,13 @@ export function parseCountersText(text: string): {interfaces: IfaceCounters[]; u
         continue
       }
       if (cells[0] === 'CATEGORY') continue
+      // go-pretty wraps a TYPE longer than its column (30 wide in real output: `packets hitting blackhole` /
+      // `route`): the continuation row has no category and no counts, and belongs to the row above.
+      const prev = rows.at(-1)
+      if (prev && !cells[0] && cells.slice(2).every((c) => c === '') && cells[1]) {
+        prev.type = `${prev.type} ${cells[1]}`
+        continue
+      }
       if (cells[0]) category = cells[0]
       const row: CounterRow = {category, type: cells[1]!}
       HOOKS.forEach((h, i) => {

@@ -23,12 +23,13 @@ export class ConntrackStatsAccumulator {
 
   constructor(private readonly opts: CtStatsOptions = {}) {}
 
-  add(e: ConntrackEntry): void {
-    this.entries++
-    this.byType[e.type]++
+  /** Counts `e`, `times` times (a tally of identical entries). */
+  add(e: ConntrackEntry, times = 1): void {
+    this.entries += times
+    this.byType[e.type] += times
     const p = String(e.proto)
-    this.byProto[p] = (this.byProto[p] ?? 0) + 1
-    if (e.tcpState) this.tcpStates[e.tcpState]++
+    this.byProto[p] = (this.byProto[p] ?? 0) + times
+    if (e.tcpState) this.tcpStates[e.tcpState] += times
   }
 
   result(): ConntrackStats {

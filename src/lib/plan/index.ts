@@ -21,7 +21,8 @@ export {
   renderPermissions,
 } from './permissions.js'
 export {bestEffortRevertPlan, buildRevertPlan, runRevert} from './revert.js'
-export {type RunResult, type StepResult, renderPlan, runError, runPlan} from './runner.js'
+export {type RunResult, type StepResult, runError, runPlan} from './runner.js'
+export {renderChangeSummary, renderPlan} from '../output/plan.js'
 export {
   type EnableSession,
   type Preflight,
@@ -33,16 +34,6 @@ export {
 } from './session.js'
 export {DSR_WARNINGS, NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY, RESTARTED_AT, StepIds} from './steps.js'
 export * from './types.js'
-export {
-  FELIX_BPF_ACTIVE,
-  FELIX_BPF_FALLBACK,
-  type NodeDataplane,
-  type NodeReport,
-  classifyFelixLog,
-  readNodeDataplanes,
-} from './waits.js'
-export {type StatusReport, collectStatus, renderStatus} from './status.js'
-export {renderChangeSummary} from './summary.js'
 export {LOCK_LEASE} from './lock.js'
 export {type VerifyGate, VERIFY_SERVICES_STEP, verifyServicesStep, withVerifyStep} from './verify-step.js'
 export {type DryRunMode, planDocument, resultDocument} from './document.js'

@@ -1,7 +1,6 @@
 import {KubeApiError} from '../kube/errors.js'
 import {InterruptedError, PlanError, errorMessage} from './errors.js'
 import {liveProblems} from './apply.js'
-import {renderChange} from './fields.js'
 import type {ObjectChange, Plan, Step, StepContext} from './types.js'
 
 export type StepStatus = 'already-done' | 'applied' | 'failed' | 'undone' | 'not-run' | 'undo-failed'
@@ -21,37 +20,6 @@ export interface RunResult {
   failedStep?: string
   /** Why the rollback did not finish. */
   rollbackError?: string
-}
-
-/** Renders the numbered plan with every object change as a diff (what --dry-run prints). */
-export function renderPlan(plan: Plan, state: Parameters<Step['alreadyDone']>[0]): string {
-  const out: string[] = []
-  plan.steps.forEach((step, i) => {
-    const done = step.alreadyDone(state)
-    out.push(`${i + 1}. ${step.title}${done ? '  [already done]' : ''}`)
-    out.push(...wrap(step.describe(), 100).map((l) => `   ${l}`))
-    if (!done)
-      for (const change of step.changes())
-        out.push(
-          ...renderChange(change)
-            .split('\n')
-            .map((l) => `     ${l}`),
-        )
-  })
-  return out.join('\n')
-}
-
-function wrap(text: string, width: number): string[] {
-  const lines: string[] = []
-  let cur = ''
-  for (const word of text.split(/\s+/)) {
-    if (cur && cur.length + word.length + 1 > width) {
-      lines.push(cur)
-      cur = word
-    } else cur = cur ? `${cur} ${word}` : word
-  }
-  if (cur) lines.push(cur)
-  return lines
 }
 
 function describeFailure(step: Step, err: unknown): string {

@@ -7,7 +7,8 @@ import {type PermissionCheck, PermissionError, checkPermissions, planPermissions
 import {type Progress, memoryProgress} from './progress.js'
 import {RecordStore, readRecord} from './record.js'
 import {buildRevertPlan, runRevert} from './revert.js'
-import {type RunResult, renderPlan, runPlan} from './runner.js'
+import {renderPlan} from '../output/plan.js'
+import {type RunResult, runPlan} from './runner.js'
 import {DEFAULT_TIMING, type EnableOptions, type Plan, type StepContext, type Timing} from './types.js'
 import {type VerifyGate, withVerifyStep} from './verify-step.js'
 

@@ -20,12 +20,11 @@ import {getPath, patchChange} from './fields.js'
 import type {Progress} from './progress.js'
 import {ABSENT, type ObjectChange, type Step, type StepContext, value} from './types.js'
 import type {ValueSchema, WriteRule} from './writes.js'
+import {type NodeReport, readNodeDataplanes} from '../felix-log.js'
 import {
-  type NodeReport,
   nameList,
   operatorDegradedReason,
   readFelixDefault,
-  readNodeDataplanes,
   waitDaemonSetRollout,
   waitDeploymentRollout,
   waitFor,

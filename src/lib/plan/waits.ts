@@ -1,13 +1,11 @@
-import pLimit from 'p-limit'
-
 import {formatDuration} from '../duration.js'
 import type {DaemonSetObject, DeploymentObject, FelixConfigurationObject, PodObject} from '../kube/calico-types.js'
-import type {KubeClient} from '../kube/client.js'
 import {calicoResource} from '../kube/cluster.js'
 import {KubeApiError} from '../kube/errors.js'
+import {podReady} from '../kube/pods.js'
 import {Resources} from '../kube/resources.js'
 import type {KubeObject} from '../kube/types.js'
-import {InterruptedError, PlanError, errorMessage} from './errors.js'
+import {InterruptedError, PlanError} from './errors.js'
 import type {Progress} from './progress.js'
 import {sleep} from './retry.js'
 import type {StepContext} from './types.js'
@@ -127,8 +125,6 @@ export async function operatorDegradedReason(ctx: Pick<StepContext, 'kube'>): Pr
   }
 }
 
-const podReady = (p: PodObject) =>
-  p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
 
 /** kube-proxy's pods are gone: the DaemonSet schedules none and a list by label finds none. */
 export async function waitKubeProxyGone(ctx: StepContext, progress: Progress, namespace: string, name: string) {
@@ -165,78 +161,6 @@ export function kubeProxySelector(ds: DaemonSetObject | undefined): string {
   return Object.entries(labels)
     .map(([k, v]) => `${k}=${v}`)
     .join(',')
-}
-
-// Felix's own log lines (calico-config.md §3.2, §4.3).
-export const FELIX_BPF_ACTIVE = 'BPF enabled, starting BPF endpoint manager and map manager.'
-export const FELIX_BPF_FALLBACK = 'BPF dataplane mode enabled but not supported by the kernel.  Disabling BPF mode.'
-
-export type NodeDataplane = 'bpf' | 'fallen-back' | 'unknown'
-
-/** What the last Felix start in a calico-node log says: BPF active, fallen back to iptables, or neither yet. */
-export function classifyFelixLog(log: string): NodeDataplane {
-  const active = log.lastIndexOf(FELIX_BPF_ACTIVE)
-  // Tolerate a single space (older versions and reformatted logs).
-  const fallback = Math.max(
-    log.lastIndexOf(FELIX_BPF_FALLBACK),
-    log.lastIndexOf('BPF dataplane mode enabled but not supported by the kernel. '),
-  )
-  if (active < 0 && fallback < 0) return 'unknown'
-  return fallback > active ? 'fallen-back' : 'bpf'
-}
-
-export interface NodeReport {
-  node: string
-  pod: string
-  dataplane: NodeDataplane
-  ready: boolean
-  error?: string
-}
-
-/** Bytes read of one calico-node log (×concurrency in memory at once): Felix's start-up line is near its start. */
-export const FELIX_LOG_LIMIT_BYTES = 4 * 1024 * 1024
-
-/**
- * Reads each calico-node pod's log once (concurrency-limited: the one place with a request per pod) and classifies
- * the node. Pods come from one list by label.
- */
-export async function readNodeDataplanes(
-  kube: KubeClient,
-  namespace: string,
-  opts: {
-    concurrency: number
-    skip?: Set<string>
-    /** Default 5000; null reads from the start of the log (where Felix's start-up line is). */
-    tailLines?: number | null
-    onlyNodes?: Set<string>
-    /** Default FELIX_LOG_LIMIT_BYTES. */
-    limitBytes?: number
-  },
-): Promise<NodeReport[]> {
-  const all = await kube.list<PodObject>(Resources.pods, namespace, {
-    labelSelector: 'k8s-app=calico-node',
-    pageSize: 5000,
-  })
-  const pods = opts.onlyNodes ? all.filter((p) => opts.onlyNodes!.has(p.spec?.nodeName ?? '')) : all
-  const limit = pLimit(opts.concurrency)
-  return Promise.all(
-    pods.map((p) =>
-      limit(async (): Promise<NodeReport> => {
-        const base = {node: p.spec?.nodeName ?? '?', pod: p.metadata.name, ready: podReady(p)}
-        // Pods already seen BPF-active are not read again (a poll re-reads only the undecided ones).
-        if (opts.skip?.has(p.metadata.name)) return {...base, dataplane: 'bpf'}
-        try {
-          const log = await kube.podLogs(namespace, p.metadata.name, 'calico-node', {
-            tailLines: opts.tailLines === null ? undefined : (opts.tailLines ?? 5000),
-            limitBytes: opts.limitBytes ?? FELIX_LOG_LIMIT_BYTES,
-          })
-          return {...base, dataplane: classifyFelixLog(log)}
-        } catch (err) {
-          return {...base, dataplane: 'unknown', error: errorMessage(err)}
-        }
-      }),
-    ),
-  )
 }
 
 /** "a, b, c and 7 more" */

@@ -30,8 +30,15 @@ export interface LatencyStats {
   p99Ms: number
   minMs: number
   maxMs: number
-  /** Wall time of the whole loop: (wallMs / requests) - meanMs is ebpfctl's own overhead per request. */
+  /** Wall time of the whole loop, pacing included. */
   wallMs: number
+  /** Start-to-start pacing of the requests (--request-interval). */
+  intervalMs: number
+  /**
+   * ebpfctl's own time per request outside the timed exchanges and the pacing waits (bookkeeping, timers, the event
+   * loop): (wall - waits - sum of the timed exchanges) / requests.
+   */
+  overheadMs: number
 }
 
 /** kube-proxy, BPF or BPF+DSR: what the cluster is configured to run (from FelixConfiguration / Installation). */
@@ -67,13 +74,21 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!
 }
 
-export function latencyStats(node: string, address: string, samples: number[], errors: number, wallMs = NaN): LatencyStats {
+export function latencyStats(
+  node: string,
+  address: string,
+  samples: number[],
+  errors: number,
+  loop: {wallMs: number; waitedMs: number; intervalMs: number; timedMs?: number} = {wallMs: NaN, waitedMs: 0, intervalMs: 0},
+): LatencyStats {
   const sorted = [...samples].sort((a, b) => a - b)
-  const mean = sorted.reduce((s, v) => s + v, 0) / (sorted.length || 1)
+  const total = sorted.reduce((s, v) => s + v, 0)
+  const mean = total / (sorted.length || 1)
+  const requests = samples.length + errors
   return {
     node,
     address,
-    requests: samples.length + errors,
+    requests,
     errors,
     meanMs: round(mean),
     p50Ms: round(percentile(sorted, 50)),
@@ -81,7 +96,9 @@ export function latencyStats(node: string, address: string, samples: number[], e
     p99Ms: round(percentile(sorted, 99)),
     minMs: round(sorted[0] ?? NaN),
     maxMs: round(sorted.at(-1) ?? NaN),
-    wallMs: round(wallMs),
+    wallMs: round(loop.wallMs),
+    intervalMs: loop.intervalMs,
+    overheadMs: round((loop.wallMs - loop.waitedMs - (loop.timedMs ?? total)) / (requests || 1)),
   }
 }
 

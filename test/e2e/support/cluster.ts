@@ -63,11 +63,12 @@ export interface E2ECluster {
 
 /**
  * Starts a cluster in a fresh temp directory (`cluster up`; with `operator`, an operator install of that release
- * instead of calico.yaml); `down()` stops it and removes the directory.
+ * instead of calico.yaml; with `egressSelector`, kube-apiserver's EgressSelectorConfiguration file); `down()` stops it
+ * and removes the directory.
  */
 export async function startE2ECluster(
   env: Record<string, string> = {},
-  opts: {operator?: OperatorRelease} = {},
+  opts: {operator?: OperatorRelease; egressSelector?: string} = {},
 ): Promise<E2ECluster> {
   const bin = await execa(CLUSTER_SCRIPT, ['bin'], {reject: false, env: SCRIPT_ENV})
   if (bin.exitCode !== 0)
@@ -76,7 +77,7 @@ export async function startE2ECluster(
         'or set EBPFCTL_E2E=0 to skip the e2e suite',
     )
   const dir = mkdtempSync(join(tmpdir(), 'ebpfctl-e2e-'))
-  const args = ['up', dir, ...(opts.operator ? ['--operator', opts.operator] : [])]
+  const args = ['up', dir, ...(opts.operator ? ['--operator', opts.operator] : []), ...(opts.egressSelector ? ['--egress-selector', opts.egressSelector] : [])]
   const up = await execa(CLUSTER_SCRIPT, args, {reject: false, env: {...SCRIPT_ENV, ...env}, timeout: 300_000})
   if (up.exitCode !== 0) {
     await execa(CLUSTER_SCRIPT, ['down', dir], {reject: false, env: SCRIPT_ENV})

@@ -2,7 +2,11 @@
  * A real-kernel data path for `ebpfctl verify`, made of network namespaces (iproute2 + nftables, root only), with the
  * fake API server as its control plane. Addresses are from 198.18.0.0/15 and exist only inside these namespaces.
  *
- *   client (this machine, 198.18.0.1) ── bridge in "lan" ── node-i (198.18.0.1i, eth0) ── pod-i (198.19.i.2, via pod0)
+ *   client (this machine, 198.18.0.1) ── bridge in "lan" ── node-i (198.18.0.1i, eth0) ── pod-i (198.19.i.x, via pod0)
+ *
+ * Node i's pods are in 198.19.i.0/24 (its podCIDR), their gateway 198.19.i.254 on the node's pod0. A pod's address is
+ * the control plane's: the fake gives 198.19.i.2; with a real cluster (kwok) it is what kwok chose from the node's
+ * podCIDR, and the data path moves the pod namespace's address there.
  *
  * ClusterIPs are 198.19.255.x, NodePorts 30080+. The nodes' nftables follow the fake's FelixConfiguration (a
  * controller in the fake's loop, so the data path is programmed before a write's answer):
@@ -13,10 +17,14 @@
  *   node answers the client directly with the ingress node's address and NodePort as source (asymmetric path);
  * - broken: the NodePort is dropped on one node.
  * The fake's pod proxy reaches each pod's echo server over a unix socket; the CLI runs inside the client namespace and
- * reaches the fake through a unix-socket bridge (the namespace has its own loopback).
+ * reaches the API server through a unix-socket bridge (the namespace has its own loopback).
+ *
+ * The data path (createNetnsDataPath) is programmed from control-plane objects (dataPathState): the fake's store here
+ * (createNetnsRig), or a real API server's (test/e2e/verify-real-cluster.test.ts), whose pod proxy reaches the pods
+ * through an HTTP CONNECT proxy on a node (serveEgress), as konnectivity does.
  */
 import {type ChildProcess, execFile, execFileSync, spawn} from 'node:child_process'
-import {mkdirSync, mkdtempSync, rmSync} from 'node:fs'
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {type Server, createConnection, createServer} from 'node:net'
 import {request} from 'node:http'
 import {tmpdir} from 'node:os'
@@ -43,6 +51,57 @@ export interface RigNode {
   address: string
   podIp: string
   socket: string
+}
+
+/** What the data path serves, from the control plane's objects (see dataPathState). */
+export interface DataPathState {
+  mode: RigMode
+  /** The verify Service with externalTrafficPolicy Cluster. */
+  nodePort?: number
+  clusterIP?: string
+  /** Its ready endpoints (EndpointSlices). */
+  backends: {ip: string; node: string}[]
+  /** The Local Service, and its ready endpoints. */
+  localNodePort?: number
+  localBackends: {ip: string; node: string}[]
+  /** ipBlock CIDRs of the verify namespace's NetworkPolicies; undefined: no policy. */
+  policyCidrs?: string[]
+}
+
+export interface NetnsDataPath {
+  dir: string
+  client: string
+  nodes: RigNode[]
+  /** Programs every node (nftables, pod addresses) for this state; unchanged rules are not reloaded. */
+  program(state: DataPathState): void
+  /** The mode the data path runs now (the last programmed, or forced). */
+  mode(): RigMode
+  /** Force a mode regardless of the control plane (undefined: follow it). */
+  forceMode(m: RigMode | undefined): void
+  /** Drop the NodePort on this node (optionally only while BPF is on). */
+  breakNode(name: string | undefined, opts?: {onlyWithBpf?: boolean}): void
+  /**
+   * DSR: packets this node sent straight to the client as replies of connections that came in through `via` (the
+   * counter of its reply rewrite to via's address and NodePort).
+   */
+  dsrDirectReplies(node: string, via: string): number
+  /** Makes 127.0.0.1:port inside the client namespace reach 127.0.0.1:port of the host (an API server there). */
+  exposeApi(port: number): Promise<void>
+  /**
+   * An HTTP CONNECT proxy on a node (a konnectivity agent's place), listening on a unix socket for kube-apiserver's
+   * egress selector: writes and returns the EgressSelectorConfiguration file. Only the rig's addresses are dialled.
+   */
+  serveEgress(viaNode?: string): Promise<string>
+  /** The rig's own helper processes (pods' echo servers, the API bridge), e.g. to renice them in a bench. */
+  helperPids(): number[]
+  /** argv prefix that runs a command inside the client namespace. */
+  inClient(argv: string[]): string[]
+  /** The built CLI (bin/run.js) run inside the client namespace, with an empty HOME and no KUBECONFIG. */
+  cliArgv(args: string[]): string[]
+  cliEnv: NodeJS.ProcessEnv
+  /** Runs the CLI inside the client namespace. */
+  cli(args: string[], opts?: {timeoutMs?: number}): Promise<{code: number; stdout: string; stderr: string; ms: number}>
+  close(): Promise<void>
 }
 
 export interface NetnsRig {
@@ -95,15 +154,15 @@ function waitReady(child: ChildProcess): Promise<void> {
   })
 }
 
-export async function createNetnsRig(server: FakeApiServer, opts: {nodes?: number} = {}): Promise<NetnsRig> {
-  const count = opts.nodes ?? 2
+export async function createNetnsDataPath(opts: {nodes?: number; nodeNames?: string[]} = {}): Promise<NetnsDataPath> {
+  const count = opts.nodeNames?.length ?? opts.nodes ?? 2
   if (count > 7) throw new Error('the rig encodes the ingress node in DSCP cs1..cs7: at most 7 nodes')
   const id = `ev${process.pid % 100000}${Math.floor(Math.random() * 100)}`
   const dir = mkdtempSync(join(tmpdir(), 'ebpfctl-netns-'))
   const lan = `${id}-lan`
   const client = `${id}-client`
   const nodes: RigNode[] = Array.from({length: count}, (_, k) => ({
-    name: `node-${k + 1}`,
+    name: opts.nodeNames?.[k] ?? `node-${k + 1}`,
     index: k + 1,
     ns: `${id}-n${k + 1}`,
     podNs: `${id}-p${k + 1}`,
@@ -113,10 +172,10 @@ export async function createNetnsRig(server: FakeApiServer, opts: {nodes?: numbe
   }))
   const namespaces = [lan, client, ...nodes.flatMap((n) => [n.ns, n.podNs])]
   const children: ChildProcess[] = []
-  let apiBridge: Server | undefined
+  const servers: Server[] = []
   const teardown = () => {
     for (const c of children) c.kill('SIGKILL')
-    apiBridge?.close()
+    for (const s of servers) s.close()
     for (const ns of namespaces) {
       try {
         sh(['ip', 'netns', 'del', ns])
@@ -125,6 +184,11 @@ export async function createNetnsRig(server: FakeApiServer, opts: {nodes?: numbe
       }
     }
     rmSync(dir, {recursive: true, force: true})
+  }
+  const helper = async (ns: string, script: string, args: string[]) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, join(HERE, script), ...args], {stdio: ['ignore', 'pipe', 'inherit']})
+    children.push(child)
+    await waitReady(child)
   }
   try {
     for (const ns of namespaces) {
@@ -145,12 +209,11 @@ export async function createNetnsRig(server: FakeApiServer, opts: {nodes?: numbe
       for (const k of ['net.ipv4.ip_forward=1', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', 'net.ipv4.conf.all.send_redirects=0'])
         inNs(n.ns, 'sysctl', '-qw', k)
       ipn(n.ns, 'link', 'add', 'pod0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n.podNs)
-      ipn(n.ns, 'addr', 'add', `198.19.${n.index}.1/24`, 'dev', 'pod0')
+      ipn(n.ns, 'addr', 'add', `${podGateway(n)}/24`, 'dev', 'pod0')
       ipn(n.ns, 'link', 'set', 'pod0', 'up')
       inNs(n.ns, 'sysctl', '-qw', 'net.ipv4.conf.eth0.rp_filter=0', 'net.ipv4.conf.pod0.rp_filter=0')
-      ipn(n.podNs, 'addr', 'add', `${n.podIp}/24`, 'dev', 'eth0')
       ipn(n.podNs, 'link', 'set', 'eth0', 'up')
-      ipn(n.podNs, 'route', 'add', 'default', 'via', `198.19.${n.index}.1`)
+      setPodAddress(n, n.podIp)
       for (const o of nodes) {
         if (o === n) continue
         ipn(n.ns, 'route', 'add', `198.19.${o.index}.0/24`, 'via', o.address)
@@ -158,30 +221,173 @@ export async function createNetnsRig(server: FakeApiServer, opts: {nodes?: numbe
         ipn(n.ns, 'rule', 'add', 'fwmark', String(o.index), 'table', String(100 + o.index))
         ipn(n.ns, 'route', 'add', 'default', 'via', o.address, 'table', String(100 + o.index))
       }
-      const echo = spawn('ip', ['netns', 'exec', n.podNs, process.execPath, join(HERE, 'echo-server.mjs'), '8080', n.socket, `pod-on-${n.name}`], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      })
-      children.push(echo)
-      await waitReady(echo)
+      await helper(n.podNs, 'echo-server.mjs', ['8080', n.socket, `pod-on-${n.name}`])
     }
-
-    // The fake API server on the host's loopback, reached from the client namespace through a unix socket.
-    const apiSock = join(dir, 'api.sock')
-    const port = Number(new URL(server.url).port)
-    apiBridge = createServer((c) => {
-      const up = createConnection(port, '127.0.0.1')
-      c.pipe(up).pipe(c)
-      c.on('error', () => up.destroy())
-      up.on('error', () => c.destroy())
-    })
-    await new Promise<void>((r) => apiBridge!.listen(apiSock, r))
-    const bridge = spawn('ip', ['netns', 'exec', client, process.execPath, join(HERE, 'bridge.mjs'), String(port), apiSock], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
-    children.push(bridge)
-    await waitReady(bridge)
   } catch (err) {
     teardown()
+    throw err
+  }
+
+  mkdirSync(join(dir, 'home'))
+  const cliEnv = {...process.env, NO_COLOR: '1', KUBECONFIG: '', HOME: join(dir, 'home')}
+  let forced: RigMode | undefined
+  let broken: {name: string; onlyWithBpf: boolean} | undefined
+  let last: DataPathState = {mode: 'kube-proxy', backends: [], localBackends: []}
+  const applied = new Map<string, string>()
+  const modeNow = (): RigMode => forced ?? last.mode
+  const program = (state: DataPathState) => {
+    last = state
+    const mode = modeNow()
+    // The pods' addresses: the control plane's (one verify pod per node, spread by the Deployment).
+    for (const n of nodes) {
+      const ip = [...state.backends, ...state.localBackends].find((b) => b.node === n.name)?.ip
+      if (ip && ip !== n.podIp) setPodAddress(n, ip)
+    }
+    const backends = state.backends.map((b) => b.ip)
+    const cidrs = state.policyCidrs
+    for (const n of nodes) {
+      const isBroken = broken?.name === n.name && (!broken.onlyWithBpf || mode !== 'kube-proxy')
+      const text = nodeRules(n, nodes, mode, {
+        nodePort: state.nodePort,
+        clusterIP: state.clusterIP,
+        localNodePort: state.localNodePort,
+        backends,
+        hasLocalPod: state.localBackends.some((b) => b.node === n.name),
+        broken: isBroken,
+      })
+      if (applied.get(n.ns) !== text) {
+        sh(['ip', 'netns', 'exec', n.ns, 'nft', '-f', '-'], text)
+        applied.set(n.ns, text)
+      }
+      const pol = cidrs
+        ? `flush ruleset\ntable ip pol {\n chain input {\n  type filter hook input priority filter; policy accept;\n  tcp dport 8080 ip saddr != { ${cidrs.length ? cidrs.join(', ') : '0.0.0.0/32'} } drop\n }\n}\n`
+        : 'flush ruleset\n'
+      if (applied.get(n.podNs) !== pol) {
+        sh(['ip', 'netns', 'exec', n.podNs, 'nft', '-f', '-'], pol)
+        applied.set(n.podNs, pol)
+      }
+    }
+  }
+
+  return {
+    dir,
+    client,
+    nodes,
+    program,
+    mode: modeNow,
+    forceMode(m) {
+      forced = m
+      program(last)
+    },
+    breakNode(name, o = {}) {
+      broken = name ? {name, onlyWithBpf: !!o.onlyWithBpf} : undefined
+      program(last)
+    },
+    dsrDirectReplies(node, via) {
+      const n = nodes.find((x) => x.name === node)!
+      const v = nodes.find((x) => x.name === via)!
+      const text = sh(['ip', 'netns', 'exec', n.ns, 'nft', 'list', 'chain', 'ip', 'rig', 'mangle_post'])
+      const line = text.split('\n').find((l) => l.includes(`ip saddr set ${v.address} `))
+      return Number(/counter packets (\d+)/.exec(line ?? '')?.[1] ?? 0)
+    },
+    async exposeApi(port) {
+      // The API server on the host's loopback, reached from the client namespace through a unix socket.
+      const apiSock = join(dir, `api-${port}.sock`)
+      const bridge = createServer((c) => {
+        const up = createConnection(port, '127.0.0.1')
+        c.pipe(up).pipe(c)
+        c.on('error', () => up.destroy())
+        up.on('error', () => c.destroy())
+      })
+      servers.push(bridge)
+      await new Promise<void>((r) => bridge.listen(apiSock, r))
+      await helper(client, 'bridge.mjs', [String(port), apiSock])
+    },
+    async serveEgress(viaNode) {
+      const n = nodes.find((x) => x.name === viaNode) ?? nodes[0]!
+      const sock = join(dir, 'egress.sock')
+      await helper(n.ns, 'connect-proxy.mjs', [sock])
+      const file = join(dir, 'egress-selector.yaml')
+      writeFileSync(
+        file,
+        'apiVersion: apiserver.k8s.io/v1beta1\nkind: EgressSelectorConfiguration\negressSelections:\n- name: cluster\n  connection:\n' +
+          `    proxyProtocol: HTTPConnect\n    transport:\n      uds:\n        udsName: ${sock}\n`,
+      )
+      return file
+    },
+    helperPids: () => children.map((c) => c.pid).filter((p): p is number => p !== undefined),
+    inClient: (argv) => ['ip', 'netns', 'exec', client, ...argv],
+    cliArgv: (args) => ['ip', 'netns', 'exec', client, process.execPath, 'bin/run.js', ...args],
+    cliEnv,
+    cli(args, o = {}) {
+      const t0 = Date.now()
+      return new Promise((resolve) => {
+        execFile('ip', ['netns', 'exec', client, process.execPath, 'bin/run.js', ...args], {env: cliEnv, timeout: o.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024}, (err, stdout, stderr) => {
+          const code = err ? (typeof (err as {code?: unknown}).code === 'number' ? ((err as {code: number}).code) : -1) : 0
+          resolve({code, stdout, stderr, ms: Date.now() - t0})
+        })
+      })
+    },
+    async close() {
+      teardown()
+    },
+  }
+}
+
+const podGateway = (n: RigNode) => `198.19.${n.index}.254`
+
+/** Moves the pod namespace to the control plane's address for it (inside the node's podCIDR 198.19.i.0/24). */
+function setPodAddress(n: RigNode, ip: string): void {
+  const m = /^198\.19\.(\d{1,3})\.(\d{1,3})$/.exec(ip)
+  if (!m || Number(m[1]) !== n.index || Number(m[2]) < 1 || Number(m[2]) > 253)
+    throw new Error(`pod address ${ip} on ${n.name} is not in its podCIDR 198.19.${n.index}.0/24 (gateway .254 excluded)`)
+  ipn(n.podNs, 'addr', 'flush', 'dev', 'eth0')
+  ipn(n.podNs, 'addr', 'add', `${ip}/24`, 'dev', 'eth0')
+  ipn(n.podNs, 'route', 'replace', 'default', 'via', podGateway(n))
+  n.podIp = ip
+}
+
+type Obj = {metadata: {name: string; namespace?: string; labels?: Record<string, string>; deletionTimestamp?: string}; spec?: any; endpoints?: any[]}
+
+/**
+ * The data path's state from control-plane objects, as Calico or kube-proxy reads them: FelixConfiguration default
+ * (bpfEnabled, bpfExternalServiceMode), the verify namespace's Services, their EndpointSlices (ready endpoints with
+ * their nodeName) and NetworkPolicies (ipBlock CIDRs).
+ */
+export function dataPathState(o: {felix?: Obj; services: Obj[]; slices: Obj[]; policies: Obj[]}): DataPathState {
+  const fc = o.felix?.spec
+  const mode: RigMode = fc?.bpfEnabled !== true ? 'kube-proxy' : String(fc.bpfExternalServiceMode ?? '').toLowerCase() === 'dsr' ? 'dsr' : 'bpf'
+  const live = o.services.filter((s) => !s.metadata.deletionTimestamp)
+  const cluster = live.find((s) => s.spec?.externalTrafficPolicy !== 'Local')
+  const local = live.find((s) => s.spec?.externalTrafficPolicy === 'Local')
+  const endpointsOf = (svc: Obj | undefined) =>
+    svc
+      ? o.slices
+          .filter((sl) => sl.metadata.labels?.['kubernetes.io/service-name'] === svc.metadata.name)
+          .flatMap((sl) => sl.endpoints ?? [])
+          .filter((e: any) => e?.conditions?.ready !== false && typeof e?.addresses?.[0] === 'string' && typeof e?.nodeName === 'string')
+          .map((e: any) => ({ip: e.addresses[0] as string, node: e.nodeName as string}))
+          .sort((a, b) => a.node.localeCompare(b.node) || a.ip.localeCompare(b.ip))
+      : []
+  const cidrs = o.policies.flatMap((p) => (p.spec?.ingress ?? []).flatMap((r: any) => (r.from ?? []).map((f: any) => f.ipBlock?.cidr).filter(Boolean)))
+  return {
+    mode,
+    nodePort: cluster?.spec?.ports?.[0]?.nodePort,
+    clusterIP: cluster?.spec?.clusterIP,
+    backends: endpointsOf(cluster),
+    localNodePort: local?.spec?.ports?.[0]?.nodePort,
+    localBackends: endpointsOf(local),
+    policyCidrs: o.policies.length ? cidrs : undefined,
+  }
+}
+
+export async function createNetnsRig(server: FakeApiServer, opts: {nodes?: number} = {}): Promise<NetnsRig> {
+  const dp = await createNetnsDataPath(opts)
+  const {nodes} = dp
+  try {
+    await dp.exposeApi(Number(new URL(server.url).port))
+  } catch (err) {
+    await dp.close()
     throw err
   }
 
@@ -214,20 +420,9 @@ export async function createNetnsRig(server: FakeApiServer, opts: {nodes?: numbe
     return proxyOverSocket(n.socket, `${req.path}${req.query.size ? `?${req.query}` : ''}`)
   })
 
-  mkdirSync(join(dir, 'home'))
-  const cliEnv = {...process.env, NO_COLOR: '1', KUBECONFIG: '', HOME: join(dir, 'home')}
-  let forced: RigMode | undefined
-  let broken: {name: string; onlyWithBpf: boolean} | undefined
-  const applied = new Map<string, string>()
-  const modeNow = (): RigMode => {
-    if (forced) return forced
-    const fc = store.peek(store.typeByPlural('crd.projectcalico.org', 'felixconfigurations')!, 'default')
-    if (fc?.spec?.bpfEnabled !== true) return 'kube-proxy'
-    return String(fc.spec.bpfExternalServiceMode ?? '').toLowerCase() === 'dsr' ? 'dsr' : 'bpf'
-  }
+  const felixType = () => store.typeByPlural('crd.projectcalico.org', 'felixconfigurations')!
   const reconcile = () => {
-    const svcType = store.typeByPlural('', 'services')!
-    const services = store.peekList(svcType, VERIFY_NS)
+    const services = store.peekList(store.typeByPlural('', 'services')!, VERIFY_NS)
     const pods = store
       .peekList(store.typeByPlural('', 'pods')!, VERIFY_NS)
       .filter((p) => p.status?.podIP && !p.metadata.deletionTimestamp)
@@ -250,35 +445,14 @@ export async function createNetnsRig(server: FakeApiServer, opts: {nodes?: numbe
       const live = store.peek(sliceType, name, VERIFY_NS)
       if (!live || JSON.stringify(live.endpoints) !== JSON.stringify(eps)) store.put(slice)
     }
-    // The data path.
-    const mode = modeNow()
-    const cluster = services.find((s) => s.spec?.externalTrafficPolicy !== 'Local')
-    const local = services.find((s) => s.spec?.externalTrafficPolicy === 'Local')
-    const backends = nodes.filter((n) => pods.some((p) => p.spec?.nodeName === n.name)).map((n) => n.podIp)
-    const policies = store.peekList(store.typeByPlural('networking.k8s.io', 'networkpolicies')!, VERIFY_NS)
-    const cidrs = policies.flatMap((p) => (p.spec?.ingress ?? []).flatMap((r: any) => (r.from ?? []).map((f: any) => f.ipBlock?.cidr).filter(Boolean)))
-    for (const n of nodes) {
-      const isBroken = broken?.name === n.name && (!broken.onlyWithBpf || mode !== 'kube-proxy')
-      const text = nodeRules(n, nodes, mode, {
-        nodePort: cluster?.spec?.ports?.[0]?.nodePort,
-        clusterIP: cluster?.spec?.clusterIP,
-        localNodePort: local?.spec?.ports?.[0]?.nodePort,
-        backends,
-        hasLocalPod: backends.includes(n.podIp),
-        broken: isBroken,
-      })
-      if (applied.get(n.ns) !== text) {
-        sh(['ip', 'netns', 'exec', n.ns, 'nft', '-f', '-'], text)
-        applied.set(n.ns, text)
-      }
-      const pol = policies.length
-        ? `flush ruleset\ntable ip pol {\n chain input {\n  type filter hook input priority filter; policy accept;\n  tcp dport 8080 ip saddr != { ${cidrs.length ? cidrs.join(', ') : '0.0.0.0/32'} } drop\n }\n}\n`
-        : 'flush ruleset\n'
-      if (applied.get(n.podNs) !== pol) {
-        sh(['ip', 'netns', 'exec', n.podNs, 'nft', '-f', '-'], pol)
-        applied.set(n.podNs, pol)
-      }
-    }
+    dp.program(
+      dataPathState({
+        felix: store.peek(felixType(), 'default'),
+        services,
+        slices: store.peekList(sliceType, VERIFY_NS),
+        policies: store.peekList(store.typeByPlural('networking.k8s.io', 'networkpolicies')!, VERIFY_NS),
+      }),
+    )
   }
   store.addController({
     name: 'netns-rig',
@@ -287,43 +461,23 @@ export async function createNetnsRig(server: FakeApiServer, opts: {nodes?: numbe
   })
 
   return {
-    dir,
-    client,
+    dir: dp.dir,
+    client: dp.client,
     nodes,
-    kubeconfig: server.writeKubeconfig(join(dir, 'kube')),
-    mode: modeNow,
-    forceMode(m) {
-      forced = m
-      reconcile()
-    },
-    breakNode(name, o = {}) {
-      broken = name ? {name, onlyWithBpf: !!o.onlyWithBpf} : undefined
-      reconcile()
-    },
-    dsrDirectReplies(node, via) {
-      const n = nodes.find((x) => x.name === node)!
-      const v = nodes.find((x) => x.name === via)!
-      const text = sh(['ip', 'netns', 'exec', n.ns, 'nft', 'list', 'chain', 'ip', 'rig', 'mangle_post'])
-      const line = text.split('\n').find((l) => l.includes(`ip saddr set ${v.address} `))
-      return Number(/counter packets (\d+)/.exec(line ?? '')?.[1] ?? 0)
-    },
-    helperPids: () => children.map((c) => c.pid).filter((p): p is number => p !== undefined),
-    inClient: (argv) => ['ip', 'netns', 'exec', client, ...argv],
-    cliArgv: (args) => ['ip', 'netns', 'exec', client, process.execPath, 'bin/run.js', ...args],
-    cliEnv,
-    cli(args, o = {}) {
-      const t0 = Date.now()
-      return new Promise((resolve) => {
-        execFile('ip', ['netns', 'exec', client, process.execPath, 'bin/run.js', ...args], {env: cliEnv, timeout: o.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024}, (err, stdout, stderr) => {
-          const code = err ? (typeof (err as {code?: unknown}).code === 'number' ? ((err as {code: number}).code) : -1) : 0
-          resolve({code, stdout, stderr, ms: Date.now() - t0})
-        })
-      })
-    },
+    kubeconfig: server.writeKubeconfig(join(dp.dir, 'kube')),
+    mode: dp.mode,
+    forceMode: dp.forceMode,
+    breakNode: dp.breakNode,
+    dsrDirectReplies: dp.dsrDirectReplies,
+    helperPids: dp.helperPids,
+    inClient: dp.inClient,
+    cliArgv: dp.cliArgv,
+    cliEnv: dp.cliEnv,
+    cli: dp.cli,
     async close() {
       store.createHook = undefined
       store.podHook = undefined
-      teardown()
+      await dp.close()
     },
   }
 }
@@ -384,7 +538,7 @@ export function nodeRules(
   }
   if (s.clusterIP) {
     hashTo(natPre, `iifname "pod0" ip daddr ${s.clusterIP} tcp dport 80`, 768, (ip) => `dnat to ${ip}:8080`)
-    natPost.push(`ct original ip daddr ${s.clusterIP} ip saddr ${n.podIp} ip daddr ${n.podIp} snat to 198.19.${n.index}.1`)
+    natPost.push(`ct original ip daddr ${s.clusterIP} ip saddr ${n.podIp} ip daddr ${n.podIp} snat to ${podGateway(n)}`)
   }
   if (s.localNodePort) {
     if (s.hasLocalPod) natPre.push(`ip daddr ${n.address} tcp dport ${s.localNodePort} dnat to ${n.podIp}:8080`)

@@ -2,6 +2,10 @@
 (tc ingress/egress with `tc filter add … bpf object-pinned`, cgroup connect4 with `bpftool cgroup attach`).
 
     python3 load-named-prog.py sched_cls|connect4 NAME PIN_PATH
+    python3 load-named-prog.py tcx NAME LINK_PIN_PATH DEV ingress|egress
+
+tcx (kernel 6.6+): the program is attached to DEV's tcx hook with a BPF link (BPF_LINK_CREATE), as Calico attaches on
+new kernels, and the link is pinned at LINK_PIN_PATH so the attachment outlives this process.
 
 No BPF compiler is needed: the program is `r0 = <allow>; exit`, loaded with the bpf(2) syscall (BPF_PROG_LOAD), then
 pinned (BPF_OBJ_PIN). See load-prog.py for the same technique.
@@ -9,15 +13,18 @@ pinned (BPF_OBJ_PIN). See load-prog.py for the same technique.
 import ctypes
 import os
 import platform
+import socket
 import struct
 import sys
 
 SYS_BPF = {"x86_64": 321, "aarch64": 280}[platform.machine()]
-BPF_PROG_LOAD, BPF_OBJ_PIN = 5, 6
+BPF_PROG_LOAD, BPF_OBJ_PIN, BPF_LINK_CREATE = 5, 6, 28
+BPF_TCX = {"ingress": 46, "egress": 47}
 KINDS = {
     # prog_type, expected_attach_type, return value (TC_ACT_OK = 0; a sock_addr program allows with 1)
     "sched_cls": (3, 0, 0),
     "connect4": (18, 10, 1),
+    "tcx": (3, 0, 0),
 }
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -55,6 +62,9 @@ def main():
         0, attach_type,
     )
     fd = bpf(BPF_PROG_LOAD, attr)
+    if kind == "tcx":
+        dev, hook = sys.argv[4], sys.argv[5]
+        fd = bpf(BPF_LINK_CREATE, struct.pack("<IIII", fd, socket.if_nametoindex(dev), BPF_TCX[hook], 0))
     pin = ctypes.c_char_p(pin_path.encode())
     bpf(BPF_OBJ_PIN, struct.pack("<QII", ctypes.cast(pin, ctypes.c_void_p).value, fd, 0))
 

@@ -15,6 +15,20 @@ describe('counters parsers', () => {
     expect(r.interfaces[0]!.counters.find((c) => c.type === 'packets with unknown route')).toEqual({category: 'Dropped', type: 'packets with unknown route', ingress: 5, egress: 0})
   })
 
+  it('a real output (projectcalico/calico#9675): TYPE wrapped onto its own row is joined, N/A left-aligned is no counter', () => {
+    const r = parseCountersText(fixture('counters-1-calico-9675.txt'))
+    const types = r.interfaces[0]!.counters.map((c) => c.type)
+    expect(types).toContain('packets hitting blackhole route')
+    expect(types).toContain('packets with unsupported IP options')
+    expect(types).not.toContain('route')
+    expect(types).not.toContain('options')
+    expect(r.interfaces[0]!.interface).toBe('calid8be076e5f7')
+    expect(r.interfaces[0]!.counters.find((c) => c.type === 'packets')).toEqual({category: 'Total', type: 'packets', ingress: 37, egress: 22})
+    // The second table was cut off in the thread (no caption): its rows are counted as unknown, not invented.
+    expect(r.interfaces).toHaveLength(1)
+    expect(r.unknown).toBe(4)
+  })
+
   it('reads concatenated JSON documents, null hooks left out', () => {
     const r = parseCountersJson(fixture('fmt-counters.json'))
     expect(r.unknown).toBe(0)

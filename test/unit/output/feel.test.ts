@@ -7,7 +7,7 @@ import {configureColor} from '../../../src/lib/output/color.js'
 import {buildReport, renderFindingsTable} from '../../../src/lib/output/findings.js'
 import {wrapLine} from '../../../src/lib/output/wrap.js'
 import {createProgress, memoryProgress} from '../../../src/lib/plan/progress.js'
-import {renderStatus} from '../../../src/lib/plan/status.js'
+import {renderStatus} from '../../../src/lib/output/status.js'
 import {waitFor} from '../../../src/lib/plan/waits.js'
 import {baseState, ctxOf, node} from '../checks/state.js'
 

@@ -2,8 +2,8 @@ import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
 import {Resources} from '../../../src/lib/kube/resources.js'
+import {classifyFelixLog} from '../../../src/lib/felix-log.js'
 import {
-  classifyFelixLog,
   createProgress,
   fieldChange,
   getPath,

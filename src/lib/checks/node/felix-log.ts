@@ -1,3 +1,4 @@
+import {FELIX_BPF_ACTIVE, FELIX_BPF_FALLBACK} from '../../felix-log.js'
 import type {Check} from '../types.js'
 import {finding} from '../util.js'
 
@@ -15,10 +16,10 @@ export const felixLogCheck: Check = {
       const seen = facts.felixDataplane
       if (seen === undefined) continue
       if (seen === 'bpf') {
-        out.push(finding('felix-log', 'pass', 'Felix logged "BPF enabled, starting BPF endpoint manager and map manager."', {node}))
+        out.push(finding('felix-log', 'pass', `Felix logged "${FELIX_BPF_ACTIVE}"`, {node}))
       } else if (seen === 'fallen-back') {
         out.push(
-          finding('felix-log', 'fail', 'Felix fell back to iptables: "BPF dataplane mode enabled but not supported by the kernel.  Disabling BPF mode."', {
+          finding('felix-log', 'fail', `Felix fell back to iptables: "${FELIX_BPF_FALLBACK}"`, {
             node,
             detail: 'FelixConfiguration says bpfEnabled, but this node runs the iptables/nftables dataplane.',
             remedy: 'Upgrade the kernel of this node (see the kernel check), or keep kube-proxy running until it is fixed.',

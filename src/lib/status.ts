@@ -1,16 +1,15 @@
-import type {DaemonSetObject} from '../kube/calico-types.js'
-import type {KubeClient} from '../kube/client.js'
-import {assessApiEndpoint} from '../kube/api-endpoint.js'
-import {collectClusterState, detectInstall} from '../kube/cluster.js'
-import type {DataplaneReadOptions} from '../dataplane/read.js'
-import type {IfaceSummary, NodeVerdict} from '../dataplane/ifstate.js'
-import type {NodeRunner, NodeTarget} from '../nodes/types.js'
-import {UserError} from '../errors.js'
-import {paint} from '../output/color.js'
-import {type EnableRecord, readRecord} from './record.js'
-import {RecordError} from './record-check.js'
-import {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY} from './steps.js'
-import {type NodeReport, readNodeDataplanes} from './waits.js'
+import type {DaemonSetObject} from './kube/calico-types.js'
+import type {KubeClient} from './kube/client.js'
+import {assessApiEndpoint} from './kube/api-endpoint.js'
+import {collectClusterState, detectInstall} from './kube/cluster.js'
+import type {DataplaneReadOptions} from './dataplane/read.js'
+import type {IfaceSummary, NodeVerdict} from './dataplane/ifstate.js'
+import type {NodeRunner, NodeTarget} from './nodes/types.js'
+import {UserError} from './errors.js'
+import {FALLBACK_LOG_LIMIT_BYTES, readNodeDataplanes, verdictFromFelixLog} from './felix-log.js'
+import {type EnableRecord, readRecord} from './plan/record.js'
+import {RecordError} from './plan/record-check.js'
+import {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY} from './plan/steps.js'
 
 /** A node's dataplane as status shows it. */
 export type StatusDataplane = NodeVerdict
@@ -36,9 +35,6 @@ export interface StatusNodeReader {
   /** false: no fallback to Felix's log line for nodes whose BPF state cannot be read. */
   logFallback: boolean
 }
-
-/** Bytes read of one calico-node log when it is the fallback: Felix's start-up line is near the start. */
-export const FALLBACK_LOG_LIMIT_BYTES = 64 * 1024
 
 export interface StatusReport {
   install: {type: string; calicoNamespace?: string; calicoVersion?: string}
@@ -223,24 +219,6 @@ export async function collectStatus(
   }
 }
 
-/** A verdict from Felix's start-up log line (the fallback: it says what Felix started, not what is attached). */
-function fromLog(r: NodeReport, configuredBpf: boolean, dataplaneError?: string): NodeStatus {
-  const base = {node: r.node, source: 'felix-log' as const, ...(dataplaneError ? {dataplaneError} : {})}
-  const why = dataplaneError ? `; BPF state unreadable: ${dataplaneError}` : ''
-  if (r.error !== undefined) {
-    return {...base, verdict: 'unreachable', reason: dataplaneError ? `${dataplaneError}; calico-node log: ${r.error}` : r.error}
-  }
-  if (r.dataplane === 'bpf') {
-    return {...base, verdict: 'bpf-ready', reason: `Felix's log line (fallback): BPF endpoint manager started${why}`}
-  }
-  if (r.dataplane === 'fallen-back') {
-    return {...base, verdict: 'bpf-not-attached', reason: `Felix's log line (fallback): the kernel does not support BPF, Felix fell back to iptables${why}`}
-  }
-  return configuredBpf
-    ? {...base, verdict: 'unknown', reason: `Felix's start-up line is not in the first ${FALLBACK_LOG_LIMIT_BYTES / 1024} KiB of its log (restarted or rotated?)${why}`}
-    : {...base, verdict: 'iptables', reason: `Felix's log has no BPF start line (fallback)${why}`}
-}
-
 /**
  * Per node: the ifstate map through the runner (concurrency-bounded, each read bounded in bytes and time), then, only
  * for nodes whose BPF state could not be read, Felix's log line. Without a reader: the log line for every node.
@@ -261,12 +239,12 @@ async function nodeStatuses(
       tailLines: null,
       limitBytes: FALLBACK_LOG_LIMIT_BYTES,
     })
-    return reports.map((r) => fromLog(r, configuredBpf)).sort(byName)
+    return reports.map((r) => verdictFromFelixLog(r, configuredBpf)).sort(byName)
   }
   const [{runOnNodes}, {readIfstate, verdictFromIfstate}, {errorOf}] = await Promise.all([
-    import('../nodes/fanout.js'),
-    import('../dataplane/ifstate.js'),
-    import('../dataplane/nat.js'),
+    import('./nodes/fanout.js'),
+    import('./dataplane/ifstate.js'),
+    import('./dataplane/nat.js'),
   ])
   const outcomes = await runOnNodes(targets, (n) => readIfstate(reader.runner, n, reader.read), {
     concurrency: reader.concurrency,
@@ -295,89 +273,11 @@ async function nodeStatuses(
     for (const r of reports) {
       if (seen.has(r.node)) continue
       seen.add(r.node)
-      out.push(fromLog(r, configuredBpf, failed.get(r.node)))
+      out.push(verdictFromFelixLog(r, configuredBpf, failed.get(r.node)))
     }
     for (const [node, error] of failed) {
       if (!seen.has(node)) out.push({node, verdict: 'unreachable', source: 'felix-log', reason: `${error}; no calico-node pod to read a log from`, dataplaneError: error})
     }
   }
   return out.sort(byName)
-}
-
-const LABEL: Record<StatusDataplane, string> = {
-  'bpf-ready': 'BPF ready',
-  'bpf-not-attached': 'BPF configured but not attached',
-  iptables: 'iptables',
-  unknown: 'unknown',
-  unreachable: 'unreachable',
-}
-
-// check's colours for the same meanings: as wanted (pass), needs a look (warn), broken (fail), not applicable (skip).
-const TONE: Record<StatusDataplane, (s: string) => string> = {
-  'bpf-ready': paint.pass,
-  'bpf-not-attached': paint.fail,
-  iptables: paint.skip,
-  unknown: paint.warn,
-  unreachable: paint.warn,
-}
-
-/** Human-readable status; nodes grouped by dataplane (names listed up to `maxNames` per group). */
-export function renderStatus(s: StatusReport, maxNames = 10): string {
-  const lines: string[] = []
-  const version = s.install.calicoVersion ? ` (Calico ${s.install.calicoVersion})` : ''
-  lines.push(`Install:           ${s.install.type}${version}, namespace ${s.install.calicoNamespace ?? '-'}`)
-  lines.push(
-    `Configured:        ${s.configured.bpf ? 'BPF' : 'not BPF'} (${s.configured.source}: ${s.configured.value})`,
-  )
-  if (s.configured.felixBpfEnabled !== undefined) lines.push(`Felix bpfEnabled:  ${s.configured.felixBpfEnabled}`)
-  const cn = s.calicoNode
-  lines.push(`calico-node:       ${cn.ready}/${cn.desired} Ready, ${cn.updated}/${cn.desired} updated`)
-  lines.push(`Nodes (${s.nodes.total}):`)
-  for (const g of s.nodes.groups) {
-    const more = g.nodes.length - maxNames
-    const names = more <= 0 ? g.nodes.join(', ') : `${g.nodes.slice(0, maxNames).join(', ')} and ${more} more`
-    const listed = g.dataplane === 'bpf-ready' && more > 0 ? '' : ` (${names})`
-    lines.push(`  ${TONE[g.dataplane](LABEL[g.dataplane])}: ${g.count}${listed}`)
-    // Why, for the nodes that are not plainly fine (one line each, up to maxNames).
-    if (g.dataplane === 'bpf-ready' || g.dataplane === 'unreachable' || (g.dataplane === 'iptables' && !s.configured.bpf)) continue
-    for (const n of s.nodes.list.filter((x) => x.verdict === g.dataplane).slice(0, maxNames)) {
-      lines.push(`    ${n.node}: ${n.reason}`)
-    }
-  }
-  for (const u of s.nodes.unreadable.slice(0, maxNames)) lines.push(`  ${paint.warn('cannot read')} ${u.node}: ${u.error}`)
-  if (s.nodes.unreadable.length > maxNames) lines.push(`  cannot read ${s.nodes.unreadable.length - maxNames} more`)
-  const fallback = s.nodes.list.filter((n) => n.source === 'felix-log' && n.verdict !== 'unreachable').length
-  if (fallback > 0 && s.nodes.list.some((n) => n.source !== 'felix-log' || n.dataplaneError)) {
-    lines.push(`  (${fallback} node(s) judged from Felix's log line, the fallback: their BPF state could not be read)`)
-  }
-  const kp = s.kubeProxy
-  const kpDetail =
-    kp.state === 'absent'
-      ? ''
-      : ` (${kp.ready}/${kp.desired} Ready; nodeSelector keys: ${kp.selectorKeys.join(', ') || 'none'})`
-  lines.push(`kube-proxy:        ${kp.state}${kpDetail}`)
-  lines.push(`External services: ${s.dsr.mode}${s.dsr.explicit ? '' : ' (default)'}`)
-  const api = s.apiAddress
-  const apiText =
-    api.source === 'configmap'
-      ? `ConfigMap ${api.namespace}/kubernetes-services-endpoint (${api.endpoint ?? 'incomplete'})`
-      : api.source === 'bootstrap'
-        ? 'bpfNetworkBootstrap (operator)'
-        : 'none (calico-node uses the kubernetes Service)'
-  lines.push(`API address:       ${apiText}`)
-  const rec = s.record
-  lines.push(
-    `Enable record:     ${
-      rec
-        ? `${rec.status}, updated ${rec.updatedAt} (steps: ${rec.steps.join(', ')})`
-        : s.recordProblem
-          ? `not trusted: ${s.recordProblem}`
-          : 'none'
-    }`,
-  )
-  if (s.disagreements.length) {
-    lines.push(paint.fail('Disagreements:'))
-    for (const d of s.disagreements) lines.push(`  ${paint.fail('-')} ${d}`)
-  } else lines.push(paint.pass('Configuration and nodes agree.'))
-  return lines.join('\n')
 }

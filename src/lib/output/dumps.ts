@@ -1,10 +1,10 @@
 import type {ConntrackEntry, ConntrackStats, DriftFinding, JoinedFrontend} from '../maps/index.js'
-import {paint} from '../output/color.js'
-import {renderTable} from '../output/table.js'
-import type {ConntrackStatsReport} from './conntrack-stats.js'
-import type {CountersReport} from './counters.js'
-import type {NatDumpReport} from './nat.js'
-import type {NatAffReport, NatMaglevReport} from './nat-tables.js'
+import {paint} from './color.js'
+import {renderTable} from './table.js'
+import type {ConntrackStatsReport} from '../dataplane/conntrack-stats.js'
+import type {CountersReport} from '../dataplane/counters.js'
+import type {NatDumpReport} from '../dataplane/nat.js'
+import type {NatAffReport, NatMaglevReport} from '../dataplane/nat-tables.js'
 
 const protoName = (p: unknown) => (typeof p === 'number' ? String(p) : String(p).toUpperCase())
 

@@ -1,0 +1,5 @@
+import type {PodObject} from './calico-types.js'
+
+/** Running with condition Ready=True, as kubectl shows READY. */
+export const podReady = (p: PodObject) =>
+  p.status?.phase === 'Running' && (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')
