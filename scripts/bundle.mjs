@@ -84,8 +84,8 @@ const lazyInOclif = {
   },
 }
 
-// Two edits to @oclif/core's own code, inside the bundle only. Each must find oclif's exact line: the build fails if an
-// upgrade changes it, so the edit cannot be silently dropped or misapplied.
+// Edits to the code of @oclif/core (and of string-width, which its help uses), inside the bundle only. Each must find
+// the exact line: the build fails if an upgrade changes it, so an edit cannot be silently dropped or misapplied.
 const OCLIF_EDITS = [
   {
     // oclif sorts the manifest's commands with localeCompare on every start: the first localeCompare makes V8 build
@@ -102,6 +102,14 @@ const OCLIF_EDITS = [
     file: /[/\\]@oclif[/\\]core[/\\]lib[/\\]help[/\\]util\.js$/,
     from: 'return ejs_1.default.render(t, context);',
     to: "return typeof t === 'string' && !t.includes('<%') && !t.includes('%>') ? t : ejs_1.default.render(t, context);",
+  },
+  {
+    // oclif measures every help cell with string-width 4, which runs emoji-regex (a ~10 KB alternation, compiled and
+    // run on each string) before counting. Printable ASCII has no emoji and one column per character, so its width is
+    // its length; test/unit/cli/bundle-edits.test.ts holds string-width to that.
+    file: /[/\\]node_modules[/\\]string-width[/\\]index\.js$/,
+    from: "\tstring = string.replace(emojiRegex(), '  ');",
+    to: "\tif (!/[^\\x20-\\x7e]/.test(string)) return string.length;\n\tstring = string.replace(emojiRegex(), '  ');",
   },
 ]
 const oclifEdits = {

@@ -3,7 +3,8 @@
  * behaviour under a condition; these tests hold the condition, so a change that breaks it fails here:
  * - the command sort compares code units instead of localeCompare: both orders must agree on our command ids (the
  *   order reaches typo suggestions and completion);
- * - help text without an ejs tag is not run through ejs: ejs must render such text as itself.
+ * - help text without an ejs tag is not run through ejs: ejs must render such text as itself;
+ * - string-width returns a printable-ASCII string's length without its emoji pass: it must be that string's width.
  * test/integration/bundle-vs-oclif.test.ts compares the whole bundled CLI with unmodified oclif.
  */
 import {readFileSync, readdirSync, statSync} from 'node:fs'
@@ -65,5 +66,31 @@ describe('bundled oclif: help text without ejs tags skips ejs', () => {
     })
     expect(strings.some(hasTag)).toBe(true) // the templated ones still go through ejs
     for (const s of strings) expect(shortcut(s)).toBe(ejs.render(s, context))
+  })
+})
+
+describe('bundled string-width: printable ASCII is as wide as it is long', () => {
+  // string-width as oclif's help and cli-table3 load it (no types of its own).
+  const oclifRequire = createRequire(createRequire(import.meta.url).resolve('@oclif/core/package.json'))
+  const stringWidth = oclifRequire('string-width') as (s: string) => number
+  const printableAscii = /^[\x20-\x7e]*$/
+
+  it('matches string-width on random printable ASCII, with and without colour codes', () => {
+    const ascii = fc.string({unit: fc.integer({min: 0x20, max: 0x7e}).map((c) => String.fromCharCode(c)), maxLength: 80})
+    fc.assert(
+      fc.property(ascii, fc.constantFrom('', '\u001b[1m', '\u001b[31m'), (text, colour) => {
+        expect(printableAscii.test(text)).toBe(true)
+        expect(stringWidth(colour + text + (colour && '\u001b[39m'))).toBe(text.length)
+      }),
+      {numRuns: 3000},
+    )
+  })
+
+  it('matches string-width on every printable-ASCII line of the manifest', () => {
+    const lines = readFileSync(join(process.cwd(), 'oclif.manifest.json'), 'utf8')
+      .split(/\\n|"/)
+      .filter((l) => printableAscii.test(l))
+    expect(lines.length).toBeGreaterThan(100)
+    for (const l of lines) expect(stringWidth(l)).toBe(l.length)
   })
 })
