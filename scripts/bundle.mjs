@@ -98,10 +98,11 @@ const OCLIF_EDITS = [
   {
     // Help runs every description, summary, example and list cell through ejs, which compiles each into a new
     // Function (a parse each, and loading ejs itself). Text without any ejs tag (every tag contains `<%` or `%>`)
-    // renders as itself, so it is returned as it is; test/unit/cli/bundle-edits.test.ts holds ejs to that.
+    // renders as itself, and `<%= config.bin %>` (the one tag in the root help) as the bin, HTML-escaped as ejs
+    // escapes it; anything else still goes to ejs. test/unit/cli/bundle-edits.test.ts holds ejs to that.
     file: /[/\\]@oclif[/\\]core[/\\]lib[/\\]help[/\\]util\.js$/,
     from: 'return ejs_1.default.render(t, context);',
-    to: "return typeof t === 'string' && !t.includes('<%') && !t.includes('%>') ? t : ejs_1.default.render(t, context);",
+    to: "const plain = typeof t === 'string' && t.replaceAll('<%= config.bin %>', ''); if (plain !== false && !plain.includes('<%') && !plain.includes('%>')) return t.replaceAll('<%= config.bin %>', () => String(context.config.bin ?? '').replace(/[&<>'\"]/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', \"'\": '&#39;', '\"': '&#34;'})[c])); return ejs_1.default.render(t, context);",
   },
   {
     // oclif measures every help cell with string-width 4, which runs emoji-regex (a ~10 KB alternation, compiled and
