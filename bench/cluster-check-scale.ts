@@ -8,7 +8,7 @@
  */
 import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {Agent, request} from 'node:https'
-import {tmpdir} from 'node:os'
+import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {execa} from 'execa'
@@ -19,6 +19,9 @@ const SCRIPT = join(ROOT, 'test', 'e2e', 'cluster')
 const nodes = Number(process.argv[2] ?? 5000)
 const RUNS = 5
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const REPORT_USAGE =
+  'data:text/javascript,process.on("exit",()=>{const u=process.resourceUsage();' +
+  'process.stderr.write(`ebpfctl-bench-usage maxrss=${u.maxRSS} cpu=${Math.round((u.userCPUTime+u.systemCPUTime)/1000)}\\n`)})'
 
 if ((await execa(SCRIPT, ['bin'], {reject: false})).exitCode !== 0) {
   console.error('binaries not built: run test/e2e/cluster build first')
@@ -72,30 +75,49 @@ try {
   const audit = join(dir, 'audit.log')
   const lines = () => readFileSync(audit, 'utf8').split('\n').filter(Boolean)
   const walls: number[] = []
+  const rss: number[] = []
+  const cpu: number[] = []
+  const phases: string[] = []
   let requests = 0
   let exitCode: number | undefined
   let lastStdout = ''
+  const load0 = loadavg()[0]!
   for (let i = 0; i < RUNS; i++) {
     const before = lines().length
+    const startedAt = Date.now()
     t = performance.now()
-    const r = await execa(process.execPath, [join(ROOT, 'bin/run.js'), 'check', '--kubeconfig', join(dir, 'kubeconfig')], {
+    // Peak RSS and CPU time of the check process, reported by itself at exit (no external time(1) needed).
+    const r = await execa(process.execPath, ['--import', REPORT_USAGE, join(ROOT, 'bin/run.js'), 'check', '--kubeconfig', join(dir, 'kubeconfig')], {
       reject: false,
       env: {NO_COLOR: '1', KUBECONFIG: '/nonexistent'},
     })
     walls.push(performance.now() - t)
+    const endedAt = Date.now()
+    const usage = r.stderr.match(/ebpfctl-bench-usage maxrss=(\d+) cpu=(\d+)/)
+    if (usage) {
+      rss.push(Number(usage[1]) / 1024)
+      cpu.push(Number(usage[2]) / 1000)
+    }
     exitCode = r.exitCode
     lastStdout = r.stdout
     const mine = lines().slice(before).map((l) => JSON.parse(l))
     requests = mine.length
+    // From the audit log: process start → first request, the requests, last answer → exit.
+    const first = Math.min(...mine.map((e) => Date.parse(e.requestReceivedTimestamp)))
+    const last = Math.max(...mine.map((e) => Date.parse(e.stageTimestamp)))
+    phases.push(`${((first - startedAt) / 1000).toFixed(2)} + ${((last - first) / 1000).toFixed(2)} + ${((endedAt - last) / 1000).toFixed(2)} s`)
     if (i === 0) {
       const writes = mine.filter((e) => !['get', 'list', 'watch'].includes(e.verb)).length
       console.log(`first run: ${requests} requests (${writes} writes): ${mine.map((e) => `${e.verb} ${e.objectRef?.resource ?? e.requestURI}`).join(', ')}`)
     }
   }
+  const load1 = loadavg()[0]!
   console.log(
     `check against ${nodes + 3} nodes on the real apiserver: median ${(median(walls) / 1000).toFixed(2)} s of ${RUNS} ` +
-      `(exit ${exitCode}), ${requests} requests (targets <= 2 s, <= 20)`,
+      `(exit ${exitCode}), ${requests} requests (targets <= 2 s, <= 20); peak RSS median ${median(rss).toFixed(0)} MiB, ` +
+      `CPU (user+sys) median ${median(cpu).toFixed(2)} s; load average ${load0.toFixed(1)} before, ${load1.toFixed(1)} after`,
   )
+  console.log(`  per run, start → first request + requests + last answer → exit: ${phases.join('; ')}`)
   if (exitCode !== 0) console.log(`why the exit code: ${lastStdout.split('\n').filter((l) => /^\s+(FAIL|WARN)/.test(l)).join(' | ').slice(0, 600)}`)
   await profile(dir, walls)
 } finally {

@@ -1,7 +1,9 @@
 /**
  * `ebpfctl conntrack stats --all-nodes --via ssh --source bpftool` over 32 rig nodes (real sshd, own bpffs each, a
  * pinned cali_v4_ct4 with 3,000 entries each) against the same command for one node, nodes from the fake API server.
- * Prints hyperfine medians and the ratio (target: 32 nodes <= 3x one node). Run as root after `npm run build`:
+ * Prints hyperfine medians and the ratio (target: 32 nodes <= 3x one node), and CPU per run: the CLI's (hyperfine)
+ * and the rig's (sshd, shells, bpftool: the sshds' reaped-children times), which a loaded machine does not distort as
+ * much as wall time. Run as root after `npm run build`:
  * npx tsx bench/conntrack-stats-fleet.ts [nodes] [entries]
  */
 import {mkdtempSync, readFileSync} from 'node:fs'
@@ -49,9 +51,24 @@ try {
     ['-N', '-i', '--warmup', '1', '--runs', '6', '--export-json', json, '-n', 'one node', cmd(`--node ${names[0]}`), '-n', `${count} nodes`, cmd('--all-nodes')],
     {stdio: 'inherit', env: {...process.env, NO_COLOR: '1'}},
   )
-  const results = (JSON.parse(readFileSync(json, 'utf8')) as {results: {median: number}[]}).results
+  const results = (JSON.parse(readFileSync(json, 'utf8')) as {results: {median: number; user: number; system: number}[]}).results
   const [one, all] = results.map((r) => r.median)
   console.log(`\none node: median ${one!.toFixed(2)} s; ${count} nodes: median ${all!.toFixed(2)} s; ratio ${(all! / one!).toFixed(2)}x (target <= 3x)`)
+  // Children's CPU (utime+stime of reaped children, fields 16-17 of /proc/PID/stat, in 1/100 s) of every node's sshd.
+  const rigCpu = () =>
+    rig.nodes.reduce((sum, n) => {
+      const stat = readFileSync(`/proc/${n.pid}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      return sum + (Number(f[13]) + Number(f[14])) / 100
+    }, 0)
+  for (const [i, which] of [`--node ${names[0]}`, '--all-nodes'].entries()) {
+    const before = rigCpu()
+    await execa('sh', ['-c', cmd(which)], {reject: false, env: {NO_COLOR: '1'}})
+    await new Promise((r) => setTimeout(r, 500)) // sshd reaps its session children after the CLI disconnects
+    const cli = results[i]!.user + results[i]!.system
+    console.log(`${i === 0 ? 'one node' : `${count} nodes`}: CPU ${cli.toFixed(2)} s CLI (mean) + ${(rigCpu() - before).toFixed(2)} s nodes`)
+  }
+  console.log(`load average ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`)
 } finally {
   await server.close()
   await rig.stop()

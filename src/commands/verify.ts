@@ -1,19 +1,17 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
+import {TABLE_FORMATS, outputFlag} from '../flags/output.js'
 import {parseDuration} from '../lib/duration.js'
 import {UserError} from '../lib/errors.js'
-import {jsonDocument} from '../lib/output/terminal.js'
+import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
 
 export default class Verify extends BaseCommand<typeof Verify> {
-  static override description = `Prove that Services work on the current dataplane: NodePorts reachable from this machine, the client's
-source IP as the pod sees it, in-cluster ClusterIP and NodePort paths, and NodePort latency.
+  static override description = `Prove that Services work on the current dataplane: NodePorts reachable from this machine, the client's source IP as the pod sees it, in-cluster ClusterIP and NodePort paths, and NodePort latency.
 
-Deploys agnhost netexec into namespace ebpfctl-verify (pods spread over the nodes, a NodePort Service), probes, and
-deletes the namespace again — also on failure and Ctrl-C (--keep leaves it). Each run's summary is kept in ConfigMap
-kube-system/ebpfctl-verify-results, so later runs print before → after (kube-proxy → BPF → BPF+DSR).
-Exit status: 0 every probe passed (warnings allowed: e.g. SNAT under kube-proxy); 1 a probe failed; 2 usage or API
-error, the workload did not become Ready within --timeout, or interrupted.`
+Deploys agnhost netexec into namespace ebpfctl-verify (pods spread over the nodes, a NodePort Service), probes, and deletes the namespace again — also on failure and Ctrl-C (--keep leaves it). Each run's summary is kept in ConfigMap kube-system/ebpfctl-verify-results, so later runs print before → after (kube-proxy → BPF → BPF+DSR).
+
+Exit status: 0 every probe passed (warnings allowed: e.g. SNAT under kube-proxy); 1 a probe failed; 2 usage or API error, the workload did not become Ready within --timeout, or interrupted.`
 
   static override examples = [
     {description: 'Verify with 1,000 requests per node.', command: '<%= config.bin %> <%= command.id %>'},
@@ -24,7 +22,10 @@ error, the workload did not become Ready within --timeout, or interrupted.`
   ]
 
   static override flags = {
-    output: Flags.option({char: 'o', default: 'table', description: 'Output format: table, json, junit.', options: ['table', 'json', 'junit'] as const})(),
+    output: outputFlag(
+      [...TABLE_FORMATS, 'junit'] as const,
+      'Output format: table (wide is the same), json, yaml (the same document), junit (a test case per probe, for CI).',
+    ),
     nodes: Flags.string({description: 'Probe these nodes only (NAME,NAME); default every Linux node.'}),
     requests: Flags.integer({default: 1000, min: 0, max: 1_000_000, description: 'New connections per node for the latency figures (0: none).'}),
     'request-interval': Flags.string({
@@ -77,7 +78,7 @@ error, the workload did not become Ready within --timeout, or interrupted.`
         signal: ac.signal,
         progress: (line) => this.err(line),
       })
-      if (flags.output === 'json') this.outDocument(jsonDocument(report))
+      if (isDocumentFormat(flags.output)) this.outDocument(await machineDocument(flags.output, report))
       else if (flags.output === 'junit') this.outDocument(render.renderVerifyJunit(report))
       else this.out(render.renderVerifyTable(report))
       process.exitCode = report.exitCode

@@ -17,7 +17,7 @@ describe.skipIf(!isRoot)('ebpfctl verify on a netns data path', () => {
   beforeAll(async () => {
     server = await startFakeApiServer()
     rig = await createNetnsRig(server, {nodes: 2})
-  }, 60_000)
+  }, 180_000) // namespaces, veths, nftables and echo servers: a minute and more on a loaded machine
   afterAll(async () => {
     await rig?.close()
     await server?.close()
@@ -109,6 +109,12 @@ describe.skipIf(!isRoot)('ebpfctl verify on a netns data path', () => {
       expect(junit.code).toBe(1)
       expect(junit.stdout).toMatch(/<testsuites name="ebpfctl verify"/)
       expect(junit.stdout).toMatch(/<testcase classname="ebpfctl.verify.nodeport" name="node-2: 198.18.0.12:30\d+ did not answer[^"]*">\n\s+<failure/)
+      // -o yaml: the JSON document's shape, read back by a real YAML parser.
+      nsGone()
+      const yaml = await rig.cli(['verify', '--kubeconfig', rig.kubeconfig, '--requests', '0', '--no-save', '--probe-timeout', '500ms', '--poll-interval', '100ms', '-o', 'yaml'])
+      expect(yaml.code, yaml.stderr).toBe(1)
+      const doc = (await import('yaml')).parse(yaml.stdout)
+      expect(probe(doc, 'nodeport').findings.map((f: any) => [f.node, f.status])).toEqual([['node-1', 'pass'], ['node-2', 'fail']])
     } finally {
       rig.breakNode(undefined)
     }

@@ -69,7 +69,7 @@ export class ShowThenDumpSplitter {
   push(chunk: Buffer): void {
     if (this.problem) return
     if (this.dumped !== undefined) {
-      this.scanner.push(chunk)
+      this.scan(chunk)
       return
     }
     if (this.headLen + chunk.length > this.head.length) {
@@ -101,7 +101,16 @@ export class ShowThenDumpSplitter {
     const rest = Buffer.from(buf.subarray(lineEnd + 1))
     this.head = this.head.subarray(0, mark)
     this.headLen = mark
-    if (rest.length > 0) this.scanner.push(rest)
+    if (rest.length > 0) this.scan(rest)
+  }
+
+  /** Runs inside the runner's stdout handler, where a throw would escape: a scanner failure becomes `problem`. */
+  private scan(chunk: Buffer): void {
+    try {
+      this.scanner.push(chunk)
+    } catch (err) {
+      this.fail(`the dump could not be scanned: ${(err as Error).message}`)
+    }
   }
 
   /** The listing: everything before the marker line (or all output when there was none). */

@@ -1,6 +1,7 @@
 import type {Agent, IncomingHttpHeaders} from 'node:http'
 
 import {type Verb, KubeApiError, networkError, statusError} from './errors.js'
+import {ManagedFieldsFilter, continueFromHead} from './list-filter.js'
 import {type ResourceRef, qualifiedName, resourcePath} from './resources.js'
 import type {K8sStatus, KubeList, KubeObject} from './types.js'
 
@@ -46,7 +47,10 @@ export interface KubeClient {
   readonly contextName?: string
   /** undefined when the object does not exist (404). */
   get<T extends KubeObject = KubeObject>(resource: ResourceRef, name: string, namespace?: string): Promise<T | undefined>
-  /** All pages of a list; namespace undefined lists across all namespaces. */
+  /**
+   * All pages of a list; namespace undefined lists across all namespaces. Items come without metadata.managedFields
+   * (emptied as the page streams in: on a real API server they are most of a Node list's bytes, and never read).
+   */
   list<T extends KubeObject = KubeObject>(resource: ResourceRef, namespace?: string, opts?: ListOptions): Promise<T[]>
   /** opts.dryRun (create, patch, delete): ?dryRun=All, judged by the API server, never persisted. */
   create<T extends KubeObject = KubeObject>(resource: ResourceRef, obj: T, opts?: WriteOptions): Promise<T>
@@ -126,6 +130,11 @@ export interface RetryPolicy {
 }
 export const DEFAULT_RETRY: RetryPolicy = {attempts: 5, baseDelayMs: 200, maxDelayMs: 2000, retryAfterCapMs: 10_000}
 
+/** For a list page: called with its continue token as soon as the page's head (metadata) has come. */
+interface ListPageHooks {
+  onContinue?: (token: string) => void
+}
+
 interface RequestContext {
   verb: Verb
   resource?: ResourceRef
@@ -153,22 +162,53 @@ export class HttpKubeClient implements KubeClient {
   }
 
   async list<T extends KubeObject>(resource: ResourceRef, namespace?: string, opts: ListOptions = {}): Promise<T[]> {
-    const items: T[] = []
-    let token: string | undefined
-    do {
+    const ctx = {verb: 'list' as const, resource, namespace}
+    /**
+     * One page. Its successor is asked for as soon as this page's head names the continue token (the API server
+     * writes the list's metadata before its items), so the server prepares page n+1 while page n streams in and is
+     * parsed. At most two pages are in flight: a page may start its successor only once its predecessor is done.
+     */
+    interface Page {
+      token?: string
+      res: Promise<RawResponse>
+      headToken?: string
+      mayPrefetch: boolean
+      next?: Page
+    }
+    const fetchPage = (token: string | undefined): Page => {
       const query = new URLSearchParams()
       query.set('limit', String(opts.pageSize ?? 500))
       if (opts.labelSelector) query.set('labelSelector', opts.labelSelector)
       if (opts.fieldSelector) query.set('fieldSelector', opts.fieldSelector)
       if (token) query.set('continue', token)
-      const ctx = {verb: 'list' as const, resource, namespace}
-      const res = await this.request('GET', `${resourcePath(resource, namespace)}?${query}`, ctx, undefined, BODY_LIMITS.listPage)
+      const page: Page = {token, mayPrefetch: false, res: undefined as unknown as Promise<RawResponse>}
+      const onContinue = opts.firstPageOnly
+        ? undefined
+        : (next: string) => {
+            page.headToken ??= next
+            if (page.mayPrefetch) page.next ??= fetchPage(next)
+          }
+      page.res = this.request('GET', `${resourcePath(resource, namespace)}?${query}`, ctx, undefined, BODY_LIMITS.listPage, undefined, {onContinue})
+      page.res.catch(() => undefined) // a prefetched page nobody reads must not be an unhandled rejection
+      return page
+    }
+    const items: T[] = []
+    let page = fetchPage(undefined)
+    page.mayPrefetch = true
+    for (;;) {
+      const res = await page.res
       // The resource type is not served (CRD absent): empty. Callers check discovery where the difference matters.
       if (res.status === 404) return []
-      const page = this.parse<KubeList<T>>(res, ctx)
-      items.push(...page.items)
-      token = opts.firstPageOnly ? undefined : page.metadata?.continue || undefined
-    } while (token)
+      const body = this.parse<KubeList<T>>(res, ctx)
+      items.push(...body.items)
+      const token = opts.firstPageOnly ? undefined : body.metadata?.continue || undefined
+      if (!token) break
+      // The prefetched page is used only if it was asked for with the token the whole page names.
+      const next = page.next?.token === token ? page.next : fetchPage(token)
+      next.mayPrefetch = true
+      if (next.headToken !== undefined) next.next ??= fetchPage(next.headToken)
+      page = next
+    }
     return items
   }
 
@@ -329,6 +369,7 @@ export class HttpKubeClient implements KubeClient {
     payload: {body: string; contentType: string} | undefined,
     maxBytes: number,
     onRetry?: () => void,
+    listPage?: ListPageHooks,
   ): Promise<RawResponse> {
     const policy = {...DEFAULT_RETRY, ...this.transport.retry}
     const budgetMs = this.transport.timeoutMs
@@ -340,7 +381,7 @@ export class HttpKubeClient implements KubeClient {
       let res: RawResponse | undefined
       let failure: KubeApiError | undefined
       try {
-        res = await this.requestOnce(method, path, ctx, payload, maxBytes, Math.max(1, Math.min(remaining, budgetMs > 0 ? budgetMs : Infinity)))
+        res = await this.requestOnce(method, path, ctx, payload, maxBytes, Math.max(1, Math.min(remaining, budgetMs > 0 ? budgetMs : Infinity)), listPage)
       } catch (err) {
         if (!(err instanceof KubeApiError)) throw err
         failure = err
@@ -369,7 +410,11 @@ export class HttpKubeClient implements KubeClient {
     }
   }
 
-  /** One HTTP exchange, its body bounded by maxBytes (declared or streamed) and the whole exchange by timeoutMs. */
+  /**
+   * One HTTP exchange, its body bounded by maxBytes (declared or streamed, before any filtering) and the whole exchange
+   * by timeoutMs. A successful list page arrives without its items' managedFields (ManagedFieldsFilter), and its
+   * continue token is passed to listPage.onContinue as soon as the page's head has come.
+   */
   private async requestOnce(
     method: string,
     path: string,
@@ -377,6 +422,7 @@ export class HttpKubeClient implements KubeClient {
     payload: {body: string; contentType: string} | undefined,
     maxBytes: number,
     timeoutMs: number,
+    listPage?: ListPageHooks,
   ): Promise<RawResponse> {
     const {agent, headers} = await this.transport.requestOptions()
     const url = new URL(this.server + path)
@@ -403,14 +449,24 @@ export class HttpKubeClient implements KubeClient {
           }
           const declared = Number(res.headers['content-length'])
           if (Number.isFinite(declared) && declared > maxBytes) return tooBig()
+          const status = res.statusCode ?? 0
+          const onContinue = listPage?.onContinue
+          const onHead = onContinue
+            ? (head: Buffer) => {
+                const token = continueFromHead(head)
+                if (token) onContinue(token)
+              }
+            : undefined
+          const filter = listPage && status >= 200 && status < 300 ? new ManagedFieldsFilter(onHead) : undefined
           const chunks: Buffer[] = []
           let size = 0
           res.on('data', (c: Buffer) => {
             size += c.length
             if (size > maxBytes) return tooBig()
-            chunks.push(c)
+            if (filter) filter.write(c)
+            else chunks.push(c)
           })
-          res.on('end', () => resolve({status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8')}))
+          res.on('end', () => resolve({status, headers: res.headers, body: (filter ? filter.end() : Buffer.concat(chunks)).toString('utf8')}))
           res.on('error', (err) => reject(networkError(err, {...ctx, server: this.server, timeoutMs: budgetMs})))
         },
       )

@@ -5,7 +5,7 @@
  * value[16] (type), value[17] (flags; tcpStateOf reads CT_FLAG_FWD_DSR, bit 1) and the low nibble (syn, ack, fin,
  * rst) of each leg's flag word, plus the value's length (which picks the layout). Elements with the same signature
  * are counted once; one representative of each is decoded with decodeCtEntry at the end, so the numbers are exactly
- * what decoding every entry would give (test/unit/ct-tally.test.ts checks that property).
+ * what decoding every entry would give (test/unit/maps/ct-tally.test.ts checks that property).
  */
 import {type CtDecodeOptions, decodeCtEntry} from './bpftool.js'
 import type {ConntrackStats} from './model.js'
