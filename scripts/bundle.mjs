@@ -5,7 +5,7 @@
 // handful. Dynamic imports stay dynamic (separate chunks), so heavy code still loads only where it is needed.
 // Run after `tsc` (which keeps emitting dist/ for types and the library entry) and before `oclif manifest`.
 import {build} from 'esbuild'
-import {readdirSync, rmSync, statSync} from 'node:fs'
+import {readFileSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -51,25 +51,78 @@ const lazyPackagesStayExternal = {
 }
 
 // What @oclif/core requires eagerly but our start-up never uses: loaded on first use (scripts/bundle-shims/lazy.cjs).
-const LAZY_IN_OCLIF = ['child_process', 'readline', 'perf_hooks', 'tinyglobby', 'minimatch', 'lilconfig', 'ejs']
+// A package among them is also kept out of the shared chunk, in a file of its own (dist/chunks/lazy/NAME.cjs): V8
+// pre-parses every byte of a file it loads, and these (~260 KB of semver, glob matching, ejs, spinner frames) were
+// ~60% of the chunk every command loads.
+const LAZY_BUILTINS = ['child_process', 'readline', 'perf_hooks']
+const LAZY_PACKAGES = ['tinyglobby', 'minimatch', 'lilconfig', 'ejs', 'semver', 'cli-spinners']
+const lazyPackageFiles = new Map() // name → the path oclif would load it from
 const lazyInOclif = {
   name: 'lazy-in-oclif',
   setup(pluginBuild) {
-    const filter = new RegExp(`^(node:)?(${LAZY_IN_OCLIF.join('|')})$`)
+    const filter = new RegExp(`^(node:)?(${[...LAZY_BUILTINS, ...LAZY_PACKAGES].join('|')})$`)
     pluginBuild.onResolve({filter}, async (args) => {
       if (args.kind !== 'require-call' || !args.importer.includes('/node_modules/@oclif/core/')) return undefined
-      const builtin = args.path.startsWith('node:') || ['child_process', 'readline', 'perf_hooks'].includes(args.path)
-      // The real module: a built-in stays a runtime require; a package is bundled from where oclif would load it.
-      const target = builtin
-        ? `node:${args.path.replace(/^node:/, '')}`
-        : (await pluginBuild.resolve(args.path, {kind: 'require-call', resolveDir: args.resolveDir, pluginData: 'real'})).path
+      const name = args.path.replace(/^node:/, '')
+      let target = `node:${name}` // a built-in stays a runtime require
+      if (!LAZY_BUILTINS.includes(name)) {
+        const real = await pluginBuild.resolve(args.path, {kind: 'require-call', resolveDir: args.resolveDir, pluginData: 'real'})
+        if (real.errors.length > 0) throw new Error(`${name}: ${real.errors[0].text}`)
+        const known = lazyPackageFiles.get(name)
+        if (known && known !== real.path) throw new Error(`${name}: oclif loads two copies (${known}, ${real.path})`)
+        lazyPackageFiles.set(name, real.path)
+        target = `./lazy/${name}.cjs` // beside the chunk that requires it (checked after the build)
+      }
       return {path: target, namespace: 'lazy', pluginData: target}
     })
+    pluginBuild.onResolve({filter: /^\.\/lazy\//}, (args) => (args.namespace === 'lazy' ? {path: args.path, external: true} : undefined))
     pluginBuild.onLoad({filter: /.*/, namespace: 'lazy'}, (args) => ({
       contents: `module.exports = require(${JSON.stringify(join(root, 'scripts', 'bundle-shims', 'lazy.cjs'))})(() => require(${JSON.stringify(args.pluginData)}))`,
       loader: 'js',
       resolveDir: root,
     }))
+  },
+}
+
+// Edits to the code of @oclif/core (and of string-width, which its help uses), inside the bundle only. Each must find
+// the exact line: the build fails if an upgrade changes it, so an edit cannot be silently dropped or misapplied.
+const OCLIF_EDITS = [
+  {
+    // oclif sorts the manifest's commands with localeCompare on every start: the first localeCompare makes V8 build
+    // ICU's collator locale list, ~70 M instructions (~0.14x `node -e 0`) for one sort of ~20 ASCII ids. Code units
+    // instead; test/unit/cli/bundle-edits.test.ts checks that both orders agree for our command ids.
+    file: /[/\\]@oclif[/\\]core[/\\]lib[/\\]config[/\\]plugin\.js$/,
+    from: '.sort((a, b) => a.id.localeCompare(b.id));',
+    to: '.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));',
+  },
+  {
+    // Help runs every description, summary, example and list cell through ejs, which compiles each into a new
+    // Function (a parse each, and loading ejs itself). Text without any ejs tag (every tag contains `<%` or `%>`)
+    // renders as itself, and `<%= config.bin %>` (the one tag in the root help) as the bin, HTML-escaped as ejs
+    // escapes it; anything else still goes to ejs. test/unit/cli/bundle-edits.test.ts holds ejs to that.
+    file: /[/\\]@oclif[/\\]core[/\\]lib[/\\]help[/\\]util\.js$/,
+    from: 'return ejs_1.default.render(t, context);',
+    to: "const plain = typeof t === 'string' && t.replaceAll('<%= config.bin %>', ''); if (plain !== false && !plain.includes('<%') && !plain.includes('%>')) return t.replaceAll('<%= config.bin %>', () => String(context.config.bin ?? '').replace(/[&<>'\"]/g, (c) => ({'&': '&amp;', '<': '&lt;', '>': '&gt;', \"'\": '&#39;', '\"': '&#34;'})[c])); return ejs_1.default.render(t, context);",
+  },
+  {
+    // oclif measures every help cell with string-width 4, which runs emoji-regex (a ~10 KB alternation, compiled and
+    // run on each string) before counting. Printable ASCII has no emoji and one column per character, so its width is
+    // its length; test/unit/cli/bundle-edits.test.ts holds string-width to that.
+    file: /[/\\]node_modules[/\\]string-width[/\\]index\.js$/,
+    from: "\tstring = string.replace(emojiRegex(), '  ');",
+    to: "\tif (!/[^\\x20-\\x7e]/.test(string)) return string.length;\n\tstring = string.replace(emojiRegex(), '  ');",
+  },
+]
+const oclifEdits = {
+  name: 'oclif-edits',
+  setup(pluginBuild) {
+    for (const edit of OCLIF_EDITS) {
+      pluginBuild.onLoad({filter: edit.file}, (args) => {
+        const source = readFileSync(args.path, 'utf8')
+        if (source.split(edit.from).length !== 2) throw new Error(`${args.path}: oclif's code changed (${edit.from}); revisit scripts/bundle.mjs`)
+        return {contents: source.replace(edit.from, edit.to), loader: 'js'}
+      })
+    }
   },
 }
 
@@ -92,7 +145,7 @@ await build({
   // Left to node_modules: packages with native add-ons or optional runtime requires (ssh2 → cpu-features,
   // client-node → ws, openid-client…) and oclif's TypeScript development mode (never used by the built CLI).
   external: ['@kubernetes/client-node', 'ssh2', 'typescript', 'ts-node'],
-  plugins: [lazyPackagesStayExternal, lazyInOclif],
+  plugins: [lazyPackagesStayExternal, lazyInOclif, oclifEdits],
   alias: SHIMS,
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins and read __dirname.
   banner: {
@@ -106,3 +159,25 @@ await build({
     ].join(''),
   },
 })
+
+// The lazily loaded packages, one CommonJS file each, from the very file oclif would have loaded.
+for (const [name, path] of lazyPackageFiles) {
+  await build({
+    absWorkingDir: root,
+    stdin: {contents: `module.exports = require(${JSON.stringify(path)})`, resolveDir: root, loader: 'js'},
+    outfile: join(root, 'dist', 'chunks', 'lazy', `${name}.cjs`),
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    minifySyntax: true,
+    minifyWhitespace: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  })
+}
+// `require("./lazy/NAME.cjs")` resolves against the file it is in: it must have landed in dist/chunks.
+for (const file of readdirSync(join(root, 'dist'), {recursive: true})) {
+  if (!String(file).endsWith('.js') || String(file).startsWith('chunks/') && !String(file).slice(7).includes('/')) continue
+  if (readFileSync(join(root, 'dist', String(file)), 'utf8').includes('"./lazy/')) throw new Error(`dist/${file} requires ./lazy/ but is not in dist/chunks`)
+}

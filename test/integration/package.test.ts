@@ -41,6 +41,8 @@ describe('npm pack: the tarball installs into an empty project and runs', () => 
     expect(files).toContain('dist/cli.js')
     expect(files).toContain('dist/commands/check.js')
     expect(files).toContain('oclif.manifest.json')
+    // oclif's lazily loaded packages, in files of their own (`help check` below loads ejs from there).
+    expect(files).toContain('dist/chunks/lazy/ejs.cjs')
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([])
   })
 

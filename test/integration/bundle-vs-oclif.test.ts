@@ -1,0 +1,107 @@
+/**
+ * The bundled CLI (bin/run.js → dist/cli.js: esbuild chunks, the bundle-shims, oclif's lazily loaded packages in
+ * dist/chunks/lazy, and the two edits scripts/bundle.mjs makes to oclif for start-up) against the plain build: tsc's
+ * output run by the unmodified @oclif/core from node_modules. Same stdout, stderr and exit code for every argv here
+ * (help, version, typos, bad flags and values, topics, completion, the local check), so a start-up change that alters
+ * behaviour fails here. Needs `npm run build` (the bundle) and compiles a reference copy with tsc.
+ */
+import {execFile} from 'node:child_process'
+import {cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {promisify} from 'node:util'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+
+const run = promisify(execFile)
+const repo = process.cwd()
+
+const ARGVS: string[][] = [
+  [],
+  ['--help'],
+  ['-h'],
+  ['help'],
+  ['help', 'check'],
+  ['check', '--help'],
+  ['nat', '--help'],
+  ['nat', 'dump', '--help'],
+  ['conntrack'],
+  ['enable', '--help'],
+  ['--version'],
+  ['-v'],
+  ['version', '--client'],
+  ['check', '--local', '-o', 'json'],
+  ['check', '--local', '--only', 'kernel,arch'],
+  ['check', '--ouput', 'json'],
+  ['check', '-o', 'xml'],
+  ['check', '--only', 'kernal'],
+  ['check', '--local', 'extra-arg'],
+  ['check', '--request-timeout', 'soon', '--local'],
+  ['chek'],
+  ['nat', 'dupm'],
+  ['frobnicate', '--help'],
+  ['status', '--zzzzzzzz'],
+  ['completion', 'bash'],
+  ['completion', 'tcsh'],
+  ['__complete', 'ch'],
+  ['__complete', 'check', '--'],
+  ['__complete', 'check', '-o', ''],
+  ['__complete', 'nat', ''],
+]
+
+interface Outcome {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+async function outcome(file: string, args: string[], home: string): Promise<Outcome> {
+  // NODE_ENV unset as for a user (vitest sets it to `test`, which turns on oclif's development warnings).
+  const env = {...process.env, NODE_ENV: undefined, NO_COLOR: '1', HOME: home, KUBECONFIG: join(home, 'no-such-kubeconfig')}
+  try {
+    const {stdout, stderr} = await run(process.execPath, [file, ...args], {env, timeout: 60_000})
+    return {code: 0, stdout, stderr}
+  } catch (err) {
+    const e = err as {code?: number; stdout?: string; stderr?: string}
+    return {code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? ''}
+  }
+}
+
+describe('bundled CLI vs the plain tsc build on unmodified oclif', () => {
+  let dir: string
+  let home: string
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'ebpfctl-plain-'))
+    home = join(dir, 'home')
+    mkdirSync(home)
+    await run(join(repo, 'node_modules', '.bin', 'tsc'), ['-p', join(repo, 'tsconfig.json'), '--outDir', join(dir, 'dist')], {
+      cwd: repo,
+      timeout: 240_000,
+    })
+    cpSync(join(repo, 'package.json'), join(dir, 'package.json'))
+    cpSync(join(repo, 'oclif.manifest.json'), join(dir, 'oclif.manifest.json'))
+    symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'))
+    mkdirSync(join(dir, 'bin'))
+    // oclif's documented entry, as bin/run.js was before the bundle and its --version short-circuit.
+    writeFileSync(
+      join(dir, 'bin', 'run.js'),
+      "process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'\nconst {execute} = await import('@oclif/core')\nawait execute({dir: import.meta.url})\n",
+    )
+  }, 300_000)
+
+  afterAll(() => rmSync(dir, {force: true, recursive: true}))
+
+  it.each(ARGVS.map((argv) => [argv.join(' ') || '(no arguments)', argv]))(
+    'ebpfctl %s',
+    async (_name, argv) => {
+      const [bundled, plain] = await Promise.all([
+        outcome(join(repo, 'bin', 'run.js'), argv as string[], home),
+        outcome(join(dir, 'bin', 'run.js'), argv as string[], home),
+      ])
+      expect(bundled.stdout).toBe(plain.stdout)
+      expect(bundled.stderr).toBe(plain.stderr)
+      expect(bundled.code).toBe(plain.code)
+    },
+    120_000,
+  )
+})
