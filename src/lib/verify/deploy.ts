@@ -3,6 +3,7 @@ import {KubeApiError} from '../kube/errors.js'
 import {Resources} from '../kube/resources.js'
 import type {KubeObject} from '../kube/types.js'
 import {UserError} from '../errors.js'
+import {sleep} from '../plan/retry.js'
 import {
   LOCAL_SERVICE,
   OWNER_LABEL,
@@ -44,17 +45,6 @@ export class VerifyInterrupted extends UserError {
 function checkSignal(signal: AbortSignal): void {
   if (signal.aborted) throw new VerifyInterrupted()
 }
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms)
-    function done() {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, {once: true})
-  })
 
 const isOurs = (ns: KubeObject | undefined) => ns?.metadata.labels?.[OWNER_LABEL] === OWNER_VALUE
 

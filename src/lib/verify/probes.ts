@@ -1,5 +1,6 @@
 import type {KubeClient} from '../kube/client.js'
 import {finding} from '../checks/util.js'
+import {sleep} from '../plan/retry.js'
 import {addressOf, httpGet} from './http-probe.js'
 import {type DataplaneInfo, type LatencyStats, type ProbeFinding, type SourceIpVerdict, latencyStats} from './model.js'
 import type {VerifyPod, Workload} from './deploy.js'
@@ -138,7 +139,7 @@ export async function latencyProbes(
       const wait = nextStart - performance.now()
       if (wait > 0) {
         const w0 = performance.now()
-        await pause(wait, opts.signal)
+        await sleep(wait, opts.signal)
         waitedMs += performance.now() - w0
       }
       const started = performance.now()
@@ -174,17 +175,6 @@ export async function latencyProbes(
   }
   return {findings, stats}
 }
-
-const pause = (ms: number, signal: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms)
-    function done() {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, {once: true})
-  })
 
 const ms = (v: number) => `${v.toFixed(2)} ms`
 const round = (v: number) => Math.round(v * 100) / 100
