@@ -7,6 +7,7 @@
  * (connect-time load balancer: calico_connect_v4, calico_sendmsg_v4, …; kernel names are cut at 15 characters).
  */
 import {runOnNodes} from '../nodes/fanout.js'
+import {shellQuote} from '../nodes/quote.js'
 import type {NodeRunner, NodeTarget} from '../nodes/types.js'
 import {errorOf} from './nat.js'
 import {DataplaneReadError} from './read.js'
@@ -87,6 +88,13 @@ export function cgroupAttachments(doc: unknown): {where: string; hook: string; p
   return out
 }
 
+/**
+ * A word of a printed remedy that came from the node (device names, cgroup paths, pins, hook names): shell-quoted, so
+ * a hostile name (Linux allows `;` in a device name, anything in a file name) cannot turn the copied command into
+ * another one.
+ */
+const word = (nodeText: string) => shellQuote(nodeText.replaceAll('\0', ''))
+
 /** BPF_LINK_TYPE_TCX: bpftool before 7.3 prints the number, later ones `tcx`. */
 const TCX_LINK_TYPE = 11
 
@@ -135,11 +143,11 @@ export async function findCalicoLeftovers(
     if (!CALICO_PROG_NAME.test(name)) continue
     const remedy =
       a.kind === 'xdp'
-        ? `ip link set dev ${a.where} xdp off`
+        ? `ip link set dev ${word(a.where)} xdp off`
         : a.kind === 'tcx'
-          ? `bpftool net detach tcx_${a.hook} dev ${a.where}`
+          ? `bpftool net detach ${word(`tcx_${a.hook}`)} dev ${word(a.where)}`
           : // Only this filter: other filters on the hook may not be Calico's.
-            `tc filter del dev ${a.where} ${a.hook} pref P (P: the pref of id ${a.progId} in \`tc filter show dev ${a.where} ${a.hook}\`)`
+            `tc filter del dev ${word(a.where)} ${word(a.hook)} pref P (P: the pref of id ${a.progId} in \`tc filter show dev ${word(a.where)} ${word(a.hook)}\`)`
     leftovers.push({...a, name, remedy})
   }
   // tcx attachments that `net show` did not list (bpftool < 7.3 cannot): found through their links.
@@ -154,13 +162,13 @@ export async function findCalicoLeftovers(
       hook: link.hook ?? '(hook not shown)',
       progId: link.progId,
       name,
-      remedy: link.pinned.length ? `${detach} && rm ${link.pinned.join(' ')}` : detach,
+      remedy: link.pinned.length ? `${detach} && rm ${link.pinned.map(word).join(' ')}` : detach,
     })
   }
   for (const c of cgroupAttachments(cgroups)) {
     const name = progName.get(c.progId) || c.name
     if (!CALICO_PROG_NAME.test(name)) continue
-    leftovers.push({kind: 'cgroup', ...c, name, remedy: `bpftool cgroup detach ${c.where} ${detachWord(c.hook)} id ${c.progId}`})
+    leftovers.push({kind: 'cgroup', ...c, name, remedy: `bpftool cgroup detach ${word(c.where)} ${word(detachWord(c.hook))} id ${c.progId}`})
   }
   return leftovers
 }

@@ -34,3 +34,25 @@ describe('tcx leftovers through `bpftool -j -f link show`', () => {
     expect(netAttachments(doc)).toEqual([{kind: 'tcx', where: 'eth0', hook: 'ingress', progId: 40, name: 'cali_tc_preambl'}])
   })
 })
+
+describe('remedies built from node output', () => {
+  it('quote hostile device names and pin paths, so the printed command cannot become another one', async () => {
+    const {findCalicoLeftovers} = await import('../../../src/lib/dataplane/leftovers.js')
+    const outputs: Record<string, unknown> = {
+      'net show': [{tc: [{devname: 'eth0;reboot', kind: 'clsact/ingress', name: 'x', id: 7}]}],
+      'cgroup tree': [],
+      'prog show': [{id: 7, name: 'cali_tc_preambl'}, {id: 9, name: 'cali_tcx'}],
+      '-f link show': [{id: 3, type: 11, prog_id: 9, pinned: ['/sys/fs/bpf/a b;rm -rf ~']}],
+    }
+    const runner = {
+      via: 'ssh' as const,
+      run: async (_node: unknown, argv: string[]) => ({exitCode: 0, stdout: JSON.stringify(outputs[argv.slice(2).join(' ')]), stderr: ''}),
+      close: async () => {},
+    }
+    const found = await findCalicoLeftovers(runner as any, {name: 'n1'} as any, {timeoutMs: 1000, maxBytes: 1 << 20})
+    expect(found.map((l) => l.remedy)).toEqual([
+      "tc filter del dev 'eth0;reboot' ingress pref P (P: the pref of id 7 in `tc filter show dev 'eth0;reboot' ingress`)",
+      "bpftool link detach id 3 && rm '/sys/fs/bpf/a b;rm -rf ~'",
+    ])
+  })
+})
