@@ -29,6 +29,25 @@ describe('counters parsers', () => {
     expect(r.unknown).toBe(4)
   })
 
+  it('the same thread verbatim (projectcalico/calico#9675): the [root@host /]# prompt between the tables is noise, the cut-off last row is a truncated line', () => {
+    const r = parseCountersText(fixture('counters-2-calico-9675-verbatim.txt'))
+    expect(r.interfaces.map((i) => i.interface)).toEqual(['calid8be076e5f7'])
+    expect(r.interfaces[0]!.counters.find((c) => c.type === 'packets hitting blackhole route')).toEqual({category: '', type: 'packets hitting blackhole route', ingress: 0, egress: 0})
+    // (The excerpt starts inside the Dropped group, so its category cell is blank.) The prompt line is the calico-node
+    // (UBI) shell's; it is not an unknown line.
+    expect(r.noise).toBe(1)
+    // The four rows of the second table have no caption yet: counted, not invented.
+    expect(r.unknown).toBe(4)
+    expect(r.truncatedLastLine).toBe(true)
+    expect(r.errors).toEqual([])
+  })
+
+  it('error log lines around the tables are reported, not counted as unknown', () => {
+    const r = parseCountersText('2026-07-30 10:26:08.453 [ERROR][597] felix/counters.go 81: Failed to dump counter map. error=x\n')
+    expect(r).toMatchObject({interfaces: [], unknown: 0, noise: 1})
+    expect(r.errors[0]).toMatch(/Failed to dump counter map/)
+  })
+
   it('reads concatenated JSON documents, null hooks left out', () => {
     const r = parseCountersJson(fixture('fmt-counters.json'))
     expect(r.unknown).toBe(0)
