@@ -4,7 +4,7 @@
  * stdout may carry noise around the JSON document (`Using config file: …`, log lines): everything before the first
  * line that starts a JSON value, and after the line that ends it, is skipped and accounted for.
  */
-import type {AgentConntrackStats} from './agent-text.js'
+import type {AgentConntrackStats} from './ct-stats-text.js'
 import {
   canonicalCtOrder,
   CT_FLAG_BA,
