@@ -6,7 +6,8 @@
 import {
   canonicalCtOrder,
   CT_FLAG_BA,
-  CT_FLAG_NAMES,
+  CT_FLAG_BY_NAME,
+  CT_PROTO_BY_WORD,
   ctFlagNames,
   protoFromNumber,
   type ConntrackEntry,
@@ -25,17 +26,9 @@ const PRETTY =
 const RAW =
   /^\s*ConntrackKey\{proto=(\d+) +(\S+) +<-> +(\S+)\} +-> +Entry\{Type:(\d+), *(?:Created:(\d+), *)?LastSeen:(\d+), *Flags:(.*?) *(?:Data: *(\{.*\})|REVKey ?: *ConntrackKey\{proto=(\d+) +(\S+) +<-> +(\S+)\}(?: +NATSPort: *(\d+))?|(TYPE INVALID))\}(?: +Age: +(\S+))? +Active ago +(\S+)(?: +(ESTABLISHED|SYN-SENT|CLOSED|RESET))?\s*$/
 
-const PRETTY_PROTO: Record<string, CtProto> = {
-  TCP: 'tcp',
-  UDP: 'udp',
-  ICMP: 'icmp',
-  ICMP6: 'icmp6',
-  SCTP: 'sctp',
-  UNKNOWN: 'unknown',
-}
 
 function prettyProto(word: string): CtProto {
-  const p = PRETTY_PROTO[word]
+  const p = CT_PROTO_BY_WORD[word]
   if (p !== undefined) return p
   return protoFromNumber(Number(word.slice(6)))
 }
@@ -43,8 +36,6 @@ function prettyProto(word: string): CtProto {
 function typeOf(code: number): CtType {
   return code === 0 ? 'normal' : code === 1 ? 'nat-forward' : code === 2 ? 'nat-reverse' : 'unknown'
 }
-
-const FLAG_BY_NAME = new Map<string, number>(CT_FLAG_NAMES.map(([bit, name]) => [name, bit]))
 
 /** ` <none>`, ` 0x204 np-fwd host-psnat` (v3.24+: trust the hex), or ≤ v3.23 names only. */
 function parseRawFlags(text: string): {bits: number; names: string[]} {
@@ -58,7 +49,7 @@ function parseRawFlags(text: string): {bits: number; names: string[]} {
   let bits = 0
   const names: string[] = []
   for (const w of t.split(/\s+/)) {
-    const bit = FLAG_BY_NAME.get(w)
+    const bit = CT_FLAG_BY_NAME.get(w)
     if (bit !== undefined) bits |= bit
     names.push(w)
   }
@@ -447,7 +438,7 @@ function parsePrettyAt(b: Buffer, start: number, end: number, info: PrettyLineIn
   } else {
     const e = tokenEnd(b, i, end)
     const word = b.toString('latin1', i, e)
-    const p = PRETTY_PROTO[word]
+    const p = CT_PROTO_BY_WORD[word]
     if (p !== undefined) proto = p
     else if (/^Proto-\d+$/.test(word)) proto = protoFromNumber(Number(word.slice(6)))
     else return undefined
