@@ -22,14 +22,14 @@ import {
 } from './model.js'
 import {goDurationToNs, LineAccounting, parseGoDuration, parseHostPort} from './agent-lines.js'
 
-interface Extracted {
+export interface Extracted {
   value: unknown
   acc: LineAccounting
   ok: boolean
 }
 
 /** Finds the JSON document in noisy stdout and parses it, without splitting large outputs into lines. */
-function extractJson(text: string): Extracted {
+export function extractJson(text: string): Extracted {
   const acc = new LineAccounting()
   let start = -1
   let pos = 0

@@ -962,9 +962,12 @@ export function parseConntrackStatsText(text: string): ParseResult<Partial<Agent
   const acc = new LineAccounting()
   const stats: Partial<AgentConntrackStats> = {}
   forEachLine(text, (line, cutOff) => {
-    const m = /^\s*([A-Za-z -]+?)\s*:\s*(\d+)\s*$/.exec(line)
-    const key = m ? STATS_LINES[m[1]!] : undefined
-    if (m && key) stats[key] = Number(m[2])
+    // `Label: N` split at the colon, not one regex: `\s*([A-Za-z -]+?)\s*:` backtracked cubically on long runs of
+    // spaces (8 s for a 64 KiB line).
+    const colon = line.indexOf(':')
+    const key = colon > 0 ? STATS_LINES[line.slice(0, colon).trim()] : undefined
+    const value = colon > 0 ? line.slice(colon + 1).trim() : ''
+    if (key && /^\d+$/.test(value)) stats[key] = Number(value)
     else acc.other(line, cutOff)
   })
   return acc.result(Object.keys(stats).length > 0 ? [stats] : [])
