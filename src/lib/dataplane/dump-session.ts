@@ -1,7 +1,7 @@
 import type {KubeClient} from '../kube/client.js'
 import type {ClusterState, InstallInfo} from '../kube/cluster.js'
 import type {NodeRunner, NodeTarget} from '../nodes/types.js'
-import type {DataplaneReadOptions, DumpSource} from './read.js'
+import type {DataplaneReadOptions, DumpSource} from './read-maps.js'
 
 import {type NodeAccessOptions, nodeAccessCluster, openRunner, resolveVia} from '../nodes/access.js'
 import {selectNodes} from '../nodes/select.js'
