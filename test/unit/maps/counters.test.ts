@@ -72,6 +72,25 @@ describe('counters parsers', () => {
     })
   })
 
+  it('v3.24 tables have no XDP column: the count columns follow the header', () => {
+    const r = parseCountersText(fixture('fmt-counters-v3.24.txt'))
+    expect(r).toMatchObject({unknown: 0, noise: 0, errors: []})
+    expect(r.interfaces).toEqual([
+      {
+        interface: 'eth0',
+        counters: [
+          {category: 'Accepted', type: 'by another program', ingress: 0, egress: 0},
+          {category: 'Accepted', type: 'by failsafe', ingress: 3, egress: 0},
+          {category: 'Accepted', type: 'by policy', ingress: 120, egress: 98},
+          {category: 'Dropped', type: 'by policy', ingress: 7, egress: 0},
+          {category: 'Dropped', type: 'packets with unsupported IP options', ingress: 0, egress: 0},
+          {category: 'Total', type: 'packets', ingress: 130, egress: 98},
+        ],
+      },
+    ])
+    expect(summarizeCounters(r.interfaces).drops).toEqual([{reason: 'by policy', packets: 7, top: [{interface: 'eth0', hook: 'ingress', packets: 7}]}])
+  })
+
   it('error log lines around the tables are reported, not counted as unknown', () => {
     const r = parseCountersText('2026-07-30 10:26:08.453 [ERROR][597] felix/counters.go 81: Failed to dump counter map. error=x\n')
     expect(r).toMatchObject({interfaces: [], unknown: 0, noise: 1})
