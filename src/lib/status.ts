@@ -1,4 +1,4 @@
-import type {DaemonSetObject} from './kube/calico-types.js'
+import type {DaemonSetObject} from './kube/objects.js'
 import type {KubeClient} from './kube/client.js'
 import {assessApiEndpoint} from './kube/api-endpoint.js'
 import {collectClusterState, detectInstall} from './kube/cluster.js'

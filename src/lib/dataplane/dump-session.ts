@@ -31,7 +31,7 @@ export interface DumpSession {
 }
 
 export async function openDumpSession(opts: DumpSessionOptions): Promise<DumpSession> {
-  const {clusterRequested, connect} = await import('../kube/config.js')
+  const {clusterRequested, connect} = await import('../kube/connect.js')
   const useCluster = opts.access.via !== 'local' && clusterRequested(opts)
   let kube: KubeClient | undefined
   let state: ClusterState | undefined

@@ -1,5 +1,5 @@
 import type {KubeClient} from '../kube/client.js'
-import type {EndpointSliceObject, ServiceObject} from '../kube/calico-types.js'
+import type {EndpointSliceObject, ServiceObject} from '../kube/objects.js'
 import {
   type DriftFinding,
   type JoinedFrontend,
