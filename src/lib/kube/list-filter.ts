@@ -16,12 +16,14 @@
 
 // Byte classes for the scan loop (0: nothing to do).
 const QUOTE = 1
+const BACKSLASH = 2
 const OPEN_OBJECT = 3
 const OPEN_ARRAY = 4
 const CLOSE = 5
 const COMMA = 6
 const CLASS = new Uint8Array(256)
 CLASS[0x22] = QUOTE
+CLASS[0x5c] = BACKSLASH
 CLASS[0x7b] = OPEN_OBJECT
 CLASS[0x5b] = OPEN_ARRAY
 CLASS[0x7d] = CLOSE
@@ -81,8 +83,6 @@ export class ManagedFieldsFilter {
     let keepFrom = this.dropDepth > 0 ? -1 : 0
     let {depth, inString, escaped, expectKey, dropDepth} = this
     const {isObject, onPath, lastKey} = this
-    /** Where the next backslash at or after i is in this chunk (n: none); -1 until first needed. */
-    let nextBackslash = -1
     while (i < n) {
       if (inString) {
         if (escaped) {
@@ -91,19 +91,13 @@ export class ManagedFieldsFilter {
           i++
           continue
         }
-        // To the string's next quote or backslash by native search (most of a page's bytes are in strings).
         const start = i
-        let quote = chunk.indexOf(0x22, i)
-        if (quote < 0) quote = n
-        if (nextBackslash < i) {
-          nextBackslash = chunk.indexOf(0x5c, i)
-          if (nextBackslash < 0) nextBackslash = n
-        }
-        i = quote < nextBackslash ? quote : nextBackslash
+        let c = 0
+        while (i < n && (c = CLASS[chunk[i]!]!) !== QUOTE && c !== BACKSLASH) i++
         if (this.key && this.key.length + (i - start) <= LONGEST_KEY) for (let j = start; j < i; j++) this.key.push(chunk[j]!)
         else this.key = undefined
         if (i === n) break
-        if (i === nextBackslash) {
+        if (c === BACKSLASH) {
           escaped = true
           i++
           continue

@@ -1,11 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {
-  ConntrackTextParser,
-  parseConntrackLine,
-  parseConntrackStatsText,
-  parseConntrackText,
-} from '../../../src/lib/maps/agent-text.js'
+import {parseConntrackStatsText} from '../../../src/lib/maps/ct-stats-text.js'
+import {ConntrackTextParser, parseConntrackLine, parseConntrackText} from '../../../src/lib/maps/ct-text.js'
 import {ctFlagNames, tcpStateOf, type ConntrackEntry, type CtLeg, type Endpoint} from '../../../src/lib/maps/model.js'
 import {fixture} from './helpers.js'
 
@@ -495,7 +491,7 @@ describe('conntrack stats text', () => {
 describe('pretty fast path ≡ regex path', () => {
   it('random pretty lines parse identically through both paths', async () => {
     const {default: fc} = await import('fast-check')
-    const {parseConntrackLineRegex} = await import('../../../src/lib/maps/agent-text.js')
+    const {parseConntrackLineRegex} = await import('../../../src/lib/maps/ct-text.js')
     // Octets sometimes with a leading zero (never printed by Go, but must not confuse the fast path's string cache).
     const octet = fc.oneof(fc.nat(255).map(String), fc.nat(99).map((n) => `0${n}`))
     const ip4 = fc.tuple(octet, octet, octet, octet).map((p) => p.join('.'))

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {parseNatAffinityText, parseNatDumpText} from '../../../src/lib/maps/agent-text.js'
+import {parseNatAffinityText, parseNatDumpText} from '../../../src/lib/maps/nat-text.js'
 import {fe, fixture, nat1ByNode} from './helpers.js'
 
 describe('nat dump text: real outputs (peers.md §5)', () => {

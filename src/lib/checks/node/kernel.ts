@@ -35,8 +35,22 @@ function kernelFinding(finding: NewFinding, v: KernelVerdict, kernelText: string
   })
 }
 
-/** Felix's verdict per cluster node from status.nodeInfo, memoised by (kernelVersion, osImage): O(nodes). */
+const verdictsByNodeList = new WeakMap<NodeObject[], ReadonlyMap<string, {verdict: KernelVerdict; kernel: string}>>()
+
+/**
+ * Felix's verdict per cluster node from status.nodeInfo, memoised by (kernelVersion, osImage): O(nodes). The kernel
+ * and hybrid checks both ask for the same node list: it is worked out once per list (a fresh Map each caller).
+ */
 export function clusterKernelVerdicts(nodes: NodeObject[]): Map<string, {verdict: KernelVerdict; kernel: string}> {
+  let verdicts = verdictsByNodeList.get(nodes)
+  if (!verdicts) {
+    verdicts = computeKernelVerdicts(nodes)
+    verdictsByNodeList.set(nodes, verdicts)
+  }
+  return new Map(verdicts)
+}
+
+function computeKernelVerdicts(nodes: NodeObject[]): Map<string, {verdict: KernelVerdict; kernel: string}> {
   const memo = new Map<string, KernelVerdict>()
   const out = new Map<string, {verdict: KernelVerdict; kernel: string}>()
   for (const n of nodes) {
@@ -68,11 +82,21 @@ export function run(ctx: CheckContext, finding: NewFinding): Finding[] {
     out.push(kernelFinding(finding, v, text, node, facts.procVersion ? `/proc/version: ${facts.procVersion}` : undefined))
   }
   if (ctx.cluster) {
-    const nodes = ctx.cluster.state.nodes.filter((n) => !seen.has(n.metadata.name))
+    const all = ctx.cluster.state.nodes
+    // The whole list (not a filtered copy) when no node was probed, so that hybrid reuses these verdicts.
+    const nodes = seen.size > 0 ? all.filter((n) => !seen.has(n.metadata.name)) : all
     const osImages = new Map(nodes.map((n) => [n.metadata.name, n.status?.nodeInfo?.osImage]))
+    // One data object and remedy per distinct verdict: 5,000 nodes usually share a handful of kernels.
+    const shared = new Map<KernelVerdict, Pick<Finding, 'data' | 'remedy'>>()
     for (const [node, {verdict, kernel}] of clusterKernelVerdicts(nodes)) {
       const os = osImages.get(node)
-      out.push(kernelFinding(finding, verdict, `kernel ${kernel || '(unknown)'}${os ? ` (${os})` : ''}`, node))
+      let extra = shared.get(verdict)
+      if (!extra) {
+        const {data, remedy} = kernelFinding(finding, verdict, '', node)
+        extra = {data, remedy}
+        shared.set(verdict, extra)
+      }
+      out.push(finding(verdict.status, `kernel ${kernel || '(unknown)'}${os ? ` (${os})` : ''}: ${verdict.message}`, {node, ...extra}))
     }
   }
   return out
