@@ -2,7 +2,15 @@ import {existsSync, readdirSync, statSync} from 'node:fs'
 import {endianness, hostname, machine, release, version} from 'node:os'
 
 import {type BoundedReadError, hostPath, readBoundedGzip, readBoundedText} from '../bounded-file.js'
-import {type NodeFacts, mountTypeAt, parseFilesystems, parseKernelConfig, parseMounts, parseOsRelease} from '../nodes/facts.js'
+import {
+  type NodeFacts,
+  ebpfKernelConfigLines,
+  mountTypeAt,
+  parseFilesystems,
+  parseKernelConfig,
+  parseMounts,
+  parseOsRelease,
+} from '../nodes/facts.js'
 
 /**
  * The reader of THIS machine's node facts (node:fs only, no subprocess: start-up time matters); the parsers it shares
@@ -55,7 +63,7 @@ export async function readLocalFacts(): Promise<NodeFacts> {
   let kernelConfigSource: string | undefined
   if (existsSync(hostPath('/proc/config.gz'))) {
     try {
-      kernelConfig = parseKernelConfig(await readBoundedGzip(hostPath('/proc/config.gz')))
+      kernelConfig = parseKernelConfig(ebpfKernelConfigLines(await readBoundedGzip(hostPath('/proc/config.gz'))))
       kernelConfigSource = '/proc/config.gz'
     } catch (err) {
       errors.push((err as Error).message)
@@ -65,7 +73,7 @@ export async function readLocalFacts(): Promise<NodeFacts> {
     for (const path of [`/boot/config-${rel}`, `/lib/modules/${rel}/config`, `/usr/lib/modules/${rel}/config`]) {
       const text = tryRead(path, errors, true)
       if (text !== undefined) {
-        kernelConfig = parseKernelConfig(text)
+        kernelConfig = parseKernelConfig(ebpfKernelConfigLines(text))
         kernelConfigSource = path
         break
       }

@@ -4,7 +4,7 @@
  * delimited sections that parseProbeOutput() turns into plain data. Any runner can run it, including LocalRunner.
  */
 import {OutputLimits} from './bounds.js'
-import {type NodeFacts, mountTypeAt, parseFilesystems, parseKernelConfig, parseMounts} from './facts.js'
+import {EBPF_KERNEL_CONFIG_LINE, type NodeFacts, mountTypeAt, parseFilesystems, parseKernelConfig, parseMounts} from './facts.js'
 import {type NodeRunner, type NodeTarget, NodeAccessError} from './types.js'
 
 const M = '@@ebpfctl-probe'
@@ -29,7 +29,7 @@ echo "$M:section btf_vmlinux"
 if [ -e /sys/kernel/btf/vmlinux ]; then echo yes; else echo no; fi
 echo "$M:rc 0"
 echo "$M:section kernel_config"
-P='^(# )?CONFIG_(BPF[A-Z0-9_]*|NET_CLS_BPF|NET_SCH_INGRESS|CGROUP_BPF)[= ]'
+P='${EBPF_KERNEL_CONFIG_LINE}'
 if [ -r /proc/config.gz ] && command -v zcat >/dev/null 2>&1 && zcat /proc/config.gz >/dev/null 2>&1; then
   echo "$M:source /proc/config.gz"; zcat /proc/config.gz | grep -E "$P"; echo "$M:rc 0"
 elif [ -r "/boot/config-$(uname -r)" ]; then

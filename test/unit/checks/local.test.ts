@@ -1,4 +1,5 @@
-import {existsSync, readFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {release, tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {execa} from 'execa'
@@ -94,6 +95,44 @@ describe('readLocalFacts on this machine', () => {
     expect(f.btfVmlinux).toBe(existsSync('/sys/kernel/btf/vmlinux'))
     if (existsSync('/proc/config.gz')) expect(f.kernelConfigSource).toBe('/proc/config.gz')
     expect(f.machine).toBe((await execa('uname', ['-m'])).stdout.trim())
+  })
+  it('keeps only the eBPF options of the kernel config (what the node probe greps), read the same way', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'ebpfctl-kconfig-'))
+    try {
+      mkdirSync(join(root, 'boot'))
+      const filler = Array.from({length: 5000}, (_, i) => (i % 3 ? `CONFIG_OPTION_${i}=y` : `# CONFIG_OPTION_${i} is not set`))
+      const config = [
+        '#',
+        '# Automatically generated file; DO NOT EDIT.',
+        'CONFIG_BPF=y',
+        ...filler,
+        'CONFIG_BPF_SYSCALL=y',
+        '# CONFIG_BPF_JIT is not set',
+        'CONFIG_BPF_JIT_DEFAULT_ON_NOT=m',
+        'CONFIG_NET_CLS_BPF=m',
+        'CONFIG_NET_SCH_INGRESS="m"',
+        'CONFIG_CGROUP_BPFX=y',
+        ' CONFIG_CGROUP_BPF=n',
+        'CONFIG_CGROUP_BPF=y',
+        'CONFIG_DEBUG_INFO_BTF=y',
+      ].join('\n')
+      writeFileSync(join(root, 'boot', `config-${release()}`), config + '\n')
+      vi.stubEnv('EBPFCTL_HOST_ROOT', root)
+      const f = await readLocalFacts()
+      expect(f.kernelConfigSource).toBe(`/boot/config-${release()}`)
+      expect(f.kernelConfig).toEqual({
+        CONFIG_BPF: 'y',
+        CONFIG_BPF_SYSCALL: 'y',
+        CONFIG_BPF_JIT: 'n',
+        CONFIG_BPF_JIT_DEFAULT_ON_NOT: 'm',
+        CONFIG_NET_CLS_BPF: 'm',
+        CONFIG_NET_SCH_INGRESS: 'm',
+        CONFIG_CGROUP_BPF: 'y',
+      })
+    } finally {
+      vi.unstubAllEnvs()
+      rmSync(root, {recursive: true, force: true})
+    }
   })
 })
 
