@@ -9,8 +9,9 @@
 import {spawnSync} from 'node:child_process'
 import {closeSync, openSync, readFileSync, writeSync} from 'node:fs'
 
-import {decodeConntrackDump, newScanStats} from '../src/lib/maps/bpftool.js'
-import {ConntrackTextParser, parseConntrackText} from '../src/lib/maps/agent-text.js'
+import {newScanStats} from '../src/lib/maps/bpftool-scanner.js'
+import {decodeConntrackDump} from '../src/lib/maps/ct-decode.js'
+import {ConntrackTextParser, parseConntrackText} from '../src/lib/maps/ct-text.js'
 import {ct4DumpBody, ct4DumpChunks, prettyLines, rawLines} from './ct-data.js'
 
 const N = Number(process.argv[2] ?? 512000)

@@ -1,6 +1,10 @@
+import {Flags} from '@oclif/core'
+
+import type {NatAffReport, NatMaglevReport} from '../lib/dataplane/nat-tables.js'
 import type {DumpSession, DumpSessionOptions} from '../lib/dataplane/session.js'
 import type {NodeErrorLike} from '../lib/output/node-errors.js'
 import {dumpFlags} from './dump.js'
+import {nodeAccessFlags} from './node-access.js'
 
 /** Flags of the fleet views (conntrack stats, dataplane counters, nat aff/maglev): the dumps' flags without filters. */
 export const fleetFlags = {
@@ -57,5 +61,30 @@ export async function runFleetView<R extends {nodes: NodeErrorLike[]}>(
     if (report.nodes.some((n) => n.error) || view.failed?.(report)) process.exitCode = ExitCode.Failed
   } finally {
     await session.close()
+  }
+}
+
+/** Flags of `nat aff` and `nat maglev`. */
+export const natTableFlags = {
+  ...fleetFlags,
+  ...nodeAccessFlags,
+  service: Flags.string({description: 'Only entries of this Service, NAMESPACE/NAME.'}),
+}
+
+/** `nat aff` and `nat maglev`: one view over either table, its entries joined to Services and pods. */
+export async function natTableView(
+  table: 'aff' | 'maglev',
+  flags: {concurrency: number; service?: string},
+): Promise<FleetView<NatAffReport | NatMaglevReport>> {
+  const opts = {concurrency: flags.concurrency, service: await parseServiceFlag(flags.service)}
+  return {
+    async build(session) {
+      const {natAffReport, natMaglevReport} = await import('../lib/dataplane/nat-tables.js')
+      return table === 'aff' ? natAffReport(session, opts) : natMaglevReport(session, opts)
+    },
+    async renderTable(report, wide) {
+      const {renderNatAffTable, renderNatMaglevTable} = await import('../lib/output/dumps.js')
+      return report.kind === 'NatAffinity' ? renderNatAffTable(report, wide) : renderNatMaglevTable(report, wide)
+    },
   }
 }

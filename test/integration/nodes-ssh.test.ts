@@ -12,6 +12,8 @@ import {NodeAccessError} from '../../src/lib/nodes/types.js'
 import {type Rig, startRig} from '../support/node-rig/index.js'
 
 const isRoot = process.getuid?.() === 0
+/** Shell line for a stand-in `timeout`: appends its arguments to the node's own /root/timeout-calls. */
+const LOG_CALL = 'echo "$*" >> /root/timeout-calls\n'
 /** Hangs, writing a line every 100 ms. */
 const HANG = 'while :; do echo tick; sleep 0.1; done'
 
@@ -397,13 +399,21 @@ describe.skipIf(!isRoot)('SshRunner on the node rig', () => {
 
 describe.skipIf(!isRoot)('SshRunner as a non-root user with sudo', () => {
   let rig: Rig
+  /** The arguments of every call of the node's `timeout` stand-in so far (LOG_CALL), one per call. */
+  const timeoutCalls = async (node: string) =>
+    (await rig.runInNode(node, ['cat', '/root/timeout-calls'])).stdout.split('\n').filter(Boolean)
   beforeAll(async () => {
     // sudoers allows ops exactly these two commands, as a careful admin would.
     rig = await startRig({
       nodes: [
         {name: 'node-ops', users: [{name: 'ops', sudo: ['/usr/bin/cat', '/usr/bin/sleep']}]},
-        // A `timeout` that rejects -k, like busybox before 1.30.
-        {name: 'node-old-timeout', bin: {timeout: '#!/bin/sh\necho "timeout: invalid option -- \'k\'" >&2\nexit 1\n'}},
+        // A `timeout` that rejects -k, like busybox before 1.30 (each call logged in the node's own /root).
+        {
+          name: 'node-old-timeout',
+          bin: {timeout: `#!/bin/sh\n${LOG_CALL}echo "timeout: invalid option -- 'k'" >&2\nexit 1\n`},
+        },
+        // The host's coreutils timeout, each call logged.
+        {name: 'node-counted', bin: {timeout: `#!/bin/sh\n${LOG_CALL}exec /usr/bin/timeout "$@"\n`}},
       ],
     })
   })
@@ -433,11 +443,29 @@ describe.skipIf(!isRoot)('SshRunner as a non-root user with sudo', () => {
     }
   }, 30_000)
 
-  it('runs commands plainly on a node whose timeout cannot take the deadline', async () => {
+  it('runs commands plainly on a node whose timeout cannot take the deadline, and stops trying on that connection', async () => {
     const runner = new SshRunner(rig.sshOptions())
     try {
       const r = await runner.run(rig.target('node-old-timeout'), ['echo', 'ran'], {timeoutMs: 5000})
       expect(r).toMatchObject({stdout: 'ran\n', stderr: '', exitCode: 0})
+      // Later commands run plainly, and a failing one reports its own failure.
+      const failed = await runner.run(rig.target('node-old-timeout'), ['sh', '-c', 'echo no >&2; exit 1'], {timeoutMs: 5000})
+      expect(failed).toMatchObject({stdout: '', stderr: 'no\n', exitCode: 1})
+      // One refusal taught the connection: later commands do not call `timeout` again.
+      expect(await timeoutCalls('node-old-timeout')).toEqual(['-k 2 7 echo ran'])
+    } finally {
+      await runner.close()
+    }
+  })
+
+  it('wraps each command in one `timeout` process on the node, with no dry run of it first', async () => {
+    const runner = new SshRunner(rig.sshOptions())
+    try {
+      const rs = await Promise.all(
+        ['a', 'b', 'c'].map((x) => runner.run(rig.target('node-counted'), ['echo', x], {timeoutMs: 4000})),
+      )
+      expect(rs.map((r) => r.stdout)).toEqual(['a\n', 'b\n', 'c\n'])
+      expect((await timeoutCalls('node-counted')).sort()).toEqual(['-k 2 6 echo a', '-k 2 6 echo b', '-k 2 6 echo c'])
     } finally {
       await runner.close()
     }

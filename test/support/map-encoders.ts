@@ -1,5 +1,5 @@
 /**
- * The inverse of src/lib/maps/bpftool.ts, for tests and the node rig: model entries → key/value bytes in Calico's
+ * The inverse of src/lib/maps/nat-decode.ts and ct-decode.ts, for tests and the node rig: model entries → key/value bytes in Calico's
  * exact layouts (calico-bpf.md §2), bpftool batch files to create and fill pinned maps, and fake
  * `bpftool -j map dump` JSON (optionally with BTF-style `formatted` objects that contain duplicate keys, §7).
  */
@@ -14,7 +14,7 @@ import {
   type NatAffinityEntry,
   type NatFrontend,
 } from '../../src/lib/maps/model.js'
-import {GLOBAL_PIN_DIR, MAP_LAYOUTS, type MapLayout, type MapLayoutId} from '../../src/lib/maps/bpftool.js'
+import {GLOBAL_PIN_DIR, MAP_LAYOUTS, type MapLayout, type MapLayoutId} from '../../src/lib/maps/map-layouts.js'
 
 export {MAP_LAYOUTS as MAP_DEFINITIONS}
 export type {MapLayout as MapDefinition}

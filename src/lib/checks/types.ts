@@ -39,3 +39,15 @@ export interface Check {
   scope: CheckScope
   run(ctx: CheckContext): Finding[] | Promise<Finding[]>
 }
+
+/** What a Finding may carry besides its status and summary. */
+export type FindingExtra = Pick<Finding, 'node' | 'detail' | 'remedy' | 'data'>
+
+/** Builds one finding of the running check: its id is written once, in the registry (src/lib/checks/registry.ts). */
+export type NewFinding = (status: CheckStatus, summary: string, extra?: FindingExtra) => Finding
+
+/** A check's logic; the registry gives it its id, title and scope. */
+export type CheckRun<C extends CheckContext = CheckContext> = (ctx: C, finding: NewFinding) => Finding[] | Promise<Finding[]>
+
+/** The context of a cluster check: the registry runs one only when the cluster was read. */
+export type ClusterCheckContext = CheckContext & {cluster: NonNullable<CheckContext['cluster']>}

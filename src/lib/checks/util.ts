@@ -1,12 +1,7 @@
-import type {CheckContext, CheckStatus, Finding, NodeFacts} from './types.js'
+import type {CheckContext, CheckStatus, Finding, FindingExtra, NewFinding, NodeFacts} from './types.js'
 
 /** Builds a Finding; extras (node, detail, remedy, data) are copied only when defined. */
-export function finding(
-  checkId: string,
-  status: CheckStatus,
-  summary: string,
-  extra: {node?: string; detail?: string; remedy?: string; data?: Record<string, unknown>} = {},
-): Finding {
+export function finding(checkId: string, status: CheckStatus, summary: string, extra: FindingExtra = {}): Finding {
   const f: Finding = {checkId, status, summary}
   if (extra.node !== undefined) f.node = extra.node
   if (extra.detail !== undefined) f.detail = extra.detail
@@ -21,13 +16,13 @@ export function finding(
  */
 export function overNodeFacts(
   ctx: CheckContext,
-  checkId: string,
+  finding: NewFinding,
   fn: (node: string, facts: NodeFacts) => Finding[],
 ): Finding[] {
   if (!ctx.nodeFacts || ctx.nodeFacts.size === 0) {
     if (!ctx.cluster) return []
     return [
-      finding(checkId, 'skip', 'needs node access: not visible through the Kubernetes API', {
+      finding('skip', 'needs node access: not visible through the Kubernetes API', {
         remedy: 'Run ebpfctl check on the node, or pass --nodes all to read it from every node.',
       }),
     ]

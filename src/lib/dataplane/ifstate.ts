@@ -26,17 +26,13 @@ export async function readIfstate(runner: NodeRunner, node: NodeTarget, opts: Da
         const ran = await runAgent(runner, node, ['ifstate', 'dump'], opts)
         const bytes = Buffer.byteLength(ran.stdout)
         const asJson = ran.json && !noJsonIn(ran.stdout)
-        let parsed
-        try {
-          parsed = asJson ? parseIfstateJson(ran.stdout) : parseIfstateText(ran.stdout)
-        } catch (err) {
-          throw new DataplaneReadError(node.name, 'not-understood', `ifstate dump printed JSON that was not understood: ${(err as Error).message}`)
-        }
-        if (parsed.interfaces.length === 0 && parsed.unknown.length > 0) {
+        const parsed = asJson ? parseIfstateJson(ran.stdout) : parseIfstateText(ran.stdout)
+        const notRead = parsed.unknown[0] ?? parsed.errors?.[0]
+        if (parsed.interfaces.length === 0 && notRead !== undefined) {
           throw new DataplaneReadError(
             node.name,
             'not-understood',
-            `the Calico BPF tool's ifstate output was not understood: ${JSON.stringify(parsed.unknown[0]!.slice(0, 120))}`,
+            `the Calico BPF tool's ifstate output was not understood: ${JSON.stringify(notRead.slice(0, 120))}`,
             'Read the map directly with --source bpftool, and report the output format with the Calico version.',
           )
         }

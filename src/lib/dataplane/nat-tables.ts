@@ -39,13 +39,9 @@ export async function readMaglev(runner: NodeRunner, node: NodeTarget, opts: Dat
     async () => {
       const ran = await runAgent(runner, node, ['nat', 'maglev'], opts)
       const json = ran.json && !noJsonIn(ran.stdout)
-      let parsed
-      try {
-        parsed = json ? parseMaglevJson(ran.stdout) : parseMaglevText(ran.stdout)
-      } catch (err) {
-        throw notUnderstood(node.name, 'nat maglev', (err as Error).message)
-      }
-      if (parsed.entries.length === 0 && parsed.unknown.length > 0) throw notUnderstood(node.name, 'nat maglev', parsed.unknown[0])
+      const parsed = json ? parseMaglevJson(ran.stdout) : parseMaglevText(ran.stdout)
+      const notRead = parsed.unknown[0] ?? parsed.errors[0]
+      if (parsed.entries.length === 0 && notRead !== undefined) throw notUnderstood(node.name, 'nat maglev', notRead)
       return {source: json ? 'agent-json' : 'agent-text', entries: parsed.entries}
     },
     async () => {

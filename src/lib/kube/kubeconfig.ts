@@ -61,7 +61,7 @@ function fileOrData(dir: string, file: unknown, data: unknown): Buffer | undefin
 
 /** Parses the files as kubectl merges them (the first file to define a name wins) and resolves the context. */
 export async function loadDirectConfig(files: string[], contextFlag: string | undefined): Promise<DirectConfig | undefined> {
-  const {parse} = await import('yaml')
+  const {parse} = await import('../yaml.js')
   const docs: {doc: RawKubeconfig; dir: string}[] = []
   for (const file of files) {
     let doc: RawKubeconfig
@@ -130,7 +130,7 @@ export async function loadDirectConfig(files: string[], contextFlag: string | un
 
 /** The context names the kubeconfig files define (shell completion of --context); unreadable files are skipped. */
 export async function kubeconfigContexts(files: string[]): Promise<string[]> {
-  const {parse} = await import('yaml')
+  const {parse} = await import('../yaml.js')
   const names = new Set<string>()
   for (const file of files) {
     try {

@@ -4,11 +4,12 @@
  * stdout may carry noise around the JSON document (`Using config file: …`, log lines): everything before the first
  * line that starts a JSON value, and after the line that ends it, is skipped and accounted for.
  */
-import type {AgentConntrackStats} from './agent-text.js'
+import type {AgentConntrackStats} from './ct-stats-text.js'
 import {
   canonicalCtOrder,
   CT_FLAG_BA,
-  CT_FLAG_NAMES,
+  CT_FLAG_BY_NAME,
+  CT_PROTO_BY_WORD,
   protoFromNumber,
   type ConntrackEntry,
   type ConntrackParseResult,
@@ -22,14 +23,14 @@ import {
 } from './model.js'
 import {goDurationToNs, LineAccounting, parseGoDuration, parseHostPort} from './agent-lines.js'
 
-interface Extracted {
+export interface Extracted {
   value: unknown
   acc: LineAccounting
   ok: boolean
 }
 
 /** Finds the JSON document in noisy stdout and parses it, without splitting large outputs into lines. */
-function extractJson(text: string): Extracted {
+export function extractJson(text: string): Extracted {
   const acc = new LineAccounting()
   let start = -1
   let pos = 0
@@ -211,30 +212,20 @@ export function parseNatAffinityJson(text: string): ParseResult<NatAffinityEntry
   return acc.result(entries)
 }
 
-const JSON_PROTO: Record<string, CtProto> = {
-  TCP: 'tcp',
-  UDP: 'udp',
-  ICMP: 'icmp',
-  ICMP6: 'icmp6',
-  SCTP: 'sctp',
-  UNKNOWN: 'unknown',
-}
 
 function ctProto(v: unknown): CtProto | undefined {
   if (typeof v === 'number') return protoFromNumber(v)
   if (typeof v !== 'string') return undefined
-  const p = JSON_PROTO[v.toUpperCase()]
+  const p = CT_PROTO_BY_WORD[v.toUpperCase()]
   if (p !== undefined) return p
   const m = /^(?:Proto-)?(\d+)$/.exec(v)
   return m ? protoFromNumber(Number(m[1])) : undefined
 }
 
-const FLAG_BY_NAME = new Map<string, number>(CT_FLAG_NAMES.map(([bit, name]) => [name, bit]))
-
 function ctFlags(v: unknown): {names: string[]; bits: number} {
   const names = Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []
   let bits = 0
-  for (const n of names) bits |= FLAG_BY_NAME.get(n) ?? 0
+  for (const n of names) bits |= CT_FLAG_BY_NAME.get(n) ?? 0
   return {names, bits: bits >>> 0}
 }
 

@@ -13,7 +13,9 @@ export type NoiseKind = 'noise' | 'error'
 const CALICO_LOG = /^\s*\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d+)?\s+\[([A-Z]+)\]\[\d+\]\s/
 const LOGRUS_TEXT = /^\s*time="[^"]*"\s+level=(\w+)|^\s*level=(\w+)\s+msg=/
 const LOGRUS_TTY = /^\s*(INFO|WARN|ERRO|FATA|DEBU|TRAC|PANI)\[\d+\]/
-const PROMPT = /^\s*(?:\S+@\S+:[^#$]*[#$]\s|[$#>]\s|PS [^>]*>\s)/
+// `user@host:dir$ `, `[user@host dir]# ` (bash on RHEL/UBI images, which calico-node is built on: projectcalico/calico#9675),
+// `$ `, `# `, `> `, PowerShell.
+const PROMPT = /^\s*(?:[^\s@]+@[^\s:@]+:[^#$]*[#$]\s|\[[^\]\s@]+@[^\]]*\][#$](?:\s|$)|[$#>]\s|PS [^>]*>\s)/
 const COMMAND =
   /^\s*(?:sudo\s+)?(?:kubect\w*|oc|calico-node|calico|calicoctl|bpftool|crictl|docker|nerdctl|ssh|watch|grep)\s/
 const KUBECTL_MSG =

@@ -2,10 +2,11 @@
  * Calico's per-interface packet counters (felix/bpf/counters): accepted / dropped / redirected, per drop reason and
  * hook. Three sources, one model (`IfaceCounters`):
  * - `counters dump --json` (v3.32+, backported to v3.31.5): one JSON document per interface, concatenated;
- * - `counters dump` text: one go-pretty table per interface, captioned `dumped <iface> counters.`;
+ * - `counters dump` text: one table per interface, captioned `dumped <iface> counters.`;
  * - the pinned `cali_counters<N>` map (percpu_hash): key {ifindex u32 LE, hook u32 LE (0 ingress, 1 egress, 2 xdp)},
  *   value per CPU = one u64 LE per counter, indexed as in bpf-gpl/reasons.h; summed over CPUs.
  */
+import {forEachLine, LineAccounting} from './agent-lines.js'
 
 /** Counter index → (category, type) as Calico prints them (felix/bpf/counters/counters.go, HEAD; indexes only grow). */
 export const COUNTER_DESCRIPTIONS: ReadonlyArray<readonly [string, string]> = [
@@ -135,54 +136,84 @@ export function parseCountersJson(text: string): {interfaces: IfaceCounters[]; u
   return {interfaces, unknown}
 }
 
+/** What the text parser read, and what it did not. */
+export interface CountersTextParse {
+  interfaces: IfaceCounters[]
+  /** Lines that were neither a table line, a caption nor recognised noise (rows of a table without its caption count). */
+  unknown: number
+  /** Recognised non-data lines: shell prompts, echoed commands, kubectl messages, log lines. */
+  noise: number
+  /** Error-level log lines and `Error:` lines, trimmed. */
+  errors: string[]
+  /** Up to 5 of the unknown lines. */
+  samples: string[]
+  /** The output ended in the middle of a line (no final newline, and the line was not complete). */
+  truncatedLastLine: boolean
+}
+
 /**
- * `counters dump` text: a go-pretty table per interface (`| CATEGORY | TYPE | INGRESS | EGRESS | XDP |`, the category
- * merged down its rows, a long TYPE wrapped onto a row of its own), then the caption `dumped <iface> counters.`. `N/A`
- * is a hook without counters.
+ * `counters dump` text: a table per interface (`| CATEGORY | TYPE | INGRESS | EGRESS | XDP |`; v3.24 has no XDP column),
+ * the category merged down its rows, then the caption `dumped <iface> counters.`. Every release up to v3.32.x renders it
+ * with olekukonko/tablewriter, which wraps a TYPE longer than 30 columns onto a row of its own; v3.33 renders it with
+ * go-pretty (felix/cmd/calico-bpf/commands/counters.go). `N/A` is a hook without counters. Prompts, echoed commands and
+ * log lines around the tables are counted as noise.
  */
-export function parseCountersText(text: string): {interfaces: IfaceCounters[]; unknown: number} {
+export function parseCountersText(text: string): CountersTextParse {
+  const acc = new LineAccounting()
   const interfaces: IfaceCounters[] = []
-  let unknown = 0
   let rows: CounterRow[] = []
   let category = ''
-  for (const raw of text.split('\n')) {
+  // The hook of each count column, from the header: v3.24 printed INGRESS and EGRESS only, later releases add XDP.
+  let hookColumns: (Hook | undefined)[] = HOOKS
+  forEachLine(text, (raw, cutOff) => {
     const line = raw.trim()
-    // Borders (`+----+----+`) and blank lines.
-    if (!line || /^[+\-=|\s]+$/.test(line)) continue
+    // Borders (`+----+----+`).
+    if (/^[+\-=|\s]+$/.test(line)) return
     const caption = /^\|?\s*dumped (.+) counters\.\s*\|?$/.exec(line)
     if (caption) {
       interfaces.push({interface: caption[1]!, counters: rows})
       rows = []
       category = ''
-      continue
+      return
     }
     if (line.startsWith('|')) {
       const cells = line.split('|').slice(1, -1).map((c) => c.trim())
-      if (cells.length < 5) {
-        unknown++
-        continue
+      if (cells[0] === 'CATEGORY') {
+        hookColumns = cells.slice(2).map((c) => HOOKS.find((h) => h === c.toLowerCase()))
+        return
       }
-      if (cells[0] === 'CATEGORY') continue
-      // go-pretty wraps a TYPE longer than its column (30 wide in real output: `packets hitting blackhole` /
+      if (cells.length < 2 + hookColumns.length) {
+        acc.other(raw, cutOff)
+        return
+      }
+      // tablewriter wraps a TYPE longer than 30 columns (real output: `packets hitting blackhole` /
       // `route`): the continuation row has no category and no counts, and belongs to the row above.
       const prev = rows.at(-1)
       if (prev && !cells[0] && cells.slice(2).every((c) => c === '') && cells[1]) {
         prev.type = `${prev.type} ${cells[1]}`
-        continue
+        return
       }
       if (cells[0]) category = cells[0]
       const row: CounterRow = {category, type: cells[1]!}
-      HOOKS.forEach((h, i) => {
+      hookColumns.forEach((h, i) => {
         const v = cells[2 + i]!
-        if (/^\d+$/.test(v)) row[h] = Number(v)
+        if (h && /^\d+$/.test(v)) row[h] = Number(v)
       })
       rows.push(row)
-      continue
+      return
     }
-    unknown++
+    acc.other(raw, cutOff)
+  })
+  // Rows of a table whose caption never came (a cut-off output) name no interface: counted, not invented.
+  const r = acc.result(interfaces)
+  return {
+    interfaces,
+    unknown: r.unknownLines + rows.length,
+    noise: r.noiseLines,
+    errors: r.errors,
+    samples: r.samples,
+    truncatedLastLine: r.truncatedLastLine,
   }
-  if (rows.length) unknown += rows.length
-  return {interfaces, unknown}
 }
 
 export interface DropReason {

@@ -7,7 +7,7 @@
  * are counted once; one representative of each is decoded with decodeCtEntry at the end, so the numbers are exactly
  * what decoding every entry would give (test/unit/maps/ct-tally.test.ts checks that property).
  */
-import {type CtDecodeOptions, decodeCtEntry} from './bpftool.js'
+import {type CtDecodeOptions, decodeCtEntry} from './ct-decode.js'
 import type {ConntrackStats} from './model.js'
 import {ConntrackStatsAccumulator, type CtStatsOptions} from './stats.js'
 

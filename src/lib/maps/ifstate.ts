@@ -8,6 +8,8 @@
  *   v4 (52 bytes, v3.28+): xdpV4 ingressV4 egressV4 xdpV6 ingressV6 egressV6 tcIngressFilter tcEgressFilter;
  *   v3 (40 bytes, v3.27): xdp ingress egress tcIngressFilter tcEgressFilter; v2 (20 bytes, ≤ v3.26): no ids.
  */
+import {extractJson} from './agent-json.js'
+import {forEachLine, LineAccounting} from './agent-lines.js'
 
 /** Flag bits (felix/bpf/ifstate/map.go, HEAD). v3.24–v3.27 called 0x2 "ready" (one family). */
 const IFSTATE_FLAGS: ReadonlyArray<readonly [number, string]> = [
@@ -85,31 +87,44 @@ export function decodeIfstate(key: Uint8Array, value: Uint8Array): IfaceState | 
 
 export interface IfstateParse {
   interfaces: IfaceState[]
-  /** Lines (or JSON elements) that were not an interface entry. */
+  /** Lines (or JSON elements) that were not an interface entry, up to 20, each at most 200 characters. */
   unknown: string[]
+  /** Recognised non-data lines (`Using config file:`, prompts, echoed commands, info/warn log lines). */
+  noise?: number
+  /** Error-level log lines, `Error:` lines, or why a JSON document could not be read. */
+  errors?: string[]
 }
 
-// `%5d : {flags: workload,v4Ready, XDPPolicyV4: -1, IngressPolicyV4: 12, …, name: cali1}` (v3.28+),
-// `{flags: workload,ready, XDPPolicy: -1, IngressPolicy: 3, …, name: …}` (v3.27), `{flags: host, name: eth0}` (≤ v3.26).
-const TEXT_LINE = /^\s*(\d+)\s*:\s*\{flags:\s*([A-Za-z0-9,]*),?\s*(.*?)\bname:\s*(.*)\}\s*$/
+const MAX_UNKNOWN = 20
 
-/** `ifstate dump` text, every release since v3.24. */
-export function parseIfstateText(text: string): IfstateParse {
-  const interfaces: IfaceState[] = []
-  const unknown: string[] = []
-  for (const raw of text.split('\n')) {
-    const line = raw.trimEnd()
-    if (!line.trim()) continue
-    const m = TEXT_LINE.exec(line)
-    if (!m) {
-      unknown.push(line)
-      continue
+// `%5d : {flags: workload,v4Ready, XDPPolicyV4: -1, IngressPolicyV4: 12, …, name: cali1}` (v3.28+),
+// `{flags: workload,ready, XDPPolicy: -1, IngressPolicy: 3, …, name: …}` (v3.27; without the filters on 2023 master),
+// `{flags: host, name: eth0}` (≤ v3.26). Read in steps, each linear in the line: the head, then the closing brace, the
+// flags word and the first `name:` field. (One regex over the whole line backtracked quadratically: 17 s on a 64 KiB
+// line of `name: ` without a closing brace.)
+const TEXT_HEAD = /^\s*(\d+)\s*:\s*\{flags:\s*/
+const FLAGS_WORD = /^[A-Za-z0-9,]*/
+
+function ifstateLine(line: string): IfaceState | undefined {
+  const head = TEXT_HEAD.exec(line)
+  if (!head || !line.endsWith('}')) return undefined
+  const body = line.slice(head[0].length, -1)
+  const flagsText = FLAGS_WORD.exec(body)![0]
+  const rest = body.slice(flagsText.length)
+  // The first `name:` that starts a word: the policy fields come before it, and the name (last) may contain anything.
+  let at = -1
+  for (let i = rest.indexOf('name:'); i >= 0; i = rest.indexOf('name:', i + 1)) {
+    if (i === 0 || !/\w/.test(rest[i - 1]!)) {
+      at = i
+      break
     }
-    const ids: Record<string, number> = {}
-    for (const f of m[3]!.matchAll(/(\w+):\s*(-?\d+)/g)) ids[f[1]!] = Number(f[2])
-    const pick = (...names: string[]) => names.map((n) => ids[n]).find((v) => v !== undefined)
-    const hasIds = Object.keys(ids).length > 0
-    const policy = hasIds
+  }
+  if (at < 0) return undefined
+  const ids: Record<string, number> = {}
+  for (const f of rest.slice(0, at).matchAll(/(\w+):\s*(-?\d+)/g)) ids[f[1]!] = Number(f[2])
+  const pick = (...names: string[]) => names.map((n) => ids[n]).find((v) => v !== undefined)
+  const policy =
+    Object.keys(ids).length > 0
       ? {
           ingressV4: pick('IngressPolicyV4', 'IngressPolicy'),
           egressV4: pick('EgressPolicyV4', 'EgressPolicy'),
@@ -119,22 +134,49 @@ export function parseIfstateText(text: string): IfstateParse {
           xdpV6: pick('XDPPolicyV6'),
         }
       : undefined
-    interfaces.push(stateOf(Number(m[1]), m[4]!.trim(), m[2]!.split(','), policy))
-  }
-  return {interfaces, unknown}
+  return stateOf(Number(head[1]), rest.slice(at + 5).trim(), flagsText.split(','), policy)
 }
 
-/** `ifstate dump --json`: `[{"ifindex","name","flags":[…],"ingress_policy_v4",…}]`, or `null` for an empty map. */
-export function parseIfstateJson(text: string): IfstateParse {
-  const doc = JSON.parse(text) as unknown
-  if (doc === null) return {interfaces: [], unknown: []}
-  if (!Array.isArray(doc)) throw new Error('ifstate JSON is not an array')
+/** `ifstate dump` text, every release since v3.24. Noise lines around the entries are counted, errors collected. */
+export function parseIfstateText(text: string): IfstateParse {
   const interfaces: IfaceState[] = []
   const unknown: string[] = []
+  const acc = new LineAccounting(0)
+  forEachLine(text, (raw, cutOff) => {
+    const line = raw.trimEnd()
+    const entry = ifstateLine(line)
+    if (entry) {
+      interfaces.push(entry)
+      return
+    }
+    const before = acc.unknownLines + (acc.truncatedLastLine ? 1 : 0)
+    acc.other(line, cutOff)
+    if (acc.unknownLines + (acc.truncatedLastLine ? 1 : 0) > before && unknown.length < MAX_UNKNOWN) {
+      unknown.push(line.slice(0, 200))
+    }
+  })
+  return {interfaces, unknown, noise: acc.noiseLines, errors: acc.errors}
+}
+
+/**
+ * `ifstate dump --json`: `[{"ifindex","name","flags":[…],"ingress_policy_v4",…}]`, or `null` for an empty map. Lines
+ * before the document (`Using config file: …`, log lines) and after it are skipped and accounted for; output that holds
+ * no readable document is reported in `errors`, never thrown.
+ */
+export function parseIfstateJson(text: string): IfstateParse {
+  const {value, acc, ok} = extractJson(text)
+  const interfaces: IfaceState[] = []
+  const unknown: string[] = []
+  const done = () => ({interfaces, unknown, noise: acc.noiseLines, errors: acc.errors})
+  if (!ok || value === null) return done()
+  if (!Array.isArray(value)) {
+    acc.errors.push('ifstate JSON is not an array')
+    return done()
+  }
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
-  for (const e of doc as Record<string, unknown>[]) {
+  for (const e of value as Record<string, unknown>[]) {
     if (!e || typeof e !== 'object' || num(e.ifindex) === undefined || typeof e.name !== 'string') {
-      unknown.push(JSON.stringify(e).slice(0, 200))
+      if (unknown.length < MAX_UNKNOWN) unknown.push(String(JSON.stringify(e)).slice(0, 200))
       continue
     }
     const flags = Array.isArray(e.flags) ? e.flags.filter((f): f is string => typeof f === 'string') : []
@@ -149,5 +191,5 @@ export function parseIfstateJson(text: string): IfstateParse {
       }),
     )
   }
-  return {interfaces, unknown}
+  return done()
 }

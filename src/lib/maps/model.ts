@@ -330,6 +330,19 @@ export const CT_FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
   [0x200000, 'connlimit-dec'],
 ]
 
+/** Conntrack flag bits by name: the inverse of CT_FLAG_NAMES, for the sources that print names. */
+export const CT_FLAG_BY_NAME: ReadonlyMap<string, number> = new Map(CT_FLAG_NAMES.map(([bit, name]) => [name, bit]))
+
+/** The protocol words the agent prints for conntrack entries (text and JSON), as the model names them. */
+export const CT_PROTO_BY_WORD: Readonly<Record<string, CtProto>> = {
+  TCP: 'tcp',
+  UDP: 'udp',
+  ICMP: 'icmp',
+  ICMP6: 'icmp6',
+  SCTP: 'sctp',
+  UNKNOWN: 'unknown',
+}
+
 export const CT_FLAG_BA = 0x100
 export const CT_FLAG_FWD_DSR = 0x2
 

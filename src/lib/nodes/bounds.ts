@@ -42,7 +42,7 @@ export const timeoutWording = (ms: number) => `timed out after ${ms % 1000 === 0
  * kills the command and reports it). stderr: kept up to the limit, the rest dropped with a note.
  */
 export class ByteBudget {
-  private used = 0
+  private bytes = 0
   private readonly parts: Buffer[] = []
   private truncated = false
 
@@ -50,8 +50,8 @@ export class ByteBudget {
 
   /** Keeps chunk if it fits; false when the limit is exceeded (what fits is kept). */
   take(chunk: Buffer, keep = true): boolean {
-    const room = this.limit - this.used
-    this.used += chunk.length
+    const room = this.limit - this.bytes
+    this.bytes += chunk.length
     if (chunk.length <= room) {
       if (keep) this.parts.push(chunk)
       return true
@@ -59,6 +59,11 @@ export class ByteBudget {
     if (keep && room > 0) this.parts.push(chunk.subarray(0, room))
     this.truncated = true
     return false
+  }
+
+  /** Bytes offered so far, kept or not. */
+  get used(): number {
+    return this.bytes
   }
 
   get exceeded(): boolean {

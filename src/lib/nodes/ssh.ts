@@ -14,7 +14,7 @@ import type {AgentAuthMethod, Client as ClientType, ClientChannel, ConnectConfig
 import {ByteBudget, OutputLimits, backpressure, timeoutWording} from './bounds.js'
 import {KnownHosts, fingerprint, hostToken} from './known-hosts.js'
 import {BoundedReadError, readBoundedFile} from '../bounded-file.js'
-import {remoteCommand} from './remote-command.js'
+import {deadlineRejected, hasRemoteDeadline, remoteCommand} from './remote-command.js'
 import {type SshDestination, SshDestinations, SSH_FILE_LIMIT} from './ssh-destination.js'
 import {DEFAULT_HOST_KEY_ALGOS, HOST_KEY_ALGOS} from './ssh-host-key-algos.js'
 import {
@@ -73,6 +73,17 @@ interface Connection {
   /** Sessions the server has accepted and not yet closed: what a refusal tells us its real limit is. */
   openChannels: number
   closed: boolean
+  /**
+   * Whether the node's `timeout` takes the remote deadline (remoteCommand): unknown until a wrapped command returns;
+   * 'rejected' (busybox before 1.30) sends later commands plainly.
+   */
+  remoteDeadline: 'unknown' | 'works' | 'rejected'
+}
+
+/** A command's result, with how many stdout bytes came (RunResult.stdout is '' when they were streamed). */
+interface ExecResult {
+  result: RunResult
+  stdoutBytes: number
 }
 
 export class SshRunner implements NodeRunner {
@@ -102,15 +113,28 @@ export class SshRunner implements NodeRunner {
     if (this.closing)
       throw new NodeAccessError(node.name, 'other', `${node.name}: the SSH runner is closed`, {via: 'ssh'})
     let dest: SshDestination
-    let command: string
+    let plain: string
+    let wrapped: string
     try {
       dest = this.destination(node)
-      command = remoteCommand(argv, dest.user, this.opts.sudo ?? true, opts.timeoutMs)
+      plain = remoteCommand(argv, dest.user, this.opts.sudo ?? true)
+      wrapped = remoteCommand(argv, dest.user, this.opts.sudo ?? true, opts.timeoutMs)
     } catch (err) {
       throw new NodeAccessError(node.name, 'other', `${node.name}: ${(err as Error).message}`, {via: 'ssh', cause: err})
     }
+    const start = Date.now()
     const conn = await this.connection(dest)
-    return conn.channels(() => this.exec(conn, dest, command, opts))
+    const deadline = hasRemoteDeadline(opts.timeoutMs) && conn.remoteDeadline !== 'rejected'
+    const first = await conn.channels(() => this.exec(conn, dest, deadline ? wrapped : plain, opts))
+    if (!deadline || conn.remoteDeadline !== 'unknown') return first.result
+    if (!deadlineRejected(first.result, first.stdoutBytes)) {
+      conn.remoteDeadline = 'works'
+      return first.result
+    }
+    // The node's `timeout` refused `-k` before running anything: run the command itself, in the time that is left.
+    conn.remoteDeadline = 'rejected'
+    const left = Math.max(1, opts.timeoutMs - (Date.now() - start))
+    return (await conn.channels(() => this.exec(conn, dest, plain, opts, left))).result
   }
 
   async close(): Promise<void> {
@@ -279,6 +303,7 @@ export class SshRunner implements NodeRunner {
         channels: pLimit(this.opts.maxChannelsPerConnection ?? 5),
         openChannels: 0,
         closed: false,
+        remoteDeadline: 'unknown',
       }
       // A hard deadline on top of readyTimeout, which does not cover the TCP connect to a black-holed address.
       const deadline = setTimeout(() => {
@@ -367,11 +392,18 @@ export class SshRunner implements NodeRunner {
     })
   }
 
-  private exec(conn: Connection, dest: SshDestination, command: string, opts: RunOptions): Promise<RunResult> {
+  /** Runs command on one channel; gives up after timerMs (default opts.timeoutMs, which the error names). */
+  private exec(
+    conn: Connection,
+    dest: SshDestination,
+    command: string,
+    opts: RunOptions,
+    timerMs = opts.timeoutMs,
+  ): Promise<ExecResult> {
     const where = `${dest.user}@${hostToken(dest.host, dest.port)}`
     const nodeErr = (reason: NodeAccessError['reason'], message: string, cause?: unknown) =>
       new NodeAccessError(dest.node, reason, message, {cause, via: 'ssh', target: where})
-    return new Promise<RunResult>((resolve, reject) => {
+    return new Promise<ExecResult>((resolve, reject) => {
       if (conn.closed) {
         reject(nodeErr('unreachable', `${dest.node} (${where}): the SSH connection was closed`))
         return
@@ -399,7 +431,7 @@ export class SshRunner implements NodeRunner {
       }
       const timer = setTimeout(
         () => abandon(nodeErr('timeout', `${dest.node} (${where}): the command ${timeoutWording(opts.timeoutMs)}`)),
-        opts.timeoutMs,
+        timerMs,
       )
       const onConnClose = () => {
         if (settled) return
@@ -477,9 +509,8 @@ export class SshRunner implements NodeRunner {
           }
           done(() =>
             resolve({
-              stdout: opts.onStdout ? '' : out.text(),
-              stderr: errs.text(),
-              exitCode,
+              result: {stdout: opts.onStdout ? '' : out.text(), stderr: errs.text(), exitCode},
+              stdoutBytes: out.used,
             }),
           )
         })

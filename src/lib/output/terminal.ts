@@ -76,7 +76,7 @@ const YAML_UNSAFE = /[\u0080-\u0084\u0086-\u009F\u202A-\u202E\u2066-\u2069\uFFFE
  * without anchors or aliases, so a consumer needs no YAML-specific handling to read it.
  */
 export async function yamlDocument(value: unknown): Promise<string> {
-  const {stringify} = await import('yaml')
+  const {stringify} = await import('../yaml.js')
   const plain: unknown = JSON.parse(JSON.stringify(value) ?? 'null')
   const text = stringify(plain, {aliasDuplicateObjects: false})
   if (!text.match(YAML_UNSAFE)) return text

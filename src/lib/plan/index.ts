@@ -20,8 +20,8 @@ export {
   planPermissions,
   renderPermissions,
 } from './permissions.js'
-export {bestEffortRevertPlan, buildRevertPlan, runRevert} from './revert.js'
-export {type RunResult, type StepResult, runError, runPlan} from './runner.js'
+export {bestEffortRevertPlan, buildRevertPlan} from './revert.js'
+export {type RunResult, type StepResult, runError, runPlan, runRevert} from './runner.js'
 export {renderChangeSummary, renderPlan} from '../output/plan.js'
 export {
   type EnableSession,

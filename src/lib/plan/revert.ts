@@ -2,13 +2,11 @@ import type {DaemonSetObject} from '../kube/calico-types.js'
 import {type ClusterState, type InstallInfo, SERVICES_ENDPOINT_CONFIGMAP, calicoResource} from '../kube/cluster.js'
 import {Resources} from '../kube/resources.js'
 import type {KubeObject} from '../kube/types.js'
-import {applyRobust, liveProblems} from './apply.js'
+import {applyRobust} from './apply.js'
 import {assertKubeProxyServing} from './kube-proxy-guard.js'
 import {DISRUPTION_WARNING} from './enable.js'
-import {PlanError, errorMessage} from './errors.js'
 import {getPath, inverseChange, patchBody, patchChange, sameValue} from './fields.js'
 import {type EnableRecord, RECORD_CONFIGMAP} from './record.js'
-import type {RunResult, StepResult} from './runner.js'
 import {NON_CALICO_KEY, OPERATOR_KUBE_PROXY_KEY, StepIds} from './steps.js'
 import {ABSENT, type ObjectChange, type Plan, type Step, type StepContext, value} from './types.js'
 import {readFelixDefault, waitDaemonSetRollout, waitDeploymentRollout, waitFor, waitKubeProxyReady} from './waits.js'
@@ -270,50 +268,4 @@ export function bestEffortRevertPlan(state: ClusterState, install: InstallInfo):
       `${SERVICES_ENDPOINT_CONFIGMAP} and kube-proxy-coexistence settings are left as they are.`,
   ]
   return {kind: 'revert', install, variant: 'revert-best-effort', steps, warnings}
-}
-
-/**
- * Runs a revert plan. Every write is retried on conflicts and transient errors; a step that still fails stops the
- * revert (kube-proxy comes back before BPF goes off, so stopping never leaves a cluster without service handling).
- */
-export async function runRevert(plan: Plan, ctx: StepContext, removeRecord: () => Promise<void>): Promise<RunResult> {
-  const results: StepResult[] = plan.steps.map((s) => ({id: s.id, title: s.title, status: 'not-run'}))
-  const pending = plan.steps.map((s) => !s.alreadyDone(ctx.state))
-  let index = 0
-  try {
-    for (; index < plan.steps.length; index++) {
-      const step = plan.steps[index]!
-      const label = `${index + 1}/${plan.steps.length} ${step.title}`
-      if (!pending[index]) {
-        results[index]!.status = 'already-done'
-        ctx.progress.line(`${label}: already done`)
-        continue
-      }
-      if (ctx.signal.aborted) throw new PlanError('interrupted (SIGINT)')
-      ctx.progress.line(label)
-      await step.apply(ctx)
-      await step.verify(ctx, ctx.progress)
-      results[index]!.status = 'applied'
-    }
-    // "Reverted" is said only of what the cluster really holds: every field revert writes is re-read first.
-    const changes = plan.steps.flatMap((s) => s.changes())
-    const problems = await liveProblems(ctx, changes, 'after', 'should be')
-    index = plan.steps.length
-    if (problems.length) throw new PlanError(`not reverted: ${problems.join('; ')}`)
-    if (changes.length) ctx.progress.line(`re-read ${changes.length} object change(s): every field is as it was`)
-    await removeRecord()
-  } catch (err) {
-    if (results[index]) {
-      results[index]!.status = 'failed'
-      results[index]!.error = errorMessage(err)
-    }
-    const title = plan.steps[index]?.title
-    return {
-      outcome: 'rollback-incomplete',
-      steps: results,
-      error: `${title ? `step "${title}": ` : ''}${errorMessage(err)}`,
-      failedStep: plan.steps[index]?.id,
-    }
-  }
-  return {outcome: pending.some(Boolean) ? 'done' : 'nothing-to-do', steps: results}
 }

@@ -27,23 +27,33 @@ function describeFailure(step: Step, err: unknown): string {
   return `step "${step.title}": ${errorMessage(err)}`
 }
 
+/** A run that stopped: the step it stopped at (none when the end of the run failed) and why. */
+interface Failure {
+  step?: Step
+  err: unknown
+  /** One line: the step and why. */
+  error: string
+}
+
 /**
- * Runs the steps in order: skips what is already done, records each step's changes before applying them, verifies.
- * On any failure (API error, timeout, verify, interrupt) undoes the applied steps newest first, including the one that
- * failed, whose changes may have partly landed — and reports what failed.
+ * What sets one kind of run apart; the loop over the steps is the same. Enable records each step's changes before it
+ * writes them and rolls back on failure; revert writes what the record says, re-reads the result and stops.
  */
-export async function runPlan(plan: Plan, ctx: StepContext): Promise<RunResult> {
+interface RunMode {
+  /** Writes one pending step (its verify follows). */
+  apply(step: Step, index: number): Promise<void>
+  /** After the last step; `ranAny`: some step was pending. A throw fails the run. */
+  finish(ranAny: boolean): Promise<void>
+  failed(failure: Failure, results: StepResult[]): Promise<RunResult>
+}
+
+/**
+ * Runs the steps in order: skips what is already done, applies the rest (as the mode says) and verifies each. On any
+ * failure (API error, timeout, verify, interrupt) the mode decides what follows.
+ */
+async function runSteps(plan: Plan, ctx: StepContext, mode: RunMode): Promise<RunResult> {
   const results: StepResult[] = plan.steps.map((s) => ({id: s.id, title: s.title, status: 'not-run'}))
   const pending = plan.steps.map((s) => !s.alreadyDone(ctx.state))
-  const lastWriting = pending.reduce((last, p, i) => (p && plan.steps[i]!.changes().length > 0 ? i : last), -1)
-  if (!pending.some(Boolean)) {
-    plan.steps.forEach((s, i) => {
-      results[i]!.status = 'already-done'
-      ctx.progress.line(`${i + 1}/${plan.steps.length} ${s.title}: already done`)
-    })
-    return {outcome: 'nothing-to-do', steps: results}
-  }
-  const touched: number[] = []
   let index = 0
   try {
     for (; index < plan.steps.length; index++) {
@@ -56,38 +66,81 @@ export async function runPlan(plan: Plan, ctx: StepContext): Promise<RunResult> 
       }
       if (ctx.signal.aborted) throw new InterruptedError()
       ctx.progress.line(label)
-      const changes = step.changes()
-      if (changes.length > 0) {
-        await ctx.record.markApplying(step.id, changes)
-        touched.push(index)
-        const applied = await step.apply(ctx)
-        await ctx.record.markApplied(step.id, applied, index === lastWriting)
-      }
+      await mode.apply(step, index)
       await step.verify(ctx, ctx.progress)
       results[index]!.status = 'applied'
     }
-    await ctx.record.markComplete()
-    return {outcome: 'done', steps: results}
+    const ranAny = pending.some(Boolean)
+    await mode.finish(ranAny)
+    return {outcome: ranAny ? 'done' : 'nothing-to-do', steps: results}
   } catch (err) {
-    const failed = plan.steps[index]
-    const landed = (err as {landed?: ObjectChange[]}).landed
-    if (failed && landed) ctx.record.narrow(failed.id, landed)
     if (results[index]) {
       results[index]!.status = 'failed'
       results[index]!.error = errorMessage(err)
     }
-    const error = failed ? describeFailure(failed, err) : errorMessage(err)
-    ctx.progress.line(`failed: ${error}`)
-    ctx.progress.line(touched.length ? 'rolling back, newest change first …' : 'nothing was changed')
-    const rollback = await rollBack(plan, ctx, touched, results)
-    return {
-      outcome: rollback ? 'rollback-incomplete' : 'rolled-back',
-      steps: results,
-      error,
-      failedStep: failed?.id,
-      rollbackError: rollback,
-    }
+    const step = plan.steps[index]
+    return mode.failed({step, err, error: step ? describeFailure(step, err) : errorMessage(err)}, results)
   }
+}
+
+/**
+ * Runs an enable plan: records each step's changes before applying them. On any failure undoes the applied steps
+ * newest first, including the one that failed, whose changes may have partly landed — and reports what failed.
+ */
+export async function runPlan(plan: Plan, ctx: StepContext): Promise<RunResult> {
+  const pending = plan.steps.map((s) => !s.alreadyDone(ctx.state))
+  const lastWriting = pending.reduce((last, p, i) => (p && plan.steps[i]!.changes().length > 0 ? i : last), -1)
+  const touched: number[] = []
+  return runSteps(plan, ctx, {
+    async apply(step, index) {
+      const changes = step.changes()
+      if (changes.length === 0) return
+      await ctx.record.markApplying(step.id, changes)
+      touched.push(index)
+      const applied = await step.apply(ctx)
+      await ctx.record.markApplied(step.id, applied, index === lastWriting)
+    },
+    async finish(ranAny) {
+      if (ranAny) await ctx.record.markComplete()
+    },
+    async failed({step, err, error}, results) {
+      const landed = (err as {landed?: ObjectChange[]}).landed
+      if (step && landed) ctx.record.narrow(step.id, landed)
+      ctx.progress.line(`failed: ${error}`)
+      ctx.progress.line(touched.length ? 'rolling back, newest change first …' : 'nothing was changed')
+      const rollback = await rollBack(plan, ctx, touched, results)
+      return {
+        outcome: rollback ? 'rollback-incomplete' : 'rolled-back',
+        steps: results,
+        error,
+        failedStep: step?.id,
+        rollbackError: rollback,
+      }
+    },
+  })
+}
+
+/**
+ * Runs a revert plan. Every write is retried on conflicts and transient errors; a step that still fails stops the
+ * revert (kube-proxy comes back before BPF goes off, so stopping never leaves a cluster without service handling).
+ */
+export async function runRevert(plan: Plan, ctx: StepContext, removeRecord: () => Promise<void>): Promise<RunResult> {
+  return runSteps(plan, ctx, {
+    async apply(step) {
+      await step.apply(ctx)
+    },
+    async finish() {
+      // "Reverted" is said only of what the cluster really holds: every field revert writes is re-read first.
+      const changes = plan.steps.flatMap((s) => s.changes())
+      const problems = await liveProblems(ctx, changes, 'after', 'should be')
+      if (problems.length) throw new PlanError(`not reverted: ${problems.join('; ')}`)
+      if (changes.length) ctx.progress.line(`re-read ${changes.length} object change(s): every field is as it was`)
+      await removeRecord()
+    },
+    async failed({step, error}, results) {
+      return {outcome: 'rollback-incomplete', steps: results, error, failedStep: step?.id}
+    },
+  })
 }
 
 /**

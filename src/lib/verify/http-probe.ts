@@ -1,4 +1,4 @@
-import {connect} from 'node:net'
+import {Socket} from 'node:net'
 
 /** What one HTTP exchange over a fresh TCP connection gave: the answer, this machine's address on it, the time. */
 export interface HttpAnswer {
@@ -33,10 +33,13 @@ export function httpGet(host: string, port: number, path: string, opts: {timeout
     const chunks: Buffer[] = []
     let size = 0
     let head: {status: number; bodyStart: number; length?: number; chunked: boolean} | undefined
-    const t0 = process.hrtime.bigint()
-    const socket = connect({host, port, noDelay: true})
-    const timer = setTimeout(() => fail(new Error(`no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs)
+    // The socket object and its listeners are made before the clock starts: curl's time_total does not hold curl's
+    // own set-up either. From t0 on: the connect, the request, the answer.
+    const socket = new Socket()
+    socket.setNoDelay(true)
     let localAddress = ''
+    let t0 = 0n
+    const timer = setTimeout(() => fail(new Error(`no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs)
     function fail(err: Error) {
       if (settled) return
       settled = true
@@ -44,19 +47,21 @@ export function httpGet(host: string, port: number, path: string, opts: {timeout
       socket.destroy()
       reject(err)
     }
-    function done(body: Buffer) {
-      const ms = Number(process.hrtime.bigint() - t0) / 1e6
+    /** `arrived`: when the chunk that completed the answer was handed to us, before we looked at it. */
+    function done(body: Buffer, arrived: bigint) {
       if (settled) return
       settled = true
       clearTimeout(timer)
       socket.destroy()
-      resolve({status: head!.status, body: body.toString('utf8'), localAddress, ms})
+      resolve({status: head!.status, body: body.toString('utf8'), localAddress, ms: Number(arrived - t0) / 1e6})
     }
     socket.once('connect', () => {
-      localAddress = socket.localAddress ?? ''
       socket.write(request)
+      localAddress = socket.localAddress ?? ''
     })
     socket.on('data', (c: Buffer) => {
+      // The clock stops when the last byte is ours, not after our parsing of it.
+      const arrived = process.hrtime.bigint()
       size += c.length
       if (size > opts.maxBytes + HEAD_BYTES) return fail(new Error(`answer larger than ${opts.maxBytes} bytes`))
       chunks.push(c)
@@ -75,21 +80,24 @@ export function httpGet(host: string, port: number, path: string, opts: {timeout
       const body = all.subarray(head.bodyStart)
       if (body.length > opts.maxBytes) return fail(new Error(`answer larger than ${opts.maxBytes} bytes`))
       if (head.length !== undefined) {
-        if (body.length >= head.length) done(body.subarray(0, head.length))
+        if (body.length >= head.length) done(body.subarray(0, head.length), arrived)
       } else if (head.chunked) {
         const decoded = dechunk(body)
         if (typeof decoded === 'string') fail(new Error(decoded))
-        else if (decoded) done(decoded)
+        else if (decoded) done(decoded, arrived)
       }
     })
     socket.once('end', () => {
+      const arrived = process.hrtime.bigint()
       if (!head) return fail(new Error('the connection closed before a complete HTTP response head'))
       const body = (chunks.length ? chunks[0]! : Buffer.alloc(0)).subarray(head.bodyStart)
       // Neither length nor chunked: the body is everything up to the server's close.
-      if (head.length === undefined && !head.chunked) return done(body)
+      if (head.length === undefined && !head.chunked) return done(body, arrived)
       fail(new Error('the connection closed before the whole response body'))
     })
     socket.once('error', fail)
+    t0 = process.hrtime.bigint()
+    socket.connect({host, port})
   })
 }
 

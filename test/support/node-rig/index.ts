@@ -267,8 +267,21 @@ async function writeUserFiles(dir: string, users: NonNullable<RigNodeSpec['users
   await writeFile(join(etc, 'sudoers'), `Defaults env_reset\nroot ALL=(ALL:ALL) ALL\n${rules.join('')}`, {mode: 0o440})
 }
 
+let sshdFlags: Promise<string[]> | undefined
+
+/**
+ * `-r` when this sshd takes it (OpenSSH before 9.8 has it; `sshd -r -V` then prints the version and exits 0): no
+ * re-exec of sshd for each connection. A real node pays that exec on its own CPU; here 32 "nodes" share this machine's,
+ * and it is about 40% of a connection's CPU on the rig (≈30 of ≈70 ms measured), which would otherwise dominate
+ * fleet benchmarks (bench/conntrack-stats-fleet.ts). Nothing the tests check depends on it.
+ */
+function rigSshdFlags(): Promise<string[]> {
+  sshdFlags ??= execa('/usr/sbin/sshd', ['-r', '-V'], {reject: false}).then((r) => (r.exitCode === 0 ? ['-r'] : []))
+  return sshdFlags
+}
+
 /** The script run as PID 1 of the node's namespaces before it becomes sshd. */
-function setupScript(spec: RigNodeSpec, dir: string): string {
+function setupScript(spec: RigNodeSpec, dir: string, sshdFlags: string[]): string {
   const q = shellQuote
   const lines = ['set -e', 'mkdir -p /run/sshd']
   // The node's own, empty root home: the host's dotfiles are not the node's. (This machine's /root/.bashrc runs
@@ -299,7 +312,7 @@ function setupScript(spec: RigNodeSpec, dir: string): string {
     lines.push(shellJoin(['/usr/bin/python3', LOAD_PROG_SCRIPT, '/sys/fs/bpf/rig_calico_prog', ...maps]))
   }
   lines.push('echo rig-setup-done >&2')
-  lines.push(`exec /usr/sbin/sshd -D -e -f ${q(join(dir, 'sshd_config'))}`)
+  lines.push(shellJoin(['exec', '/usr/sbin/sshd', '-D', '-e', ...sshdFlags, '-f', join(dir, 'sshd_config')]))
   return lines.join('\n')
 }
 
@@ -310,12 +323,12 @@ interface Started {
 }
 
 /** Starts one node's namespaces + sshd; resolves when sshd is listening, rejects (with its stderr) if it exits. */
-function startNode(spec: RigNodeSpec, dir: string, verbose: boolean): Promise<Started> {
+function startNode(spec: RigNodeSpec, dir: string, verbose: boolean, sshdFlags: string[]): Promise<Started> {
   return new Promise((resolve, reject) => {
     // setpriv --pdeathsig: unshare dies with this process even if it is SIGKILLed; --kill-child: the namespace's PID 1
     // dies with unshare, and with it every process in that pid namespace. No sshd outlives the test run.
     const unshare = ['unshare', '-m', '-p', '-f', '--propagation', 'private', '--mount-proc', '--kill-child=SIGKILL']
-    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...unshare, 'sh', '-c', setupScript(spec, dir)], {
+    const proc = spawn('setpriv', ['--pdeathsig', 'KILL', '--', ...unshare, 'sh', '-c', setupScript(spec, dir, sshdFlags)], {
       stdio: ['ignore', 'ignore', 'pipe'],
     })
     let pid1: number | undefined
@@ -473,7 +486,7 @@ export async function startRig(opts: RigOptions): Promise<Rig> {
           const port = fixedPort ?? (await freePort())
           await writeFile(join(ndir, 'sshd_config'), sshdConfig(ndir, address, port, authorizedKeys, spec))
           try {
-            const s = await startNode(spec, ndir, opts.verbose ?? false)
+            const s = await startNode(spec, ndir, opts.verbose ?? false, await rigSshdFlags())
             started.push(s)
             nodes[i] = {
               name: spec.name,

@@ -9,7 +9,7 @@ import {
   decodeNatDump,
   newScanStats,
   selectMaps,
-} from '../../../src/lib/maps/bpftool.js'
+} from '../../../src/lib/maps/index.js'
 import {type ConntrackEntry, type NatFrontend, natFlagNames} from '../../../src/lib/maps/model.js'
 
 const dir = fileURLToPath(new URL('../../fixtures/bpf/bpftool/', import.meta.url))

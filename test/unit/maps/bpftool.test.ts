@@ -19,7 +19,7 @@ import {
   liveMapIdsFrom,
   selectMaps,
   type BpfMapInfo,
-} from '../../../src/lib/maps/bpftool.js'
+} from '../../../src/lib/maps/index.js'
 import type {ConntrackEntry} from '../../../src/lib/maps/model.js'
 
 /** Bytes from a hex string with optional spaces/newlines, e.g. '0a 00 | 01'. `|` is a visual separator. */

@@ -29,6 +29,74 @@ describe('counters parsers', () => {
     expect(r.unknown).toBe(4)
   })
 
+  it('the same thread verbatim (projectcalico/calico#9675): the [root@host /]# prompt between the tables is noise, the cut-off last row is a truncated line', () => {
+    const r = parseCountersText(fixture('counters-2-calico-9675-verbatim.txt'))
+    expect(r.interfaces.map((i) => i.interface)).toEqual(['calid8be076e5f7'])
+    expect(r.interfaces[0]!.counters.find((c) => c.type === 'packets hitting blackhole route')).toEqual({category: '', type: 'packets hitting blackhole route', ingress: 0, egress: 0})
+    // (The excerpt starts inside the Dropped group, so its category cell is blank.) The prompt line is the calico-node
+    // (UBI) shell's; it is not an unknown line.
+    expect(r.noise).toBe(1)
+    // The four rows of the second table have no caption yet: counted, not invented.
+    expect(r.unknown).toBe(4)
+    expect(r.truncatedLastLine).toBe(true)
+    expect(r.errors).toEqual([])
+  })
+
+  it('a complete real table, v3.31 (tigera/docs troubleshoot-ebpf): four wrapped TYPEs joined, QoS and Redirect rows, the echoed kubectl command is noise', () => {
+    const text = fixture('counters-3-tigera-docs.txt')
+    // The docs cut the caption line: the rows name no interface, so they are counted as unknown, not invented.
+    const cut = parseCountersText(text)
+    expect(cut).toMatchObject({interfaces: [], unknown: 24, noise: 1, truncatedLastLine: false})
+    // With the caption counters.go prints after every table (also with --iface), everything is read.
+    const r = parseCountersText(`${text}  dumped eth0 counters.\n`)
+    expect(r).toMatchObject({unknown: 0, noise: 1, errors: []})
+    expect(r.interfaces.map((i) => i.interface)).toEqual(['eth0'])
+    const rows = r.interfaces[0]!.counters
+    expect(rows).toHaveLength(24)
+    expect(rows.map((c) => c.type)).toEqual(expect.arrayContaining([
+      'NAT source collision resolution failed',
+      'fragment of yet incomplete packet',
+      'fragment out of order within host',
+      'packets hitting blackhole route',
+      'packets with unsupported IP options',
+      'packets hitting NAT source collision',
+    ]))
+    expect(rows.find((c) => c.type === 'QoS control limit')).toEqual({category: 'Dropped', type: 'QoS control limit', ingress: 0, egress: 0})
+    expect(rows.find((c) => c.category === 'Other')).toEqual({category: 'Other', type: 'packets hitting NAT source collision', ingress: 0, egress: 0})
+    expect(summarizeCounters(r.interfaces)).toEqual({
+      packets: 56,
+      accepted: 4,
+      dropped: 11,
+      redirected: 20,
+      drops: [{reason: 'by policy', packets: 11, top: [{interface: 'eth0', hook: 'egress', packets: 11}]}],
+    })
+  })
+
+  it('v3.24 tables have no XDP column: the count columns follow the header', () => {
+    const r = parseCountersText(fixture('fmt-counters-v3.24.txt'))
+    expect(r).toMatchObject({unknown: 0, noise: 0, errors: []})
+    expect(r.interfaces).toEqual([
+      {
+        interface: 'eth0',
+        counters: [
+          {category: 'Accepted', type: 'by another program', ingress: 0, egress: 0},
+          {category: 'Accepted', type: 'by failsafe', ingress: 3, egress: 0},
+          {category: 'Accepted', type: 'by policy', ingress: 120, egress: 98},
+          {category: 'Dropped', type: 'by policy', ingress: 7, egress: 0},
+          {category: 'Dropped', type: 'packets with unsupported IP options', ingress: 0, egress: 0},
+          {category: 'Total', type: 'packets', ingress: 130, egress: 98},
+        ],
+      },
+    ])
+    expect(summarizeCounters(r.interfaces).drops).toEqual([{reason: 'by policy', packets: 7, top: [{interface: 'eth0', hook: 'ingress', packets: 7}]}])
+  })
+
+  it('error log lines around the tables are reported, not counted as unknown', () => {
+    const r = parseCountersText('2026-07-30 10:26:08.453 [ERROR][597] felix/counters.go 81: Failed to dump counter map. error=x\n')
+    expect(r).toMatchObject({interfaces: [], unknown: 0, noise: 1})
+    expect(r.errors[0]).toMatch(/Failed to dump counter map/)
+  })
+
   it('reads concatenated JSON documents, null hooks left out', () => {
     const r = parseCountersJson(fixture('fmt-counters.json'))
     expect(r.unknown).toBe(0)

@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import {decodeCtEntry} from '../../../src/lib/maps/bpftool.js'
+import {decodeCtEntry} from '../../../src/lib/maps/ct-decode.js'
 import {ConntrackTally} from '../../../src/lib/maps/ct-tally.js'
-import type {MapLayoutId} from '../../../src/lib/maps/bpftool.js'
+import type {MapLayoutId} from '../../../src/lib/maps/map-layouts.js'
 import {conntrackStats} from '../../../src/lib/maps/stats.js'
 import {ctEntries} from '../../support/ct-entries.js'
 import {encodeCtEntry} from '../../support/map-encoders.js'

@@ -1,11 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {
-  ConntrackTextParser,
-  parseConntrackLine,
-  parseConntrackStatsText,
-  parseConntrackText,
-} from '../../../src/lib/maps/agent-text.js'
+import {parseConntrackStatsText} from '../../../src/lib/maps/ct-stats-text.js'
+import {ConntrackTextParser, parseConntrackLine, parseConntrackText} from '../../../src/lib/maps/ct-text.js'
 import {ctFlagNames, tcpStateOf, type ConntrackEntry, type CtLeg, type Endpoint} from '../../../src/lib/maps/model.js'
 import {fixture} from './helpers.js'
 
@@ -123,6 +119,24 @@ describe('conntrack text: real output CT-1 (v3.28–v3.29 pretty with Age:)', ()
     expect(r.errors[0]).toContain('BPF dataplane mode enabled but not supported by the kernel')
     expect(r.noiseLines).toBe(4)
     expect(r.unknownLines).toBe(0)
+  })
+})
+
+describe('conntrack text: real output (tigera/docs troubleshoot-ebpf, v3.30+ pretty without Age:)', () => {
+  it('reads the four plain lines; the two lines the docs annotated are unknown, not misread; the kubectl line is noise', () => {
+    const r = parseConntrackText(fixture('ct-3-tigera-docs.txt'))
+    expect(r.format).toBe('pretty')
+    const show = (e: ConntrackEntry) => [e.proto, `${e.src.ip}:${e.src.port}`, e.origDst ? `${e.origDst.ip}:${e.origDst.port}` : '', `${e.dst.ip}:${e.dst.port}`, e.activeAgoSeconds, e.tcpState ?? '', e.type]
+    expect(r.entries.map(show)).toStrictEqual([
+      ['tcp', '192.168.58.7:42818', '10.111.57.87:80', '192.168.105.136:80', 75.987585857, 'CLOSED', 'nat-reverse'],
+      ['tcp', '10.128.1.192:58208', '10.109.136.88:7443', '192.168.58.5:7443', 4.935017508, 'ESTABLISHED', 'nat-reverse'],
+      ['udp', '162.142.125.240:30603', '', '10.128.1.192:18989', 60.816678617, '', 'normal'],
+      ['udp', '127.0.0.1:48611', '', '127.0.0.53:53', 17.789851961, '', 'normal'],
+    ])
+    expect(r.unknownLines).toBe(2)
+    expect(r.samples[0]).toContain('<--- example of connection to service with per-packet NAT')
+    expect(r.noiseLines).toBe(1)
+    expect(r.errors).toStrictEqual([])
   })
 })
 
@@ -477,7 +491,7 @@ describe('conntrack stats text', () => {
 describe('pretty fast path ≡ regex path', () => {
   it('random pretty lines parse identically through both paths', async () => {
     const {default: fc} = await import('fast-check')
-    const {parseConntrackLineRegex} = await import('../../../src/lib/maps/agent-text.js')
+    const {parseConntrackLineRegex} = await import('../../../src/lib/maps/ct-text.js')
     // Octets sometimes with a leading zero (never printed by Go, but must not confuse the fast path's string cache).
     const octet = fc.oneof(fc.nat(255).map(String), fc.nat(99).map((n) => `0${n}`))
     const ip4 = fc.tuple(octet, octet, octet, octet).map((p) => p.join('.'))

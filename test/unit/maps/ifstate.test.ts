@@ -47,10 +47,42 @@ describe('ifstate parsers', () => {
     expect(parseIfstateJson('null\n').interfaces).toEqual([])
   })
 
-  it('counts lines that are not interfaces instead of inventing entries', () => {
-    const r = parseIfstateText('Using config file: /root/.calico-bpf.yaml\n    2 : {flags: host, name: eth0}\n')
+  it('counts lines that are not interfaces instead of inventing entries; known noise is noise, errors are collected', () => {
+    const r = parseIfstateText(
+      'Using config file: /root/.calico-bpf.yaml\n    2 : {flags: host, name: eth0}\nsomething else\n' +
+        '2026-07-30 10:26:08.453 [ERROR][597] node/ifstate.go 38: Failed to dump interface states map.\n',
+    )
     expect(r.interfaces).toHaveLength(1)
-    expect(r.unknown).toEqual(['Using config file: /root/.calico-bpf.yaml'])
+    expect(r.unknown).toEqual(['something else'])
+    expect(r.noise).toBe(2)
+    expect(r.errors).toEqual(['2026-07-30 10:26:08.453 [ERROR][597] node/ifstate.go 38: Failed to dump interface states map.'])
+  })
+
+  it('a real output (frozenprocess/calico_live, Calico master 2023: v3.27 names without the filter fields)', () => {
+    const r = parseIfstateText(fixture('ifstate-1-calico-live-2023.txt'))
+    expect(r.unknown).toEqual([])
+    expect(r.interfaces).toEqual([
+      {ifindex: 17, name: 'califdc26cc6d6b', flags: ['workload', 'ready'], ready: true, kind: 'workload', policy: {ingressV4: 26, egressV4: 27, xdpV4: -1, ingressV6: undefined, egressV6: undefined, xdpV6: undefined}},
+      {ifindex: 2, name: 'ens3', flags: ['ready'], ready: true, kind: 'host', policy: {ingressV4: 2, egressV4: 3, xdpV4: 1, ingressV6: undefined, egressV6: undefined, xdpV6: undefined}},
+    ])
+  })
+
+  it('reads a line in time linear in its length (a 64 KiB line of `name: ` without its brace once took 17 s)', () => {
+    const long = '1 : {flags: ' + 'name: '.repeat(11_000)
+    const started = performance.now()
+    expect(parseIfstateText(long).interfaces).toEqual([])
+    expect(parseIfstateText('1 : {flags: ' + 'a,'.repeat(33_000)).interfaces).toEqual([])
+    expect(performance.now() - started).toBeLessThan(2000)
+  })
+
+  it('--json with the `Using config file:` line calico-bpf prints first (root.go initConfig), and output that is not JSON, never throw', () => {
+    const r = parseIfstateJson(`Using config file: /root/.calico-bpf.yaml\n${fixture('fmt-ifstate.json')}`)
+    expect(r.interfaces.map((i) => i.name)).toEqual(['eth0', 'cali9f8e7d6c5b4'])
+    expect(r.noise).toBe(1)
+    const bad = parseIfstateJson('Error: unknown flag: --json\n')
+    expect(bad.interfaces).toEqual([])
+    expect(bad.errors!.length).toBeGreaterThan(0)
+    expect(parseIfstateJson('[{"ifindex": 2, "name": "eth0", "fla').errors).toEqual(['the JSON output is not valid JSON (cut off?)'])
   })
 
   it('decodes the 52-byte (v4), 40-byte (v3) and 20-byte (v2) values from bpftool hex', () => {

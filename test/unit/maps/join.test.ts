@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 
-import {parseConntrackText, parseNatDumpText} from '../../../src/lib/maps/agent-text.js'
+import {parseConntrackText} from '../../../src/lib/maps/ct-text.js'
+import {parseNatDumpText} from '../../../src/lib/maps/nat-text.js'
 import {
   compareNodes,
   detectDrift,

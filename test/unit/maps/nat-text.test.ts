@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {parseNatAffinityText, parseNatDumpText} from '../../../src/lib/maps/agent-text.js'
+import {parseNatAffinityText, parseNatDumpText} from '../../../src/lib/maps/nat-text.js'
 import {fe, fixture, nat1ByNode} from './helpers.js'
 
 describe('nat dump text: real outputs (peers.md §5)', () => {
@@ -15,6 +15,23 @@ describe('nat dump text: real outputs (peers.md §5)', () => {
     expect(r.noiseLines).toBe(6) // 3 echoed kubectl commands + 3 "Defaulted container" lines
     expect(r.errors).toStrictEqual([])
     expect(r.truncatedLastLine).toBe(false)
+  })
+
+  it('NAT-7 (tigera/docs troubleshoot-ebpf, v3.30+): eight frontends, backends indented by a tab and two spaces, the kubectl line is noise', () => {
+    const r = parseNatDumpText(fixture('nat-7-tigera-docs.txt'))
+    expect(r.entries).toStrictEqual([
+      fe('10.96.0.10', 53, 'tcp', 4, 2, 0, ['192.168.129.66:53', '192.168.129.68:53']),
+      fe('10.96.0.10', 53, 'udp', 6, 2, 0, ['192.168.129.66:53', '192.168.129.68:53']),
+      fe('10.96.0.10', 9153, 'tcp', 5, 2, 0, ['192.168.129.66:9153', '192.168.129.68:9153']),
+      fe('10.105.77.92', 5473, 'tcp', 0, 2, 0, ['10.128.1.192:5473', '10.128.1.195:5473']),
+      fe('10.105.187.231', 8081, 'tcp', 2, 1, 0, ['192.168.105.131:8081']),
+      fe('10.109.136.88', 7443, 'tcp', 1, 1, 0, ['192.168.129.72:7443']),
+      fe('10.109.139.39', 443, 'tcp', 7, 2, 0, ['192.168.129.67:5443', '192.168.129.69:5443']),
+      fe('10.96.0.1', 443, 'tcp', 3, 1, 0, ['10.128.0.255:6443']),
+    ])
+    expect(r.unknownLines).toBe(0)
+    expect(r.noiseLines).toBe(1)
+    expect(r.errors).toStrictEqual([])
   })
 
   it('NAT-1 per node', () => {

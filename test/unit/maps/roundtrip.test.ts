@@ -11,7 +11,7 @@ import {
   MAP_LAYOUTS,
   scanBpftoolDump,
   type MapLayoutId,
-} from '../../../src/lib/maps/bpftool.js'
+} from '../../../src/lib/maps/index.js'
 import {
   ctFlagNames,
   natFlagNames,
@@ -373,7 +373,7 @@ describe('scanner chunking and encoders', () => {
 describe('renderNatBatch', () => {
   it('creates and fills the frontend and backend maps', async () => {
     const {renderNatBatch} = await import('../../support/map-encoders.js')
-    const {parseNatDumpText} = await import('../../../src/lib/maps/agent-text.js')
+    const {parseNatDumpText} = await import('../../../src/lib/maps/nat-text.js')
     const fes = parseNatDumpText('10.96.0.1 port 443 proto 6 id 0 count 1 local 0\n\t0:0\t 10.0.0.20:6443\n').entries
     expect(renderNatBatch(fes, {create: true}).split('\n')).toStrictEqual([
       'map create /sys/fs/bpf/tc/globals/cali_v4_nat_fe3 type lpm_trie key 16 value 20 entries 65536 name cali_v4_nat_fe3 flags 1',

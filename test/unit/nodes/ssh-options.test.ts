@@ -4,6 +4,7 @@ import {join} from 'node:path'
 
 import {afterAll, describe, expect, it} from 'vitest'
 
+import {deadlineRejected} from '../../../src/lib/nodes/remote-command.js'
 import {SshRunner, parseHostOverrides, parseHostPort, remoteCommand} from '../../../src/lib/nodes/ssh.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'ebpfctl-ssh-opts-'))
@@ -108,10 +109,28 @@ describe('ssh destination', () => {
 
   it('with a timeout, runs the command under the node\'s `timeout` a little past ebpfctl\'s own deadline', () => {
     const cmd = remoteCommand(['cat', "it's"], 'root', true, 4500)
-    expect(cmd).toMatch(/^sh -c '.*exec timeout -k 2 "\$d" "\$@".*' 7 cat 'it'\\''s'$/)
+    expect(cmd).toMatch(/^sh -c '.*exec timeout -k 2 "\$0" "\$@".*' 7 cat 'it'\\''s'$/)
+    // No dry run of `timeout` on the node: `command -v` is a builtin.
+    expect(cmd).toMatch(/^sh -c 'command -v timeout >\/dev\/null 2>&1 && exec timeout /)
+    expect(cmd).not.toMatch(/timeout -k 2 "\$\w" true/)
     // Outside sudo, so sudoers rules still match the real command.
     expect(remoteCommand(['id'], 'core', true, 1000)).toMatch(/^sh -c '.*' 3 sudo -n -- id$/)
     expect(remoteCommand(['id'], 'root', true, Number.POSITIVE_INFINITY)).toBe('id')
+  })
+
+  it("recognises a node `timeout` that refuses -k (busybox before 1.30), and nothing else", () => {
+    const bb =
+      "BusyBox v1.29.3 (2019-01-24 07:45:07 UTC) multi-call binary.\n\nUsage: timeout [-t SECS] [-s SIG] PROG ARGS\n"
+    expect(deadlineRejected({exitCode: 1, stderr: "timeout: invalid option -- 'k'\n" + bb}, 0)).toBe(true)
+    expect(deadlineRejected({exitCode: 1, stderr: 'timeout: unrecognized option: k\n' + bb}, 0)).toBe(true)
+    expect(deadlineRejected({exitCode: 1, stderr: bb}, 0)).toBe(true)
+    // The command ran: it printed something, failed its own way, or timeout's complaint is not the first line.
+    expect(deadlineRejected({exitCode: 1, stderr: "timeout: invalid option -- 'k'\n"}, 5)).toBe(false)
+    expect(deadlineRejected({exitCode: 2, stderr: "timeout: invalid option -- 'k'\n"}, 0)).toBe(false)
+    expect(deadlineRejected({exitCode: 1, stderr: 'cat: /nope: No such file or directory\n'}, 0)).toBe(false)
+    expect(deadlineRejected({exitCode: 1, stderr: "x\ntimeout: invalid option -- 'k'\n"}, 0)).toBe(false)
+    expect(deadlineRejected({exitCode: 125, stderr: "timeout: invalid time interval 'x'\n"}, 0)).toBe(false)
+    expect(deadlineRejected({exitCode: 0, stderr: ''}, 0)).toBe(false)
   })
 
   it('without any credentials the node fails with reason auth (nothing is dialled)', async () => {
