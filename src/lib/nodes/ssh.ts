@@ -126,7 +126,8 @@ export class SshRunner implements NodeRunner {
     const conn = await this.connection(dest)
     const deadline = hasRemoteDeadline(opts.timeoutMs) && conn.remoteDeadline !== 'rejected'
     const first = await conn.channels(() => this.exec(conn, dest, deadline ? wrapped : plain, opts))
-    if (!deadline || conn.remoteDeadline !== 'unknown') return first.result
+    // Decided once per connection; a command sent wrapped while another learnt 'rejected' is still checked.
+    if (!deadline || conn.remoteDeadline === 'works') return first.result
     if (!deadlineRejected(first.result, first.stdoutBytes)) {
       conn.remoteDeadline = 'works'
       return first.result
