@@ -75,6 +75,16 @@ export default class Check extends BaseCommand<typeof Check> {
     ...nodeAccessFlags,
   }
 
+  /**
+   * What the flags ask to check: this machine, named nodes over SSH without a cluster (as the dumps: by name or
+   * --ssh-host), or a cluster. bin/run.js's local-check bundle runs only 'local' (check-entry.ts).
+   */
+  static targetMode(flags: Check['flags']): 'local' | 'nodes' | 'cluster' {
+    const hasCluster = clusterRequested(flags)
+    if (!hasCluster && flags.nodes !== undefined && resolveVia(nodeAccessOptions(flags), undefined) === 'ssh') return 'nodes'
+    return !flags.local && (hasCluster || flags.nodes !== undefined) ? 'cluster' : 'local'
+  }
+
   async run(): Promise<void> {
     const {flags} = this
     // Validate IDs before touching anything, so a typo is exit 2 and not a half-run.
@@ -86,11 +96,8 @@ export default class Check extends BaseCommand<typeof Check> {
     let target: CheckReport['target']
     let calico: CalicoInfo | null = null
     const access = nodeAccessOptions(flags)
-    const hasCluster = clusterRequested(flags)
-    // --nodes over SSH needs no cluster (as the dumps): the named nodes are reached by name or --ssh-host.
-    const nodesOverSsh = !hasCluster && flags.nodes !== undefined && resolveVia(access, undefined) === 'ssh'
-    const wantsCluster = !flags.local && !nodesOverSsh && (hasCluster || flags.nodes !== undefined)
-    if (nodesOverSsh) {
+    const mode = Check.targetMode(flags)
+    if (mode === 'nodes') {
       const names = flags.nodes!.split(',').map((n) => n.trim()).filter(Boolean)
       if (names.length === 0 || names.some((n) => n.toLowerCase() === 'all')) {
         throw new UserError('--nodes all needs a cluster to list the nodes', {
@@ -106,7 +113,7 @@ export default class Check extends BaseCommand<typeof Check> {
         await runner.close()
       }
       target = {mode: 'nodes', nodes: names}
-    } else if (!wantsCluster) {
+    } else if (mode === 'local') {
       const name = localNodeName()
       ctx = {nodeFacts: new Map([[name, await readLocalFacts()]])}
       target = {mode: 'local', node: name}

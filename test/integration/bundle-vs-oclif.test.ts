@@ -36,6 +36,15 @@ const ARGVS: string[][] = [
   ['check', '--only', 'kernal'],
   ['check', '--local', 'extra-arg'],
   ['check', '--request-timeout', 'soon', '--local'],
+  // bin/run.js takes these to the local check's own bundle (dist/chunks/check-local.cjs).
+  ['check', '--local', '-o', 'yaml'],
+  ['check', '--local', '-o', 'junit'],
+  ['check', '--local', '-o', 'wide', '--strict'],
+  ['check', '--local', '--ouput', 'json'],
+  ['check', '--local', '-o', 'xml'],
+  ['check', '--local', '--only', 'kernal'],
+  ['check', '--local', '--nodes', 'all'],
+  ['check', '--local', '--no-color', '--ignore', 'all'],
   ['chek'],
   ['nat', 'dupm'],
   ['frobnicate', '--help'],
@@ -54,9 +63,9 @@ interface Outcome {
   stderr: string
 }
 
-async function outcome(file: string, args: string[], home: string): Promise<Outcome> {
+async function outcome(file: string, args: string[], home: string, kubeconfig: string | undefined = join(home, 'no-such-kubeconfig')): Promise<Outcome> {
   // NODE_ENV unset as for a user (vitest sets it to `test`, which turns on oclif's development warnings).
-  const env = {...process.env, NODE_ENV: undefined, NO_COLOR: '1', HOME: home, KUBECONFIG: join(home, 'no-such-kubeconfig')}
+  const env = {...process.env, NODE_ENV: undefined, NO_COLOR: '1', HOME: home, KUBECONFIG: kubeconfig}
   try {
     const {stdout, stderr} = await run(process.execPath, [file, ...args], {env, timeout: 60_000})
     return {code: 0, stdout, stderr}
@@ -97,6 +106,21 @@ describe('bundled CLI vs the plain tsc build on unmodified oclif', () => {
       const [bundled, plain] = await Promise.all([
         outcome(join(repo, 'bin', 'run.js'), argv as string[], home),
         outcome(join(dir, 'bin', 'run.js'), argv as string[], home),
+      ])
+      expect(bundled.stdout).toBe(plain.stdout)
+      expect(bundled.stderr).toBe(plain.stderr)
+      expect(bundled.code).toBe(plain.code)
+    },
+    120_000,
+  )
+
+  // No KUBECONFIG and no ~/.kube/config: `check` is the local check without --local, run from its own bundle.
+  it.each([[['check']], [['check', '-o', 'json']], [['check', '--ouput', 'json']], [['check', '--via', 'ssh']]])(
+    'ebpfctl %j without a kubeconfig',
+    async (argv) => {
+      const [bundled, plain] = await Promise.all([
+        outcome(join(repo, 'bin', 'run.js'), argv, home, undefined),
+        outcome(join(dir, 'bin', 'run.js'), argv, home, undefined),
       ])
       expect(bundled.stdout).toBe(plain.stdout)
       expect(bundled.stderr).toBe(plain.stderr)

@@ -6,9 +6,9 @@ import {COUNTERS_MAPS, type CountersSummary, type IfaceCounters, countersFromMap
 import {IFSTATE_MAPS, decodeIfstate} from '../maps/ifstate.js'
 import {runOnNodes} from '../nodes/fanout.js'
 import type {NodeRunner, NodeTarget} from '../nodes/types.js'
-import {errorOf} from './nat.js'
-import {type DataplaneReadOptions, DataplaneReadError, type ReadSource, limits, noJsonIn, notActive, runAgent, withFallback} from './read.js'
-import type {DumpSession} from './session.js'
+import {errorOf} from './nat-dump.js'
+import {type DataplaneReadOptions, DataplaneReadError, type ReadSource, limits, noJsonIn, notActive, runAgent, withFallback} from './read-maps.js'
+import type {DumpSession} from './dump-session.js'
 import {dumpFirstPinned} from './small-maps.js'
 
 export interface NodeCountersResult {

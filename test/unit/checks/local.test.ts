@@ -224,7 +224,7 @@ describe('a kubeconfig that names a missing file', () => {
 })
 
 describe('start-up: the local check loads nothing heavy', () => {
-  it('never resolves the kube client, @kubernetes/client-node, yaml or ajv', async () => {
+  it('runs from its one CommonJS bundle: no ES module of ours, never the kube client, @kubernetes/client-node, yaml or ajv', async () => {
     const {mkdtempSync, writeFileSync} = await import('node:fs')
     const {tmpdir} = await import('node:os')
     const dir = mkdtempSync(join(tmpdir(), 'ebpfctl-hook-'))
@@ -232,13 +232,46 @@ describe('start-up: the local check loads nothing heavy', () => {
     writeFileSync(hooks, `export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write('RESOLVED ' + r.url + '\\n'); return r }\n`)
     const register = join(dir, 'register.mjs')
     writeFileSync(register, `import {register} from 'node:module'\nregister(${JSON.stringify('file://' + hooks)})\n`)
-    const r = await execa('node', ['--import', register, BIN, 'check', '-o', 'json'], {reject: false, cwd: ROOT})
-    const resolved = r.stderr.split('\n').filter((l) => l.startsWith('RESOLVED ')).map((l) => l.slice(9))
-    expect(resolved.some((u) => u.includes('/dist/commands/check.js'))).toBe(true)
-    // CJS requires inside @oclif/core are not ESM resolutions, but client-node/yaml/ajv would be imported as ESM.
-    // Only the tiny kubeconfig lookup of src/lib/kube may load on this path.
-    const heavy = /\/dist\/lib\/kube\/(?!kubeconfig-path\.js)|@kubernetes\/client-node|\/node_modules\/(yaml|ajv)\//
-    expect(resolved.filter((u) => heavy.test(u))).toEqual([])
+    // Every file require() loads (built-ins have no path and are left out).
+    const track = join(dir, 'track.cjs')
+    writeFileSync(
+      track,
+      "const M = require('node:module'); const load = M._load; M._load = function (request, parent, isMain) { " +
+        "const path = M._resolveFilename(request, parent, isMain); if (path.startsWith('/')) process.stderr.write('REQUIRED ' + path + '\\n'); " +
+        'return load.apply(this, arguments) }\n',
+    )
+    const env = {...process.env, KUBECONFIG: undefined, HOME: dir}
+    const r = await execa('node', ['--import', register, '--require', track, BIN, 'check', '-o', 'json'], {reject: false, cwd: ROOT, env})
+    const lines = (tag: string) => r.stderr.split('\n').filter((l) => l.startsWith(tag)).map((l) => l.slice(tag.length))
+    const resolved = lines('RESOLVED ')
+    const required = lines('REQUIRED ')
+    expect(required).toContain(join(ROOT, 'dist', 'chunks', 'check-local.cjs'))
+    expect(resolved.filter((u) => u.includes('/dist/'))).toEqual([])
+    const heavy = /\/dist\/lib\/kube\/|@kubernetes\/client-node|\/node_modules\/(yaml|ajv|ssh2)\//
+    expect([...resolved, ...required].filter((u) => heavy.test(u))).toEqual([])
     expect(JSON.parse(r.stdout).target.mode).toBe('local')
+  })
+})
+
+describe("the local check's bundle hands anything else back (dist/chunks/check-local.cjs)", () => {
+  const runBundle = (argv: string[]) =>
+    execa(
+      'node',
+      ['-e', `require('./dist/chunks/check-local.cjs').runLocalCheck(${JSON.stringify(argv)}, process.cwd()).then((done) => console.log('done', done))`],
+      {reject: false, cwd: ROOT, env: {...process.env, KUBECONFIG: undefined, HOME: tmpdir(), NO_COLOR: '1'}},
+    )
+  it.each([
+    [['--kubeconfig', '/nonexistent/ebpfctl-kubeconfig']],
+    [['--context', 'prod']],
+    [['--nodes', 'a,b', '--via', 'ssh']],
+    [['--nodes', 'all']],
+  ])('%j: does nothing and returns false, for the full CLI to run it', async (argv) => {
+    const r = await runBundle(argv)
+    expect({stdout: r.stdout, stderr: r.stderr, code: r.exitCode}).toEqual({stdout: 'done false', stderr: '', code: 0})
+  })
+  it('runs a check of this machine itself', async () => {
+    const r = await runBundle(['--local', '-o', 'json'])
+    expect(r.stdout).toMatch(/\ndone true$/)
+    expect(JSON.parse(r.stdout.replace(/\ndone true$/, '')).target.mode).toBe('local')
   })
 })

@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {readCounters} from '../../../src/lib/dataplane/counters.js'
 import {readIfstate} from '../../../src/lib/dataplane/ifstate.js'
 import {readMaglev} from '../../../src/lib/dataplane/nat-tables.js'
-import {DataplaneReadError} from '../../../src/lib/dataplane/read.js'
+import {DataplaneReadError} from '../../../src/lib/dataplane/read-maps.js'
 import type {NodeRunner, RunOptions, RunResult} from '../../../src/lib/nodes/types.js'
 import {fixture} from '../maps/helpers.js'
 
