@@ -12,7 +12,7 @@ import {execa} from 'execa'
 
 import {runChecks} from '../src/lib/checks/index.js'
 import {collectClusterState, detectInstall} from '../src/lib/kube/cluster.js'
-import {connect} from '../src/lib/kube/config.js'
+import {connect} from '../src/lib/kube/connect.js'
 import {buildReport, renderFindingsTable} from '../src/lib/output/findings.js'
 import {startFakeApiServer} from '../test/support/fake-apiserver/index.js'
 import {seedKubeadmBase, seedOperatorInstall} from '../test/support/fake-apiserver/scenarios.js'

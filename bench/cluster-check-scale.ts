@@ -5,6 +5,7 @@
  * The extra nodes have no kubernetes.io/os label, so no DaemonSet places pods on them: 5,000 nodes x 2 simulated pods
  * on 2 shared CPUs would measure the controllers, not ebpfctl. kwok still manages them (Ready, leases).
  * Run: npx tsx bench/cluster-check-scale.ts [nodes]   (needs `npm run build` and `test/e2e/cluster build`)
+ * BENCH_KEEP=1 keeps the cluster; BENCH_DIR=<kept dir> measures again on it (no new cluster, nodes not created again).
  */
 import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {Agent, request} from 'node:https'
@@ -27,9 +28,10 @@ if ((await execa(SCRIPT, ['bin'], {reject: false})).exitCode !== 0) {
   console.error('binaries not built: run test/e2e/cluster build first')
   process.exit(2)
 }
-const dir = mkdtempSync(join(tmpdir(), 'ebpfctl-bench-scale-'))
+const reuse = process.env.BENCH_DIR
+const dir = reuse ?? mkdtempSync(join(tmpdir(), 'ebpfctl-bench-scale-'))
 try {
-  await execa(SCRIPT, ['up', dir], {timeout: 300_000})
+  if (!reuse) await execa(SCRIPT, ['up', dir], {timeout: 300_000})
   const server = new URL(readFileSync(join(dir, 'server'), 'utf8').trim())
   const agent = new Agent({
     keepAlive: true,
@@ -54,7 +56,7 @@ try {
   const limit = pLimit(16)
   let t = performance.now()
   const codes = await Promise.all(
-    Array.from({length: nodes}, (_, i) =>
+    Array.from({length: reuse ? 0 : nodes}, (_, i) =>
       limit(() =>
         post({
           apiVersion: 'v1',
@@ -69,7 +71,7 @@ try {
     ),
   )
   const bad = codes.filter((c) => c !== 201).length
-  console.log(`created ${nodes - bad} nodes in ${((performance.now() - t) / 1000).toFixed(1)} s${bad ? ` (${bad} failed)` : ''}`)
+  if (!reuse) console.log(`created ${nodes - bad} nodes in ${((performance.now() - t) / 1000).toFixed(1)} s${bad ? ` (${bad} failed)` : ''}`)
   agent.destroy()
 
   const audit = join(dir, 'audit.log')
@@ -121,9 +123,11 @@ try {
   if (exitCode !== 0) console.log(`why the exit code: ${lastStdout.split('\n').filter((l) => /^\s+(FAIL|WARN)/.test(l)).join(' | ').slice(0, 600)}`)
   await profile(dir, walls)
 } finally {
-  if (process.env.BENCH_KEEP) console.log(`kept: ${dir} (test/e2e/cluster down ${dir})`)
-  else await execa(SCRIPT, ['down', dir], {reject: false})
-  if (!process.env.BENCH_KEEP) rmSync(dir, {recursive: true, force: true})
+  if (process.env.BENCH_KEEP || reuse) console.log(`kept: ${dir} (test/e2e/cluster down ${dir})`)
+  else {
+    await execa(SCRIPT, ['down', dir], {reject: false})
+    rmSync(dir, {recursive: true, force: true})
+  }
 }
 
 /**

@@ -10,7 +10,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {connect} from '../src/lib/kube/config.js'
+import {connect} from '../src/lib/kube/connect.js'
 import {enableSession, revertSession} from '../src/lib/plan/index.js'
 import {startFakeApiServer} from '../test/support/fake-apiserver/index.js'
 import {enableOperatorSimulation} from '../test/support/fake-apiserver/operator.js'

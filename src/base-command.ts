@@ -49,7 +49,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   /** The cluster the global flags name (client-node and the kube client are loaded only here, on demand). */
   protected async connectCluster(): Promise<KubeClient> {
-    const {connect} = await import('./lib/kube/config.js')
+    const {connect} = await import('./lib/kube/connect.js')
     return connect({kubeconfig: this.flags.kubeconfig, context: this.flags.context, timeoutMs: this.requestTimeoutMs()})
   }
 

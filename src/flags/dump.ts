@@ -1,6 +1,6 @@
 import {Flags} from '@oclif/core'
 
-import type {DumpSessionOptions} from '../lib/dataplane/session.js'
+import type {DumpSessionOptions} from '../lib/dataplane/dump-session.js'
 import {UserError} from '../lib/errors.js'
 import {parseByteSize} from '../lib/nodes/bounds.js'
 import {type NodeAccessFlagValues, nodeAccessOptions} from './node-access.js'

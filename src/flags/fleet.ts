@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import type {NatAffReport, NatMaglevReport} from '../lib/dataplane/nat-tables.js'
-import type {DumpSession, DumpSessionOptions} from '../lib/dataplane/session.js'
+import type {DumpSession, DumpSessionOptions} from '../lib/dataplane/dump-session.js'
 import type {NodeErrorLike} from '../lib/output/node-errors.js'
 import {dumpFlags} from './dump.js'
 import {nodeAccessFlags} from './node-access.js'
@@ -47,7 +47,7 @@ export async function runFleetView<R extends {nodes: NodeErrorLike[]}>(
   view: FleetView<R>,
 ): Promise<void> {
   const [{openDumpSession}, {isDocumentFormat, machineDocument}, {writeNodeErrors}, {ExitCode}] = await Promise.all([
-    import('../lib/dataplane/session.js'),
+    import('../lib/dataplane/dump-session.js'),
     import('../lib/output/terminal.js'),
     import('../lib/output/node-errors.js'),
     import('../lib/errors.js'),

@@ -1,5 +1,5 @@
 import type {NodeVerdict} from './dataplane/ifstate.js'
-import type {PodObject} from './kube/calico-types.js'
+import type {PodObject} from './kube/objects.js'
 import type {KubeClient} from './kube/client.js'
 import {podReady} from './kube/pods.js'
 import {Resources} from './kube/resources.js'

@@ -1,8 +1,8 @@
-import type {DaemonSetObject} from './kube/calico-types.js'
+import type {DaemonSetObject} from './kube/objects.js'
 import type {KubeClient} from './kube/client.js'
 import {assessApiEndpoint} from './kube/api-endpoint.js'
 import {collectClusterState, detectInstall} from './kube/cluster.js'
-import type {DataplaneReadOptions} from './dataplane/read.js'
+import type {DataplaneReadOptions} from './dataplane/read-maps.js'
 import type {IfaceSummary, NodeVerdict} from './dataplane/ifstate.js'
 import {linuxNodes} from './nodes/select.js'
 import type {NodeRunner, NodeTarget} from './nodes/types.js'
@@ -242,7 +242,7 @@ async function nodeStatuses(
   const [{runOnNodes}, {readIfstate, verdictFromIfstate}, {errorOf}] = await Promise.all([
     import('./nodes/fanout.js'),
     import('./dataplane/ifstate.js'),
-    import('./dataplane/nat.js'),
+    import('./dataplane/nat-dump.js'),
   ])
   const outcomes = await runOnNodes(targets, (n) => readIfstate(reader.runner, n, reader.read), {
     concurrency: reader.concurrency,

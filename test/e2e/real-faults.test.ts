@@ -12,7 +12,7 @@
  */
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {connect} from '../../src/lib/kube/config.js'
+import {connect} from '../../src/lib/kube/connect.js'
 import {type EnableOptions, enableSession, revertSession} from '../../src/lib/plan/index.js'
 import {type E2ECluster, e2eSkipReason, startE2ECluster} from './support/cluster.js'
 import {type FaultProxy, type ProxiedRequest, type ProxyFault, startFaultProxy} from './support/fault-proxy.js'

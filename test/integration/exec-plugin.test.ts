@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parse, stringify} from 'yaml'
 
-import {connect} from '../../src/lib/kube/config.js'
+import {connect} from '../../src/lib/kube/connect.js'
 import {Resources} from '../../src/lib/kube/resources.js'
 import {type FakeApiServer, startFakeApiServer} from '../support/fake-apiserver/index.js'
 import {cli} from '../support/cli.js'

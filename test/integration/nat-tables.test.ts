@@ -30,7 +30,7 @@ describe('maglev parsers', () => {
   })
 })
 
-describe('nat aff / nat maglev through pod exec', {timeout: 60_000}, () => {
+describe('nat aff / nat maglev through pod exec', {timeout: 150_000}, () => {
   let server: FakeApiServer
   let kubeconfig: string
   beforeAll(async () => {

@@ -9,7 +9,7 @@ import {join} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import type {KubeClient} from '../../src/lib/kube/client.js'
-import {connect} from '../../src/lib/kube/config.js'
+import {connect} from '../../src/lib/kube/connect.js'
 import {ExecRunner} from '../../src/lib/nodes/exec.js'
 import {runOnNodes} from '../../src/lib/nodes/fanout.js'
 import {probeNode} from '../../src/lib/nodes/probe.js'

@@ -61,7 +61,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {connect} from '../../src/lib/kube/config.js'
+import {connect} from '../../src/lib/kube/connect.js'
 import type {KubeClient} from '../../src/lib/kube/client.js'
 import {startFakeApiServer} from './fake-apiserver/index.js'
 import {type NodeSpec, seedKubeadmBase, seedManifestInstall, seedOperatorInstall} from './fake-apiserver/scenarios.js'

@@ -27,12 +27,12 @@ export default class ConntrackDump extends BaseCommand<typeof ConntrackDump> {
 
   async run(): Promise<void> {
     const {flags} = this
-    const {parseProto} = await import('../../lib/dataplane/filter.js')
+    const {parseProto} = await import('../../lib/dataplane/dump-filter.js')
     const filter = {ip: flags.ip, port: flags.port, proto: parseProto(flags.proto), natOnly: flags['nat-only']}
-    const {openDumpSession} = await import('../../lib/dataplane/session.js')
+    const {openDumpSession} = await import('../../lib/dataplane/dump-session.js')
     const session = await openDumpSession(dumpSessionOptions(flags, this.requestTimeoutMs()))
     try {
-      const {conntrackDump} = await import('../../lib/dataplane/conntrack.js')
+      const {conntrackDump} = await import('../../lib/dataplane/conntrack-dump.js')
       const {JsonConntrackSink, TableConntrackSink} = await import('../../lib/output/conntrack-sinks.js')
       const {jsonDocument, sanitizeForTerminal, yamlDocument} = await import('../../lib/output/terminal.js')
       // Backpressure: when stdout is full (a slow pipe), node reads pause until it drains instead of queueing.

@@ -35,12 +35,12 @@ export default class NatDump extends BaseCommand<typeof NatDump> {
       if (!m) throw new UserError(`--service=${flags.service} is not NAMESPACE/NAME`, {remedy: 'For example: --service default/kubernetes'})
       service = {namespace: m[1]!, name: m[2]!}
     }
-    const {parseProto} = await import('../../lib/dataplane/filter.js')
+    const {parseProto} = await import('../../lib/dataplane/dump-filter.js')
     const filter = {ip: flags.ip, port: flags.port, proto: parseProto(flags.proto)}
-    const {openDumpSession} = await import('../../lib/dataplane/session.js')
+    const {openDumpSession} = await import('../../lib/dataplane/dump-session.js')
     const session = await openDumpSession(dumpSessionOptions(flags, this.requestTimeoutMs()))
     try {
-      const {natDump} = await import('../../lib/dataplane/nat.js')
+      const {natDump} = await import('../../lib/dataplane/nat-dump.js')
       const report = await natDump(session, {filter, service, checkDrift: flags['check-drift'], concurrency: flags.concurrency})
       if (flags.output === 'json') this.outDocument(jsonDocument(report))
       else if (flags.output === 'yaml') this.outDocument(await yamlDocument(report))

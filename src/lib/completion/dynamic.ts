@@ -35,7 +35,7 @@ export function clusterValues(): DynamicValues {
       try {
         return await withDeadline(
           (async () => {
-            const [{connect}, {Resources}] = await Promise.all([import('../kube/config.js'), import('../kube/resources.js')])
+            const [{connect}, {Resources}] = await Promise.all([import('../kube/connect.js'), import('../kube/resources.js')])
             const kube = await connect({kubeconfig, context, timeoutMs: deadlineMs})
             close = () => kube.close()
             const nodes = await kube.list(Resources.nodes, undefined, {pageSize: 500, firstPageOnly: true})

@@ -14,9 +14,9 @@ import {
 import {runOnNodes} from '../nodes/fanout.js'
 import type {NodeRunner, NodeTarget} from '../nodes/types.js'
 import {countConntrackOneCommand} from './ct-count.js'
-import {errorOf} from './nat.js'
-import {type DataplaneReadOptions, DataplaneReadError, type ReadSource, noJsonIn, runAgent, streamConntrack, wantAgent} from './read.js'
-import type {DumpSession} from './session.js'
+import {errorOf} from './nat-dump.js'
+import {type DataplaneReadOptions, DataplaneReadError, type ReadSource, noJsonIn, runAgent, streamConntrack, wantAgent} from './read-maps.js'
+import type {DumpSession} from './dump-session.js'
 import {pinnedMapInfo} from './small-maps.js'
 
 export interface NodeCtStats {

@@ -6,9 +6,9 @@ import {COUNTERS_MAPS, type CountersSummary, type IfaceCounters, countersFromMap
 import {IFSTATE_MAPS, decodeIfstate} from '../maps/ifstate.js'
 import {runOnNodes} from '../nodes/fanout.js'
 import type {NodeRunner, NodeTarget} from '../nodes/types.js'
-import {errorOf} from './nat.js'
-import {type DataplaneReadOptions, DataplaneReadError, type ReadSource, limits, noJsonIn, notActive, runAgent, withFallback} from './read.js'
-import type {DumpSession} from './session.js'
+import {errorOf} from './nat-dump.js'
+import {type DataplaneReadOptions, DataplaneReadError, type ReadSource, limits, noJsonIn, notActive, runAgent, withFallback} from './read-maps.js'
+import type {DumpSession} from './dump-session.js'
 import {dumpFirstPinned} from './small-maps.js'
 
 export interface NodeCountersResult {
@@ -37,9 +37,17 @@ export async function readCounters(
     async () => {
       const ran = await runAgent(runner, node, ['counters', 'dump'], opts)
       const json = ran.json && !noJsonIn(ran.stdout)
-      const parsed = json ? parseCountersJson(ran.stdout) : parseCountersText(ran.stdout)
-      if (parsed.interfaces.length === 0 && parsed.unknown > 0) {
-        throw new DataplaneReadError(node.name, 'not-understood', "the Calico BPF tool's counters output was not understood", 'Read the map directly with --source bpftool.')
+      const text = json ? undefined : parseCountersText(ran.stdout)
+      const parsed = text ?? parseCountersJson(ran.stdout)
+      const errors = text?.errors ?? []
+      if (parsed.interfaces.length === 0 && (parsed.unknown > 0 || errors.length > 0)) {
+        const why = errors[0] ?? text?.samples[0]
+        throw new DataplaneReadError(
+          node.name,
+          'not-understood',
+          `the Calico BPF tool's counters output was not understood${why ? `: ${JSON.stringify(why.slice(0, 120))}` : ''}`,
+          'Read the map directly with --source bpftool.',
+        )
       }
       return {source: json ? 'agent-json' : 'agent-text', interfaces: parsed.interfaces}
     },

@@ -11,7 +11,7 @@
  */
 import {BpftoolDumpScanner, ConntrackTally, MAP_LAYOUTS, type MapLayoutId, type ScanStats} from '../maps/index.js'
 import type {NodeRunner, NodeTarget} from '../nodes/types.js'
-import {type DataplaneReadOptions, DataplaneReadError, limits, notActive, selectionFromShow} from './read.js'
+import {type DataplaneReadOptions, DataplaneReadError, limits, notActive, selectionFromShow} from './read-maps.js'
 
 /** Starts the line before the dump; `\n#` cannot occur inside bpftool's JSON (strings escape newlines). */
 export const CT_DUMP_MARK = '#ebpfctl-ct-dump'

@@ -4,7 +4,7 @@
  */
 import {IFSTATE_MAPS, type IfaceState, decodeIfstate, parseIfstateJson, parseIfstateText} from '../maps/ifstate.js'
 import {NodeAccessError, type NodeRunner, type NodeTarget} from '../nodes/types.js'
-import {type DataplaneReadOptions, DataplaneReadError, type ReadSource, limits, noJsonIn, runAgent, withFallback} from './read.js'
+import {type DataplaneReadOptions, DataplaneReadError, type ReadSource, limits, noJsonIn, runAgent, withFallback} from './read-maps.js'
 import {dumpFirstPinned} from './small-maps.js'
 
 export interface IfstateRead {

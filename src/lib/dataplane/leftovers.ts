@@ -9,8 +9,8 @@
 import {runOnNodes} from '../nodes/fanout.js'
 import {shellQuote} from '../nodes/quote.js'
 import type {NodeRunner, NodeTarget} from '../nodes/types.js'
-import {errorOf} from './nat.js'
-import {DataplaneReadError} from './read.js'
+import {errorOf} from './nat-dump.js'
+import {DataplaneReadError} from './read-maps.js'
 
 export interface Leftover {
   kind: 'tc' | 'tcx' | 'xdp' | 'cgroup'

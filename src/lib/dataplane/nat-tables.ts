@@ -6,9 +6,9 @@ import {decodeNatAffinity, decodeNatBackend, type JoinedBackend, joinFrontends, 
 import {MAGLEV_MAPS, type MaglevEntry, parseMaglevJson, parseMaglevText} from '../maps/maglev.js'
 import {runOnNodes} from '../nodes/fanout.js'
 import type {NodeRunner, NodeTarget} from '../nodes/types.js'
-import {errorOf, listServices} from './nat.js'
-import {type DataplaneReadOptions, DataplaneReadError, type ReadSource, limits, noJsonIn, notActive, readNat, runAgent, withFallback} from './read.js'
-import type {DumpSession} from './session.js'
+import {errorOf, listServices} from './nat-dump.js'
+import {type DataplaneReadOptions, DataplaneReadError, type ReadSource, limits, noJsonIn, notActive, readNat, runAgent, withFallback} from './read-maps.js'
+import type {DumpSession} from './dump-session.js'
 import {dumpFirstPinned} from './small-maps.js'
 import {nodeIps} from './targets.js'
 

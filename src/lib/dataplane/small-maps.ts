@@ -1,10 +1,10 @@
 /**
  * Small pinned maps (ifstate, counters, maglev, affinity) read whole with bpftool: `bpftool -j map dump pinned P`
- * parsed as one bounded document. Conntrack, which can hold 512,000 entries, is streamed instead (read.ts).
+ * parsed as one bounded document. Conntrack, which can hold 512,000 entries, is streamed instead (read-maps.ts).
  */
 import {GLOBAL_PIN_DIR} from '../maps/index.js'
 import type {NodeRunner, NodeTarget} from '../nodes/types.js'
-import {DataplaneReadError} from './read.js'
+import {DataplaneReadError} from './read-maps.js'
 
 export interface RawMapEntry {
   key: Uint8Array

@@ -10,7 +10,7 @@ import type {
   IPPoolObject,
   NodeObject,
   ServiceObject,
-} from './calico-types.js'
+} from './objects.js'
 import {type ResourceRef, Resources, inGroup} from './resources.js'
 
 export const SERVICES_ENDPOINT_CONFIGMAP = 'kubernetes-services-endpoint'

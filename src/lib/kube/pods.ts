@@ -1,4 +1,4 @@
-import type {PodObject} from './calico-types.js'
+import type {PodObject} from './objects.js'
 
 /** Running with condition Ready=True, as kubectl shows READY. */
 export const podReady = (p: PodObject) =>

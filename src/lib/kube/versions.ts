@@ -4,7 +4,7 @@
  * never a list, so it stays fast on any cluster size.
  */
 import type {KubeClient} from './client.js'
-import type {DaemonSetObject, DeploymentObject} from './calico-types.js'
+import type {DaemonSetObject, DeploymentObject} from './objects.js'
 import {Resources} from './resources.js'
 
 export interface ClusterVersions {

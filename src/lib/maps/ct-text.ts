@@ -393,6 +393,9 @@ function durationSlow(b: Buffer, i: number, end: number): number | undefined {
   return parseGoDuration(b.toString('utf8', i, e))
 }
 
+/** Longer than any conntrack line Calico prints (an IPv6 `--raw` line with both legs is under 1,000 characters). */
+const MAX_CT_LINE = 4096
+
 const EXT_CLIENT = 'external client, service forwarded to/from '
 const SPORT_CHANGED = 'source port changed from '
 const ACTIVE_AGO_LENGTH = 'Active ago '.length
@@ -636,6 +639,12 @@ export class ConntrackTextParser {
   }
 
   private slowLine(line: string, cutOff: boolean): void {
+    // The regexes backtrack quadratically on a long line that almost matches (64 KiB of ` Data: {`: 3 s, 256 KiB: 51 s,
+    // measured at load ~25); no conntrack line Calico prints is near this long.
+    if (line.length > MAX_CT_LINE) {
+      this.acc.other(line, cutOff)
+      return
+    }
     if (line.charCodeAt(0) !== 67 /* C */) {
       const m = PRETTY.exec(line)
       if (m) {
@@ -739,6 +748,7 @@ export function parseConntrackLine(line: string): ConntrackEntry | undefined {
   const bytes = Buffer.from(line, 'utf8')
   const fast = parsePrettyAt(bytes, 0, bytes.length, {hasAge: false})
   if (fast) return fast
+  if (line.length > MAX_CT_LINE) return undefined
   let m = PRETTY.exec(line)
   if (m) return parsePrettyLine(m)
   m = RAW.exec(line)

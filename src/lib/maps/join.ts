@@ -7,7 +7,7 @@
  *   `serviceId` with a matched frontend inherits its Service (`via: 'service-id'`).
  * - Backends → pods via EndpointSlices (`kubernetes.io/service-name` label, port by name, addresses + targetRef).
  */
-import type {EndpointSliceObject, ServiceObject} from '../kube/calico-types.js'
+import type {EndpointSliceObject, ServiceObject} from '../kube/objects.js'
 import {
   endpointString,
   frontendKey,

@@ -1,7 +1,7 @@
 import {hostname} from 'node:os'
 
 import {UserError} from '../errors.js'
-import type {NodeObject} from '../kube/calico-types.js'
+import type {NodeObject} from '../kube/objects.js'
 import type {NodeTarget} from './types.js'
 
 /** A cluster node as a runner's target: its name and its addresses. */

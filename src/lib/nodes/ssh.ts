@@ -3,7 +3,7 @@
  * (sshd's MaxSessions is 10; see maxChannelsPerConnection) and at most 8 handshakes in flight overall (sshd's
  * MaxStartups starts dropping at 10).
  * Host keys are always verified against known_hosts unless insecureSkipHostKeyCheck is set; ssh2's default would
- * accept anything. Where a node is reached: ssh-destination.ts; the command sent: remote-command.ts.
+ * accept anything (ssh-host-key.ts). Where a node is reached: ssh-destination.ts; the command sent: remote-command.ts.
  */
 import {constants as osConstants} from 'node:os'
 
@@ -12,11 +12,11 @@ import ssh2 from 'ssh2'
 import type {AgentAuthMethod, Client as ClientType, ClientChannel, ConnectConfig, PublicKeyAuthMethod} from 'ssh2'
 
 import {ByteBudget, OutputLimits, backpressure, timeoutWording} from './bounds.js'
-import {KnownHosts, fingerprint, hostToken} from './known-hosts.js'
+import {KnownHosts, hostToken} from './known-hosts.js'
 import {BoundedReadError, readBoundedFile} from '../bounded-file.js'
 import {deadlineRejected, hasRemoteDeadline, remoteCommand} from './remote-command.js'
 import {type SshDestination, SshDestinations, SSH_FILE_LIMIT} from './ssh-destination.js'
-import {DEFAULT_HOST_KEY_ALGOS, HOST_KEY_ALGOS} from './ssh-host-key-algos.js'
+import {DEFAULT_HOST_KEY_ALGOS, hostKeyCheck} from './ssh-host-key.js'
 import {
   type NodeRunner,
   type NodeTarget,
@@ -229,69 +229,9 @@ export class SshRunner implements NodeRunner {
     }
 
     // Host key.
-    let hostKeyFailure: NodeAccessError | undefined
-    let serverHostKey = DEFAULT_HOST_KEY_ALGOS
-    let hostVerifier: ((key: Buffer) => boolean) | undefined
-    if (!this.opts.insecureSkipHostKeyCheck) {
-      const kh = this.loadKnownHosts(dest.knownHostsPaths)
-      // Offer the algorithms of the keys already known first, as OpenSSH does, so a host with several keys is
-      // checked against the one that is on file.
-      const known = kh.knownKeyTypes(dest.hostKeyTokens).flatMap((t) => HOST_KEY_ALGOS[t] ?? [])
-      serverHostKey = [...new Set([...known, ...DEFAULT_HOST_KEY_ALGOS])]
-      hostVerifier = (blob: Buffer) => {
-        const verdict = kh.verify(dest.hostKeyTokens, blob)
-        const fp = fingerprint(blob)
-        const token = dest.hostKeyTokens[0]!
-        const files = dest.knownHostsPaths.join(', ')
-        const skip = 'or pass --ssh-insecure-skip-host-key-check to connect without checking'
-        switch (verdict.status) {
-          case 'ok':
-            return true
-          case 'revoked':
-            hostKeyFailure = nodeErr(
-              'host-key-changed',
-              `${label}: the host key ${fp} presented by ${token} is marked @revoked in ` +
-                `${verdict.entry.file}:${verdict.entry.line}; refusing to connect`,
-              'Find out why the key was revoked before trusting this host again.',
-              undefined,
-              fp,
-            )
-            return false
-          case 'changed': {
-            const at = verdict.entries.map((e) => `${e.file}:${e.line}`).join(', ')
-            hostKeyFailure = nodeErr(
-              'host-key-changed',
-              `${label}: HOST KEY CHANGED: ${token} presented ${fp}, which differs from the key recorded in ${at}; ` +
-                'someone may be intercepting the connection, or the node was rebuilt. Refusing to connect',
-              `If the node was really re-installed, verify ${fp} on its console ` +
-                `(ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then remove the old entry with ` +
-                `\`ssh-keygen -R '${token}'\` and add the new one with ` +
-                `\`ssh-keyscan -p ${dest.port} ${dest.host} >> ~/.ssh/known_hosts\`.`,
-              undefined,
-              fp,
-            )
-            return false
-          }
-          case 'unknown': {
-            const note = verdict.certAuthority
-              ? ' (only @cert-authority entries match it, and host certificates are not supported)'
-              : verdict.otherTypes.length
-                ? ` (only keys of type ${verdict.otherTypes.join(', ')} are recorded for it)`
-                : ''
-            hostKeyFailure = nodeErr(
-              'host-key-unknown',
-              `${label}: host ${token} is not in known_hosts (${files})${note}; ` +
-                `its key fingerprint is ${fp}. Refusing to connect`,
-              `Verify ${fp} on the node (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub), then run ` +
-                `\`ssh-keyscan -p ${dest.port} ${dest.host} >> ~/.ssh/known_hosts\`, ${skip}.`,
-              undefined,
-              fp,
-            )
-            return false
-          }
-        }
-      }
-    }
+    const hostKey = this.opts.insecureSkipHostKeyCheck
+      ? undefined
+      : hostKeyCheck(this.loadKnownHosts(dest.knownHostsPaths), dest, label, nodeErr)
 
     const timeoutMs = this.opts.connectTimeoutMs ?? 10_000
     return new Promise<Connection>((resolve, reject) => {
@@ -332,7 +272,8 @@ export class SshRunner implements NodeRunner {
       })
       client.on('error', (err: Error & {level?: string; code?: string}) => {
         if (ready) return // surfaces on the channel in use
-        if (hostKeyFailure) return fail(hostKeyFailure)
+        const refused = hostKey?.failure()
+        if (refused) return fail(refused)
         const level = err.level
         if (level === 'client-authentication') {
           return fail(
@@ -371,7 +312,7 @@ export class SshRunner implements NodeRunner {
         conn.closed = true
         this.clients.delete(client)
         if (!ready)
-          fail(hostKeyFailure ?? nodeErr('unreachable', `${label}: connection closed during the SSH handshake`))
+          fail(hostKey?.failure() ?? nodeErr('unreachable', `${label}: connection closed during the SSH handshake`))
       })
       const config: ConnectConfig = {
         host: dest.host,
@@ -381,8 +322,10 @@ export class SshRunner implements NodeRunner {
         keepaliveInterval: this.opts.keepaliveIntervalMs ?? 15_000,
         keepaliveCountMax: 3,
         authHandler,
-        algorithms: {serverHostKey: serverHostKey as NonNullable<ConnectConfig['algorithms']>['serverHostKey']},
-        ...(hostVerifier ? {hostVerifier} : {hostVerifier: () => true}),
+        algorithms: {
+          serverHostKey: (hostKey?.serverHostKey ?? DEFAULT_HOST_KEY_ALGOS) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'],
+        },
+        hostVerifier: hostKey?.verify ?? (() => true),
       }
       try {
         client.connect(config)

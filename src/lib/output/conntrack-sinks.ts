@@ -1,4 +1,4 @@
-import type {ConntrackSink, NodeConntrackResult} from '../dataplane/conntrack.js'
+import type {ConntrackSink, NodeConntrackResult} from '../dataplane/conntrack-dump.js'
 import type {ConntrackEntry} from '../maps/index.js'
 import {conntrackHeader, conntrackRow} from './dumps.js'
 import {jsonDocument} from './terminal.js'

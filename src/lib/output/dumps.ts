@@ -3,7 +3,7 @@ import {paint} from './color.js'
 import {renderTable} from './table.js'
 import type {ConntrackStatsReport} from '../dataplane/conntrack-stats.js'
 import type {CountersReport} from '../dataplane/counters.js'
-import type {NatDumpReport} from '../dataplane/nat.js'
+import type {NatDumpReport} from '../dataplane/nat-dump.js'
 import type {NatAffReport, NatMaglevReport} from '../dataplane/nat-tables.js'
 
 const protoName = (p: unknown) => (typeof p === 'number' ? String(p) : String(p).toUpperCase())

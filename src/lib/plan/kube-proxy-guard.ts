@@ -1,4 +1,4 @@
-import type {DaemonSetObject} from '../kube/calico-types.js'
+import type {DaemonSetObject} from '../kube/objects.js'
 import {Resources} from '../kube/resources.js'
 import {PlanError} from './errors.js'
 import type {StepContext} from './types.js'

@@ -1,4 +1,4 @@
-import type {DaemonSetObject} from '../kube/calico-types.js'
+import type {DaemonSetObject} from '../kube/objects.js'
 import {type ClusterState, type InstallInfo, SERVICES_ENDPOINT_CONFIGMAP, calicoResource} from '../kube/cluster.js'
 import {Resources} from '../kube/resources.js'
 import type {KubeObject} from '../kube/types.js'

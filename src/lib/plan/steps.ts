@@ -3,7 +3,7 @@ import type {
   DaemonSetObject,
   FelixConfigurationObject,
   InstallationObject,
-} from '../kube/calico-types.js'
+} from '../kube/objects.js'
 import {
   type ClusterState,
   type InstallInfo,

@@ -1,5 +1,5 @@
 import {formatDuration} from '../duration.js'
-import type {DaemonSetObject, DeploymentObject, FelixConfigurationObject, PodObject} from '../kube/calico-types.js'
+import type {DaemonSetObject, DeploymentObject, FelixConfigurationObject, PodObject} from '../kube/objects.js'
 import {calicoResource} from '../kube/cluster.js'
 import {KubeApiError} from '../kube/errors.js'
 import {podReady} from '../kube/pods.js'

@@ -6,7 +6,7 @@ import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from '
 
 import type {KubeClient} from '../../../src/lib/kube/client.js'
 import type {KubeObject} from '../../../src/lib/kube/types.js'
-import {connect} from '../../../src/lib/kube/config.js'
+import {connect} from '../../../src/lib/kube/connect.js'
 import {KubeApiError} from '../../../src/lib/kube/errors.js'
 import {Resources} from '../../../src/lib/kube/resources.js'
 import {type FakeApiServer, startFakeApiServer} from './index.js'

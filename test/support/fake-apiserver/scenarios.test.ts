@@ -5,7 +5,7 @@ import {join} from 'node:path'
 import {afterAll, afterEach, beforeAll, beforeEach, describe, expect, it} from 'vitest'
 
 import type {KubeClient} from '../../../src/lib/kube/client.js'
-import {connect} from '../../../src/lib/kube/config.js'
+import {connect} from '../../../src/lib/kube/connect.js'
 import {Resources} from '../../../src/lib/kube/resources.js'
 import {type FakeApiServer, startFakeApiServer} from './index.js'
 import {enableOperatorSimulation} from './operator.js'

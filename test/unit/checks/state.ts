@@ -6,7 +6,7 @@ import type {
   InstallationObject,
   IPPoolObject,
   NodeObject,
-} from '../../../src/lib/kube/calico-types.js'
+} from '../../../src/lib/kube/objects.js'
 import {type ClusterState, detectInstall} from '../../../src/lib/kube/cluster.js'
 import type {CheckContext} from '../../../src/lib/checks/types.js'
 

@@ -7,7 +7,7 @@ import {
   countConntrackOneCommand,
 } from '../../../src/lib/dataplane/ct-count.js'
 import {readConntrackStats} from '../../../src/lib/dataplane/conntrack-stats.js'
-import {type DataplaneReadOptions, DataplaneReadError} from '../../../src/lib/dataplane/read.js'
+import {type DataplaneReadOptions, DataplaneReadError} from '../../../src/lib/dataplane/read-maps.js'
 import {BpftoolDumpScanner, ConntrackStatsAccumulator, ConntrackTally, decodeCtEntry} from '../../../src/lib/maps/index.js'
 import type {NodeRunner, RunOptions, RunResult} from '../../../src/lib/nodes/types.js'
 import {ctEntries} from '../../support/ct-entries.js'

@@ -10,7 +10,7 @@ import {join} from 'node:path'
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 
 import type {KubeClient} from '../../../src/lib/kube/client.js'
-import {connect} from '../../../src/lib/kube/config.js'
+import {connect} from '../../../src/lib/kube/connect.js'
 import {KubeApiError} from '../../../src/lib/kube/errors.js'
 import {Resources} from '../../../src/lib/kube/resources.js'
 import {type FakeApiServer, startFakeApiServer} from '../../support/fake-apiserver/index.js'

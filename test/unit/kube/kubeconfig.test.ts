@@ -7,7 +7,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {stringify} from 'yaml'
 
 import {UserError} from '../../../src/lib/errors.js'
-import {connect} from '../../../src/lib/kube/config.js'
+import {connect} from '../../../src/lib/kube/connect.js'
 import {loadDirectConfig} from '../../../src/lib/kube/kubeconfig.js'
 import {Resources} from '../../../src/lib/kube/resources.js'
 import {type FakeApiServer, startFakeApiServer} from '../../support/fake-apiserver/index.js'

@@ -5,9 +5,10 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 
-import {parseConntrackStatsJson, parseNatAffinityJson} from '../../../src/lib/maps/agent-json.js'
+import {parseConntrackJson, parseConntrackStatsJson, parseNatAffinityJson, parseNatDumpJson} from '../../../src/lib/maps/agent-json.js'
 import {parseConntrackStatsText} from '../../../src/lib/maps/ct-stats-text.js'
-import {parseNatAffinityText} from '../../../src/lib/maps/nat-text.js'
+import {parseConntrackText} from '../../../src/lib/maps/ct-text.js'
+import {parseNatAffinityText, parseNatDumpText} from '../../../src/lib/maps/nat-text.js'
 import {parseCountersJson, parseCountersText} from '../../../src/lib/maps/counters.js'
 import {parseIfstateJson, parseIfstateText} from '../../../src/lib/maps/ifstate.js'
 import {parseMaglevJson, parseMaglevText} from '../../../src/lib/maps/maglev.js'
@@ -24,6 +25,10 @@ const PARSERS: Record<string, (text: string) => unknown> = {
   parseNatAffinityJson,
   parseMaglevText,
   parseMaglevJson,
+  parseNatDumpText,
+  parseNatDumpJson,
+  parseConntrackText,
+  parseConntrackJson,
 }
 
 /** The error strings a parse result carries, wherever its shape keeps them. */
@@ -42,6 +47,8 @@ const FRAGMENTS = [
   ...fixture('fmt-ifstate.json').split(/(?<=[,{[])/),
   ...fixture('fmt-counters.json').split(/(?<=[,{[])/),
   ...fixture('fmt-nat-aff.json').split(/(?<=[,{[])/),
+  ...fixture('doc-ct-raw.txt').split(/(?<=[ {])/).slice(0, 60),
+  ...fixture('nat-7-tigera-docs.txt').split(/(?<=[ \t])/).slice(0, 40),
   '\n', '\r\n', '\r', ' ', '  ', '\t', '{', '}', '[', ']', '"', '\\', ':', ',', '|', '-1', '0', '4294967295', 'null',
   'name: ', 'dumped ', ' counters.', 'svc ', ' ordinal ', ' -> ', '[::1]:', 'client ', 'AffinityKey{', 'Using config file: /x\n',
   '[root@node /]# ', 'Error: unknown flag: --json\n', '2026-07-30 10:26:08.453 [ERROR][597] x.go 1: boom\n', '\u001b[31m', '\u0000',
@@ -81,9 +88,11 @@ describe('dataplane view parsers: any text in, a result out', () => {
     'escaped quotes': `{"${fill('\\"')}`,
     'maglev arrows': fill('svc 1 ordinal 2 -> '),
     'affinity keys': fill('AffinityKey{ClientIP:1 FrontEndAffinityKey{Proto:6 Addr:1 Port:1}} '),
+    'raw conntrack data (256 KiB)': `ConntrackKey{proto=6 1.1.1.1:1 <-> 2.2.2.2:2} -> Entry{Type:0, LastSeen:1, Flags:${fill(' Data: {').repeat(4)} Active ago 1s`,
+    'nat frontend flags': `1.1.1.1 port 1 proto 6 id 1 count 1 local 0 flags ${fill('x src ')}`,
   }
 
-  it('64 KiB adversarial lines: every parser returns within 2 s (the ifstate text parser took 17 s, conntrack stats 8 s)', () => {
+  it('64 KiB adversarial lines: every parser returns within 2 s (the ifstate text parser took 17 s, conntrack stats 8 s, a raw conntrack line 3 s)', () => {
     for (const [name, parse] of Object.entries(PARSERS)) {
       for (const [what, text] of Object.entries(ADVERSARIAL)) {
         const started = performance.now()

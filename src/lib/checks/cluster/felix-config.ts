@@ -1,4 +1,4 @@
-import type {FelixConfigurationObject} from '../../kube/calico-types.js'
+import type {FelixConfigurationObject} from '../../kube/objects.js'
 import type {ClusterCheckContext, Finding, NewFinding} from '../types.js'
 
 export const OPERATOR_BPF_ANNOTATION = 'operator.tigera.io/bpfEnabled'

@@ -1,4 +1,4 @@
-import type {DaemonSetObject} from '../../kube/calico-types.js'
+import type {DaemonSetObject} from '../../kube/objects.js'
 import type {ClusterCheckContext, Finding, NewFinding} from '../types.js'
 import {bpfEnabledInCluster} from '../util.js'
 import {kubeLib} from './kube-lib.js'

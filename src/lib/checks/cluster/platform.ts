@@ -1,4 +1,4 @@
-import type {NodeObject} from '../../kube/calico-types.js'
+import type {NodeObject} from '../../kube/objects.js'
 import type {ClusterCheckContext, Finding, NewFinding} from '../types.js'
 import {nameList, plural} from '../util.js'
 

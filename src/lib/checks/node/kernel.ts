@@ -1,4 +1,4 @@
-import type {NodeObject} from '../../kube/calico-types.js'
+import type {NodeObject} from '../../kube/objects.js'
 import {type KernelVerdict, kernelVerdict} from '../kernel.js'
 import type {CheckContext, Finding, NewFinding} from '../types.js'
 

@@ -1,7 +1,7 @@
 import type {KubeClient} from '../kube/client.js'
 import type {ClusterState, InstallInfo} from '../kube/cluster.js'
 import type {NodeRunner, NodeTarget} from '../nodes/types.js'
-import type {DataplaneReadOptions, DumpSource} from './read.js'
+import type {DataplaneReadOptions, DumpSource} from './read-maps.js'
 
 import {type NodeAccessOptions, nodeAccessCluster, openRunner, resolveVia} from '../nodes/access.js'
 import {selectNodes} from '../nodes/select.js'
@@ -31,7 +31,7 @@ export interface DumpSession {
 }
 
 export async function openDumpSession(opts: DumpSessionOptions): Promise<DumpSession> {
-  const {clusterRequested, connect} = await import('../kube/config.js')
+  const {clusterRequested, connect} = await import('../kube/connect.js')
   const useCluster = opts.access.via !== 'local' && clusterRequested(opts)
   let kube: KubeClient | undefined
   let state: ClusterState | undefined

@@ -1,5 +1,5 @@
 import type {KubeClient} from '../kube/client.js'
-import type {EndpointSliceObject, ServiceObject} from '../kube/calico-types.js'
+import type {EndpointSliceObject, ServiceObject} from '../kube/objects.js'
 import {
   type DriftFinding,
   type JoinedFrontend,
@@ -11,9 +11,9 @@ import {
 } from '../maps/index.js'
 import {type NodeTarget, NodeAccessError} from '../nodes/types.js'
 import {runOnNodes} from '../nodes/fanout.js'
-import {type EntryFilter, frontendMatches} from './filter.js'
-import {type DumpSession} from './session.js'
-import {DataplaneReadError, type ReadSource, readNat} from './read.js'
+import {type EntryFilter, frontendMatches} from './dump-filter.js'
+import {type DumpSession} from './dump-session.js'
+import {DataplaneReadError, type ReadSource, readNat} from './read-maps.js'
 import {nodeIps} from './targets.js'
 
 export interface NodeNatResult {

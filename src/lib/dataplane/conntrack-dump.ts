@@ -1,10 +1,10 @@
 import {type ConntrackEntry, type ConntrackStats, ConntrackStatsAccumulator, DEFAULT_CT_MAP_SIZE} from '../maps/index.js'
 import {type NodeOutcome, runOnNodes} from '../nodes/fanout.js'
 import type {NodeTarget} from '../nodes/types.js'
-import {type EntryFilter, conntrackMatches} from './filter.js'
-import {errorOf} from './nat.js'
-import {type ConntrackReadSummary, streamConntrack} from './read.js'
-import type {DumpSession} from './session.js'
+import {type EntryFilter, conntrackMatches} from './dump-filter.js'
+import {errorOf} from './nat-dump.js'
+import {type ConntrackReadSummary, streamConntrack} from './read-maps.js'
+import type {DumpSession} from './dump-session.js'
 import {bpfMapSizeConntrack} from './targets.js'
 
 export interface ConntrackSink {

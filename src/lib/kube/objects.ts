@@ -1,6 +1,6 @@
 import type {KubeObject} from './types.js'
 
-/** Shapes of the objects ebpfctl reads, typed only as far as it uses them. */
+/** Shapes of the objects ebpfctl reads, core (v1, apps/v1, discovery/v1) and Calico's, typed only as far as it uses them. */
 export interface NodeObject extends KubeObject {
   spec?: {providerID?: string; taints?: {key: string; effect: string}[]; podCIDR?: string}
   status?: {

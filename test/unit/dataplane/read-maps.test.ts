@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {DataplaneReadError, readNat, streamConntrack} from '../../../src/lib/dataplane/read.js'
+import {DataplaneReadError, readNat, streamConntrack} from '../../../src/lib/dataplane/read-maps.js'
 import type {ConntrackEntry} from '../../../src/lib/maps/index.js'
 import type {NodeRunner, RunOptions, RunResult} from '../../../src/lib/nodes/types.js'
 import {fixture} from '../maps/helpers.js'
