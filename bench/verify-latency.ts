@@ -112,8 +112,8 @@ try {
     url = urlOf(e.result.report)
     // The loop's own time per request: its time_total minus that connection's time on the wire.
     const matched = looped.result.filter((r) => looped.wire.has(r.port))
-    // ebpfctl's connections: its latency requests are the last perRound it opened (the NodePort probe came first).
-    const ebpfctlWire = [...e.wire.values()].sort((a, b) => a.syn - b.syn).slice(-perRound)
+    // ebpfctl's latency connections: all it opened but the first (its NodePort probe); re-measured ones included.
+    const ebpfctlWire = [...e.wire.values()].sort((a, b) => a.syn - b.syn).slice(1)
     const row: Row = {
       loop: distOf(looped.result.map((r) => r.ms)),
       interval,
@@ -127,7 +127,7 @@ try {
     console.log(`round ${round + 1} (load ${load()}): requests every ${interval.toFixed(1)} ms; ebpfctl mean ${pct(row.ebpfctl.mean, row.loop.mean)} of the curl loop's`)
     console.log(`  curl loop  ${show(row.loop)}${row.loopWire !== undefined ? ` | wire mean ${row.loopWire.toFixed(3)}, curl's own ${row.loopOwn!.toFixed(3)} (${matched.length} matched)` : ''}`)
     console.log(
-      `  ebpfctl    ${show(row.ebpfctl)}${row.ebpfctlWire !== undefined ? ` | wire mean ${row.ebpfctlWire.toFixed(3)}, ebpfctl's own ${(row.ebpfctl.mean - row.ebpfctlWire).toFixed(3)} (${ebpfctlWire.length} seen)` : ''}`,
+      `  ebpfctl    ${show(row.ebpfctl)}${row.ebpfctlWire !== undefined ? ` | wire mean ${row.ebpfctlWire.toFixed(3)}, ebpfctl's own ${(row.ebpfctl.mean - row.ebpfctlWire).toFixed(3)} (${ebpfctlWire.length} seen)` : ''}; re-measured (its GC in the window) ${l.gcRemeasured ?? 0}`,
     )
     console.log(`  curl one process mean ${row.oneProcess.toFixed(3)} ms`)
   }

@@ -39,6 +39,8 @@ export interface LatencyStats {
    * loop): (wall - waits - sum of the timed exchanges) / requests.
    */
   overheadMs: number
+  /** Requests measured again because this process's own garbage collector ran inside their timed window. */
+  gcRemeasured?: number
 }
 
 /** kube-proxy, BPF or BPF+DSR: what the cluster is configured to run (from FelixConfiguration / Installation). */

@@ -269,6 +269,11 @@ describe("the local check's bundle hands anything else back (dist/chunks/check-l
     const r = await runBundle(argv)
     expect({stdout: r.stdout, stderr: r.stderr, code: r.exitCode}).toEqual({stdout: 'done false', stderr: '', code: 0})
   })
+  it('stays small: a new import on the local path that pulls a package or the cluster code in shows here', async () => {
+    const {statSync} = await import('node:fs')
+    // ~320 KB today, 234 KB of it oclif; scripts/bundle.mjs (CLUSTER_ONLY) says how to keep cluster-only code out.
+    expect(statSync(join(ROOT, 'dist', 'chunks', 'check-local.cjs')).size).toBeLessThan(400_000)
+  })
   it('runs a check of this machine itself', async () => {
     const r = await runBundle(['--local', '-o', 'json'])
     expect(r.stdout).toMatch(/\ndone true$/)

@@ -1,5 +1,8 @@
 import {type AddressInfo, Socket, createServer} from 'node:net'
 
+import {setFlagsFromString} from 'node:v8'
+import {runInNewContext} from 'node:vm'
+
 import {afterEach, describe, expect, it, vi} from 'vitest'
 
 import {httpGet} from '../../../src/lib/verify/http-probe.js'
@@ -133,8 +136,8 @@ describe('latencyProbes pacing (--request-interval)', () => {
     const {stats, findings} = await latencyProbes([{node: 'n1', address: '127.0.0.1'}], port, 6, dataplane, {requestTimeoutMs: 2000, signal: ac.signal, intervalMs: 40})
     expect(findings[0]!.status).toBe('pass')
     // Start k is never before k intervals after the first (the accepts lag the starts by a connect each, and the first
-    // one's more on a loaded machine: a few ms of slack; back to back would be ~1 ms apart).
-    expect((starts.at(-1)! - starts[0]!) / 5).toBeGreaterThanOrEqual(35)
+    // one's more on a loaded machine: slack; back to back would be ~1 ms apart).
+    expect((starts[5]! - starts[0]!) / 5).toBeGreaterThanOrEqual(30)
     expect(stats[0]).toMatchObject({requests: 6, errors: 0, intervalMs: 40})
     expect(stats[0]!.wallMs).toBeGreaterThanOrEqual(5 * 40 - 5)
     // The pacing waits are not ebpfctl's overhead.
@@ -151,5 +154,24 @@ describe('latencyProbes pacing (--request-interval)', () => {
     setTimeout(() => ac.abort(), 100)
     await latencyProbes([{node: 'n1', address: '127.0.0.1'}], port, 1000, dataplane, {requestTimeoutMs: 2000, signal: ac.signal, intervalMs: 5000})
     expect(performance.now() - t0).toBeLessThan(2000)
+  })
+
+  it("measures again a request during which this process's garbage collector ran (ebpfctl's pause, not the path's)", async () => {
+    // A full GC forced while the third request's window is open (the server shares this process): that sample holds
+    // ebpfctl's own pause, which a curl loop never has. Before: it was kept in the mean.
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    let accepted = 0
+    const port = await serve((s) => {
+      if (++accepted === 3) gc()
+      answer(s)
+    })
+    const ac = new AbortController()
+    const {stats, findings} = await latencyProbes([{node: 'n1', address: '127.0.0.1'}], port, 6, dataplane, {requestTimeoutMs: 2000, signal: ac.signal, intervalMs: 5})
+    expect(findings[0]!.status).toBe('pass')
+    expect(stats[0]!.gcRemeasured).toBeGreaterThanOrEqual(1)
+    // Still 6 answered requests in the figures, and one more connection made per re-measured one.
+    expect(stats[0]).toMatchObject({requests: 6, errors: 0})
+    expect(accepted).toBe(6 + stats[0]!.gcRemeasured!)
   })
 })
