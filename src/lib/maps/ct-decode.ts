@@ -13,36 +13,31 @@ export interface CtDecodeOptions {
   offset0?: 'created' | 'rst-seen'
 }
 
+/** The TCP state bits both leg layouts hold (calico-bpf.md §2.7), set on `leg` in the order the JSON shows them. */
+function setLegFlags(leg: CtLeg, bits: number): void {
+  leg.syn = (bits & 1) !== 0
+  leg.ack = (bits & 2) !== 0
+  leg.fin = (bits & 4) !== 0
+  leg.rst = (bits & 8) !== 0
+  leg.approved = (bits & 16) !== 0
+  leg.opener = (bits & 32) !== 0
+}
+
 function decodeLeg(b: Uint8Array, o: number, withWorkload: boolean): CtLeg {
   const bits = u32(b, o + 16)
-  const leg: CtLeg = {
-    bytes: u64n(b, o),
-    packets: u32(b, o + 8),
-    seqno: u32be(b, o + 12),
-    syn: (bits & 1) !== 0,
-    ack: (bits & 2) !== 0,
-    fin: (bits & 4) !== 0,
-    rst: (bits & 8) !== 0,
-    approved: (bits & 16) !== 0,
-    opener: (bits & 32) !== 0,
-  }
+  const leg: CtLeg = {bytes: u64n(b, o), packets: u32(b, o + 8), seqno: u32be(b, o + 12)}
+  setLegFlags(leg, bits)
   if (withWorkload) leg.workload = (bits & 64) !== 0
   leg.ifindex = u32(b, o + 20)
   return leg
 }
 
+/** ct2's leg: no byte and packet counters. */
 function decodeLegV2(b: Uint8Array, o: number): CtLeg {
-  const bits = u32(b, o + 4)
-  return {
-    seqno: u32be(b, o),
-    syn: (bits & 1) !== 0,
-    ack: (bits & 2) !== 0,
-    fin: (bits & 4) !== 0,
-    rst: (bits & 8) !== 0,
-    approved: (bits & 16) !== 0,
-    opener: (bits & 32) !== 0,
-    ifindex: u32(b, o + 8),
-  }
+  const leg: CtLeg = {seqno: u32be(b, o)}
+  setLegFlags(leg, u32(b, o + 4))
+  leg.ifindex = u32(b, o + 8)
+  return leg
 }
 
 /** Conntrack key (16 bytes v4, 40 bytes v6, §2.6) → proto and the two ends in key order. */
