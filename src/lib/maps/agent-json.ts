@@ -29,6 +29,20 @@ export interface Extracted {
   ok: boolean
 }
 
+/**
+ * The agent's `--json` list in noisy stdout: its items (none for `null`, which the agent prints for an empty map), the
+ * lines around it accounted for; output that holds no readable list is an `errors` entry, never a throw.
+ */
+export function extractJsonList(text: string, what: string): {items: unknown[]; acc: LineAccounting} {
+  const {value, acc, ok} = extractJson(text)
+  if (!ok || value === null) return {items: [], acc}
+  if (!Array.isArray(value)) {
+    acc.errors.push(`${what} JSON is not an array`)
+    return {items: [], acc}
+  }
+  return {items: value, acc}
+}
+
 /** Finds the JSON document in noisy stdout and parses it, without splitting large outputs into lines. */
 export function extractJson(text: string): Extracted {
   const acc = new LineAccounting()

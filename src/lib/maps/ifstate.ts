@@ -8,7 +8,7 @@
  *   v4 (52 bytes, v3.28+): xdpV4 ingressV4 egressV4 xdpV6 ingressV6 egressV6 tcIngressFilter tcEgressFilter;
  *   v3 (40 bytes, v3.27): xdp ingress egress tcIngressFilter tcEgressFilter; v2 (20 bytes, ≤ v3.26): no ids.
  */
-import {extractJson} from './agent-json.js'
+import {extractJsonList} from './agent-json.js'
 import {forEachLine, LineAccounting} from './agent-lines.js'
 
 /** Flag bits (felix/bpf/ifstate/map.go, HEAD). v3.24–v3.27 called 0x2 "ready" (one family). */
@@ -164,17 +164,11 @@ export function parseIfstateText(text: string): IfstateParse {
  * no readable document is reported in `errors`, never thrown.
  */
 export function parseIfstateJson(text: string): IfstateParse {
-  const {value, acc, ok} = extractJson(text)
+  const {items, acc} = extractJsonList(text, 'ifstate')
   const interfaces: IfaceState[] = []
   const unknown: string[] = []
-  const done = () => ({interfaces, unknown, noise: acc.noiseLines, errors: acc.errors})
-  if (!ok || value === null) return done()
-  if (!Array.isArray(value)) {
-    acc.errors.push('ifstate JSON is not an array')
-    return done()
-  }
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined)
-  for (const e of value as Record<string, unknown>[]) {
+  for (const e of items as Record<string, unknown>[]) {
     if (!e || typeof e !== 'object' || num(e.ifindex) === undefined || typeof e.name !== 'string') {
       if (unknown.length < MAX_UNKNOWN) unknown.push(String(JSON.stringify(e)).slice(0, 200))
       continue
@@ -191,5 +185,5 @@ export function parseIfstateJson(text: string): IfstateParse {
       }),
     )
   }
-  return done()
+  return {interfaces, unknown, noise: acc.noiseLines, errors: acc.errors}
 }

@@ -4,7 +4,7 @@
  * (`[{svc_id, ordinal, addr, port}]`), or the pinned map (key {svc_id u32 LE, ordinal u32 LE}, value = a NAT backend).
  */
 import type {Endpoint} from './model.js'
-import {extractJson} from './agent-json.js'
+import {extractJsonList} from './agent-json.js'
 import {forEachLine, LineAccounting, parseHostPort} from './agent-lines.js'
 
 export interface MaglevEntry {
@@ -52,19 +52,13 @@ export function parseMaglevText(text: string): MaglevParse {
  * skipped and accounted for; output without a readable document is reported in `errors`, never thrown.
  */
 export function parseMaglevJson(text: string): MaglevParse {
-  const {value, acc, ok} = extractJson(text)
+  const {items, acc} = extractJsonList(text, 'nat maglev')
   const entries: MaglevEntry[] = []
   const unknown: string[] = []
-  const done = () => ({entries, unknown, noise: acc.noiseLines, errors: acc.errors})
-  if (!ok || value === null) return done()
-  if (!Array.isArray(value)) {
-    acc.errors.push('nat maglev JSON is not an array')
-    return done()
-  }
-  for (const e of value as Record<string, unknown>[]) {
+  for (const e of items as Record<string, unknown>[]) {
     if (typeof e?.svc_id === 'number' && typeof e.ordinal === 'number' && typeof e.addr === 'string' && typeof e.port === 'number') {
       entries.push({serviceId: e.svc_id, ordinal: e.ordinal, backend: {ip: e.addr, port: e.port}})
     } else if (unknown.length < MAX_UNKNOWN) unknown.push(String(JSON.stringify(e)).slice(0, 200))
   }
-  return done()
+  return {entries, unknown, noise: acc.noiseLines, errors: acc.errors}
 }
