@@ -135,15 +135,10 @@ const oclifEdits = {
   },
 }
 
-rmSync(join(root, 'dist', 'chunks'), {force: true, recursive: true})
-await build({
+/** What the CLI's bundle and the local check's bundle share. */
+const commonOptions = {
   absWorkingDir: root,
-  entryPoints,
-  outdir: join(root, 'dist'),
-  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   minifySyntax: true,
@@ -154,8 +149,18 @@ await build({
   // Left to node_modules: packages with native add-ons or optional runtime requires (ssh2 → cpu-features,
   // client-node → ws, openid-client…) and oclif's TypeScript development mode (never used by the built CLI).
   external: ['@kubernetes/client-node', 'ssh2', 'typescript', 'ts-node'],
-  plugins: [lazyPackagesStayExternal, lazyInOclif, oclifEdits],
   alias: SHIMS,
+}
+
+rmSync(join(root, 'dist', 'chunks'), {force: true, recursive: true})
+await build({
+  ...commonOptions,
+  entryPoints,
+  outdir: join(root, 'dist'),
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
+  format: 'esm',
+  plugins: [lazyPackagesStayExternal, lazyInOclif, oclifEdits],
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins and read __dirname.
   banner: {
     js: [
@@ -210,21 +215,11 @@ const localCheckImports = {
   },
 }
 await build({
-  absWorkingDir: root,
+  ...commonOptions,
   entryPoints: [join(root, 'src', 'check-entry.ts')],
   outfile: join(root, 'dist', 'chunks', 'check-local.cjs'),
-  bundle: true,
   format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  minifySyntax: true,
-  minifyWhitespace: true,
-  legalComments: 'none',
-  sourcemap: 'linked',
-  logLevel: 'warning',
-  external: ['@kubernetes/client-node', 'ssh2', 'typescript', 'ts-node'],
   plugins: [localCheckImports, lazyInOclif, oclifEdits],
-  alias: SHIMS,
 })
 
 // The lazily loaded packages, one CommonJS file each, from the very file oclif would have loaded.
