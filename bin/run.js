@@ -84,6 +84,13 @@ function maybeLocalCheck() {
   return !existsSync(join(process.env.HOME || require('node:os').homedir(), '.kube', 'config'))
 }
 
+// What oclif answers with help alone (main.js, helpAddition): no arguments, or --help before a `--`. Help comes from
+// the manifest, so the local check's bundle, which has oclif, renders it (runHelp hands anything else back).
+function isHelp() {
+  const end = argv.indexOf('--')
+  return argv.length === 0 || (end === -1 ? argv : argv.slice(0, end)).includes('--help')
+}
+
 function fullCli() {
   // oclif finds the package root by walking up from `dir`: the root itself, so that bin/package.json is not taken for it.
   return import('../dist/cli.js').then(({execute}) => execute({dir: root}))
@@ -108,7 +115,11 @@ function main() {
       process.exit(1)
     }
     process.env.OCLIF_DISABLE_ENGINE_WARNING ??= '1'
-    if (maybeLocalCheck()) {
+    if (isHelp()) {
+      requireBundle(LOCAL_CHECK_BUNDLE)
+        .exports.runHelp(argv, root)
+        .then((done) => done || fullCli())
+    } else if (maybeLocalCheck()) {
       requireBundle(LOCAL_CHECK_BUNDLE)
         .exports.runLocalCheck(argv.slice(1), root)
         .then((done) => done || fullCli())

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Writes V8's code cache for the local check's CommonJS bundle (dist/chunks/check-local.cjs.v8-cache, read by
-// bin/run.js): run after `oclif manifest`, as the representative run below loads the manifest the way a user's does.
+// bin/run.js, which runs the local check and help from that bundle): run after `oclif manifest`, as the representative
+// run below loads the manifest the way a user's does.
 // The cache is taken after that run, so that it holds every function the run compiled; a cache taken before running
 // holds only the top level, and V8 compiles the rest lazily on each start.
 //
@@ -28,9 +29,17 @@ if (mode === '--record') {
   process.on('exit', () => {
     writeFileSync(codeCacheFile(LOCAL_CHECK_BUNDLE), codeCacheBytes(bundle.source, bundle.script.createCachedData()))
   })
-  bundle.exports.runLocalCheck(['--local'], join(__dirname, '..')).then((done) => {
-    if (!done) throw new Error('the local check handed a local check back to the full CLI')
-  })
+  const root = join(__dirname, '..')
+  // The root help and a local check of this machine: what bin/run.js takes to this bundle.
+  bundle.exports
+    .runHelp(['--help'], root)
+    .then((done) => {
+      if (!done) throw new Error('the bundle handed `--help` back to the full CLI')
+      return bundle.exports.runLocalCheck(['--local'], root)
+    })
+    .then((done) => {
+      if (!done) throw new Error('the bundle handed a local check back to the full CLI')
+    })
 } else if (mode === '--verify') {
   const {LOCAL_CHECK_BUNDLE, requireBundle} = require(launcher)
   const bundle = requireBundle(LOCAL_CHECK_BUNDLE)

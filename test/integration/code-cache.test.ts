@@ -54,6 +54,23 @@ describe('the local check bundle has a code cache from the build', () => {
   })
 })
 
+describe('help is rendered by the CommonJS bundle, not the full CLI', () => {
+  it.each([[['--help']], [[]], [['check', '--help']], [['nat', 'dump', '--help']]])('ebpfctl %j: no ES module of ours loads', async (argv) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ebpfctl-hook-'))
+    try {
+      const hooks = join(dir, 'hooks.mjs')
+      writeFileSync(hooks, "export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write('RESOLVED ' + r.url + '\\n'); return r }\n")
+      const register = join(dir, 'register.mjs')
+      writeFileSync(register, `import {register} from 'node:module'\nregister(${JSON.stringify('file://' + hooks)})\n`)
+      const r = await outcome(['--import', register, 'bin/run.js', ...argv], {cwd: repo})
+      expect(r.stdout).toContain('USAGE')
+      expect(r.stderr.split('\n').filter((l) => l.startsWith('RESOLVED ') && l.includes('/dist/'))).toEqual([])
+    } finally {
+      rmSync(dir, {force: true, recursive: true})
+    }
+  })
+})
+
 describe('a bad code cache changes nothing but speed', () => {
   let dir: string
   let good: Buffer
