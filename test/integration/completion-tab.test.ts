@@ -145,6 +145,7 @@ describe.each(Object.entries(shells))('TAB in interactive %s', (name, {command, 
     expect((await type('ebpfctl sta\t')).line).toBe('ebpfctl status ')
     expect((await type('ebpfctl check --outp\t')).line).toBe('ebpfctl check --output ')
     expect((await type('ebpfctl check -o ya\t')).line).toBe('ebpfctl check -o yaml ')
+    expect((await type('ebpfctl enable --dry-run=s\t')).line).toBe('ebpfctl enable --dry-run=server ')
     expect((await type('ebpfctl check --only kernel-c\t')).line).toBe('ebpfctl check --only kernel-config ')
     expect((await type('ebpfctl check --ignore kernel,ip-\t')).line).toBe('ebpfctl check --ignore kernel,ip-pools ')
     expect((await type('ebpfctl nat dump --node worker-a\t')).line).toBe('ebpfctl nat dump --node worker-alpha ')
