@@ -48,6 +48,8 @@ beforeAll(async () => {
   server = await startFakeApiServer()
   seedKubeadmBase(server.store, {nodes: NODES.map((name) => ({name, controlPlane: name === 'control-plane'}))})
   const kubeconfig = server.writeKubeconfig(join(dir, 'kube'), {context: 'tab-context'})
+  // A second kubeconfig, named on the command line the ways users type a path: ~, a blank, quotes, $HOME.
+  server.writeKubeconfig(join(dir, 'my kube'), {context: 'other-context'})
 
   const zdotdir = join(dir, 'zdotdir')
   mkdirSync(zdotdir)
@@ -150,6 +152,11 @@ describe.each(Object.entries(shells))('TAB in interactive %s', (name, {command, 
     expect((await type('ebpfctl check --ignore kernel,ip-\t')).line).toBe('ebpfctl check --ignore kernel,ip-pools ')
     expect((await type('ebpfctl nat dump --node worker-a\t')).line).toBe('ebpfctl nat dump --node worker-alpha ')
     expect((await type('ebpfctl status --context tab\t')).line).toBe('ebpfctl status --context tab-context ')
+    // --kubeconfig as typed: the shell has not expanded it yet when TAB is pressed (read without running anything).
+    for (const path of ['~/my\\ kube/kubeconfig', '"$HOME/my kube/kubeconfig"', "'" + join(dir, 'my kube', 'kubeconfig') + "'"])
+      expect((await type(`ebpfctl status --kubeconfig ${path} --context oth\t`)).line).toBe(
+        `ebpfctl status --kubeconfig ${path} --context other-context `,
+      )
 
     // Ambiguous: the choices are listed (zsh and fish at the first TAB, bash at the second), the line kept; a TAB
     // that can insert a common part does that first.
