@@ -120,6 +120,27 @@ describe('counters parsers', () => {
     expect(summarizeCounters(r.interfaces)).toEqual({packets: 192, accepted: 26, dropped: 0, redirected: 0, drops: []})
   })
 
+  it('a real Calico Cloud table (tigera-solutions/cc-aks-ebpf): Enterprise row, XDP N/A, drops read once the cut caption is restored', () => {
+    const text = fixture('counters-6-calico-cloud-workshop.txt')
+    // The workshop cut the caption: 15 rows (two wrapped TYPEs joined) that name no interface are counted, not invented.
+    expect(parseCountersText(text)).toMatchObject({interfaces: [], unknown: 15, noise: 0, truncatedLastLine: false})
+    const r = parseCountersText(`${text}dumped cali0cdd47bbdcb counters.\n`)
+    expect(r).toMatchObject({unknown: 0, noise: 0, errors: []})
+    const rows = r.interfaces[0]!.counters
+    expect(rows[0]).toEqual({category: 'Accepted', type: 'by Egress gateways', ingress: 0, egress: 0})
+    expect(rows.every((c) => c.xdp === undefined)).toBe(true)
+    expect(summarizeCounters(r.interfaces)).toEqual({
+      packets: 4373,
+      accepted: 893,
+      dropped: 5,
+      redirected: 0,
+      drops: [{reason: 'by policy', packets: 5, top: [
+        {interface: 'cali0cdd47bbdcb', hook: 'ingress', packets: 4},
+        {interface: 'cali0cdd47bbdcb', hook: 'egress', packets: 1},
+      ]}],
+    })
+  })
+
   it('error log lines around the tables are reported, not counted as unknown', () => {
     const r = parseCountersText('2026-07-30 10:26:08.453 [ERROR][597] felix/counters.go 81: Failed to dump counter map. error=x\n')
     expect(r).toMatchObject({interfaces: [], unknown: 0, noise: 1})
