@@ -6,6 +6,7 @@ import {planFlags, requireDryRunForJunit, timingFrom} from '../flags/plan.js'
 import {verifyGateFlags, verifyGateFromFlags} from '../flags/verify.js'
 import {ExitCode, UserError} from '../lib/errors.js'
 import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
+import {cliCommand} from '../lib/cli/name.js'
 
 export default class Revert extends BaseCommand<typeof Revert> {
   static override description = `Undo \`ebpfctl enable\` from the record it left in the cluster (from any machine).
@@ -91,7 +92,7 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
           exitCode: ExitCode.Failed,
           remedy:
             'kube-proxy is restored before BPF is turned off, so Services keep working; fix the cause and run ' +
-            '`ebpfctl revert` again.',
+            `\`${cliCommand('revert')}\` again.`,
         })
       }
       if (document) this.outDocument(await machineDocument(document, plan.resultDocument(report, 'revert', result)))
@@ -107,7 +108,7 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
         if (!after.passed)
           throw new UserError(`Services fail after the revert: ${after.summary}`, {
             exitCode: ExitCode.Failed,
-            remedy: 'Run `ebpfctl verify` and `ebpfctl status` to see which node or path fails.',
+            remedy: `Run \`${cliCommand('verify')}\` and \`${cliCommand('status')}\` to see which node or path fails.`,
           })
       }
     } finally {
