@@ -52,7 +52,12 @@ function codeCacheBytes(source, data) {
 function requireBundle(file, {withoutCache = false} = {}) {
   // Source maps (--enable-source-maps) are registered by require() for the files it compiles: keep them exact.
   if (process.sourceMapsEnabled) return {exports: require(file)}
-  const source = require('node:fs').readFileSync(file)
+  let source
+  try {
+    source = require('node:fs').readFileSync(file)
+  } catch {
+    return {exports: require(file)} // require's own error for a missing bundle
+  }
   const cachedData = withoutCache ? undefined : readCodeCache(file, source)
   if (!cachedData && !withoutCache) return {exports: require(file)}
   const Module = require('node:module')
@@ -67,13 +72,18 @@ function requireBundle(file, {withoutCache = false} = {}) {
   mod.filename = file
   mod.paths = Module._nodeModulePaths(dirname(file))
   Module._cache[file] = mod
-  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, dirname(file))
+  try {
+    script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, dirname(file))
+  } catch (error) {
+    delete Module._cache[file] // as require() leaves a module that threw
+    throw error
+  }
   mod.loaded = true
   return {exports: mod.exports, script, source, cacheRejected: script.cachedDataRejected === true}
 }
 
-// A check of this machine, the one command the start-up targets measure, goes to the local check's bundle; help, and
-// flags or a kubeconfig that name a cluster or nodes, go to the full CLI at once. This only saves the detour: the
+// A check of this machine, the one command the start-up targets measure, goes to the local check's bundle; flags or a
+// kubeconfig that name a cluster or nodes go to the full CLI at once (help went to the bundle before: isHelp). This only saves the detour: the
 // bundle decides again from the flags oclif parsed, and hands anything but a local check back before doing it.
 function maybeLocalCheck() {
   if (argv[0] !== 'check' || argv.some((a) => a === '--help' || a === '-h' || /^--(kubeconfig|context|nodes)(=|$)/.test(a))) {
