@@ -1,6 +1,7 @@
 /**
- * Shell completion at a real TAB: interactive zsh (compinit), bash and fish on a pseudo-terminal (test/support/pty),
- * each loading `ebpfctl completion <shell>` the way the README says, then typing a line and pressing TAB. A key
+ * Shell completion at a real TAB: interactive zsh (compinit), bash (bare, and with the bash-completion package) and
+ * fish on a pseudo-terminal (test/support/pty), each loading `ebpfctl completion <shell>` the way the README says, then
+ * typing a line and pressing TAB; and `kubectl calico-ebpf` through kubectl's own bash and zsh completion. A key
  * binding (Ctrl-X Ctrl-B) prints the edited line between markers and clears it, so each case reads what the shell
  * made of the line, not a picture of the screen; listings (ambiguous TABs) are read from the screen's text.
  * completion.test.ts covers the same engine by calling the scripts' functions non-interactively.
@@ -143,8 +144,7 @@ async function typeLine(pty: Pty, keys: string, redrawsPrompt: boolean): Promise
   pty.send(`${keys}\x18\x02`)
   const m = await pty.waitFor(/@@LINE\[(.*?)\]@@/, {from})
   const screen = pty.text.slice(from, from + m.index)
-  // bash runs a `bind -x` command outside readline's raw mode, then prints the prompt again: keys typed before that
-  // would meet the terminal's own line editing (its Ctrl-U, Ctrl-W) instead of readline.
+  // bash prints its prompt again after a `bind -x` command: the next keys wait for it, so that readline reads them.
   if (redrawsPrompt) await pty.waitFor(/tab> /, {from: from + m.index + m[0].length})
   return {line: m[1]!, screen}
 }
