@@ -8,13 +8,14 @@ const root = join(__dirname, '..')
 const argv = process.argv.slice(2)
 
 // V8's code cache for a CommonJS bundle, written by the build (scripts/code-cache.cjs) after a representative run, so
-// that it holds the functions that run compiled, not only the top level: a local check then neither parses nor
-// compiles most of its ~320 KB of oclif and checks (~80 M instructions, ~0.8x `node -e 0`, of every start). The file
-// is CODE_CACHE_MAGIC, the CRC-32 of the bundle's bytes followed by V8's data, then V8's data: V8 itself checks only
-// its version, its flags and the source's length, and trusts the rest, so the CRC binds the data to these exact
-// bytes and catches a damaged file. Anything that does not fit (no file, damage, another Node or V8 flags, source
-// maps on) compiles the bundle as require() would, with the same behaviour.
-const CODE_CACHE_MAGIC = 'ebpfctl V8 code cache 1\n'
+// that it holds the functions that run compiled, not only the top level: the local check and help then neither parse
+// nor compile most of their ~320 KB of oclif and checks (~80 M instructions, ~0.9x `node -e 0`, of every start).
+// The file is a header line naming the format and V8's version (another V8 rejects the data: it is not even read
+// further), the CRC-32 of the bundle's bytes followed by V8's data, then V8's data. V8 itself checks only its
+// version, its flags and the source's length, and trusts the rest, so the CRC binds the data to these exact bytes and
+// catches a damaged file. Anything that does not fit (no file, damage, another V8 or V8 flags, source maps on)
+// compiles the bundle as require() would, with the same behaviour.
+const CODE_CACHE_HEADER = `ebpfctl code cache 2 v8-${process.versions.v8}\n`
 const WRAPPER_HEAD = '(function (exports, require, module, __filename, __dirname) {\n'
 
 function codeCacheFile(file) {
@@ -29,8 +30,8 @@ function readCodeCache(file, source) {
   } catch {
     return undefined
   }
-  const head = Buffer.byteLength(CODE_CACHE_MAGIC) + 4
-  if (bytes.length <= head || bytes.toString('latin1', 0, head - 4) !== CODE_CACHE_MAGIC) return undefined
+  const head = Buffer.byteLength(CODE_CACHE_HEADER) + 4
+  if (bytes.length <= head || bytes.toString('latin1', 0, head - 4) !== CODE_CACHE_HEADER) return undefined
   const data = bytes.subarray(head)
   const {crc32} = require('node:zlib')
   return bytes.readUInt32LE(head - 4) === crc32(data, crc32(source)) ? data : undefined
@@ -41,7 +42,7 @@ function codeCacheBytes(source, data) {
   const {crc32} = require('node:zlib')
   const sum = Buffer.alloc(4)
   sum.writeUInt32LE(crc32(data, crc32(source)))
-  return Buffer.concat([Buffer.from(CODE_CACHE_MAGIC, 'latin1'), sum, data])
+  return Buffer.concat([Buffer.from(CODE_CACHE_HEADER, 'latin1'), sum, data])
 }
 
 /**
@@ -51,7 +52,12 @@ function codeCacheBytes(source, data) {
 function requireBundle(file, {withoutCache = false} = {}) {
   // Source maps (--enable-source-maps) are registered by require() for the files it compiles: keep them exact.
   if (process.sourceMapsEnabled) return {exports: require(file)}
-  const source = require('node:fs').readFileSync(file)
+  let source
+  try {
+    source = require('node:fs').readFileSync(file)
+  } catch {
+    return {exports: require(file)} // require's own error for a missing bundle
+  }
   const cachedData = withoutCache ? undefined : readCodeCache(file, source)
   if (!cachedData && !withoutCache) return {exports: require(file)}
   const Module = require('node:module')
@@ -66,13 +72,18 @@ function requireBundle(file, {withoutCache = false} = {}) {
   mod.filename = file
   mod.paths = Module._nodeModulePaths(dirname(file))
   Module._cache[file] = mod
-  script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, dirname(file))
+  try {
+    script.runInThisContext().call(mod.exports, mod.exports, Module.createRequire(file), mod, file, dirname(file))
+  } catch (error) {
+    delete Module._cache[file] // as require() leaves a module that threw
+    throw error
+  }
   mod.loaded = true
   return {exports: mod.exports, script, source, cacheRejected: script.cachedDataRejected === true}
 }
 
-// A check of this machine, the one command the start-up targets measure, goes to the local check's bundle; help, and
-// flags or a kubeconfig that name a cluster or nodes, go to the full CLI at once. This only saves the detour: the
+// A check of this machine, the one command the start-up targets measure, goes to the local check's bundle; flags or a
+// kubeconfig that name a cluster or nodes go to the full CLI at once (help went to the bundle before: isHelp). This only saves the detour: the
 // bundle decides again from the flags oclif parsed, and hands anything but a local check back before doing it.
 function maybeLocalCheck() {
   if (argv[0] !== 'check' || argv.some((a) => a === '--help' || a === '-h' || /^--(kubeconfig|context|nodes)(=|$)/.test(a))) {

@@ -6,6 +6,7 @@
  */
 import {execFile} from 'node:child_process'
 import {cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {promisify} from 'node:util'
@@ -43,7 +44,8 @@ async function howLoaded(dir: string): Promise<string> {
 
 describe('the local check bundle has a code cache from the build', () => {
   it('is there and V8 accepts it on this Node', async () => {
-    expect(readFileSync(join(repo, CACHE)).subarray(0, 24).toString('latin1')).toBe('ebpfctl V8 code cache 1\n')
+    const header = `ebpfctl code cache 2 v8-${process.versions.v8}\n`
+    expect(readFileSync(join(repo, CACHE)).subarray(0, header.length).toString('latin1')).toBe(header)
     expect(await howLoaded(repo)).toBe('cache')
   })
 
@@ -103,6 +105,12 @@ describe('a bad code cache changes nothing but speed', () => {
     bytes[at] = bytes[at]! ^ 0xff
     return bytes
   }
+  const rejectedByV8 = () => {
+    const {codeCacheBytes} = createRequire(import.meta.url)(join(dir, 'bin', 'run.js')) as {codeCacheBytes: (source: Buffer, data: Buffer) => Buffer}
+    const data = Buffer.from(good.subarray(`ebpfctl code cache 2 v8-${process.versions.v8}\n`.length + 4))
+    data[12] = data[12]! ^ 0xff
+    return codeCacheBytes(readFileSync(join(dir, BUNDLE)), data)
+  }
   // A cache V8 itself would take: V8's data from a bundle of the same length but other bytes (V8 checks the length only).
   const otherBundle = () => {
     const source = readFileSync(join(dir, BUNDLE), 'utf8')
@@ -114,6 +122,9 @@ describe('a bad code cache changes nothing but speed', () => {
     ['empty', () => Buffer.alloc(0), 'require'],
     ['cut in half', () => good.subarray(0, good.length >> 1), 'require'],
     ['damaged header', () => flipped(3), 'require'],
+    ['for another V8', () => Buffer.from(good.toString('latin1').replace(`v8-${process.versions.v8}\n`, (v) => v.replace(/\d/, (d) => String((Number(d) + 1) % 10))), 'latin1'), 'require'],
+    // A good CRC over V8 data whose own header (magic, version hash, source hash, flag hash…) V8 rejects: V8 compiles.
+    ['rejected by V8 (its flag hash changed)', () => rejectedByV8(), 'rejected'],
     // V8 has no checksum of its own (--verify-snapshot-checksum is off in release builds): the CRC catches this.
     ['damaged in the middle of V8 data', () => flipped(good.length >> 1), 'require'],
     ['damaged in the last byte', () => flipped(good.length - 1), 'require'],

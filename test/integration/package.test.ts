@@ -58,6 +58,9 @@ describe('npm pack: the tarball installs into an empty project and runs', () => 
     expect(JSON.parse(check.stdout).summary).toBeDefined()
     const help = await installed(['help', 'check'])
     expect(help.stdout).toContain('USAGE')
+    // Root help comes from the local check's CommonJS bundle (bin/run.js), not the full CLI.
+    const rootHelp = await installed(['--help'])
+    expect(rootHelp.stdout).toContain('TOPICS')
     const version = await installed(['--version'])
     const pjson = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {version: string}
     expect(version.stdout).toContain(`ebpfctl/${pjson.version}`)
