@@ -1,6 +1,7 @@
 /**
- * Shell completion at a real TAB: interactive zsh (compinit), bash and fish on a pseudo-terminal (test/support/pty),
- * each loading `ebpfctl completion <shell>` the way the README says, then typing a line and pressing TAB. A key
+ * Shell completion at a real TAB: interactive zsh (compinit), bash (bare, and with the bash-completion package) and
+ * fish on a pseudo-terminal (test/support/pty), each loading `ebpfctl completion <shell>` the way the README says, then
+ * typing a line and pressing TAB; and `kubectl calico-ebpf` through kubectl's own bash and zsh completion. A key
  * binding (Ctrl-X Ctrl-B) prints the edited line between markers and clears it, so each case reads what the shell
  * made of the line, not a picture of the screen; listings (ambiguous TABs) are read from the screen's text.
  * completion.test.ts covers the same engine by calling the scripts' functions non-interactively.
@@ -97,23 +98,37 @@ const shells = {
   zsh: {
     command: ['zsh', '--no-globalrcs', '-i'],
     setup: 'source <(ebpfctl completion zsh)',
+    available: has('zsh'),
     redrawsPrompt: false,
+    listingKeys: '\t',
   },
   bash: {
     command: ['bash', '--norc', '--noprofile', '-i'],
     setup: `PS1='tab> '; source <(ebpfctl completion bash); bind -x '"\\C-x\\C-b": printf "@@%s[%s]@@\\n" LINE "$READLINE_LINE"; READLINE_LINE='`,
+    available: has('bash'),
     redrawsPrompt: true,
+    listingKeys: '\t\t',
+  },
+  // As most users have it: the bash-completion package loaded first (its own handling of '=' and ':' and of files).
+  'bash with bash-completion': {
+    command: ['bash', '--norc', '--noprofile', '-i'],
+    setup: `PS1='tab> '; source ${bashCompletion}; source <(ebpfctl completion bash); bind -x '"\\C-x\\C-b": printf "@@%s[%s]@@\\n" LINE "$READLINE_LINE"; READLINE_LINE='`,
+    available: has('bash') && existsSync(bashCompletion),
+    redrawsPrompt: true,
+    listingKeys: '\t\t',
   },
   fish: {
     command: ['fish', '--no-config', '-i'],
     setup: `function fish_prompt; echo -n 'tab> '; end; bind \\cx\\cb 'printf "\\n@@%s[%s]@@\\n" LINE (commandline); commandline ""'; ebpfctl completion fish | source`,
+    available: has('fish'),
     redrawsPrompt: false,
+    listingKeys: '\t',
   },
 } as const
 
 /** Starts the shell, types its setup line and waits for its prompt after a marker the setup prints. */
 async function start(command: readonly string[], setup: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Pty> {
-  shell = new Pty(command[0]!, command.slice(1), {env: {...env, ...extraEnv}, cwd: dir, deadlineMs: 150_000})
+  shell = new Pty(command[0]!, command.slice(1), {env: {...env, ...extraEnv}, cwd: dir, deadlineMs: 300_000})
   // The marker is typed as '@@%s@@' READY, so only its output (not the echo of the typed line) matches.
   shell.send(`${setup}; printf '@@%s@@\\n' READY\r`)
   await shell.waitFor(/@@READY@@\n[^]*?tab> /)
@@ -129,8 +144,7 @@ async function typeLine(pty: Pty, keys: string, redrawsPrompt: boolean): Promise
   pty.send(`${keys}\x18\x02`)
   const m = await pty.waitFor(/@@LINE\[(.*?)\]@@/, {from})
   const screen = pty.text.slice(from, from + m.index)
-  // bash runs a `bind -x` command outside readline's raw mode, then prints the prompt again: keys typed before that
-  // would meet the terminal's own line editing (its Ctrl-U, Ctrl-W) instead of readline.
+  // bash prints its prompt again after a `bind -x` command: the next keys wait for it, so that readline reads them.
   if (redrawsPrompt) await pty.waitFor(/tab> /, {from: from + m.index + m[0].length})
   return {line: m[1]!, screen}
 }
@@ -138,8 +152,8 @@ async function typeLine(pty: Pty, keys: string, redrawsPrompt: boolean): Promise
 /** The words of a completion listing, in the order shown. */
 const listed = (words: string[]) => new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\s+'))
 
-describe.each(Object.entries(shells))('TAB in interactive %s', (name, {command, setup, redrawsPrompt}) => {
-  it.runIf(has(name))('completes commands, flags, -o values, check IDs and node names', {timeout: 150_000}, async () => {
+describe.each(Object.entries(shells))('TAB in interactive %s', (_name, {command, setup, available, redrawsPrompt, listingKeys}) => {
+  it.runIf(available)('completes commands, flags, -o values, check IDs and node names', {timeout: 300_000}, async () => {
     const pty = await start(command, setup)
     const type = (keys: string) => typeLine(pty, keys, redrawsPrompt)
 
@@ -158,36 +172,47 @@ describe.each(Object.entries(shells))('TAB in interactive %s', (name, {command, 
         `ebpfctl status --kubeconfig ${path} --context other-context `,
       )
 
+    // A file name where one is wanted: the shell's own file completion (a blank quoted, ~, a '/' after a directory,
+    // after the '=' of --kubeconfig=). The shells start in the temp dir, where `kube/` and `my kube/` are.
+    expect((await type('ebpfctl check --kubeconfig my\t')).line).toBe('ebpfctl check --kubeconfig my\\ kube/')
+    expect((await type('ebpfctl check --kubeconfig my\\ kube/ku\t')).line).toBe('ebpfctl check --kubeconfig my\\ kube/kubeconfig ')
+    expect((await type('ebpfctl check --kubeconfig ~/ku\t')).line).toBe('ebpfctl check --kubeconfig ~/kube/')
+    expect((await type('ebpfctl check --kubeconfig=ku\t')).line).toBe('ebpfctl check --kubeconfig=kube/')
+
     // Ambiguous: the choices are listed (zsh and fish at the first TAB, bash at the second), the line kept; a TAB
     // that can insert a common part does that first.
-    const again = name === 'bash' ? '\t\t' : '\t'
-    const flags = await type(`ebpfctl check --o${again}`)
+    const flags = await type(`ebpfctl check --o${listingKeys}`)
     expect(flags.line).toBe('ebpfctl check --o')
     expect(flags.screen).toMatch(listed(['--only', '--output']))
-    const values = await type(`ebpfctl check -o ${again}`)
+    const values = await type(`ebpfctl check -o ${listingKeys}`)
     expect(values.line).toBe('ebpfctl check -o ')
     expect(values.screen).toMatch(listed(['json', 'junit', 'table', 'wide', 'yaml']))
     expect((await type('ebpfctl nat dump --node w\t')).line).toBe('ebpfctl nat dump --node worker-')
-    const nodes = await type(`ebpfctl nat dump --node worker-${again}`)
+    const nodes = await type(`ebpfctl nat dump --node worker-${listingKeys}`)
     expect(nodes.line).toBe('ebpfctl nat dump --node worker-')
     expect(nodes.screen).toMatch(listed(['worker-alpha', 'worker-beta']))
   })
 })
 
 const kubectl = realKubectl()
-describe.runIf(kubectl && has('bash') && existsSync(bashCompletion))('TAB after `kubectl calico-ebpf` (kubectl completion bash)', () => {
-  it('kubectl asks kubectl_complete-calico_ebpf on PATH', {timeout: 150_000}, async () => {
-    const bin = join(dir, 'kubectl-bin')
-    mkdirSync(bin, {recursive: true})
-    // As npm installs the package's bins: links named after package.json "bin"; kubectl itself beside them.
-    for (const name of ['kubectl-calico_ebpf', 'kubectl_complete-calico_ebpf'])
-      if (!existsSync(join(bin, name))) symlinkSync(join(root, 'bin', `${name}.js`), join(bin, name))
-    if (!existsSync(join(bin, 'kubectl'))) symlinkSync(kubectl!, join(bin, 'kubectl'))
+
+/** A PATH dir with the package's kubectl plugin bins (links named after package.json "bin", as npm makes) and kubectl. */
+function kubectlBin(): string {
+  const bin = join(dir, 'kubectl-bin')
+  mkdirSync(bin, {recursive: true})
+  for (const name of ['kubectl-calico_ebpf', 'kubectl_complete-calico_ebpf'])
+    if (!existsSync(join(bin, name))) symlinkSync(join(root, 'bin', `${name}.js`), join(bin, name))
+  if (!existsSync(join(bin, 'kubectl'))) symlinkSync(kubectl!, join(bin, 'kubectl'))
+  return bin
+}
+
+describe.runIf(kubectl)('TAB after `kubectl calico-ebpf` (kubectl\'s own completion asks kubectl_complete-calico_ebpf)', () => {
+  it.runIf(has('bash') && existsSync(bashCompletion))('kubectl completion bash', {timeout: 300_000}, async () => {
     const pty = await start(
       ['bash', '--norc', '--noprofile', '-i'],
       // kubectl's bash script needs the bash-completion package, as on a user's machine.
       shells.bash.setup.replace('source <(ebpfctl completion bash)', `source ${bashCompletion}; source <(kubectl completion bash)`),
-      {PATH: `${bin}:${env.PATH}`},
+      {PATH: `${kubectlBin()}:${env.PATH}`},
     )
     const type = (keys: string) => typeLine(pty, keys, true)
 
@@ -201,5 +226,17 @@ describe.runIf(kubectl && has('bash') && existsSync(bashCompletion))('TAB after 
     const nodes = await type('kubectl calico-ebpf nat dump --node worker-\t\t')
     expect(nodes.line).toBe('kubectl calico-ebpf nat dump --node worker-')
     expect(nodes.screen).toMatch(listed(['worker-alpha', 'worker-beta']))
+  })
+
+  it.runIf(has('zsh'))('kubectl completion zsh', {timeout: 300_000}, async () => {
+    const pty = await start(['zsh', '--no-globalrcs', '-i'], 'source <(kubectl completion zsh)', {PATH: `${kubectlBin()}:${env.PATH}`})
+    const type = (keys: string) => typeLine(pty, keys, false)
+
+    expect((await type('kubectl calico-ebpf nat d\t')).line).toBe('kubectl calico-ebpf nat dump ')
+    expect((await type('kubectl calico-ebpf check --only kernel-c\t')).line).toBe('kubectl calico-ebpf check --only kernel-config ')
+    expect((await type('kubectl calico-ebpf nat dump --node worker-a\t')).line).toBe('kubectl calico-ebpf nat dump --node worker-alpha ')
+    const values = await type('kubectl calico-ebpf check -o \t')
+    expect(values.line).toBe('kubectl calico-ebpf check -o ')
+    expect(values.screen).toMatch(listed(['json', 'junit', 'table', 'wide', 'yaml']))
   })
 })
