@@ -2,7 +2,9 @@ import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {afterAll, describe, expect, it} from 'vitest'
+import {execa} from 'execa'
+import ssh2 from 'ssh2'
+import {afterAll, describe, expect, it, vi} from 'vitest'
 
 import {deadlineRejected} from '../../../src/lib/nodes/remote-command.js'
 import {SshRunner, parseHostOverrides, parseHostPort, remoteCommand} from '../../../src/lib/nodes/ssh.js'
@@ -144,6 +146,27 @@ describe('ssh destination', () => {
     })
     await r.close()
     await r.close()
+  })
+})
+
+describe('ssh identities', () => {
+  it('an identity file is read and parsed once per runner, not once per node', async () => {
+    const key = join(dir, 'id_fleet')
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key])
+    const parse = vi.spyOn(ssh2.utils, 'parseKey')
+    try {
+      // Port 1 on loopback refuses at once: each node is dialled with the key, and fails as unreachable.
+      const nodes = ['n1', 'n2', 'n3']
+      const r = new SshRunner({env, sshConfigPath: false, agent: false, identityFiles: [key], knownHostsPaths: [],
+        hostOverrides: new Map(nodes.map((n, i) => [n, `127.0.0.${i + 1}:1`]))})
+      for (const name of nodes) {
+        await expect(r.run({name}, ['true'], {timeoutMs: 2000})).rejects.toMatchObject({node: name, reason: 'unreachable'})
+      }
+      await r.close()
+      expect(parse).toHaveBeenCalledTimes(1)
+    } finally {
+      parse.mockRestore()
+    }
   })
 })
 
