@@ -95,11 +95,14 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     if (err.parse !== undefined && err.constructor.name !== 'ExitError') {
       // oclif's parse errors (unknown flag, bad option value, unexpected argument): one line, a suggestion, and a
       // one-line usage instead of the whole help.
-      const {unknownFlagMessage, usageLine} = await import('./lib/cli/suggest.js')
+      const {unexpectedArgumentMessage, unknownFlagMessage, usageLine} = await import('./lib/cli/suggest.js')
+      const stray = (err as {args?: unknown}).args
       const message =
         err.constructor.name === 'NonExistentFlagsError' && err.flags
           ? unknownFlagMessage(err.flags, {...(this.ctor as typeof BaseCommand).baseFlags, ...this.ctor.flags})
-          : err.message.replace(/\nSee more help with --help$/, '')
+          : err.constructor.name === 'UnexpectedArgsError' && Array.isArray(stray) && this.id
+            ? unexpectedArgumentMessage(stray.map(String), this.id)
+            : err.message.replace(/\nSee more help with --help$/, '')
       this.err(`Error: ${message}`)
       this.err(usageLine(this.config.bin, this.id))
       this.exit(ExitCode.Usage)

@@ -85,8 +85,10 @@ kube-proxy runs next to BPF with iptables cleanup on; 2 usage or API error, or C
               }
             }
       const status = await collectStatus(kube, {logConcurrency: flags['log-concurrency'], nodes})
-      if (isDocumentFormat(flags.output)) this.outDocument(await machineDocument(flags.output, status))
-      else this.out(renderStatus(status, flags.output === 'wide' ? Infinity : undefined))
+      if (isDocumentFormat(flags.output)) {
+        // Named like every other document ebpfctl prints (CheckReport, EnablePlan, NatDump …).
+        this.outDocument(await machineDocument(flags.output, {apiVersion: 'ebpfctl/v1', kind: 'Status', ...status}))
+      } else this.out(renderStatus(status, flags.output === 'wide' ? Infinity : undefined))
       if (status.disagreements.length > 0) this.exit(ExitCode.Failed)
     } finally {
       await closeRunner?.()

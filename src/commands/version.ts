@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../base-command.js'
-import {outputFlag} from '../flags/output.js'
+import {TABLE_FORMATS, outputFlag} from '../flags/output.js'
 import {clusterRequested} from '../lib/kube/kubeconfig-path.js'
 import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
 
@@ -20,7 +20,7 @@ the operator from the tigera-operator Deployment's image tag (a few GETs, no lis
 
   static override flags = {
     client: Flags.boolean({description: 'Only the client version; do not contact the cluster.'}),
-    output: outputFlag(['table', 'json', 'yaml'] as const, 'Output format: table (lines), json, yaml.'),
+    output: outputFlag(TABLE_FORMATS, 'Output format: table (lines; wide is the same), json, yaml.'),
   }
 
   async run(): Promise<void> {

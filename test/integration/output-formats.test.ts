@@ -3,7 +3,7 @@
  * read by a real parser (JSON.parse, the yaml package, an XML well-formedness check for JUnit). JSON and YAML must be
  * the same document, and stdout must hold nothing but it (progress and errors go to stderr).
  */
-import {chmodSync, mkdtempSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
@@ -11,6 +11,8 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseAllDocuments} from 'yaml'
 
 import {type CliResult, cli} from '../support/cli.js'
+import {type FakeApiServer, startFakeApiServer} from '../support/fake-apiserver/index.js'
+import {seedKubeadmBase, seedOperatorInstall} from '../support/fake-apiserver/scenarios.js'
 import {type TestCluster, startCluster} from '../support/operator-sim.js'
 
 const root = join(import.meta.dirname, '..', '..')
@@ -98,7 +100,7 @@ describe('-o table|wide|json|yaml on every command, parsed', {timeout: 300_000},
 
   it('status: table, wide, json, yaml', async () => {
     const r = await formats(['status', '--kubeconfig', cluster.kubeconfig], ALL, [0, 1])
-    expect(r.yaml!.parsed).toHaveProperty('configured')
+    expect(r.yaml!.parsed).toMatchObject({apiVersion: 'ebpfctl/v1', kind: 'Status', configured: expect.any(Object)})
   })
 
   it('enable --dry-run (client and server) and revert --dry-run: table, wide, json, yaml; nothing written', async () => {
@@ -121,5 +123,53 @@ describe('-o table|wide|json|yaml on every command, parsed', {timeout: 300_000},
     const ct = await formats(['conntrack', 'dump', ...via], ALL)
     expect(ct.yaml!.parsed).toMatchObject({kind: 'ConntrackDump', nodes: [{entries: expect.any(Array)}]})
     await formats(['conntrack', 'dump', '--stats', ...via], ALL)
+  })
+})
+
+describe('-o table|wide|json|yaml on the fleet views and version, parsed', {timeout: 300_000}, () => {
+  let server: FakeApiServer
+  let kubeconfig: string
+  beforeAll(async () => {
+    server = await startFakeApiServer()
+    seedKubeadmBase(server.store, {nodes: 2})
+    seedOperatorInstall(server.store, {installation: 'bpf'})
+    // Each calico-node answers with outputs recorded from real Calico releases (test/fixtures/bpf).
+    const recorded: Record<string, string> = {
+      'calico-node -bpf counters dump --json': 'fmt-counters.json',
+      'calico-node -bpf conntrack stats --json': 'fmt-ct-stats.json',
+      'calico-node -bpf nat aff --json': 'fmt-nat-aff.json',
+      'calico-node -bpf nat maglev --json': 'fmt-nat-maglev.json',
+      'calico-node -bpf nat dump --json': 'doc-nat-dump.json',
+    }
+    server.setExecHandler((req) => {
+      const cmd = req.command.join(' ')
+      if (cmd === 'test -x /usr/bin/calico') return {exitCode: 1}
+      const file = recorded[cmd]
+      return file ? {stdout: readFileSync(join(fixtures, file), 'utf8'), exitCode: 0} : {stderr: `unexpected ${cmd}`, exitCode: 2}
+    })
+    kubeconfig = server.writeKubeconfig(mkdtempSync(join(tmpdir(), 'ebpfctl-formats-')))
+  })
+  afterAll(async () => server?.close())
+
+  it('conntrack stats, dataplane counters, nat aff, nat maglev: table, wide, json, yaml', async () => {
+    const at = ['--all-nodes', '--kubeconfig', kubeconfig]
+    const kinds: [string[], string][] = [
+      [['conntrack', 'stats'], 'ConntrackStats'],
+      [['dataplane', 'counters'], 'DataplaneCounters'],
+      [['nat', 'aff'], 'NatAffinity'],
+      [['nat', 'maglev'], 'NatMaglev'],
+    ]
+    for (const [command, kind] of kinds) {
+      const r = await formats([...command, ...at], ALL)
+      expect(r.yaml!.parsed, command.join(' ')).toMatchObject({apiVersion: 'ebpfctl/v1', kind, nodes: [{node: 'node-1'}, {node: 'node-2'}]})
+      for (const f of ALL) expect(r[f]!.stderr, `${command.join(' ')} -o ${f}`).toBe('')
+    }
+  })
+
+  it('version (client and cluster): table, wide, json, yaml', async () => {
+    const client = await formats(['version', '--client'], ALL)
+    expect(client.yaml!.parsed).toMatchObject({apiVersion: 'ebpfctl/v1', kind: 'Version', client: {version: expect.any(String)}})
+    const withCluster = await formats(['version', '--kubeconfig', kubeconfig], ALL)
+    expect(withCluster.yaml!.parsed).toMatchObject({kind: 'Version', cluster: {kubernetes: expect.any(String)}})
   })
 })

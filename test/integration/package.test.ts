@@ -1,6 +1,6 @@
 /**
  * What `npm pack` ships is what users run: pack the built package, install the tarball into an empty project (deps
- * from the npm registry or npm's cache), and run the installed bin as `npx ebpfctl` would. Catches a bundle that
+ * from the npm registry or npm's cache), and run it with `npx ebpfctl` (and the kubectl plugin's bin) from there. Catches a bundle that
  * needs something left out of `files`, a dependency only present as a devDependency, or a broken bin.
  */
 import {execFile} from 'node:child_process'
@@ -15,7 +15,6 @@ const repo = process.cwd()
 
 describe('npm pack: the tarball installs into an empty project and runs', () => {
   let dir: string
-  let bin: string
   let files: string[] = []
 
   beforeAll(async () => {
@@ -28,13 +27,14 @@ describe('npm pack: the tarball installs into an empty project and runs', () => 
       cwd: dir,
       timeout: 240_000,
     })
-    bin = join(dir, 'node_modules', '.bin', 'ebpfctl')
   }, 300_000)
 
   afterAll(() => rmSync(dir, {force: true, recursive: true}))
 
-  const installed = (args: string[]) =>
-    run(bin, args, {cwd: dir, env: {...process.env, KUBECONFIG: undefined, HOME: dir, NO_COLOR: '1'}})
+  // npx as a user types it in that project (--no-install: the installed package, never a download).
+  const npx = (binName: string, args: string[]) =>
+    run('npx', ['--no-install', binName, ...args], {cwd: dir, env: {...process.env, KUBECONFIG: undefined, HOME: dir, NO_COLOR: '1'}})
+  const installed = (args: string[]) => npx('ebpfctl', args)
 
   it('ships the bundle and the manifest, not the sources or the tests', () => {
     expect(files).toContain('bin/run.js')
@@ -49,7 +49,7 @@ describe('npm pack: the tarball installs into an empty project and runs', () => 
   // Three cold starts of the installed CLI: generous, as the machine running the suite may be busy.
 
 
-  it('runs the README first command (local check) and help from the installed bin', async () => {
+  it('runs the README first command (local check), help and the kubectl plugin through npx', async () => {
     const check = await installed(['check', '--local', '-o', 'json']).catch((err: {stdout: string; code: number}) => err)
     // The local check may warn or fail on this machine's kernel setup; it must run and print its JSON report.
     expect(JSON.parse(check.stdout).summary).toBeDefined()
@@ -58,5 +58,7 @@ describe('npm pack: the tarball installs into an empty project and runs', () => 
     const version = await installed(['--version'])
     const pjson = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as {version: string}
     expect(version.stdout).toContain(`ebpfctl/${pjson.version}`)
+    const plugin = await npx('kubectl-calico_ebpf', ['--help'])
+    expect(plugin.stdout).toContain('$ kubectl calico-ebpf [COMMAND]')
   }, 120_000)
 })

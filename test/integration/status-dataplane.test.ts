@@ -87,6 +87,9 @@ describe('status from the nodes\' BPF state, through pod exec', {timeout: 60_000
     expect(text.stdout).toContain('BPF ready: 2 (node-1, node-4)')
     expect(text.stdout).toContain('BPF configured but not attached: 2 (node-2, node-3)')
     expect(text.stdout).toMatch(/node-3: no Calico ifstate map/)
+    // The node judged from the log is named under its group, with why its BPF state could not be read.
+    expect(text.stdout).toMatch(/^ {4}node-4: Felix's log line \(fallback\): BPF endpoint manager started; BPF state unreadable: .*container not found/m)
+    expect(text.stdout).not.toMatch(/^ {4}node-1:/m)
     expect(text.stdout).toContain("(1 node(s) judged from Felix's log line, the fallback: their BPF state could not be read)")
   })
 

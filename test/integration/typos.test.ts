@@ -26,6 +26,16 @@ describe('typos', {timeout: 60_000}, () => {
     )
     expect((await cli(['chek'])).stderr).toMatch(/^Error: unknown command "chek"; did you mean `check`\?\n/)
     expect((await cli(['frobnicate'])).stderr).toMatch(/^Error: unknown command "frobnicate"\nUsage: ebpfctl COMMAND/)
+
+    // A real command with a word it does not take: that word is named, with that command's usage.
+    const stray = await cli(['status', 'extra', 'words'])
+    expect(stray.code).toBe(2)
+    expect(stray.stderr).toBe('Error: unexpected arguments "extra words" for `status`\nUsage: ebpfctl status [flags]   (all flags: ebpfctl status --help)\n')
+    expect((await cli(['nat', 'dump', 'node-1'])).stderr).toMatch(/^Error: unexpected argument "node-1" for `nat dump`\nUsage: ebpfctl nat dump \[flags\]/)
+    // The same words when oclif's parser finds the stray argument (a flag after it).
+    expect((await cli(['check', 'kernal', '--local'])).stderr).toBe(
+      'Error: unexpected argument "kernal" for `check`\nUsage: ebpfctl check [flags]   (all flags: ebpfctl check --help)\n',
+    )
   })
 
   it('a bad option value: one line and the usage, not 60 lines of help', async () => {

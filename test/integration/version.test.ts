@@ -25,6 +25,8 @@ describe('ebpfctl version', {timeout: 60_000}, () => {
     expect(text.code, text.stderr).toBe(0)
     expect(text.stdout).toMatch(/^Client: +ebpfctl \d+\.\d+\.\d+ \(/)
     expect(text.stdout).not.toContain('Kubernetes')
+    // The one -o flag: wide is accepted everywhere data is printed (here the same lines as table).
+    expect(await cli(['version', '-o', 'wide'])).toMatchObject({code: 0, stdout: text.stdout, stderr: ''})
     const json = JSON.parse((await cli(['version', '-o', 'json'])).stdout)
     expect(json).toMatchObject({apiVersion: 'ebpfctl/v1', kind: 'Version', client: {version: expect.any(String)}})
     expect(json.cluster).toBeUndefined()

@@ -28,6 +28,11 @@ export function usageLine(bin: string, commandId: string | undefined): string {
     : `Usage: ${bin} COMMAND [flags]   (commands: ${bin} --help)`
 }
 
+/** `unexpected argument "extra" for \`status\`` (the same words whether oclif or the command-not-found hook saw it). */
+export function unexpectedArgumentMessage(args: string[], commandId: string): string {
+  return `unexpected argument${args.length === 1 ? '' : 's'} "${args.join(' ')}" for \`${commandId.replaceAll(':', ' ')}\``
+}
+
 interface FlagSpec {
   char?: string
 }

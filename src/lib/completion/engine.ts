@@ -3,6 +3,7 @@
  * the last being the word under the cursor (possibly empty), print the candidates one per line, then a `:N` directive
  * line. The bash/zsh/fish scripts (scripts.ts) and `kubectl_complete-calico_ebpf` all call this one engine.
  */
+import {shellWordValue} from './shell-word.js'
 
 /** cobra's ShellCompDirective bits. */
 export const Directive = {
@@ -67,11 +68,14 @@ export async function complete(
   commands: CommandSpec[],
   globals: Record<string, FlagSpec>,
   dynamic: DynamicValues,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<Completion> {
   const visible = commands.filter((c) => !c.hidden)
   const ids = visible.map((c) => c.id.split(':'))
   const cur = words.at(-1) ?? ''
-  const before = words.slice(0, -1)
+  // The words before the cursor as the program will get them (`--kubeconfig ~/k`, `'my dir/k'`, `$HOME/k`); the one
+  // under the cursor stays as typed, since the shell matches the candidates against that.
+  const before = words.slice(0, -1).map((w) => shellWordValue(w, env))
 
   // Walk the words before the cursor: command path, flags given, a flag waiting for its value.
   const path: string[] = []

@@ -11,10 +11,19 @@ function bash(bin: string): string {
   const fn = `_${ident(bin)}_complete`
   return `# bash completion for ${bin}; load with: source <(${bin} completion bash)
 ${fn}() {
-  # Words as typed up to the cursor (bash itself splits at '=' and ':', which the engine must not see).
-  local line="\${COMP_LINE:0:COMP_POINT}" words=() cur out directive c strip
-  read -r -a words <<< "$line"
-  if [[ "$line" =~ [[:space:]]$ ]]; then words+=(""); fi
+  # The words up to the cursor as typed, quotes kept (the engine reads them as the shell will pass them). COMP_WORDS
+  # keeps a quoted blank inside its word but also splits at '=' and ':', which the engine must not see: pieces with
+  # no blank between them in the line are one word again.
+  local line="\${COMP_LINE:0:COMP_POINT}" words=() i w blank pos=0 cur out directive c strip
+  for (( i = 0; i <= COMP_CWORD; i++ )); do
+    w="\${line:pos}"
+    blank="\${w%%[![:space:]]*}"
+    (( pos += \${#blank} ))
+    w="\${COMP_WORDS[i]}"
+    (( i == COMP_CWORD )) && w="\${line:pos}"
+    if (( i > 0 && \${#blank} == 0 )); then words[\${#words[@]}-1]+="$w"; else words+=("$w"); fi
+    (( pos += \${#w} ))
+  done
   cur="\${words[\${#words[@]}-1]}"
   out=$("\${words[0]}" __complete "\${words[@]:1}" 2>/dev/null) || return 0
   directive="\${out##*:}"

@@ -4,9 +4,17 @@ export interface NodeErrorLike {
   error?: {reason?: string; message: string; remedy?: string}
 }
 
+/**
+ * A node's error message without its own leading `<node>: ` (the node runners start their messages with it, and every
+ * place that prints one names the node already: `error node-1: node-1: …` otherwise).
+ */
+export function withoutNodePrefix(node: string, message: string): string {
+  return message.startsWith(`${node}: `) ? message.slice(node.length + 2) : message
+}
+
 /** `error <node>: <message>` (+ an indented remedy line); the reason code stands in for an empty message. */
 export function formatNodeError(node: string, error: {reason?: string; message: string; remedy?: string}): string {
-  const message = error.message.trim() || `failed (${error.reason ?? 'no reason given'})`
+  const message = withoutNodePrefix(node, error.message.trim() + ' ').trim() || `failed (${error.reason ?? 'no reason given'})`
   return `error ${node}: ${message}${error.remedy ? `\n  ${error.remedy}` : ''}\n`
 }
 

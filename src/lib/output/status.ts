@@ -18,6 +18,9 @@ const TONE: Record<StatusDataplane, (s: string) => string> = {
   unreachable: paint.warn,
 }
 
+/** Judged from Felix's log line because its BPF state could not be read (not by --node-state log's choice). */
+const isFallback = (n: StatusReport['nodes']['list'][number]) => n.source === 'felix-log' && n.dataplaneError !== undefined
+
 /** Human-readable status; nodes grouped by dataplane (names listed up to `maxNames` per group). */
 export function renderStatus(s: StatusReport, maxNames = 10): string {
   const lines: string[] = []
@@ -35,11 +38,13 @@ export function renderStatus(s: StatusReport, maxNames = 10): string {
     const names = more <= 0 ? g.nodes.join(', ') : `${g.nodes.slice(0, maxNames).join(', ')} and ${more} more`
     const listed = g.dataplane === 'bpf-ready' && more > 0 ? '' : ` (${names})`
     lines.push(`  ${TONE[g.dataplane](LABEL[g.dataplane])}: ${g.count}${listed}`)
-    // Why, for the nodes that are not plainly fine (one line each, up to maxNames).
-    if (g.dataplane === 'bpf-ready' || g.dataplane === 'unreachable' || (g.dataplane === 'iptables' && !s.configured.bpf)) continue
-    for (const n of s.nodes.list.filter((x) => x.verdict === g.dataplane).slice(0, maxNames)) {
-      lines.push(`    ${n.node}: ${n.reason}`)
-    }
+    // Why, for the nodes that are not plainly fine (one line each, up to maxNames); unreachable ones are listed below.
+    // In the groups that are as expected, only the nodes judged from the log fallback are named, with why.
+    if (g.dataplane === 'unreachable') continue
+    const expected = g.dataplane === 'bpf-ready' || (g.dataplane === 'iptables' && !s.configured.bpf)
+    const explain = s.nodes.list.filter((x) => x.verdict === g.dataplane && (!expected || isFallback(x)))
+    for (const n of explain.slice(0, maxNames)) lines.push(`    ${n.node}: ${n.reason}`)
+    if (expected && explain.length > maxNames) lines.push(`    and ${explain.length - maxNames} more judged from the log`)
   }
   for (const u of s.nodes.unreadable.slice(0, maxNames)) lines.push(`  ${paint.warn('cannot read')} ${u.node}: ${u.error}`)
   if (s.nodes.unreadable.length > maxNames) lines.push(`  cannot read ${s.nodes.unreadable.length - maxNames} more`)

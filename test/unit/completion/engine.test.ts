@@ -15,7 +15,14 @@ const commands: CommandSpec[] = [
       'poll-interval': {name: 'poll-interval', type: 'option', hidden: true},
     },
   },
-  {id: 'nat:dump', flags: {node: {name: 'node', type: 'option', multiple: true}}},
+  {
+    id: 'nat:dump',
+    flags: {
+      node: {name: 'node', type: 'option', multiple: true},
+      kubeconfig: {name: 'kubeconfig', type: 'option'},
+      context: {name: 'context', type: 'option'},
+    },
+  },
   {id: '__complete', hidden: true, flags: {}},
 ]
 const dynamic = {
@@ -47,5 +54,24 @@ describe('completion engine', () => {
   it('a file flag lets the shell complete files (directive 0); formatting drops control characters', async () => {
     expect(await run('check', '--kubeconfig', '')).toEqual({candidates: [], directive: Directive.Default})
     expect(formatCompletion({candidates: ['a\u001b[2Jb', 'c'], directive: 4})).toBe('a[2Jb\nc\n:4\n')
+  })
+
+  it('the cluster is the one the typed words name, read as the shell will pass them (quotes, ~, $HOME)', async () => {
+    const asked: unknown[] = []
+    const recording = {
+      ...dynamic,
+      nodeNames: async (opts: {kubeconfig?: string; context?: string}) => (asked.push(opts), []),
+      contexts: async (opts: {kubeconfig?: string}) => (asked.push(opts), []),
+    }
+    const env = {HOME: '/home/u'}
+    const words = (...w: string[]) => complete(w, commands, {}, recording, env)
+    await words('nat', 'dump', '--kubeconfig', '~/my\\ kube/config', '--context', "'prod'", '--node', '')
+    await words('nat', 'dump', '--kubeconfig', '"$HOME/a b/k"', '--context', '')
+    await words('nat', 'dump', '--kubeconfig', '${HOME}/k', '--node', '')
+    expect(asked).toEqual([
+      {kubeconfig: '/home/u/my kube/config', context: 'prod'},
+      {kubeconfig: '/home/u/a b/k', context: undefined},
+      {kubeconfig: '/home/u/k', context: undefined},
+    ])
   })
 })

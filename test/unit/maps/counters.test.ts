@@ -91,6 +91,56 @@ describe('counters parsers', () => {
     expect(summarizeCounters(r.interfaces).drops).toEqual([{reason: 'by policy', packets: 7, top: [{interface: 'eth0', hook: 'ingress', packets: 7}]}])
   })
 
+  it('a real v3.24 table (tigera/docs, v3.24 page): four columns, caption, the `$ kubectl` line is noise', () => {
+    const r = parseCountersText(fixture('counters-4-docs-v3.24.txt'))
+    expect(r).toMatchObject({unknown: 0, noise: 1, errors: [], truncatedLastLine: false})
+    expect(r.interfaces.map((i) => i.interface)).toEqual(['eth0'])
+    const rows = r.interfaces[0]!.counters
+    expect(rows).toHaveLength(13)
+    expect(rows.every((c) => c.xdp === undefined)).toBe(true)
+    expect(rows.find((c) => c.type === 'packets with unsupported IP options')).toEqual({category: 'Dropped', type: 'packets with unsupported IP options', ingress: 0, egress: 0})
+    expect(rows.at(-1)).toEqual({category: 'Total', type: 'packets', ingress: 1593, egress: 1973})
+    expect(summarizeCounters(r.interfaces)).toEqual({
+      packets: 3566,
+      accepted: 25,
+      dropped: 4,
+      redirected: 0,
+      drops: [{reason: 'by policy', packets: 4, top: [{interface: 'eth0', hook: 'ingress', packets: 4}]}],
+    })
+  })
+
+  it('a real v3.25-v3.30 table (tigera/docs, v3.29 page): XDP counts read as numbers, caption names the interface', () => {
+    const r = parseCountersText(fixture('counters-5-docs-v3.29.txt'))
+    expect(r).toMatchObject({unknown: 0, noise: 1, errors: [], truncatedLastLine: false})
+    expect(r.interfaces.map((i) => i.interface)).toEqual(['eth0'])
+    const rows = r.interfaces[0]!.counters
+    expect(rows).toHaveLength(13)
+    expect(rows.find((c) => c.type === 'by failsafe')).toEqual({category: 'Accepted', type: 'by failsafe', ingress: 0, egress: 2, xdp: 23})
+    expect(rows.at(-1)).toEqual({category: 'Total', type: 'packets', ingress: 27, egress: 124, xdp: 41})
+    expect(summarizeCounters(r.interfaces)).toEqual({packets: 192, accepted: 26, dropped: 0, redirected: 0, drops: []})
+  })
+
+  it('a real Calico Cloud table (tigera-solutions/cc-aks-ebpf): Enterprise row, XDP N/A, drops read once the cut caption is restored', () => {
+    const text = fixture('counters-6-calico-cloud-workshop.txt')
+    // The workshop cut the caption: 15 rows (two wrapped TYPEs joined) that name no interface are counted, not invented.
+    expect(parseCountersText(text)).toMatchObject({interfaces: [], unknown: 15, noise: 0, truncatedLastLine: false})
+    const r = parseCountersText(`${text}dumped cali0cdd47bbdcb counters.\n`)
+    expect(r).toMatchObject({unknown: 0, noise: 0, errors: []})
+    const rows = r.interfaces[0]!.counters
+    expect(rows[0]).toEqual({category: 'Accepted', type: 'by Egress gateways', ingress: 0, egress: 0})
+    expect(rows.every((c) => c.xdp === undefined)).toBe(true)
+    expect(summarizeCounters(r.interfaces)).toEqual({
+      packets: 4373,
+      accepted: 893,
+      dropped: 5,
+      redirected: 0,
+      drops: [{reason: 'by policy', packets: 5, top: [
+        {interface: 'cali0cdd47bbdcb', hook: 'ingress', packets: 4},
+        {interface: 'cali0cdd47bbdcb', hook: 'egress', packets: 1},
+      ]}],
+    })
+  })
+
   it('error log lines around the tables are reported, not counted as unknown', () => {
     const r = parseCountersText('2026-07-30 10:26:08.453 [ERROR][597] felix/counters.go 81: Failed to dump counter map. error=x\n')
     expect(r).toMatchObject({interfaces: [], unknown: 0, noise: 1})

@@ -34,6 +34,16 @@ describe('nat dump text: real outputs (peers.md §5)', () => {
     expect(r.errors).toStrictEqual([])
   })
 
+  it('NAT-8 (tigera/docs Maglev how-to, v3.32+): `flags maglev`, local 1, the tab turned into spaces', () => {
+    const r = parseNatDumpText(fixture('nat-8-docs-maglev.txt'))
+    expect(r.entries).toStrictEqual([
+      fe('10.101.205.28', 80, 'tcp', 7, 4, 1, ['192.168.95.210:9000', '192.168.163.6:9000', '192.168.221.69:9000', '192.168.28.136:9000'], {flags: ['maglev']}),
+    ])
+    expect(r.unknownLines).toBe(0)
+    expect(r.noiseLines).toBe(0)
+    expect(r.truncatedLastLine).toBe(false)
+  })
+
   it('NAT-1 per node', () => {
     const byNode = nat1ByNode()
     expect(Object.keys(byNode)).toStrictEqual(['calico-node-jbrqr', 'calico-node-2hb8w', 'calico-node-fg4f5'])
