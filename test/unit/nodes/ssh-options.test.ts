@@ -110,13 +110,10 @@ describe('ssh destination', () => {
   })
 
   it('with a timeout, runs the command under the node\'s `timeout` a little past ebpfctl\'s own deadline', () => {
-    const cmd = remoteCommand(['cat', "it's"], 'root', true, 4500)
-    expect(cmd).toMatch(/^sh -c '.*exec timeout -k 2 "\$0" "\$@".*' 7 cat 'it'\\''s'$/)
-    // No dry run of `timeout` on the node: `command -v` is a builtin.
-    expect(cmd).toMatch(/^sh -c 'command -v timeout >\/dev\/null 2>&1 && exec timeout /)
-    expect(cmd).not.toMatch(/timeout -k 2 "\$\w" true/)
+    // The login shell execs `timeout` itself: no `sh -c` wrapper and no check in front of it (one process fewer).
+    expect(remoteCommand(['cat', "it's"], 'root', true, 4500)).toBe("timeout -k 2 7 cat 'it'\\''s'")
     // Outside sudo, so sudoers rules still match the real command.
-    expect(remoteCommand(['id'], 'core', true, 1000)).toMatch(/^sh -c '.*' 3 sudo -n -- id$/)
+    expect(remoteCommand(['id'], 'core', true, 1000)).toBe('timeout -k 2 3 sudo -n -- id')
     expect(remoteCommand(['id'], 'root', true, Number.POSITIVE_INFINITY)).toBe('id')
   })
 
@@ -133,6 +130,25 @@ describe('ssh destination', () => {
     expect(deadlineRejected({exitCode: 1, stderr: "x\ntimeout: invalid option -- 'k'\n"}, 0)).toBe(false)
     expect(deadlineRejected({exitCode: 125, stderr: "timeout: invalid time interval 'x'\n"}, 0)).toBe(false)
     expect(deadlineRejected({exitCode: 0, stderr: ''}, 0)).toBe(false)
+  })
+
+  it('recognises a node without `timeout` from its login shell\'s complaint, and not a wrapped command that is missing', () => {
+    for (const line of [
+      'bash: line 1: timeout: command not found',
+      'bash: timeout: command not found',
+      'sh: 1: timeout: not found',
+      'sh: timeout: not found',
+      'zsh:1: command not found: timeout',
+      'fish: Unknown command: timeout',
+    ]) {
+      expect(deadlineRejected({exitCode: 127, stderr: `${line}\n`}, 0)).toBe(true)
+      expect(deadlineRejected({exitCode: 127, stderr: `${line}\n`}, 3)).toBe(false)
+      expect(deadlineRejected({exitCode: 1, stderr: `${line}\n`}, 0)).toBe(false)
+    }
+    // coreutils `timeout` ran, and the command it was given is missing: the command's own failure.
+    expect(deadlineRejected({exitCode: 127, stderr: "timeout: failed to run command 'bpftool': No such file or directory\n"}, 0)).toBe(false)
+    expect(deadlineRejected({exitCode: 127, stderr: 'bash: line 1: bpftool: command not found\n'}, 0)).toBe(false)
+    expect(deadlineRejected({exitCode: 127, stderr: 'sh: 1: xtimeout: not found\n'}, 0)).toBe(false)
   })
 
   it('without any credentials the node fails with reason auth (nothing is dialled)', async () => {
