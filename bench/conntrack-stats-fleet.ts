@@ -3,8 +3,9 @@
  * pinned cali_v4_ct4 with 3,000 entries each) against the same command for one node, nodes from the fake API server.
  * Runs both in alternating rounds (ROUNDS, default 6) and prints per round and as medians: wall time, the ratio
  * (target: 32 nodes <= 3x one node), and CPU per run: the CLI's and the rig's (sshd, shells, bpftool), both as reaped
- * children's times, which a loaded machine does not distort as much as wall time; and the load average. The rig's sshds run without a re-exec per connection (`sshd -r`, see test/support/node-rig), as
- * 32 machines' sshds would not share 2 CPUs. Run as root after `npm run build`:
+ * children's times, which a loaded machine does not distort as much as wall time; and the load average. The rig's
+ * sshds run without a re-exec per connection (`sshd -r`, see test/support/node-rig), as 32 machines' sshds would not
+ * share 2 CPUs. Run as root after `npm run build`:
  * npx tsx bench/conntrack-stats-fleet.ts [nodes] [entries]
  */
 import {mkdtempSync, readFileSync} from 'node:fs'
@@ -82,12 +83,17 @@ try {
     const s = [...xs].sort((a, b) => a - b)
     return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
   }
-  const med = (rs: typeof one) => ({wall: median(rs.map((r) => r.wall)), cli: median(rs.map((r) => r.cli)), nodes: median(rs.map((r) => r.nodes))})
+  const med = (rs: typeof one) => ({
+    wall: median(rs.map((r) => r.wall)),
+    cli: median(rs.map((r) => r.cli)),
+    nodes: median(rs.map((r) => r.nodes)),
+  })
   const [m1, mAll] = [med(one), med(all)]
   const ratios = one.map((r, i) => all[i]!.wall / r.wall)
   console.log(`\nmedians of ${rounds} rounds: one node ${fmt(m1)}; ${count} nodes ${fmt(mAll)}`)
   console.log(`ratio ${(mAll.wall / m1.wall).toFixed(2)}x (per round: ${ratios.map((x) => x.toFixed(2)).join(', ')}; target <= 3x)`)
-  console.log(`CPU per extra node: ${((mAll.cli - m1.cli) * 1000 / (count - 1)).toFixed(0)} ms CLI + ${((mAll.nodes - m1.nodes) * 1000 / (count - 1)).toFixed(0)} ms nodes`)
+  const perExtraNode = (a: number, b: number) => (((b - a) * 1000) / (count - 1)).toFixed(0)
+  console.log(`CPU per extra node: ${perExtraNode(m1.cli, mAll.cli)} ms CLI + ${perExtraNode(m1.nodes, mAll.nodes)} ms nodes`)
   console.log(`load average after: ${load()}`)
 } finally {
   await server.close()

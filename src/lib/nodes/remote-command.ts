@@ -1,6 +1,6 @@
 import {shellJoin} from './quote.js'
 
-/**
+/*
  * The remote deadline: the command runs under the node's own `timeout` (SIGTERM a little after ebpfctl's deadline,
  * SIGKILL 2 s later). ebpfctl cannot stop a remote command itself: sshd ignores signal requests in root sessions, and
  * closing the channel only kills a command at its next write, so a silent one would run on and hold one of sshd's
@@ -11,6 +11,7 @@ import {shellJoin} from './quote.js'
  * anything, in a way deadlineRejected recognises; the runner then runs the command plainly and stops wrapping on that
  * connection.
  */
+
 /** Seconds the remote deadline allows beyond ebpfctl's own, so ebpfctl always reports the timeout first. */
 const REMOTE_DEADLINE_GRACE_S = 2
 
