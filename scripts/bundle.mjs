@@ -122,18 +122,24 @@ const OCLIF_EDITS = [
     to: "const contents = (0, node_fs_1.readFileSync)(path, 'utf8');",
   },
 ]
-const oclifEdits = {
-  name: 'oclif-edits',
-  setup(pluginBuild) {
-    for (const edit of OCLIF_EDITS) {
-      pluginBuild.onLoad({filter: edit.file}, (args) => {
-        const source = readFileSync(args.path, 'utf8')
-        if (source.split(edit.from).length !== 2) throw new Error(`${args.path}: oclif's code changed (${edit.from}); revisit scripts/bundle.mjs`)
-        return {contents: source.replace(edit.from, edit.to), loader: 'js'}
-      })
-    }
-  },
+/** The plugin making `edits` (each `from` found exactly `count` times, default once, in its file, or the build fails). */
+function editsPlugin(name, edits) {
+  return {
+    name,
+    setup(pluginBuild) {
+      for (const edit of edits) {
+        pluginBuild.onLoad({filter: edit.file}, (args) => {
+          const source = readFileSync(args.path, 'utf8')
+          if (source.split(edit.from).length !== (edit.count ?? 1) + 1) {
+            throw new Error(`${args.path}: oclif's code changed (${edit.from}); revisit scripts/bundle.mjs`)
+          }
+          return {contents: source.replaceAll(edit.from, edit.to), loader: 'js'}
+        })
+      }
+    },
+  }
 }
+const oclifEdits = editsPlugin('oclif-edits', OCLIF_EDITS)
 
 /** What the CLI's bundle and the local check's bundle share. */
 const commonOptions = {
@@ -203,7 +209,7 @@ const localCheckImports = {
       const real = await pluginBuild.resolve(args.path, {kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: 'real'})
       if (real.errors.length > 0) return real
       const packageName = LOCAL_CHECK_PACKAGE_MODULES[relative(root, real.path)]
-      if (packageName) return {path: packageName, external: true}
+      if (packageName) return {path: packageName, namespace: 'package-require'}
       if (!CLUSTER_ONLY.some((re) => re.test(real.path))) return real
       return {path: relative(root, real.path), namespace: 'cluster-only'}
     })
@@ -214,13 +220,56 @@ const localCheckImports = {
     }))
   },
 }
+// bin/run.js compiles this bundle with V8's code cache from the build (scripts/code-cache.cjs), and Node 20's V8 keeps
+// the build's dynamic-import set-up in that cache: an import() written in the bundle would fail with
+// ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING. So the bundle holds none: a package imported dynamically is required when
+// first used (the same file: our lazy packages' `node` export is their CommonJS build), and oclif's imports of a
+// command, hook or tsx by file URL (never made on the way to a local check) go through a one-line module compiled
+// apart from the bundle (LOCAL_CHECK_FOOTER). The build fails if an import() is left (see below).
+const LOCAL_CHECK_REQUIRED_PACKAGES = {yaml: './dist/index.js'}
+const IMPORT_BY_URL = '__ebpfctlImportByUrl'
+// A function declaration, hoisted: in the footer, it leaves the bundle's "use strict" prologue and line numbers alone.
+// Module#_compile is how require() compiles a file, import() included (vm's own loader option prints an experimental
+// warning); the bundle's filename keeps the referrer an import() in the bundle would have had.
+const LOCAL_CHECK_FOOTER = `function ${IMPORT_BY_URL}(url){if(!${IMPORT_BY_URL}.compiled){const Module=require("node:module"),loader=new Module(__filename,module);loader._compile("module.exports = (url) => import(url)",__filename);${IMPORT_BY_URL}.compiled=loader.exports}return ${IMPORT_BY_URL}.compiled(url)}`
+const LOCAL_CHECK_EDITS = [
+  {
+    file: /[/\\]@oclif[/\\]core[/\\]lib[/\\]module-loader\.js$/,
+    from: 'await import((0, node_url_1.pathToFileURL)(filePath).href)',
+    to: `await ${IMPORT_BY_URL}((0, node_url_1.pathToFileURL)(filePath).href)`,
+    count: 3,
+  },
+  {file: /[/\\]@oclif[/\\]core[/\\]lib[/\\]config[/\\]ts-path\.js$/, from: 'await import(href)', to: `await ${IMPORT_BY_URL}(href)`},
+]
+const localCheckPackages = {
+  name: 'local-check-packages',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({filter: /.*/, namespace: 'package-require'}, (args) => ({path: args.path, external: true}))
+    pluginBuild.onLoad({filter: /.*/, namespace: 'package-require'}, (args) => {
+      // The file Node's ES-module loader would import, so that a require() of it runs the very same code.
+      const required = join(root, 'node_modules', args.path, LOCAL_CHECK_REQUIRED_PACKAGES[args.path])
+      const pjson = JSON.parse(readFileSync(join(root, 'node_modules', args.path, 'package.json'), 'utf8'))
+      if (join(root, 'node_modules', args.path, pjson.exports?.['.']?.node ?? '') !== required) {
+        throw new Error(`${args.path}: its node export is no longer ${LOCAL_CHECK_REQUIRED_PACKAGES[args.path]}; revisit scripts/bundle.mjs`)
+      }
+      return {contents: `module.exports = require(${JSON.stringify(args.path)})`, loader: 'js', resolveDir: root}
+    })
+  },
+}
 await build({
   ...commonOptions,
   entryPoints: [join(root, 'src', 'check-entry.ts')],
   outfile: join(root, 'dist', 'chunks', 'check-local.cjs'),
   format: 'cjs',
-  plugins: [localCheckImports, lazyInOclif, oclifEdits],
+  footer: {js: LOCAL_CHECK_FOOTER},
+  plugins: [localCheckImports, localCheckPackages, lazyInOclif, oclifEdits, editsPlugin('local-check-edits', LOCAL_CHECK_EDITS)],
 })
+{
+  // Every import( left in the bundle, outside a string (oclif's error message says "import()"): only the footer's.
+  const code = readFileSync(join(root, 'dist', 'chunks', 'check-local.cjs'), 'utf8')
+  const imports = code.match(/(?<![\w$."'`])import\(/g) ?? []
+  if (imports.length !== 1) throw new Error(`dist/chunks/check-local.cjs: ${imports.length - 1} dynamic import() besides the footer's; see LOCAL_CHECK_EDITS`)
+}
 
 // The lazily loaded packages, one CommonJS file each, from the very file oclif would have loaded.
 for (const [name, path] of lazyPackageFiles) {

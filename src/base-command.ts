@@ -1,5 +1,6 @@
 import {Command, Flags, type Interfaces} from '@oclif/core'
 
+import {setCliName} from './lib/cli/name.js'
 import {parseDuration} from './lib/duration.js'
 import {ExitCode, isUserError} from './lib/errors.js'
 import type {KubeClient} from './lib/kube/client.js'
@@ -30,6 +31,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
 
   public override async init(): Promise<void> {
     await super.init()
+    setCliName(this.config.bin)
     // kubectl's `--dry-run` without a value means client; oclif option flags always take one.
     if (this.ctor.flags?.['dry-run']) this.argv = this.argv.map((a) => (a === '--dry-run' ? '--dry-run=client' : a))
     const {args, flags} = await this.parse({

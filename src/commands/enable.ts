@@ -5,6 +5,7 @@ import {planFlags, requireDryRunForJunit, timingFrom} from '../flags/plan.js'
 import {verifyGateFlags, verifyGateFromFlags} from '../flags/verify.js'
 import {ExitCode} from '../lib/errors.js'
 import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
+import {cliCommand} from '../lib/cli/name.js'
 
 export default class Enable extends BaseCommand<typeof Enable> {
   static override description = `Switch to Calico's eBPF dataplane: gated, verified step by step, undone on failure.
@@ -156,7 +157,7 @@ kube-system/ebpfctl-lock; see --lock-timeout).`
         this.out(plan.renderChangeSummary(report.plan, result))
         this.out(
           `eBPF dataplane enabled. Record: ConfigMap ${report.recordNamespace}/${plan.RECORD_CONFIGMAP}; undo ` +
-            `with \`ebpfctl revert\`.`,
+            `with \`${cliCommand('revert')}\`.`,
         )
         const after = verify?.last()
         if (after?.beforeAfter) this.out(`Verified: ${after.beforeAfter}`)

@@ -6,6 +6,8 @@ import {planFlags, requireDryRunForJunit, timingFrom} from '../flags/plan.js'
 import {verifyGateFlags, verifyGateFromFlags} from '../flags/verify.js'
 import {ExitCode, UserError} from '../lib/errors.js'
 import {isDocumentFormat, machineDocument} from '../lib/output/terminal.js'
+import {cliCommand} from '../lib/cli/name.js'
+import type {NodeLeftovers} from '../lib/dataplane/leftovers.js'
 
 export default class Revert extends BaseCommand<typeof Revert> {
   static override description = `Undo \`ebpfctl enable\` from the record it left in the cluster (from any machine).
@@ -91,40 +93,52 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
           exitCode: ExitCode.Failed,
           remedy:
             'kube-proxy is restored before BPF is turned off, so Services keep working; fix the cause and run ' +
-            '`ebpfctl revert` again.',
+            `\`${cliCommand('revert')}\` again.`,
         })
       }
-      if (document) this.outDocument(await machineDocument(document, plan.resultDocument(report, 'revert', result)))
-      else if (result.outcome === 'nothing-to-do') this.out(`Nothing to revert (${source}).`)
-      else {
-        this.out(`Reverted (${source}): the cluster is back on its previous dataplane.`)
-        this.out(plan.renderChangeSummary(report.plan, result))
+      if (!document) {
+        if (result.outcome === 'nothing-to-do') this.out(`Nothing to revert (${source}).`)
+        else {
+          this.out(`Reverted (${source}): the cluster is back on its previous dataplane.`)
+          this.out(plan.renderChangeSummary(report.plan, result))
+        }
       }
-      if (flags['verify-clean']) await this.verifyClean(kube)
-      if (verify) {
-        const after = await verify.gate('after')
-        if (verify.last()?.beforeAfter) this.out(`Verified: ${verify.last()!.beforeAfter}`)
-        if (!after.passed)
-          throw new UserError(`Services fail after the revert: ${after.summary}`, {
-            exitCode: ExitCode.Failed,
-            remedy: 'Run `ebpfctl verify` and `ebpfctl status` to see which node or path fails.',
-          })
-      }
+      // With -o json|yaml, what --verify-clean and --verify found goes into the one document (printed last).
+      const leftovers = flags['verify-clean'] ? await this.verifyClean(kube, !document) : undefined
+      const after = verify ? await verify.gate('after') : undefined
+      const verified = verify?.last()?.beforeAfter
+      if (document) {
+        const doc = {
+          ...plan.resultDocument(report, 'revert', result),
+          ...(leftovers ? {verifyClean: {clean: leftovers.every((r) => !r.error && r.leftovers.length === 0), nodes: leftovers}} : {}),
+          ...(after ? {verify: {passed: after.passed, summary: after.summary, ...(verified ? {beforeAfter: verified} : {})}} : {}),
+        }
+        this.outDocument(await machineDocument(document, doc))
+      } else if (verified) this.out(`Verified: ${verified}`)
+      if (after && !after.passed)
+        throw new UserError(`Services fail after the revert: ${after.summary}`, {
+          exitCode: ExitCode.Failed,
+          remedy: `Run \`${cliCommand('verify')}\` and \`${cliCommand('status')}\` to see which node or path fails.`,
+        })
     } finally {
       process.off('SIGINT', onSigint)
       kube.close()
     }
   }
 
-  /** --verify-clean: leftovers per node, on stdout; exit 1 when any node is not clean or could not be checked. */
-  private async verifyClean(kube: Awaited<ReturnType<Revert['connectCluster']>>): Promise<void> {
+  /**
+   * --verify-clean: leftovers per node (as text on stdout unless a document is printed; nodes that could not be checked
+   * also on stderr, as every command reports them); exit 1 when any node is not clean or could not be checked.
+   */
+  private async verifyClean(kube: Awaited<ReturnType<Revert['connectCluster']>>, asText: boolean): Promise<NodeLeftovers[]> {
     const {flags} = this
     const access = nodeAccessOptions(flags)
-    const [{collectClusterState, detectInstall}, {nodeAccessCluster, openRunner}, {linuxNodes}, {verifyClean, renderLeftovers}] = await Promise.all([
+    const [{collectClusterState, detectInstall}, {nodeAccessCluster, openRunner}, {linuxNodes}, {verifyClean, renderLeftovers}, {writeNodeErrors}] = await Promise.all([
       import('../lib/kube/cluster.js'),
       import('../lib/nodes/access.js'),
       import('../lib/nodes/select.js'),
       import('../lib/dataplane/leftovers.js'),
+      import('../lib/output/node-errors.js'),
     ])
     const state = await collectClusterState(kube)
     const install = detectInstall(state)
@@ -135,8 +149,10 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
         maxBytes: 32 * 1024 * 1024,
         concurrency: access.concurrency,
       })
-      this.out(renderLeftovers(results))
+      if (asText) this.out(renderLeftovers(results))
+      writeNodeErrors(results, (t) => this.err(t))
       if (results.some((r) => r.error || r.leftovers.length > 0)) process.exitCode = ExitCode.Failed
+      return results
     } finally {
       await runner.close()
     }

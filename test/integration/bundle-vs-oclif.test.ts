@@ -1,6 +1,7 @@
 /**
  * The bundled CLI (bin/run.js → dist/cli.js: esbuild chunks, the bundle-shims, oclif's lazily loaded packages in
- * dist/chunks/lazy, and the two edits scripts/bundle.mjs makes to oclif for start-up) against the plain build: tsc's
+ * dist/chunks/lazy, the edits scripts/bundle.mjs makes to oclif for start-up, and the CommonJS bundle with its code
+ * cache that runs the local check and renders help: dist/chunks/check-local.cjs) against the plain build: tsc's
  * output run by the unmodified @oclif/core from node_modules. Same stdout, stderr and exit code for every argv here
  * (help, version, typos, bad flags and values, topics, completion, the local check), so a start-up change that alters
  * behaviour fails here. Needs `npm run build` (the bundle) and compiles a reference copy with tsc.
@@ -45,6 +46,18 @@ const ARGVS: string[][] = [
   ['check', '--local', '--only', 'kernal'],
   ['check', '--local', '--nodes', 'all'],
   ['check', '--local', '--no-color', '--ignore', 'all'],
+  // bin/run.js takes help (no arguments, or --help before `--`) to that bundle too (runHelp).
+  ['--help', 'check'],
+  ['--version', '--help'],
+  ['check', '-o', 'json', '--help'],
+  ['check', '--local', '--help'],
+  ['status', '--help'],
+  ['version', '--help'],
+  ['conntrack', '--help'],
+  ['help', '--help'],
+  ['nat', '--zzz', '--help'],
+  ['check', '--', '--help'],
+  ['chek', '--help'],
   ['chek'],
   ['nat', 'dupm'],
   ['frobnicate', '--help'],

@@ -113,7 +113,7 @@ const shells = {
 
 /** Starts the shell, types its setup line and waits for its prompt after a marker the setup prints. */
 async function start(command: readonly string[], setup: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Pty> {
-  shell = new Pty(command[0]!, command.slice(1), {env: {...env, ...extraEnv}, cwd: dir, deadlineMs: 150_000})
+  shell = new Pty(command[0]!, command.slice(1), {env: {...env, ...extraEnv}, cwd: dir, deadlineMs: 300_000})
   // The marker is typed as '@@%s@@' READY, so only its output (not the echo of the typed line) matches.
   shell.send(`${setup}; printf '@@%s@@\\n' READY\r`)
   await shell.waitFor(/@@READY@@\n[^]*?tab> /)
@@ -139,7 +139,7 @@ async function typeLine(pty: Pty, keys: string, redrawsPrompt: boolean): Promise
 const listed = (words: string[]) => new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\s+'))
 
 describe.each(Object.entries(shells))('TAB in interactive %s', (name, {command, setup, redrawsPrompt}) => {
-  it.runIf(has(name))('completes commands, flags, -o values, check IDs and node names', {timeout: 150_000}, async () => {
+  it.runIf(has(name))('completes commands, flags, -o values, check IDs and node names', {timeout: 300_000}, async () => {
     const pty = await start(command, setup)
     const type = (keys: string) => typeLine(pty, keys, redrawsPrompt)
 
@@ -158,6 +158,13 @@ describe.each(Object.entries(shells))('TAB in interactive %s', (name, {command, 
         `ebpfctl status --kubeconfig ${path} --context other-context `,
       )
 
+    // A file name where one is wanted: the shell's own file completion (a blank quoted, ~, a '/' after a directory,
+    // after the '=' of --kubeconfig=). The shells start in the temp dir, where `kube/` and `my kube/` are.
+    expect((await type('ebpfctl check --kubeconfig my\t')).line).toBe('ebpfctl check --kubeconfig my\\ kube/')
+    expect((await type('ebpfctl check --kubeconfig my\\ kube/ku\t')).line).toBe('ebpfctl check --kubeconfig my\\ kube/kubeconfig ')
+    expect((await type('ebpfctl check --kubeconfig ~/ku\t')).line).toBe('ebpfctl check --kubeconfig ~/kube/')
+    expect((await type('ebpfctl check --kubeconfig=ku\t')).line).toBe('ebpfctl check --kubeconfig=kube/')
+
     // Ambiguous: the choices are listed (zsh and fish at the first TAB, bash at the second), the line kept; a TAB
     // that can insert a common part does that first.
     const again = name === 'bash' ? '\t\t' : '\t'
@@ -175,19 +182,24 @@ describe.each(Object.entries(shells))('TAB in interactive %s', (name, {command, 
 })
 
 const kubectl = realKubectl()
-describe.runIf(kubectl && has('bash') && existsSync(bashCompletion))('TAB after `kubectl calico-ebpf` (kubectl completion bash)', () => {
-  it('kubectl asks kubectl_complete-calico_ebpf on PATH', {timeout: 150_000}, async () => {
-    const bin = join(dir, 'kubectl-bin')
-    mkdirSync(bin, {recursive: true})
-    // As npm installs the package's bins: links named after package.json "bin"; kubectl itself beside them.
-    for (const name of ['kubectl-calico_ebpf', 'kubectl_complete-calico_ebpf'])
-      if (!existsSync(join(bin, name))) symlinkSync(join(root, 'bin', `${name}.js`), join(bin, name))
-    if (!existsSync(join(bin, 'kubectl'))) symlinkSync(kubectl!, join(bin, 'kubectl'))
+
+/** A PATH dir with the package's kubectl plugin bins (links named after package.json "bin", as npm makes) and kubectl. */
+function kubectlBin(): string {
+  const bin = join(dir, 'kubectl-bin')
+  mkdirSync(bin, {recursive: true})
+  for (const name of ['kubectl-calico_ebpf', 'kubectl_complete-calico_ebpf'])
+    if (!existsSync(join(bin, name))) symlinkSync(join(root, 'bin', `${name}.js`), join(bin, name))
+  if (!existsSync(join(bin, 'kubectl'))) symlinkSync(kubectl!, join(bin, 'kubectl'))
+  return bin
+}
+
+describe.runIf(kubectl)('TAB after `kubectl calico-ebpf` (kubectl\'s own completion asks kubectl_complete-calico_ebpf)', () => {
+  it.runIf(has('bash') && existsSync(bashCompletion))('kubectl completion bash', {timeout: 300_000}, async () => {
     const pty = await start(
       ['bash', '--norc', '--noprofile', '-i'],
       // kubectl's bash script needs the bash-completion package, as on a user's machine.
       shells.bash.setup.replace('source <(ebpfctl completion bash)', `source ${bashCompletion}; source <(kubectl completion bash)`),
-      {PATH: `${bin}:${env.PATH}`},
+      {PATH: `${kubectlBin()}:${env.PATH}`},
     )
     const type = (keys: string) => typeLine(pty, keys, true)
 
@@ -201,5 +213,17 @@ describe.runIf(kubectl && has('bash') && existsSync(bashCompletion))('TAB after 
     const nodes = await type('kubectl calico-ebpf nat dump --node worker-\t\t')
     expect(nodes.line).toBe('kubectl calico-ebpf nat dump --node worker-')
     expect(nodes.screen).toMatch(listed(['worker-alpha', 'worker-beta']))
+  })
+
+  it.runIf(has('zsh'))('kubectl completion zsh', {timeout: 300_000}, async () => {
+    const pty = await start(['zsh', '--no-globalrcs', '-i'], 'source <(kubectl completion zsh)', {PATH: `${kubectlBin()}:${env.PATH}`})
+    const type = (keys: string) => typeLine(pty, keys, false)
+
+    expect((await type('kubectl calico-ebpf nat d\t')).line).toBe('kubectl calico-ebpf nat dump ')
+    expect((await type('kubectl calico-ebpf check --only kernel-c\t')).line).toBe('kubectl calico-ebpf check --only kernel-config ')
+    expect((await type('kubectl calico-ebpf nat dump --node worker-a\t')).line).toBe('kubectl calico-ebpf nat dump --node worker-alpha ')
+    const values = await type('kubectl calico-ebpf check -o \t')
+    expect(values.line).toBe('kubectl calico-ebpf check -o ')
+    expect(values.screen).toMatch(listed(['json', 'junit', 'table', 'wide', 'yaml']))
   })
 })

@@ -99,6 +99,10 @@ describe('nat dump through pod exec', () => {
     const a = await cli(['nat', 'dump', '--node', 'no-such-node', '--via', 'exec'])
     expect(a.exitCode).toBe(2)
     expect(a.stderr).toMatch(/^Error: no node named "no-such-node" in the cluster\n/)
+    // A typo of a real node name gets a suggestion, as mistyped flags and commands do.
+    const typo = await cli(['nat', 'dump', '--node', 'nod-1', '--via', 'exec'])
+    expect(typo.exitCode).toBe(2)
+    expect(typo.stderr).toMatch(/^Error: no node named "nod-1" in the cluster; did you mean "node-1"\?\n/)
     const b = await cli(['nat', 'dump', '--node', 'node-1', '--service', 'kubernetes'])
     expect(b.exitCode).toBe(2)
     expect(b.stderr).toMatch(/--service=kubernetes is not NAMESPACE\/NAME/)

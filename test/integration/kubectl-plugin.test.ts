@@ -99,3 +99,16 @@ describe.skipIf(!kubectl)('kubectl calico-ebpf (real kubectl)', {timeout: 60_000
     expect(values.stdout.split('\n').filter(Boolean)).toEqual(['table', 'wide', 'json', 'yaml', 'junit', ':4'])
   })
 })
+
+describe('the plugin bin on its own', {timeout: 60_000}, () => {
+  it('error remedies name the command as it was called (`kubectl calico-ebpf check`, not `ebpfctl check`)', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'ebpfctl-plugin-home-'))
+    const r = await run(process.execPath, [join(root, 'bin', 'kubectl-calico_ebpf.js'), 'status'], {env: {...process.env, HOME: home, KUBECONFIG: '', NO_COLOR: '1'}}).catch(
+      (err: {code: number; stdout: string; stderr: string}) => err,
+    )
+    expect(r).toMatchObject({code: 2, stdout: ''})
+    expect(r.stderr).toBe(
+      'Error: no kubeconfig found\n  Pass --kubeconfig or set KUBECONFIG (without one, `kubectl calico-ebpf check` checks only this machine).\n',
+    )
+  })
+})

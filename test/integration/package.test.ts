@@ -43,6 +43,9 @@ describe('npm pack: the tarball installs into an empty project and runs', () => 
     expect(files).toContain('oclif.manifest.json')
     // oclif's lazily loaded packages, in files of their own (`help check` below loads ejs from there).
     expect(files).toContain('dist/chunks/lazy/ejs.cjs')
+    // The local check's bundle and V8's code cache for it (bin/run.js).
+    expect(files).toContain('dist/chunks/check-local.cjs')
+    expect(files).toContain('dist/chunks/check-local.cjs.v8-cache')
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([])
   })
 
@@ -61,4 +64,12 @@ describe('npm pack: the tarball installs into an empty project and runs', () => 
     const plugin = await npx('kubectl-calico_ebpf', ['--help'])
     expect(plugin.stdout).toContain('$ kubectl calico-ebpf [COMMAND]')
   }, 120_000)
+
+  it('the installed local check compiles with the code cache built in the repo (V8 accepts it at its new path)', async () => {
+    const script =
+      "const {LOCAL_CHECK_BUNDLE, requireBundle} = require('./node_modules/ebpfctl/bin/run.js'); const b = requireBundle(LOCAL_CHECK_BUNDLE);" +
+      "process.stdout.write(!b.script ? 'require' : b.cacheRejected ? 'rejected' : 'cache')"
+    const {stdout} = await run(process.execPath, ['-e', script], {cwd: dir, env: {...process.env, NODE_OPTIONS: undefined}})
+    expect(stdout).toBe('cache')
+  }, 60_000)
 })

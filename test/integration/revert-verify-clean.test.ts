@@ -62,7 +62,7 @@ describe.runIf(isRoot && cgroup2Mount())('revert --verify-clean on rig nodes wit
     await server?.close()
   })
 
-  const cli = () =>
+  const cli = (extra: string[] = []) =>
     execa(
       'node',
       [
@@ -70,6 +70,7 @@ describe.runIf(isRoot && cgroup2Mount())('revert --verify-clean on rig nodes wit
         '--ssh-user', 'root', '--ssh-identity', rig.identityFile, '--ssh-known-hosts', rig.knownHostsPath,
         '--ssh-config', join(rig.dir, 'none'),
         ...[...rig.hostOverrides()].flatMap(([n, a]) => ['--ssh-host', `${n}=${a}`]),
+        ...extra,
       ],
       {reject: false, env: {NO_COLOR: '1'}},
     )
@@ -118,6 +119,21 @@ describe.runIf(isRoot && cgroup2Mount())('revert --verify-clean on rig nodes wit
     expect(r.stdout).toContain('projectcalico/calico#9620')
     expect(r.stdout).not.toContain('other_team_prog')
     expect(r.stdout).toMatch(/tcx (egress|\(hook not shown\)) on .*: cali_tcx_egress \(id \d+\); remove: bpftool link detach id \d+ && rm /)
+
+    // -o json / yaml: one document, the leftovers inside it (not text after it), nothing else on stdout.
+    for (const format of ['json', 'yaml']) {
+      const doc = await cli(['-o', format])
+      expect(doc.exitCode, doc.stderr).toBe(1)
+      const parsed = (format === 'json' ? JSON.parse(doc.stdout) : (await import('yaml')).parse(doc.stdout)) as {
+        kind: string
+        verifyClean: {clean: boolean; nodes: {node: string; leftovers: {kind: string; where: string; name: string; remedy: string}[]}[]}
+      }
+      expect(parsed.kind).toBe('RevertResult')
+      expect(parsed.verifyClean.clean).toBe(false)
+      const listed = parsed.verifyClean.nodes[0]!.leftovers.filter(mine)
+      expect(listed.map((l) => [l.kind, l.where, l.name])).toEqual(found.map((l) => [l.kind, l.where, l.name]))
+      expect(listed[2]!.remedy).toBe(found[2]!.remedy)
+    }
 
     // The printed remedies remove exactly what was found (the foreign program stays).
     await sh(['tc', 'filter', 'del', 'dev', veth, 'egress'])

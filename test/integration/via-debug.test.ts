@@ -71,7 +71,7 @@ describe('--via debug', {timeout: 90_000}, () => {
     expect(created).toHaveLength(1)
     const pod = JSON.parse(String(created[0]!.body)) as {metadata: {name: string; namespace: string}; spec: Record<string, any>}
     expect(pod.metadata.namespace).toBe('calico-system')
-    expect(pod.spec).toMatchObject({nodeName: 'node-1', hostPID: true, hostNetwork: true, restartPolicy: 'Never', activeDeadlineSeconds: 600})
+    expect(pod.spec).toMatchObject({nodeName: 'node-1', hostPID: true, hostNetwork: true, restartPolicy: 'Never', activeDeadlineSeconds: 600, automountServiceAccountToken: false})
     expect(pod.spec.containers[0]).toMatchObject({name: 'debug', image: expect.stringMatching(/calico\/node:v3\.32\.1$/), securityContext: {privileged: true}})
     expect(pod.spec.volumes).toEqual([{name: 'bpffs', hostPath: {path: '/sys/fs/bpf', type: 'Directory'}}])
     expect(execs.every((e) => e.pod === pod.metadata.name && e.container === 'debug')).toBe(true)

@@ -36,9 +36,9 @@ ${fn}() {
   for c in $out; do
     [[ -n "$c" && "$c" == "$cur"* ]] && COMPREPLY+=("\${c:strip}")
   done
-  if (( \${#COMPREPLY[@]} == 0 && (directive & 4) == 0 )); then
-    COMPREPLY=($(compgen -f -- "\${COMP_WORDS[COMP_CWORD]}"))
-  fi
+  # No candidates where a file is wanted: readline completes the file name itself (quotes a blank, knows ~, puts a
+  # '/' after a directory).
+  if (( \${#COMPREPLY[@]} == 0 && (directive & 4) == 0 )); then compopt -o default 2>/dev/null; fi
   if (( directive & 2 )); then compopt -o nospace 2>/dev/null; fi
   return 0
 }
@@ -59,7 +59,11 @@ ${fn}() {
   cands=("\${(@)lines[1,-2]}")
   cands=("\${(@)cands:#}")
   if (( \${#cands} == 0 )); then
-    (( (directive & 4) == 0 )) && _files
+    # A file name, after the '=' of --flag=VALUE when there is one.
+    if (( (directive & 4) == 0 )); then
+      [[ $PREFIX == -*=* ]] && compset -P '*='
+      _files
+    fi
     return
   fi
   (( directive & 2 )) && opts+=(-S '')
@@ -71,21 +75,20 @@ if (( $+functions[compdef] )); then compdef ${fn} ${bin}; fi
 
 function fish(bin: string): string {
   const fn = `__${ident(bin)}_complete`
+  const results = `__${ident(bin)}_comp_results`
   return `# fish completion for ${bin}; load with: ${bin} completion fish | source
+# The condition asks the engine; it is false where a file name is wanted and there are no candidates, so that fish
+# completes the file name itself (quotes, ~, --flag=FILE).
 function ${fn}
   set -l tokens (commandline -opc)
   set -l cur (commandline -ct)
-  set -l out ($tokens[1] __complete $tokens[2..-1] "$cur" 2>/dev/null)
-  or return
-  set -l directive (string replace ':' '' -- $out[-1])
-  set -e out[-1]
-  if test (count $out) -eq 0; and test (math "bitand($directive, 4)") -eq 0
-    __fish_complete_path "$cur"
-    return
-  end
-  printf '%s\\n' $out
+  set -g ${results} ($tokens[1] __complete $tokens[2..-1] "$cur" 2>/dev/null)
+  or return 1
+  set -l directive (string replace ':' '' -- $${results}[-1])
+  set -e ${results}[-1]
+  test (count $${results}) -gt 0; or test (math "bitand($directive, 4)") -ne 0
 end
-complete -c ${bin} -f -a '(${fn})'
+complete -c ${bin} -n '${fn}' -f -a '$${results}'
 `
 }
 

@@ -131,8 +131,9 @@ export async function readConntrackStats(
   const r = acc.result()
   // NAT-forward entries, or their hidden twins (one per NAT-reverse) when the source hides them.
   const nat = r.byType['nat-forward'] + (r.mapEntries - r.entries)
-  const byProto = {tcp: r.byProto.tcp ?? 0, udp: r.byProto.udp ?? 0, other: 0}
-  byProto.other = r.entries - byProto.tcp - byProto.udp
+  // Protocols of connections, as Calico's own `conntrack stats` counts them (NAT-forward entries left out).
+  const byProto = {tcp: r.connectionsByProto.tcp ?? 0, udp: r.connectionsByProto.udp ?? 0, other: 0}
+  byProto.other = r.connections - byProto.tcp - byProto.udp
   return {
     source: summary.source,
     method: 'counted-dump',

@@ -8,6 +8,7 @@ import {networkError} from './errors.js'
 import {type ExecCredential, runExecCredential} from './exec-credential.js'
 import {kubeconfigFiles} from './kubeconfig-path.js'
 import {type DirectConfig, loadDirectConfig} from './kubeconfig.js'
+import {cliCommand} from '../cli/name.js'
 
 export {clusterRequested, hasKubeconfig, kubeconfigFiles} from './kubeconfig-path.js'
 
@@ -126,7 +127,7 @@ function existingFiles(target: KubeTarget): string[] {
   }
   if (files.length === 0) {
     throw new UserError('no kubeconfig found', {
-      remedy: 'Pass --kubeconfig or set KUBECONFIG (without one, `ebpfctl check` checks only this machine).',
+      remedy: `Pass --kubeconfig or set KUBECONFIG (without one, \`${cliCommand('check')}\` checks only this machine).`,
     })
   }
   return files

@@ -204,6 +204,11 @@ export interface ConntrackStats {
   byType: Record<CtType, number>
   /** Keyed by protocol name (`tcp`, `udp`, `icmp`, …) or number as a string. */
   byProto: Record<string, number>
+  /**
+   * The same for connections only (NAT-forward entries left out): what Calico's `conntrack stats` prints as `TCP`,
+   * `UDP` and `Others` (felix/cmd/calico-bpf/commands/conntrack.go counts protocols after skipping NAT-forward entries).
+   */
+  connectionsByProto: Record<string, number>
   /** TCP entries by state; entries without a state (NAT-forward) are not counted. */
   tcpStates: Record<TcpState, number>
   /** Calico's `conntrack stats` numbers: connections = entries excluding NAT-forward. */

@@ -19,6 +19,7 @@ export class ConntrackStatsAccumulator {
   private entries = 0
   private readonly byType: Record<CtType, number> = {normal: 0, 'nat-forward': 0, 'nat-reverse': 0, unknown: 0}
   private readonly byProto: Record<string, number> = {}
+  private readonly connectionsByProto: Record<string, number> = {}
   private readonly tcpStates: Record<TcpState, number> = {ESTABLISHED: 0, 'SYN-SENT': 0, CLOSED: 0, RESET: 0}
 
   constructor(private readonly opts: CtStatsOptions = {}) {}
@@ -29,6 +30,7 @@ export class ConntrackStatsAccumulator {
     this.byType[e.type] += times
     const p = String(e.proto)
     this.byProto[p] = (this.byProto[p] ?? 0) + times
+    if (e.type !== 'nat-forward') this.connectionsByProto[p] = (this.connectionsByProto[p] ?? 0) + times
     if (e.tcpState) this.tcpStates[e.tcpState] += times
   }
 
@@ -41,6 +43,7 @@ export class ConntrackStatsAccumulator {
       entries: this.entries,
       byType: {...this.byType},
       byProto: {...this.byProto},
+      connectionsByProto: {...this.connectionsByProto},
       tcpStates: {...this.tcpStates},
       connections: this.entries - this.byType['nat-forward'],
       mapEntries,

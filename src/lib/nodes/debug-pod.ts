@@ -44,6 +44,8 @@ export function debugPodManifest(opts: {name: string; namespace: string; node: s
       restartPolicy: 'Never',
       activeDeadlineSeconds: opts.lifetimeSeconds,
       terminationGracePeriodSeconds: 0,
+      // bpftool needs no API access: a privileged host pod should not also carry the namespace's token.
+      automountServiceAccountToken: false,
       tolerations: [{operator: 'Exists'}],
       containers: [
         {

@@ -1,5 +1,6 @@
 import {hostname} from 'node:os'
 
+import {closest} from '../cli/suggest.js'
 import {UserError} from '../errors.js'
 import type {NodeObject} from '../kube/objects.js'
 import type {NodeTarget} from './types.js'
@@ -29,7 +30,9 @@ export function selectNodes(
   const byName = new Map(state.nodes.map((n) => [n.metadata.name, n]))
   const unknown = opts.names.filter((n) => !byName.has(n))
   if (unknown.length) {
-    throw new UserError(`no node named ${unknown.map((n) => `"${n}"`).join(', ')} in the cluster`, {
+    // One mistyped name: the closest node name, as for mistyped flags and commands.
+    const guess = unknown.length === 1 ? closest(unknown[0]!, byName.keys()) : undefined
+    throw new UserError(`no node named ${unknown.map((n) => `"${n}"`).join(', ')} in the cluster${guess ? `; did you mean "${guess}"?` : ''}`, {
       remedy: 'List the nodes with kubectl get nodes.',
     })
   }

@@ -2,6 +2,7 @@ import type {DaemonSetObject} from '../kube/objects.js'
 import {Resources} from '../kube/resources.js'
 import {PlanError} from './errors.js'
 import type {StepContext} from './types.js'
+import {cliCommand} from '../cli/name.js'
 
 /** The nodeSelector key enable adds to keep kube-proxy off every node. */
 export const NON_CALICO_KEY = 'non-calico'
@@ -41,7 +42,7 @@ export async function assertKubeProxyServing(ctx: StepContext): Promise<void> {
       {
         remedy:
           'Bring kube-proxy back first (kubeadm: `kubeadm init phase addon kube-proxy`), wait for its pods, then run ' +
-          '`ebpfctl revert` again.',
+          `\`${cliCommand('revert')}\` again.`,
       },
     )
   }
@@ -58,7 +59,7 @@ export async function assertKubeProxyServing(ctx: StepContext): Promise<void> {
       remedy:
         `Bring kube-proxy back first (kubectl -n ${namespace} patch daemonset ${name} --type merge -p ` +
         `'${JSON.stringify({spec: {template: {spec: {nodeSelector: unset}}}})}'), wait for its pods, then run ` +
-        '`ebpfctl revert` again.',
+        `\`${cliCommand('revert')}\` again.`,
     },
   )
 }

@@ -2,6 +2,7 @@ import {KubeApiError} from '../kube/errors.js'
 import {InterruptedError, PlanError, errorMessage} from './errors.js'
 import {liveProblems} from './apply.js'
 import type {ObjectChange, Plan, Step, StepContext} from './types.js'
+import {cliCommand} from '../cli/name.js'
 
 export type StepStatus = 'already-done' | 'applied' | 'failed' | 'undone' | 'not-run' | 'undo-failed'
 
@@ -205,6 +206,6 @@ export function runError(result: RunResult, recordNs: string): PlanError | undef
     stepId: result.failedStep,
     remedy:
       `The record of what was changed is kept in ConfigMap ${recordNs}/ebpfctl-state; fix the cause and run ` +
-      `\`ebpfctl revert\`.`,
+      `\`${cliCommand('revert')}\`.`,
   })
 }

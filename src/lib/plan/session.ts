@@ -11,6 +11,7 @@ import {renderPlan} from '../output/plan.js'
 import {type RunResult, runPlan, runRevert} from './runner.js'
 import {DEFAULT_TIMING, type EnableOptions, type Plan, type StepContext, type Timing} from './types.js'
 import {type VerifyGate, withVerifyStep} from './verify-step.js'
+import {cliCommand} from '../cli/name.js'
 
 export interface PreflightFinding {
   checkId: string
@@ -161,7 +162,7 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
     const names = failures.map((f) => `${f.checkId}${f.node ? ` (${f.node})` : ''}: ${f.summary}`)
     throw new UserError(`preflight failed, nothing was changed:\n  - ${names.join('\n  - ')}`, {
       exitCode: ExitCode.Failed,
-      remedy: 'Fix these (see `ebpfctl check`), demote known ones with --ignore ID[,ID], or pass --force to enable anyway.',
+      remedy: `Fix these (see \`${cliCommand('check')}\`), demote known ones with --ignore ID[,ID], or pass --force to enable anyway.`,
     })
   }
   // One writing run at a time: the cluster is read again under the lock (another run may have changed it meanwhile).
@@ -191,7 +192,7 @@ export async function enableSession(s: EnableSession): Promise<SessionReport> {
       if (!base.passed && !s.force) {
         throw new UserError(`Services already fail before the switch, nothing was changed: ${base.summary}`, {
           exitCode: ExitCode.Failed,
-          remedy: 'Run `ebpfctl verify` to see the failures and fix them first, or pass --force to enable anyway.',
+          remedy: `Run \`${cliCommand('verify')}\` to see the failures and fix them first, or pass --force to enable anyway.`,
         })
       }
     }

@@ -5,6 +5,7 @@ import {addressOf, httpGet} from './http-probe.js'
 import {type DataplaneInfo, type LatencyStats, type ProbeFinding, type SourceIpVerdict, latencyStats} from './model.js'
 import type {VerifyPod, Workload} from './deploy.js'
 import {NETEXEC_PORT, SERVICE_PORT, VERIFY_NAMESPACE} from './workload.js'
+import {cliCommand} from '../cli/name.js'
 
 export interface Target {
   node: string
@@ -68,7 +69,7 @@ export async function nodePortProbes(
           node: t.node,
           remedy:
             dataplane.bpfEnabled
-              ? 'With kube-proxy gone, Calico serves NodePorts: check calico-node on this node (ebpfctl status, ebpfctl nat dump --node NAME) and that this machine may reach the node on the NodePort range.'
+              ? `With kube-proxy gone, Calico serves NodePorts: check calico-node on this node (${cliCommand('status')}, ${cliCommand('nat dump --node NAME')}) and that this machine may reach the node on the NodePort range.`
               : 'Check that this machine may reach the node on the NodePort range (firewall, security groups) and that kube-proxy runs there.',
         }),
       )
@@ -102,13 +103,13 @@ function sourceIpFinding(
       remedy:
         id === 'local-nodeport'
           ? 'externalTrafficPolicy: Local must keep the client address; check for a NAT between this machine and the node.'
-          : 'The eBPF dataplane should hand the client address to the pod: check that kube-proxy is gone from this node (ebpfctl status) and for a NAT between this machine and the node.',
+          : `The eBPF dataplane should hand the client address to the pod: check that kube-proxy is gone from this node (${cliCommand('status')}) and for a NAT between this machine and the node.`,
     })
   }
   return f(id, 'warn', `source IP SNATed: the pod saw ${who}, not this machine's ${local}`, {
     ...extra,
     detail: verdict === 'node-address' ? 'kube-proxy masquerades NodePort traffic (externalTrafficPolicy: Cluster).' : 'A NAT or proxy between this machine and the node rewrites the source.',
-    remedy: "Calico's eBPF dataplane preserves the client address: `ebpfctl enable`.",
+    remedy: `Calico's eBPF dataplane preserves the client address: \`${cliCommand('enable')}\`.`,
   })
 }
 
@@ -274,7 +275,7 @@ export async function inClusterProbes(
         ? f('cluster-ip', 'pass', `${who} → ClusterIP ${workload.clusterIP}:${SERVICE_PORT} answered (the backend saw ${c.seen})`, {node: pod.node})
         : f('cluster-ip', 'fail', `${who} → ClusterIP ${workload.clusterIP}:${SERVICE_PORT}: ${c.error}`, {
             node: pod.node,
-            remedy: 'In-cluster Service traffic fails: check calico-node on this node (ebpfctl status; ebpfctl nat dump --service ebpfctl-verify/ebpfctl-verify).',
+            remedy: `In-cluster Service traffic fails: check calico-node on this node (${cliCommand('status')}; ${cliCommand('nat dump --service ebpfctl-verify/ebpfctl-verify')}).`,
           }),
     )
     const other = targets.find((t) => t.node !== pod.node)
@@ -288,7 +289,7 @@ export async function inClusterProbes(
         ? f('pod-nodeport', 'pass', `${who} → NodePort ${other.address}:${workload.nodePort} (${other.node}) answered (the backend saw ${n.seen})`, {node: pod.node})
         : f('pod-nodeport', 'fail', `${who} → NodePort ${other.address}:${workload.nodePort} (${other.node}): ${n.error}`, {
             node: pod.node,
-            remedy: 'Pod-to-NodePort traffic fails between these nodes: check calico-node on both (ebpfctl status).',
+            remedy: `Pod-to-NodePort traffic fails between these nodes: check calico-node on both (${cliCommand('status')}).`,
           }),
     )
   }

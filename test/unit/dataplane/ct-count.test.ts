@@ -179,7 +179,8 @@ describe('readConntrackStats over bpftool', () => {
       natShare: e.byType['nat-forward'] / e.connections,
       fill: e.mapEntries / 4096,
       tcp: {established: e.tcpStates.ESTABLISHED, synSent: e.tcpStates['SYN-SENT'], closed: e.tcpStates.CLOSED, reset: e.tcpStates.RESET},
-      byProto: {tcp: e.byProto.tcp ?? 0, udp: e.byProto.udp ?? 0, other: 0},
+      // Protocols of connections, as Calico's conntrack stats counts them (NAT-forward entries left out).
+      byProto: {tcp: e.connectionsByProto.tcp ?? 0, udp: e.connectionsByProto.udp ?? 0, other: 0},
     })
   })
 })
