@@ -8,7 +8,7 @@ import {fileURLToPath} from 'node:url'
 
 import {describe, expect, it} from 'vitest'
 
-import {CT_CANDIDATE_PATHS, CT_DUMP_MARK} from '../../../src/lib/dataplane/ct-count.js'
+import {CT_CANDIDATE_PATHS} from '../../../src/lib/dataplane/ct-count.js'
 import {readConntrackStats} from '../../../src/lib/dataplane/conntrack-stats.js'
 import type {DataplaneReadOptions} from '../../../src/lib/dataplane/read-maps.js'
 import {parseConntrackJson, parseConntrackStatsJson, parseNatAffinityJson, parseNatDumpJson} from '../../../src/lib/maps/agent-json.js'
@@ -49,9 +49,12 @@ describe('calico-bpf v3.32.1 on real maps: conntrack stats', () => {
   })
 
   it("counting the same map with bpftool (no agent) gives Calico's numbers: protocols of connections, not of entries", async () => {
-    // What ebpfctl's one-command count prints on that node: the listing, the marker line, the dump (all real bpftool
-    // output of the captured map; the listing is bpftool's one object, in the array the full listing would be).
-    const stdout = `[${text('bpftool-map-show-ct4.json').trim()}]\n\n${CT_DUMP_MARK} ${CT_CANDIDATE_PATHS[0]}\n${text('bpftool-ct4.json')}`
+    // What ebpfctl's one-command count prints on that node: bpftool's batch JSON of the listing and the dump (all
+    // real bpftool output of the captured map; the listing is bpftool's one object, in the array the full listing
+    // would be).
+    const stdout =
+      `[{"command":["map","show"],"output":[${text('bpftool-map-show-ct4.json').trim()}]},` +
+      `{"command":["map","dump","pinned","${CT_CANDIDATE_PATHS[0]}"],"output":${text('bpftool-ct4.json').trim()}}]\n`
     const runner: NodeRunner = {
       via: 'ssh',
       async run(_node, _argv, o: RunOptions): Promise<RunResult> {
