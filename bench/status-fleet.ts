@@ -1,12 +1,12 @@
 /**
  * `ebpfctl status` on a fake cluster of 1,000 nodes (default; pass other counts as arguments), each node's
  * calico-node answering `ifstate dump --json` through pod exec with a typical node's interfaces (2 host, 30 workload).
- * Prints wall time of the CLI process, exec calls and bytes transferred per node (stdout+stderr of the execs; the
+ * Prints wall time of the CLI process (and per node, with the load average: the machine is shared), exec calls and bytes transferred per node (stdout+stderr of the execs; the
  * largest single read must stay ≤ 64 KiB), API requests besides exec, and the same for `--node-state log`.
  * Needs `npm run build`. Run: npx tsx bench/status-fleet.ts [nodes...] [--concurrency N]
  */
 import {mkdtempSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {loadavg, tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {execa} from 'execa'
@@ -19,7 +19,8 @@ const ROOT = join(import.meta.dirname, '..')
 const args = process.argv.slice(2)
 const ci = args.indexOf('--concurrency')
 const concurrency = ci >= 0 ? args[ci + 1]! : '16'
-const counts = args.filter((a, i) => i !== ci && i !== ci + 1).map(Number).filter((n) => n > 0)
+// Without --concurrency (ci = -1) no argument is its value: `ci + 1` would drop the first node count.
+const counts = args.filter((_, i) => ci < 0 || (i !== ci && i !== ci + 1)).map(Number).filter((n) => n > 0)
 
 function ifstateJson(workloads: number): string {
   const entry = (ifindex: number, name: string, flags: string[]) => ({
@@ -70,7 +71,8 @@ try {
       const mean = perNode.length ? perNode.reduce((a, b) => a + b, 0) / perNode.length : logBytes / Math.max(1, logReqs.length)
       const other = server.log.filter((l) => l.verb !== 'exec' && l.subresource !== 'log').length
       console.log(
-        `${nodes} nodes, --node-state ${mode}, concurrency ${concurrency}: ${(ms / 1000).toFixed(2)} s wall (exit ${r.exitCode}); ` +
+        `${nodes} nodes, --node-state ${mode}, concurrency ${concurrency}: ${(ms / 1000).toFixed(2)} s wall ` +
+          `(${(ms / nodes).toFixed(1)} ms per node, load avg ${loadavg()[0]!.toFixed(1)}; exit ${r.exitCode}); ` +
           `verdicts ${report.nodes.groups.map((g) => `${g.dataplane} ${g.count}`).join(', ')}; ` +
           `${execs} execs (${(execs / nodes).toFixed(1)}/node), ${logReqs.length} log reads, ${other} other API requests; ` +
           `bytes per node: mean ${Math.round(mean)}, largest single read ${mode === 'log' ? logReqs[0]?.query.get('limitBytes') : largest} ` +

@@ -103,18 +103,24 @@ or another run holds the lock (Lease kube-system/ebpfctl-lock; see --lock-timeou
           this.out(plan.renderChangeSummary(report.plan, result))
         }
       }
-      // With -o json|yaml, what --verify-clean and --verify found goes into the one document (printed last).
-      const leftovers = flags['verify-clean'] ? await this.verifyClean(kube, !document) : undefined
-      const after = verify ? await verify.gate('after') : undefined
-      const verified = verify?.last()?.beforeAfter
-      if (document) {
-        const doc = {
-          ...plan.resultDocument(report, 'revert', result),
-          ...(leftovers ? {verifyClean: {clean: leftovers.every((r) => !r.error && r.leftovers.length === 0), nodes: leftovers}} : {}),
-          ...(after ? {verify: {passed: after.passed, summary: after.summary, ...(verified ? {beforeAfter: verified} : {})}} : {}),
-        }
-        this.outDocument(await machineDocument(document, doc))
-      } else if (verified) this.out(`Verified: ${verified}`)
+      // With -o json|yaml, what --verify-clean and --verify found goes into the one document, printed last (also when
+      // one of them fails: the revert itself happened and its result must not be lost).
+      let leftovers: NodeLeftovers[] | undefined
+      let after: Awaited<ReturnType<NonNullable<typeof verify>['gate']>> | undefined
+      try {
+        if (flags['verify-clean']) leftovers = await this.verifyClean(kube, !document)
+        if (verify) after = await verify.gate('after')
+      } finally {
+        const verified = verify?.last()?.beforeAfter
+        if (document) {
+          const doc = {
+            ...plan.resultDocument(report, 'revert', result),
+            ...(leftovers ? {verifyClean: {clean: leftovers.every((r) => !r.error && r.leftovers.length === 0), nodes: leftovers}} : {}),
+            ...(after ? {verify: {passed: after.passed, summary: after.summary, ...(verified ? {beforeAfter: verified} : {})}} : {}),
+          }
+          this.outDocument(await machineDocument(document, doc))
+        } else if (after && verified) this.out(`Verified: ${verified}`)
+      }
       if (after && !after.passed)
         throw new UserError(`Services fail after the revert: ${after.summary}`, {
           exitCode: ExitCode.Failed,

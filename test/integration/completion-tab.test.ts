@@ -1,6 +1,7 @@
 /**
- * Shell completion at a real TAB: interactive zsh (compinit), bash and fish on a pseudo-terminal (test/support/pty),
- * each loading `ebpfctl completion <shell>` the way the README says, then typing a line and pressing TAB. A key
+ * Shell completion at a real TAB: interactive zsh (compinit), bash (bare, and with the bash-completion package) and
+ * fish on a pseudo-terminal (test/support/pty), each loading `ebpfctl completion <shell>` the way the README says, then
+ * typing a line and pressing TAB; and `kubectl calico-ebpf` through kubectl's own bash and zsh completion. A key
  * binding (Ctrl-X Ctrl-B) prints the edited line between markers and clears it, so each case reads what the shell
  * made of the line, not a picture of the screen; listings (ambiguous TABs) are read from the screen's text.
  * completion.test.ts covers the same engine by calling the scripts' functions non-interactively.
@@ -97,17 +98,31 @@ const shells = {
   zsh: {
     command: ['zsh', '--no-globalrcs', '-i'],
     setup: 'source <(ebpfctl completion zsh)',
+    available: has('zsh'),
     redrawsPrompt: false,
+    listingKeys: '\t',
   },
   bash: {
     command: ['bash', '--norc', '--noprofile', '-i'],
     setup: `PS1='tab> '; source <(ebpfctl completion bash); bind -x '"\\C-x\\C-b": printf "@@%s[%s]@@\\n" LINE "$READLINE_LINE"; READLINE_LINE='`,
+    available: has('bash'),
     redrawsPrompt: true,
+    listingKeys: '\t\t',
+  },
+  // As most users have it: the bash-completion package loaded first (its own handling of '=' and ':' and of files).
+  'bash with bash-completion': {
+    command: ['bash', '--norc', '--noprofile', '-i'],
+    setup: `PS1='tab> '; source ${bashCompletion}; source <(ebpfctl completion bash); bind -x '"\\C-x\\C-b": printf "@@%s[%s]@@\\n" LINE "$READLINE_LINE"; READLINE_LINE='`,
+    available: has('bash') && existsSync(bashCompletion),
+    redrawsPrompt: true,
+    listingKeys: '\t\t',
   },
   fish: {
     command: ['fish', '--no-config', '-i'],
     setup: `function fish_prompt; echo -n 'tab> '; end; bind \\cx\\cb 'printf "\\n@@%s[%s]@@\\n" LINE (commandline); commandline ""'; ebpfctl completion fish | source`,
+    available: has('fish'),
     redrawsPrompt: false,
+    listingKeys: '\t',
   },
 } as const
 
@@ -129,8 +144,7 @@ async function typeLine(pty: Pty, keys: string, redrawsPrompt: boolean): Promise
   pty.send(`${keys}\x18\x02`)
   const m = await pty.waitFor(/@@LINE\[(.*?)\]@@/, {from})
   const screen = pty.text.slice(from, from + m.index)
-  // bash runs a `bind -x` command outside readline's raw mode, then prints the prompt again: keys typed before that
-  // would meet the terminal's own line editing (its Ctrl-U, Ctrl-W) instead of readline.
+  // bash prints its prompt again after a `bind -x` command: the next keys wait for it, so that readline reads them.
   if (redrawsPrompt) await pty.waitFor(/tab> /, {from: from + m.index + m[0].length})
   return {line: m[1]!, screen}
 }
@@ -138,8 +152,8 @@ async function typeLine(pty: Pty, keys: string, redrawsPrompt: boolean): Promise
 /** The words of a completion listing, in the order shown. */
 const listed = (words: string[]) => new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\s+'))
 
-describe.each(Object.entries(shells))('TAB in interactive %s', (name, {command, setup, redrawsPrompt}) => {
-  it.runIf(has(name))('completes commands, flags, -o values, check IDs and node names', {timeout: 300_000}, async () => {
+describe.each(Object.entries(shells))('TAB in interactive %s', (_name, {command, setup, available, redrawsPrompt, listingKeys}) => {
+  it.runIf(available)('completes commands, flags, -o values, check IDs and node names', {timeout: 300_000}, async () => {
     const pty = await start(command, setup)
     const type = (keys: string) => typeLine(pty, keys, redrawsPrompt)
 
@@ -167,15 +181,14 @@ describe.each(Object.entries(shells))('TAB in interactive %s', (name, {command, 
 
     // Ambiguous: the choices are listed (zsh and fish at the first TAB, bash at the second), the line kept; a TAB
     // that can insert a common part does that first.
-    const again = name === 'bash' ? '\t\t' : '\t'
-    const flags = await type(`ebpfctl check --o${again}`)
+    const flags = await type(`ebpfctl check --o${listingKeys}`)
     expect(flags.line).toBe('ebpfctl check --o')
     expect(flags.screen).toMatch(listed(['--only', '--output']))
-    const values = await type(`ebpfctl check -o ${again}`)
+    const values = await type(`ebpfctl check -o ${listingKeys}`)
     expect(values.line).toBe('ebpfctl check -o ')
     expect(values.screen).toMatch(listed(['json', 'junit', 'table', 'wide', 'yaml']))
     expect((await type('ebpfctl nat dump --node w\t')).line).toBe('ebpfctl nat dump --node worker-')
-    const nodes = await type(`ebpfctl nat dump --node worker-${again}`)
+    const nodes = await type(`ebpfctl nat dump --node worker-${listingKeys}`)
     expect(nodes.line).toBe('ebpfctl nat dump --node worker-')
     expect(nodes.screen).toMatch(listed(['worker-alpha', 'worker-beta']))
   })

@@ -414,6 +414,11 @@ describe.skipIf(!isRoot)('SshRunner as a non-root user with sudo', () => {
         },
         // The host's coreutils timeout, each call logged.
         {name: 'node-counted', bin: {timeout: `#!/bin/sh\n${LOG_CALL}exec /usr/bin/timeout "$@"\n`}},
+        // No usable `timeout`: it answers as root's login shell (bash) does for a command it cannot find.
+        {
+          name: 'node-no-timeout',
+          bin: {timeout: `#!/bin/sh\n${LOG_CALL}echo 'bash: line 1: timeout: command not found' >&2\nexit 127\n`},
+        },
       ],
     })
   })
@@ -459,6 +464,21 @@ describe.skipIf(!isRoot)('SshRunner as a non-root user with sudo', () => {
       expect(failed).toMatchObject({stdout: '', stderr: 'no\n', exitCode: 1})
       // One refusal taught the connection: later commands do not call `timeout` again.
       expect((await timeoutCalls('node-old-timeout')).sort()).toEqual(['-k 2 7 echo ran', '-k 2 7 echo too'])
+    } finally {
+      await runner.close()
+    }
+  })
+
+  it('runs commands plainly on a node without `timeout`, after one refusal per connection', async () => {
+    const runner = new SshRunner(rig.sshOptions())
+    try {
+      const first = await runner.run(rig.target('node-no-timeout'), ['echo', 'ran'], {timeoutMs: 5000})
+      expect(first).toMatchObject({stdout: 'ran\n', stderr: '', exitCode: 0})
+      // A command that is really missing is its own failure, not taken for a missing `timeout`.
+      const missing = await runner.run(rig.target('node-no-timeout'), ['no-such-command'], {timeoutMs: 5000})
+      expect(missing.exitCode).toBe(127)
+      expect(missing.stderr).toMatch(/no-such-command/)
+      expect(await timeoutCalls('node-no-timeout')).toEqual(['-k 2 7 echo ran'])
     } finally {
       await runner.close()
     }

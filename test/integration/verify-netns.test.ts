@@ -212,6 +212,11 @@ describe.skipIf(!isRoot)('ebpfctl verify on a netns data path', () => {
     expect(r.code, r.stderr).toBe(0)
     expect(rig.mode()).toBe('kube-proxy')
     expect(r.stdout).toMatch(/Verified: NodePort p50 \d+\.\d\d ms \(kube-proxy\) → \d+\.\d\d ms \(BPF\) → \d+\.\d\d ms \(kube-proxy\); source IP: node address → client address → node address\n/)
+    // -o json: the Services check is part of the one RevertResult document, not a text line after it.
+    expect((await rig.cli(['enable', '--kubeconfig', rig.kubeconfig, ...FAST])).code).toBe(0)
+    const j = await rig.cli(['revert', '--kubeconfig', rig.kubeconfig, '--verify', '--verify-requests', '20', '-o', 'json', ...FAST])
+    expect(j.code, j.stderr).toBe(0)
+    expect(JSON.parse(j.stdout)).toMatchObject({kind: 'RevertResult', outcome: 'done', verify: {passed: true, beforeAfter: expect.stringMatching(/\(kube-proxy\)$|node address$/)}})
     nsGone()
   }, 180_000)
 })

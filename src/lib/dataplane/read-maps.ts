@@ -292,7 +292,19 @@ export async function withFallback<T>(opts: DataplaneReadOptions, agent: () => P
     if (err instanceof NodeAccessError) throw err
     // The maps are missing, or the user's own --agent-cmd failed: bpftool would hide what is wrong.
     if (err instanceof DataplaneReadError && (err.reason === 'map-missing' || err.reason === 'agent-cmd-failed')) throw err
-    return bpftool()
+    try {
+      return await bpftool()
+    } catch (fallbackErr) {
+      // Both ways failed: say why the agent failed too, or an image without bpftool hides the agent's real problem.
+      if (!(fallbackErr instanceof DataplaneReadError)) throw fallbackErr
+      const agentWhy = (err as Error).message.split('\n')[0]!.slice(0, 300)
+      throw new DataplaneReadError(
+        fallbackErr.node,
+        fallbackErr.reason,
+        `${fallbackErr.message} (tried after the Calico BPF tool failed: ${agentWhy})`,
+        fallbackErr.remedy,
+      )
+    }
   }
 }
 

@@ -135,13 +135,37 @@ export type HostKeyVerdict =
   /** otherTypes: key types known for the host other than the one presented; certAuthority: only CA lines match. */
   | {status: 'unknown'; otherTypes: string[]; certAuthority: boolean}
 
+/** A pattern that matches only itself: no wildcard, no negation, printable ASCII (so lower-casing is OpenSSH's match). */
+const isLiteralPattern = (p: string) => /^[\x21-\x7e]+$/.test(p) && !p.startsWith('!') && !/[*?]/.test(p)
+
 export class KnownHosts {
   readonly entries: KnownHostEntry[]
   readonly warnings: string[]
+  /**
+   * Indexes into entries: plain entries whose patterns are all literal, by lower-cased pattern; every other entry
+   * (hashed, wildcard, negated) is matched one by one. A fleet's known_hosts lists every node, so matching each
+   * lookup against every line would make connecting to n nodes O(n²).
+   */
+  private readonly byLiteral = new Map<string, number[]>()
+  private readonly matchedOneByOne: number[] = []
+  private readonly revoked: KnownHostEntry[]
 
   constructor(entries: KnownHostEntry[], warnings: string[] = []) {
     this.entries = entries
     this.warnings = warnings
+    this.revoked = entries.filter((e) => e.marker === 'revoked')
+    for (const [i, e] of entries.entries()) {
+      const patterns = e.patterns
+      if (e.hashed || !patterns || patterns.length === 0 || !patterns.every(isLiteralPattern)) {
+        this.matchedOneByOne.push(i)
+        continue
+      }
+      for (const p of new Set(patterns.map((x) => x.toLowerCase()))) {
+        const list = this.byLiteral.get(p)
+        if (list) list.push(i)
+        else this.byLiteral.set(p, [i])
+      }
+    }
   }
 
   static parse(text: string, file?: string): KnownHosts {
@@ -171,7 +195,11 @@ export class KnownHosts {
 
   /** Entries applying to any of the tokens (e.g. `[10.0.0.1]:2222` and an alias). */
   lookup(tokens: string[]): KnownHostEntry[] {
-    return this.entries.filter((e) => tokens.some((t) => entryMatches(e, t)))
+    const hits = new Set<number>()
+    for (const t of tokens) for (const i of this.byLiteral.get(t.toLowerCase()) ?? []) hits.add(i)
+    for (const i of this.matchedOneByOne) if (tokens.some((t) => entryMatches(this.entries[i]!, t))) hits.add(i)
+    // In file order, as OpenSSH reads them.
+    return [...hits].sort((a, b) => a - b).map((i) => this.entries[i]!)
   }
 
   /** Key types known for the host (plain, non-revoked entries), for ordering the host key algorithms offered. */
@@ -187,7 +215,7 @@ export class KnownHosts {
 
   verify(tokens: string[], blob: Buffer): HostKeyVerdict {
     // A revoked key is refused whatever else says about it; revoked lines usually use `*` as hosts.
-    const revoked = this.entries.find((e) => e.marker === 'revoked' && e.key.equals(blob))
+    const revoked = this.revoked.find((e) => e.key.equals(blob))
     if (revoked) return {status: 'revoked', entry: revoked}
     const matching = this.lookup(tokens)
     const plain = matching.filter((e) => !e.marker)

@@ -9,7 +9,14 @@ import {constants as osConstants} from 'node:os'
 
 import pLimit, {type LimitFunction} from 'p-limit'
 import ssh2 from 'ssh2'
-import type {AgentAuthMethod, Client as ClientType, ClientChannel, ConnectConfig, PublicKeyAuthMethod} from 'ssh2'
+import type {
+  AgentAuthMethod,
+  Client as ClientType,
+  ClientChannel,
+  ConnectConfig,
+  ParsedKey,
+  PublicKeyAuthMethod,
+} from 'ssh2'
 
 import {ByteBudget, OutputLimits, backpressure, timeoutWording} from './bounds.js'
 import {KnownHosts, hostToken} from './known-hosts.js'
@@ -86,6 +93,24 @@ interface ExecResult {
   stdoutBytes: number
 }
 
+/** A private key to offer, or why that file cannot be used. */
+interface Identity {
+  key?: ParsedKey
+  problem?: string
+}
+
+function readIdentity(file: string, passphrase: string | undefined): Identity {
+  let text: Buffer
+  try {
+    text = readBoundedFile(file, SSH_FILE_LIMIT)
+  } catch (err) {
+    return {problem: err instanceof BoundedReadError ? err.message : `${file}: ${(err as Error).message}`}
+  }
+  const parsed = utils.parseKey(text, passphrase)
+  if (parsed instanceof Error) return {problem: `${file}: ${parsed.message}`}
+  return {key: Array.isArray(parsed) ? parsed[0] : parsed}
+}
+
 export class SshRunner implements NodeRunner {
   readonly via = 'ssh' as const
   private readonly opts: SshRunnerOptions
@@ -95,6 +120,7 @@ export class SshRunner implements NodeRunner {
   private readonly clients = new Set<ClientType>()
   private readonly destinations: SshDestinations
   private knownHosts = new Map<string, KnownHosts>()
+  private readonly identities = new Map<string, Identity>()
   private closing = false
 
   constructor(opts: SshRunnerOptions = {}) {
@@ -160,6 +186,16 @@ export class SshRunner implements NodeRunner {
     this.connections.clear()
   }
 
+  /** An identity file, read and parsed once per runner: a fleet's connections mostly share the same keys. */
+  private identity(file: string): Identity {
+    let identity = this.identities.get(file)
+    if (!identity) {
+      identity = readIdentity(file, this.opts.passphrase)
+      this.identities.set(file, identity)
+    }
+    return identity
+  }
+
   private loadKnownHosts(paths: string[]): KnownHosts {
     const key = paths.join('\0')
     let kh = this.knownHosts.get(key)
@@ -204,20 +240,9 @@ export class SshRunner implements NodeRunner {
     const agent = this.opts.agent === undefined ? this.env.SSH_AUTH_SOCK : this.opts.agent || undefined
     if (agent) authHandler.push({type: 'agent' as const, username: dest.user, agent})
     for (const file of dest.identityFiles) {
-      let text: Buffer
-      try {
-        text = readBoundedFile(file, SSH_FILE_LIMIT)
-      } catch (err) {
-        keyProblems.push(err instanceof BoundedReadError ? err.message : `${file}: ${(err as Error).message}`)
-        continue
-      }
-      const parsed = utils.parseKey(text, this.opts.passphrase)
-      if (parsed instanceof Error) {
-        keyProblems.push(`${file}: ${parsed.message}`)
-        continue
-      }
-      const key = Array.isArray(parsed) ? parsed[0] : parsed
-      if (key) authHandler.push({type: 'publickey' as const, username: dest.user, key})
+      const identity = this.identity(file)
+      if (identity.problem) keyProblems.push(identity.problem)
+      else if (identity.key) authHandler.push({type: 'publickey' as const, username: dest.user, key: identity.key})
     }
     if (authHandler.length === 0) {
       return Promise.reject(

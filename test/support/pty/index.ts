@@ -37,6 +37,12 @@ export class Pty {
     }
     this.child.stdout.on('data', onData)
     this.child.stderr.on('data', onData)
+    // python3 missing: say so on the "screen", where a failed wait shows it.
+    this.child.on('error', (err) => {
+      onData(Buffer.from(`\npty: cannot start python3 (${err.message})\n`))
+      this.exit = null
+      for (const w of this.waiters) w()
+    })
     this.child.on('exit', (code) => {
       this.exit = code
       for (const w of this.waiters) w()

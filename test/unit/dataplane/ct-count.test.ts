@@ -1,9 +1,14 @@
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+
+import {execa} from 'execa'
 import {describe, expect, it} from 'vitest'
 
 import {
   CT_CANDIDATE_PATHS,
   CT_COUNT_SCRIPT,
-  ShowThenDumpSplitter,
+  BatchShowDumpSplitter,
   countConntrackOneCommand,
 } from '../../../src/lib/dataplane/ct-count.js'
 import {readConntrackStats} from '../../../src/lib/dataplane/conntrack-stats.js'
@@ -30,6 +35,12 @@ const showOf = (maps: {name: string; type?: string; max?: number; id?: number}[]
       pinned: [`/sys/fs/bpf/tc/globals/${m.name}`],
     })),
   ) + '\n'
+
+/** What `bpftool -j -f batch` prints for `map show` and, when path is given, `map dump pinned path`. */
+const batchOut = (listing: string, path?: string, dumped?: string) =>
+  `[{"command":["map","show"],"output":${listing.trim()}}` +
+  (path === undefined ? '' : `,{"command":["map","dump","pinned",${JSON.stringify(path)}],"output":${dumped ?? dump}}`) +
+  ']\n'
 
 const entries = ctEntries(300).map((e) => encodeCtEntry(e))
 const dump = renderBpftoolDumpJson(entries)
@@ -65,7 +76,7 @@ const isScript = (argv: string[]) => argv[0] === 'sh' && argv[2] === CT_COUNT_SC
 describe('countConntrackOneCommand', () => {
   it('reads listing and dump in one command, whatever the chunking, with the same stats as decoding every entry', async () => {
     for (const chunk of [1, 7, 100, 65536]) {
-      const r = runner((argv) => ({stdout: `${showOf([{name: 'cali_v4_ct4', max: 4096}])}\n#ebpfctl-ct-dump ${CT4}\n${dump}`, stderr: '', exitCode: 0, chunk}))
+      const r = runner((argv) => ({stdout: batchOut(showOf([{name: 'cali_v4_ct4', max: 4096}]), CT4), stderr: '', exitCode: 0, chunk}))
       const got = await countConntrackOneCommand(r, node, opts)
       expect(r.calls).toHaveLength(1)
       expect(r.calls[0]).toStrictEqual(['sh', '-c', CT_COUNT_SCRIPT, 'ebpfctl-ct-count', ...CT_CANDIDATE_PATHS])
@@ -87,7 +98,7 @@ describe('countConntrackOneCommand', () => {
 
   it('falls back when the map in use is not the one the shell dumped (a live ct3 next to a stale ct4)', async () => {
     const r = runner((argv) => {
-      if (isScript(argv)) return {stdout: `${showOf([{name: 'cali_v4_ct4', id: 1}, {name: 'cali_v4_ct3', id: 2}])}\n#ebpfctl-ct-dump ${CT4}\n${dump}`, stderr: '', exitCode: 0}
+      if (isScript(argv)) return {stdout: batchOut(showOf([{name: 'cali_v4_ct4', id: 1}, {name: 'cali_v4_ct3', id: 2}]), CT4), stderr: '', exitCode: 0}
       // Only ct3 is used by a loaded program.
       if (argv.join(' ') === 'bpftool -j prog show') return {stdout: JSON.stringify([{id: 7, map_ids: [2]}]), stderr: '', exitCode: 0}
       return {stdout: '', stderr: 'unexpected', exitCode: 2}
@@ -95,8 +106,20 @@ describe('countConntrackOneCommand', () => {
     expect(await countConntrackOneCommand(r, node, opts)).toBeUndefined()
   })
 
+  it('falls back when bpftool cannot run the batch (nothing dumped, a failure), even if it printed something else', async () => {
+    const old = runner(() => ({stdout: '{"error":"unknown command batch"}', stderr: '', exitCode: 255}))
+    expect(await countConntrackOneCommand(old, node, opts)).toBeUndefined()
+  })
+
+  it('a dump that fails with its error only in the JSON bpftool prints names that error', async () => {
+    const failed = `[{"key":["0x01"],"value":["0x02"]},{"error":"can't get next key: Operation not permitted"}`
+    const r = runner(() => ({stdout: batchOut(showOf([{name: 'cali_v4_ct4'}]), CT4, failed), stderr: '', exitCode: 255}))
+    const err = await countConntrackOneCommand(r, node, opts).catch((e: unknown) => e)
+    expect((err as DataplaneReadError).message).toMatch(/cali_v4_ct4 failed: can't get next key: Operation not permitted/)
+  })
+
   it('no conntrack map pinned: the BPF dataplane is not active (as before)', async () => {
-    const r = runner(() => ({stdout: showOf([{name: 'cali_v4_nat_be'}]), stderr: '', exitCode: 0}))
+    const r = runner(() => ({stdout: batchOut(showOf([{name: 'cali_v4_nat_be'}])), stderr: '', exitCode: 0}))
     const err = await countConntrackOneCommand(r, node, opts).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(DataplaneReadError)
     expect((err as DataplaneReadError).reason).toBe('map-missing')
@@ -104,7 +127,7 @@ describe('countConntrackOneCommand', () => {
 
   it('a dump that fails part-way is an error naming bpftool, not a smaller count', async () => {
     const half = dump.slice(0, dump.length / 2)
-    const r = runner(() => ({stdout: `${showOf([{name: 'cali_v4_ct4'}])}\n#ebpfctl-ct-dump ${CT4}\n${half}`, stderr: 'Error: can\'t get next key: Operation not permitted\n', exitCode: 255}))
+    const r = runner(() => ({stdout: batchOut(showOf([{name: 'cali_v4_ct4'}]), CT4, half), stderr: 'Error: can\'t get next key: Operation not permitted\n', exitCode: 255}))
     const err = await countConntrackOneCommand(r, node, opts).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(DataplaneReadError)
     expect((err as DataplaneReadError).message).toMatch(/bpftool -j map dump pinned .*cali_v4_ct4 failed: Error: can't get next key/)
@@ -116,19 +139,19 @@ describe('countConntrackOneCommand', () => {
       expect(err).toBeInstanceOf(DataplaneReadError)
       return (err as DataplaneReadError).message
     }
-    expect(await bad(`${showOf([{name: 'cali_v4_ct4'}])}\n#ebpfctl-ct-dump /etc/shadow\n${dump}`)).toMatch(/names no conntrack map/)
-    expect(await bad(`${showOf([{name: 'cali_v4_ct4'}])}\n#ebpfctl-ct-dump ${'x'.repeat(100_000)}`)).toMatch(/marker line .* too long/)
-    expect(await bad(`[${' '.repeat(200_000)}`, {...opts, maxOutputBytes: 100_000})).toMatch(/listing is longer than 100000 bytes/)
+    expect(await bad(batchOut(showOf([{name: 'cali_v4_ct4'}]), '/etc/shadow'))).toMatch(/names no conntrack map/)
+    expect(await bad(batchOut(showOf([{name: 'cali_v4_ct4'}]), 'x'.repeat(100_000)))).toMatch(/dump command .* too long/)
+    expect(await bad(`[{"command":["map","show"],"output":[${' '.repeat(200_000)}`, {...opts, maxOutputBytes: 100_000})).toMatch(/listing is longer than 100000 bytes/)
   })
 
   it('more distinct signatures than a tally keeps: every entry is decoded instead (no partial count)', async () => {
-    const r = runner(() => ({stdout: `${showOf([{name: 'cali_v4_ct4'}])}\n#ebpfctl-ct-dump ${CT4}\n${dump}`, stderr: '', exitCode: 0}))
+    const r = runner(() => ({stdout: batchOut(showOf([{name: 'cali_v4_ct4'}]), CT4), stderr: '', exitCode: 0}))
     expect(await countConntrackOneCommand(r, node, opts, {maxSignatures: 2})).toBeUndefined()
     expect(await countConntrackOneCommand(r, node, opts, {maxSignatures: 100})).toBeDefined()
   })
 
   it('a listing that is not JSON is bpftool-failed, as with the two-command read', async () => {
-    const r = runner(() => ({stdout: `<html>\n#ebpfctl-ct-dump ${CT4}\n${dump}`, stderr: '', exitCode: 0}))
+    const r = runner(() => ({stdout: batchOut('<html>', CT4), stderr: '', exitCode: 0}))
     const err = await countConntrackOneCommand(r, node, opts).catch((e: unknown) => e)
     expect((err as DataplaneReadError).reason).toBe('bpftool-failed')
   })
@@ -137,7 +160,7 @@ describe('countConntrackOneCommand', () => {
 describe('readConntrackStats over bpftool', () => {
   it('costs one remote command per node (two before: map show, then the dump) and gives the same numbers', async () => {
     const r = runner((argv) => {
-      if (isScript(argv)) return {stdout: `${showOf([{name: 'cali_v4_ct4', max: 4096}])}\n#ebpfctl-ct-dump ${CT4}\n${dump}`, stderr: '', exitCode: 0}
+      if (isScript(argv)) return {stdout: batchOut(showOf([{name: 'cali_v4_ct4', max: 4096}]), CT4), stderr: '', exitCode: 0}
       if (argv.join(' ') === 'bpftool -j -f map show') return {stdout: showOf([{name: 'cali_v4_ct4', max: 4096}]), stderr: '', exitCode: 0}
       if (argv.join(' ') === `bpftool -j map dump pinned ${CT4}`) return {stdout: dump, stderr: '', exitCode: 0}
       return {stdout: '', stderr: 'unexpected', exitCode: 2}
@@ -162,17 +185,63 @@ describe('readConntrackStats over bpftool', () => {
   })
 })
 
-describe('ShowThenDumpSplitter', () => {
-  it('finds the marker across chunk boundaries and never keeps the dump', () => {
+describe('BatchShowDumpSplitter', () => {
+  it('finds the dump command across chunk boundaries and never keeps the dump', () => {
     const tally = new ConntrackTally()
     const scanner = new BpftoolDumpScanner((k, v) => tally.add(k, v))
-    const split = new ShowThenDumpSplitter(1 << 20, scanner)
-    const out = Buffer.from(`[{"id":1}]\n\n#ebpfctl-ct-dump ${CT4}\n${dump}`)
+    const split = new BatchShowDumpSplitter(1 << 20, scanner)
+    const out = Buffer.from(batchOut('[{"id":1}]', CT4))
     for (let i = 0; i < out.length; i += 3) split.push(out.subarray(i, i + 3))
-    scanner.end()
+    expect(scanner.end().complete).toBe(true)
     expect(split.problem).toBeUndefined()
     expect(split.dumped).toBe(CT4)
-    expect(split.listing()).toBe('[{"id":1}]\n')
+    expect(split.listing()).toBe('[{"id":1}]')
     expect(tally.entries).toBe(300)
+  })
+
+  it('no conntrack map pinned: the listing alone, without the closing brackets of the batch', () => {
+    const split = new BatchShowDumpSplitter(1 << 20, new BpftoolDumpScanner(() => {}))
+    split.push(Buffer.from(batchOut('[{"id":1}]')))
+    expect(split.dumped).toBeUndefined()
+    expect(split.listing()).toBe('[{"id":1}]')
+  })
+
+  it('output that is not batch JSON is a problem from its first bytes on', () => {
+    const split = new BatchShowDumpSplitter(1 << 20, new BpftoolDumpScanner(() => {}))
+    split.push(Buffer.from('[{"id":1}]'))
+    expect(split.problem).toMatch(/not bpftool batch JSON/)
+  })
+})
+
+describe('CT_COUNT_SCRIPT on a shell', () => {
+  // Runs the real script with /bin/sh and a stand-in bpftool that records each run: the node starts one bpftool
+  // process for the listing and the dump (two before), fed the batch on stdin.
+  const runScript = async (paths: string[]) => {
+    const dir = mkdtempSync(join(tmpdir(), 'ct-script-'))
+    try {
+      const log = join(dir, 'log')
+      writeFileSync(join(dir, 'bpftool'), `#!/bin/sh\nprintf 'run: %s\\n' "$*" >> ${log}\ncat "$5" >> ${log}\n`, {mode: 0o755})
+      const real = (p: string) => join(dir, p)
+      for (const p of paths.filter((x) => x.endsWith('+'))) writeFileSync(real(p.slice(0, -1)), '')
+      const args = paths.map((p) => real(p.replace(/\+$/, '')))
+      const r = await execa('/bin/sh', ['-c', CT_COUNT_SCRIPT, 'ebpfctl-ct-count', ...args], {
+        env: {PATH: `${dir}:/usr/bin:/bin`},
+        reject: false,
+      })
+      return {exitCode: r.exitCode, log: readFileSync(log, 'utf8').replaceAll(dir, 'D')}
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
+  }
+
+  it('one bpftool batch: the listing, then the dump of the first candidate that is pinned', async () => {
+    const r = await runScript(['ct4', 'ct3+', 'ct2+'])
+    expect(r.exitCode).toBe(0)
+    expect(r.log).toBe('run: -j -f batch file /dev/stdin\nmap show\nmap dump pinned D/ct3\n')
+  })
+
+  it('nothing pinned: the listing alone, still one bpftool', async () => {
+    const r = await runScript(['ct4', 'ct3'])
+    expect(r.log).toBe('run: -j -f batch file /dev/stdin\nmap show\n\n')
   })
 })

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest'
 
-import {DataplaneReadError, readNat, streamConntrack} from '../../../src/lib/dataplane/read-maps.js'
+import {type DataplaneReadOptions, DataplaneReadError, readNat, streamConntrack, withFallback} from '../../../src/lib/dataplane/read-maps.js'
 import type {ConntrackEntry} from '../../../src/lib/maps/index.js'
 import type {NodeRunner, RunOptions, RunResult} from '../../../src/lib/nodes/types.js'
 import {fixture} from '../maps/helpers.js'
@@ -120,5 +120,21 @@ describe('streamConntrack', () => {
     expect(err).toBeInstanceOf(DataplaneReadError)
     expect((err as DataplaneReadError).reason).toBe('bpftool-missing')
     expect((err as DataplaneReadError).remedy).toMatch(/Install bpftool/)
+  })
+})
+
+describe('withFallback', () => {
+  const agentFails = () => Promise.reject(new DataplaneReadError('node-1', 'agent-failed', 'calico-node -bpf exited 1: permission denied'))
+  it('names the agent failure when the bpftool fallback fails too', async () => {
+    const bpftoolMissing = () => Promise.reject(new DataplaneReadError('node-1', 'bpftool-missing', 'bpftool is not installed', 'install bpftool'))
+    const err = await withFallback({source: 'auto', agentReachable: true} as DataplaneReadOptions, agentFails, bpftoolMissing).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(DataplaneReadError)
+    expect(err).toMatchObject({reason: 'bpftool-missing', remedy: 'install bpftool'})
+    expect((err as Error).message).toBe(
+      'bpftool is not installed (tried after the Calico BPF tool failed: calico-node -bpf exited 1: permission denied)',
+    )
+  })
+  it('returns the fallback result when only the agent fails', async () => {
+    await expect(withFallback({source: 'auto', agentReachable: true} as DataplaneReadOptions, agentFails, () => Promise.resolve(7))).resolves.toBe(7)
   })
 })

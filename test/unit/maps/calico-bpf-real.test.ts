@@ -8,7 +8,7 @@ import {fileURLToPath} from 'node:url'
 
 import {describe, expect, it} from 'vitest'
 
-import {CT_CANDIDATE_PATHS, CT_DUMP_MARK} from '../../../src/lib/dataplane/ct-count.js'
+import {CT_CANDIDATE_PATHS} from '../../../src/lib/dataplane/ct-count.js'
 import {readConntrackStats} from '../../../src/lib/dataplane/conntrack-stats.js'
 import type {DataplaneReadOptions} from '../../../src/lib/dataplane/read-maps.js'
 import {parseConntrackJson, parseConntrackStatsJson, parseNatAffinityJson, parseNatDumpJson} from '../../../src/lib/maps/agent-json.js'
@@ -49,9 +49,12 @@ describe('calico-bpf v3.32.1 on real maps: conntrack stats', () => {
   })
 
   it("counting the same map with bpftool (no agent) gives Calico's numbers: protocols of connections, not of entries", async () => {
-    // What ebpfctl's one-command count prints on that node: the listing, the marker line, the dump (all real bpftool
-    // output of the captured map; the listing is bpftool's one object, in the array the full listing would be).
-    const stdout = `[${text('bpftool-map-show-ct4.json').trim()}]\n\n${CT_DUMP_MARK} ${CT_CANDIDATE_PATHS[0]}\n${text('bpftool-ct4.json')}`
+    // What ebpfctl's one-command count prints on that node: bpftool's batch JSON of the listing and the dump (all
+    // real bpftool output of the captured map; the listing is bpftool's one object, in the array the full listing
+    // would be).
+    const stdout =
+      `[{"command":["map","show"],"output":[${text('bpftool-map-show-ct4.json').trim()}]},` +
+      `{"command":["map","dump","pinned","${CT_CANDIDATE_PATHS[0]}"],"output":${text('bpftool-ct4.json').trim()}}]\n`
     const runner: NodeRunner = {
       via: 'ssh',
       async run(_node, _argv, o: RunOptions): Promise<RunResult> {
@@ -208,5 +211,38 @@ describe('calico-bpf v3.32.1 on real maps: nat dump --json', () => {
     expect(sort(r.entries)).toStrictEqual(sort(input))
     expect(r.entries.find((f) => f.ip === '10.96.0.10')).toMatchObject({flags: ['nat-exclude', 'maglev'], backends: []})
     expect(r.entries.find((f) => f.ip === '172.18.0.3')).toMatchObject({missingBackends: 2, missingOrdinals: [0, 1]})
+  })
+})
+
+describe('calico-bpf from master (87c15906f2, 2026-08-22) on the same maps', () => {
+  const master = (name: string) => text(`master/${name}`)
+
+  it('counters dump: the go-pretty table (no wrapped TYPEs) reads as its --json, which is byte-identical to v3.32.1', () => {
+    const t = parseCountersText(master('counters.txt'))
+    expect(t).toMatchObject({unknown: 0, noise: 0, errors: [], truncatedLastLine: false})
+    expect(t.interfaces).toStrictEqual(parseCountersJson(master('counters.json')).interfaces)
+    expect(master('counters.json')).toBe(text('counters.json'))
+    const eth0 = parseCountersText(master('counters-eth0.txt')).interfaces
+    expect(eth0.map((i) => i.interface)).toStrictEqual(['eth0'])
+    expect(eth0[0]!.counters.find((c) => c.type === 'Maglev lookup found no backends for service IP')).toStrictEqual({
+      category: 'Dropped',
+      type: 'Maglev lookup found no backends for service IP',
+      ingress: 0,
+      egress: 0,
+      xdp: 0,
+    })
+  })
+
+  it('-6 nat aff after the fix prints the IPv6 entry the map holds', () => {
+    expect(parseNatAffinityText(master('nat-aff-v6.txt'))).toMatchObject({
+      ...clean,
+      entries: [json<NatAffinityEntry[]>('nat-aff.input.json').find((e) => e.clientIp.includes(':'))],
+    })
+  })
+
+  it('ifstate dump: the same interfaces as v3.32.1 (hash order aside)', () => {
+    const sort = (r: ReturnType<typeof parseIfstateText>) => [...r.interfaces].sort((a, b) => a.ifindex - b.ifindex)
+    expect(sort(parseIfstateText(master('ifstate.txt')))).toStrictEqual(sort(parseIfstateText(text('ifstate.txt'))))
+    expect(sort(parseIfstateJson(master('ifstate.json')))).toStrictEqual(sort(parseIfstateJson(text('ifstate.json'))))
   })
 })

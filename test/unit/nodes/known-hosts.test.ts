@@ -104,6 +104,34 @@ describe('known_hosts', () => {
     expect(kh.knownKeyTypes(['10.0.0.4'])).toEqual(['ssh-rsa'])
   })
 
+  it('a fleet-sized known_hosts: a lookup reads only the lines for that host (not all of them: O(n²) over n nodes)', () => {
+    const n = 1000
+    const text = Array.from({length: n}, (_, i) => `[10.0.${i >> 8}.${i & 255}]:22${i % 10},Node-${i} ssh-ed25519 ${b64(K1)}`)
+    const kh = KnownHosts.parse(text.join('\n'))
+    let reads = 0
+    for (const e of kh.entries) {
+      const patterns = e.patterns
+      Object.defineProperty(e, 'patterns', {get: () => (reads++, patterns)})
+    }
+    for (let i = 0; i < n; i++) expect(kh.verify([`[10.0.${i >> 8}.${i & 255}]:22${i % 10}`, `node-${i}`], K1).status).toBe('ok')
+    expect(reads).toBeLessThan(n)
+  })
+
+  it('the same entries, in file order, whether a line is literal, wildcard, negated or hashed', () => {
+    const kh = KnownHosts.parse(
+      [
+        `10.0.0.1 ssh-ed25519 ${b64(K1)}`,
+        `10.0.0.*,!10.0.0.9 ssh-ed25519 ${b64(K2)}`,
+        hashed('10.0.0.1', R1, 'ssh-rsa'),
+        `Node-A,10.0.0.1 ssh-rsa ${b64(R1)}`,
+        `node-a ssh-ed25519 ${b64(K2)}`,
+      ].join('\n'),
+    )
+    expect(kh.lookup(['10.0.0.1']).map((e) => e.line)).toEqual([1, 2, 3, 4])
+    expect(kh.lookup(['NODE-A', '10.0.0.9']).map((e) => e.line)).toEqual([4, 5])
+    expect(kh.lookup(['10.0.0.9'])).toEqual([])
+  })
+
   it('matches entries hashed by ssh-keygen -H, and fingerprints like ssh-keygen -l', async () => {
     const key = join(dir, 'hk')
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key])

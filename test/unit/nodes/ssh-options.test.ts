@@ -2,7 +2,9 @@ import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
-import {afterAll, describe, expect, it} from 'vitest'
+import {execa} from 'execa'
+import ssh2 from 'ssh2'
+import {afterAll, describe, expect, it, vi} from 'vitest'
 
 import {deadlineRejected} from '../../../src/lib/nodes/remote-command.js'
 import {SshRunner, parseHostOverrides, parseHostPort, remoteCommand} from '../../../src/lib/nodes/ssh.js'
@@ -108,13 +110,10 @@ describe('ssh destination', () => {
   })
 
   it('with a timeout, runs the command under the node\'s `timeout` a little past ebpfctl\'s own deadline', () => {
-    const cmd = remoteCommand(['cat', "it's"], 'root', true, 4500)
-    expect(cmd).toMatch(/^sh -c '.*exec timeout -k 2 "\$0" "\$@".*' 7 cat 'it'\\''s'$/)
-    // No dry run of `timeout` on the node: `command -v` is a builtin.
-    expect(cmd).toMatch(/^sh -c 'command -v timeout >\/dev\/null 2>&1 && exec timeout /)
-    expect(cmd).not.toMatch(/timeout -k 2 "\$\w" true/)
+    // The login shell execs `timeout` itself: no `sh -c` wrapper and no check in front of it (one process fewer).
+    expect(remoteCommand(['cat', "it's"], 'root', true, 4500)).toBe("timeout -k 2 7 cat 'it'\\''s'")
     // Outside sudo, so sudoers rules still match the real command.
-    expect(remoteCommand(['id'], 'core', true, 1000)).toMatch(/^sh -c '.*' 3 sudo -n -- id$/)
+    expect(remoteCommand(['id'], 'core', true, 1000)).toBe('timeout -k 2 3 sudo -n -- id')
     expect(remoteCommand(['id'], 'root', true, Number.POSITIVE_INFINITY)).toBe('id')
   })
 
@@ -133,6 +132,25 @@ describe('ssh destination', () => {
     expect(deadlineRejected({exitCode: 0, stderr: ''}, 0)).toBe(false)
   })
 
+  it('recognises a node without `timeout` from its login shell\'s complaint, and not a wrapped command that is missing', () => {
+    for (const line of [
+      'bash: line 1: timeout: command not found',
+      'bash: timeout: command not found',
+      'sh: 1: timeout: not found',
+      'sh: timeout: not found',
+      'zsh:1: command not found: timeout',
+      'fish: Unknown command: timeout',
+    ]) {
+      expect(deadlineRejected({exitCode: 127, stderr: `${line}\n`}, 0)).toBe(true)
+      expect(deadlineRejected({exitCode: 127, stderr: `${line}\n`}, 3)).toBe(false)
+      expect(deadlineRejected({exitCode: 1, stderr: `${line}\n`}, 0)).toBe(false)
+    }
+    // coreutils `timeout` ran, and the command it was given is missing: the command's own failure.
+    expect(deadlineRejected({exitCode: 127, stderr: "timeout: failed to run command 'bpftool': No such file or directory\n"}, 0)).toBe(false)
+    expect(deadlineRejected({exitCode: 127, stderr: 'bash: line 1: bpftool: command not found\n'}, 0)).toBe(false)
+    expect(deadlineRejected({exitCode: 127, stderr: 'sh: 1: xtimeout: not found\n'}, 0)).toBe(false)
+  })
+
   it('without any credentials the node fails with reason auth (nothing is dialled)', async () => {
     const r = new SshRunner({env, sshConfigPath: false, agent: false, identityFiles: [join(dir, 'nope')]})
     await expect(
@@ -144,6 +162,27 @@ describe('ssh destination', () => {
     })
     await r.close()
     await r.close()
+  })
+})
+
+describe('ssh identities', () => {
+  it('an identity file is read and parsed once per runner, not once per node', async () => {
+    const key = join(dir, 'id_fleet')
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key])
+    const parse = vi.spyOn(ssh2.utils, 'parseKey')
+    try {
+      // Port 1 on loopback refuses at once: each node is dialled with the key, and fails as unreachable.
+      const nodes = ['n1', 'n2', 'n3']
+      const r = new SshRunner({env, sshConfigPath: false, agent: false, identityFiles: [key], knownHostsPaths: [],
+        hostOverrides: new Map(nodes.map((n, i) => [n, `127.0.0.${i + 1}:1`]))})
+      for (const name of nodes) {
+        await expect(r.run({name}, ['true'], {timeoutMs: 2000})).rejects.toMatchObject({node: name, reason: 'unreachable'})
+      }
+      await r.close()
+      expect(parse).toHaveBeenCalledTimes(1)
+    } finally {
+      parse.mockRestore()
+    }
   })
 })
 
