@@ -83,8 +83,9 @@ function requireBundle(file, {withoutCache = false} = {}) {
 }
 
 // A check of this machine, the one command the start-up targets measure, goes to the local check's bundle; flags or a
-// kubeconfig that name a cluster or nodes go to the full CLI at once (help went to the bundle before: isHelp). This only saves the detour: the
-// bundle decides again from the flags oclif parsed, and hands anything but a local check back before doing it.
+// kubeconfig that name a cluster or nodes go to the full CLI at once (help is sent to the bundle earlier: isHelp).
+// This only saves the detour: the bundle decides again from the flags oclif parsed, and hands anything but a local
+// check back before doing it.
 function maybeLocalCheck() {
   if (argv[0] !== 'check' || argv.some((a) => a === '--help' || a === '-h' || /^--(kubeconfig|context|nodes)(=|$)/.test(a))) {
     return false
