@@ -8,9 +8,8 @@
  * Node names come from a fake API server through a kubeconfig written here; the ambient one is never seen (the shells
  * get an environment built from nothing, HOME a temp dir).
  */
-import {execFileSync} from 'node:child_process'
 import {chmodSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync} from 'node:fs'
-import {tmpdir, userInfo} from 'node:os'
+import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 
 import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
@@ -18,22 +17,12 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {type FakeApiServer, startFakeApiServer} from '../support/fake-apiserver/index.js'
 import {seedKubeadmBase} from '../support/fake-apiserver/scenarios.js'
 import {Pty} from '../support/pty/index.js'
+import {realKubectl} from '../support/kubectl.js'
 
 const root = join(import.meta.dirname, '..', '..')
 const has = (program: string) => ['/usr/bin', '/bin', '/usr/local/bin'].some((d) => existsSync(join(d, program)))
 const bashCompletion = '/usr/share/bash-completion/bash_completion'
 const NODES = ['worker-alpha', 'worker-beta', 'control-plane']
-
-/** The real kubectl of the e2e cache (built from k8s.io/kubernetes v1.35.4), as kubectl-plugin.test.ts finds it. */
-function realKubectl(): string | undefined {
-  try {
-    const env = {...process.env, HOME: userInfo().homedir}
-    const dirs = execFileSync(join(root, 'test/e2e/cluster'), ['bin'], {encoding: 'utf8', env}).trim().split(':')
-    return dirs.map((d) => join(d, 'kubectl')).find((k) => existsSync(k))
-  } catch {
-    return undefined
-  }
-}
 
 let dir: string
 let env: NodeJS.ProcessEnv

@@ -2,29 +2,19 @@
  * `kubectl calico-ebpf`: the package's kubectl-calico_ebpf and kubectl_complete-calico_ebpf bins, found on PATH by a
  * real kubectl (the e2e cache's, built from k8s.io/kubernetes v1.35.4: `test/e2e/cluster bin`).
  */
-import {execFile, execFileSync} from 'node:child_process'
+import {execFile} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync} from 'node:fs'
-import {tmpdir, userInfo} from 'node:os'
+import {tmpdir} from 'node:os'
 import {dirname, join} from 'node:path'
 import {promisify} from 'node:util'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
+import {realKubectl} from '../support/kubectl.js'
 import {type TestCluster, startCluster} from '../support/operator-sim.js'
 
 const run = promisify(execFile)
 const root = join(import.meta.dirname, '..', '..')
-
-function realKubectl(): string | undefined {
-  try {
-    // vitest's HOME is empty; the cluster script's binary cache lives under the real one (as test/e2e/support does).
-    const env = {...process.env, HOME: userInfo().homedir}
-    const dirs = execFileSync(join(root, 'test/e2e/cluster'), ['bin'], {encoding: 'utf8', env}).trim().split(':')
-    return dirs.map((d) => join(d, 'kubectl')).find((k) => existsSync(k))
-  } catch {
-    return undefined
-  }
-}
 
 const kubectl = realKubectl()
 let env: NodeJS.ProcessEnv
