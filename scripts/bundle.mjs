@@ -53,8 +53,10 @@ const lazyPackagesStayExternal = {
 // What @oclif/core requires eagerly but our start-up never uses: loaded on first use (scripts/bundle-shims/lazy.cjs).
 // A package among them is also kept out of the shared chunk, in a file of its own (dist/chunks/lazy/NAME.cjs): V8
 // pre-parses every byte of a file it loads, and these (~260 KB of semver, glob matching, ejs, spinner frames) were
-// ~60% of the chunk every command loads.
-const LAZY_BUILTINS = ['child_process', 'readline', 'perf_hooks']
+// ~60% of the chunk every command loads. node:fs/promises loads eight more built-in modules (fs/dir, fs/watchers, the
+// readline interface…), ~8 M instructions; with util/fs.js's readJson made synchronous (OCLIF_EDITS) neither help
+// nor the local check calls it.
+const LAZY_BUILTINS = ['child_process', 'readline', 'perf_hooks', 'fs/promises']
 const LAZY_PACKAGES = ['tinyglobby', 'minimatch', 'lilconfig', 'ejs', 'semver', 'cli-spinners']
 const lazyPackageFiles = new Map() // name → the path oclif would load it from
 const lazyInOclif = {
