@@ -6,6 +6,7 @@
 // Run after `tsc` (which keeps emitting dist/ for types and the library entry) and before `oclif manifest`.
 import {build} from 'esbuild'
 import {readFileSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -35,6 +36,18 @@ const SHIMS = {
   debug: './scripts/bundle-shims/debug.cjs',
   'supports-color': './scripts/bundle-shims/supports-color.cjs',
   'wsl-utils': './scripts/bundle-shims/wsl-utils.mjs',
+}
+
+// A shim's `require('real:NAME')`: the very file of package NAME that @oclif/core would load, bundled (the alias above
+// would turn a plain `require('NAME')` back into the shim). Bundled rather than left to Node: Node's lookup of a
+// package in node_modules (its package.json's exports go through the ES-module resolver, whose first use compiles a
+// ~47 KB regular expression) and the compile of its files without a code cache cost more than the module does.
+const oclifRequire = createRequire(join(root, 'node_modules', '@oclif', 'core', 'package.json'))
+const realPackages = {
+  name: 'real-packages',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({filter: /^real:/}, (args) => ({path: oclifRequire.resolve(args.path.slice('real:'.length))}))
+  },
 }
 
 // A package we import() lazily is loaded by Node from node_modules: it is off the start-up path anyway, and a split
@@ -168,7 +181,7 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   splitting: true,
   format: 'esm',
-  plugins: [lazyPackagesStayExternal, lazyInOclif, oclifEdits],
+  plugins: [lazyPackagesStayExternal, realPackages, lazyInOclif, oclifEdits],
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins and read __dirname.
   banner: {
     js: [
@@ -264,7 +277,7 @@ await build({
   outfile: join(root, 'dist', 'chunks', 'check-local.cjs'),
   format: 'cjs',
   footer: {js: LOCAL_CHECK_FOOTER},
-  plugins: [localCheckImports, localCheckPackages, lazyInOclif, oclifEdits, editsPlugin('local-check-edits', LOCAL_CHECK_EDITS)],
+  plugins: [localCheckImports, localCheckPackages, realPackages, lazyInOclif, oclifEdits, editsPlugin('local-check-edits', LOCAL_CHECK_EDITS)],
 })
 {
   // Every import( left in the bundle, outside a string (oclif's error message says "import()"): only the footer's.
