@@ -136,6 +136,14 @@ const OCLIF_EDITS = [
     from: "const contents = await (0, promises_1.readFile)(path, 'utf8');",
     to: "const contents = (0, node_fs_1.readFileSync)(path, 'utf8');",
   },
+  {
+    // ansis (oclif's colours) writes ESC and CSI (U+009B) as raw characters in its strip regex. One character above
+    // U+007F makes the whole ~320 KB local check bundle a two-byte string in V8 (twice the memory, a slower UTF-8
+    // decode and scan on every start): the same regex with escapes. The build checks that bundle stays ASCII (below).
+    file: /[/\\]node_modules[/\\]ansis[/\\]index\.js$/,
+    from: 'e.replace(/[\u001b\u009b][[()#;?]*',
+    to: 'e.replace(/[\\x1b\\x9b][[()#;?]*',
+  },
 ]
 /** The plugin making `edits` (each `from` found exactly `count` times, default once, in its file, or the build fails). */
 function editsPlugin(name, edits) {
@@ -284,6 +292,10 @@ await build({
   const code = readFileSync(join(root, 'dist', 'chunks', 'check-local.cjs'), 'utf8')
   const imports = code.match(/(?<![\w$."'`])import\(/g) ?? []
   if (imports.length !== 1) throw new Error(`dist/chunks/check-local.cjs: ${imports.length - 1} dynamic import() besides the footer's; see LOCAL_CHECK_EDITS`)
+  const nonAscii = code.search(/[^\x00-\x7f]/)
+  if (nonAscii !== -1) {
+    throw new Error(`dist/chunks/check-local.cjs: a character above U+007F at ${nonAscii} (${JSON.stringify(code.slice(nonAscii - 40, nonAscii + 10))}) makes V8 hold the bundle as a two-byte string; escape it with an edit (OCLIF_EDITS)`)
+  }
 }
 
 // The lazily loaded packages, one CommonJS file each, from the very file oclif would have loaded.
