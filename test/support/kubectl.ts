@@ -122,7 +122,9 @@ export async function e2eCacheKubectl(): Promise<RealKubectl | undefined> {
     return undefined
   }
   if (!path) return undefined
-  return {path, version: await kubectlClientVersion(path), source: 'the e2e cache (test/e2e/cluster bin)'}
+  // Built from Go modules without version stamping, it calls itself v0.0.0-master: its module version says more.
+  const built = /^\s*k8s\.io\/kubernetes (v\S+)/m.exec(readFileSync(join(root, 'test/e2e/k8s/go.mod'), 'utf8'))?.[1]
+  return {path, version: await kubectlClientVersion(path), source: `the e2e cache (built from k8s.io/kubernetes ${built ?? '?'})`}
 }
 
 async function kubectlClientVersion(path: string): Promise<string> {
