@@ -43,6 +43,10 @@ Exit status: 0 every probe passed (warnings allowed: e.g. SNAT under kube-proxy)
     save: Flags.boolean({default: true, allowNo: true, description: 'Store this run in ConfigMap kube-system/ebpfctl-verify-results.'}),
     timeout: Flags.string({default: '5m', description: 'Bound on the workload becoming Ready (rollout, image pull).'}),
     'probe-timeout': Flags.string({default: '2s', description: 'Bound on one probe request.'}),
+    'nodeport-wait': Flags.string({
+      default: '30s',
+      description: "How long a node's NodePort may take to start answering once the Service's EndpointSlices list every pod (kube-proxy and Felix program a new Service on their own schedule); at most --timeout.",
+    }),
     'poll-interval': Flags.string({default: '1s', hidden: true, description: 'Interval between polls of a wait.'}),
   }
 
@@ -52,6 +56,7 @@ Exit status: 0 every probe passed (warnings allowed: e.g. SNAT under kube-proxy)
     const requestTimeoutMs = parseDuration(flags['probe-timeout'], 'probe-timeout')
     const pollMs = parseDuration(flags['poll-interval'], 'poll-interval')
     const requestIntervalMs = parseDuration(flags['request-interval'], 'request-interval')
+    const nodePortWaitMs = Math.min(parseDuration(flags['nodeport-wait'], 'nodeport-wait'), timeoutMs)
     if (requestIntervalMs > 10_000) throw new UserError(`--request-interval=${flags['request-interval']} is more than 10s`, {remedy: 'Use a pacing like 4ms (the default) or 0 (back to back).'})
     const nodes = flags.nodes?.split(',').map((n) => n.trim()).filter(Boolean)
     if (nodes && nodes.length === 0) throw new UserError('--nodes names no node', {remedy: 'Use --nodes NAME[,NAME].'})
@@ -75,6 +80,7 @@ Exit status: 0 every probe passed (warnings allowed: e.g. SNAT under kube-proxy)
         timeoutMs,
         pollMs,
         requestTimeoutMs,
+        nodePortWaitMs,
         signal: ac.signal,
         progress: (line) => this.err(line),
       })

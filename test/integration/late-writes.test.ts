@@ -16,8 +16,10 @@ afterEach(async () => {
   cluster = undefined
 })
 
-const start = (kind: 'operator' | 'manifest' = 'operator') =>
-  startCluster(kind, {kubeProxySelector: {'kubernetes.io/os': 'linux'}, requestTimeoutMs: 600})
+// The late-write tests scale "the client gives up after 15 s" down to 600 ms; the lock tests need no hanging request,
+// so their client waits as long as a user's would (a loaded CI machine can take over 600 ms to answer).
+const start = (kind: 'operator' | 'manifest' = 'operator', requestTimeoutMs = 600) =>
+  startCluster(kind, {kubeProxySelector: {'kubernetes.io/os': 'linux'}, requestTimeoutMs})
 
 const enable = (c: TestCluster, o: Partial<EnableOptions> = {}, extra: {lockTimeoutMs?: number} = {}) => {
   const progress = memoryProgress()
@@ -191,7 +193,7 @@ describe('the lock (Lease kube-system/ebpfctl-lock)', () => {
   }
 
   it('two enable runs at once: the second waits, then refuses naming the holder; with a longer wait it runs after', async () => {
-    cluster = await start()
+    cluster = await start('operator', 30_000)
     const c = cluster
     // Hold the first run in its kube-proxy step for a while.
     c.server.onRequest((r) => (isKubeProxyPatch(r) && r.body?.includes('non-calico') ? {delayMs: 500} : undefined))
@@ -204,7 +206,7 @@ describe('the lock (Lease kube-system/ebpfctl-lock)', () => {
       exitCode: 2,
       message: expect.stringContaining(`another ebpfctl run holds the lock: "${holder}"`),
     })
-    expect(refused.progress.lines.join('\n')).toMatch(/waiting for the lock held by/)
+    expect(refused.progress.lines.join("\n")).toMatch(/waiting for the lock held by "[^"]+" \(Lease [^)]+\) … \(\d+s of 0s\)/)
     const waiting = enable(c, {}, {lockTimeoutMs: 10_000})
     expect((await first.run).result?.outcome).toBe('done')
     const second = await waiting.run
@@ -214,7 +216,7 @@ describe('the lock (Lease kube-system/ebpfctl-lock)', () => {
   })
 
   it('a stale lock (not renewed for its lease duration) is taken over, and says so', async () => {
-    cluster = await start()
+    cluster = await start('operator', 30_000)
     const c = cluster
     seedLease(c, 'alice@old-laptop pid 4242 run abc123', 60_000)
     const {run, progress} = enable(c, {}, {lockTimeoutMs: 100})
@@ -223,7 +225,7 @@ describe('the lock (Lease kube-system/ebpfctl-lock)', () => {
   })
 
   it('a live lock refuses enable and revert (exit 2), before any write', async () => {
-    cluster = await start()
+    cluster = await start('operator', 30_000)
     const c = cluster
     seedLease(c, 'bob@ci pid 7 run 0a0b0c', 1000)
     c.server.resetLog()

@@ -95,23 +95,24 @@ describe.skipIf(!isRoot)('ebpfctl verify on a netns data path', () => {
     setFelix({bpfEnabled: true, bpfExternalServiceMode: 'Tunnel'})
     rig.breakNode('node-2')
     try {
-      const r = await verify('--probe-timeout', '500ms')
+      const r = await verify('--probe-timeout', '500ms', '--nodeport-wait', '2s')
       expect(r.code).toBe(1)
       const np = probe(r.report, 'nodeport').findings
       expect(np.map((f: any) => [f.node, f.status])).toEqual([['node-1', 'pass'], ['node-2', 'fail']])
-      expect(np[1].summary).toMatch(/198\.18\.0\.12:30\d+ did not answer/)
+      expect(np[1].summary).toMatch(/198\.18\.0\.12:30\d+ did not answer within 2s: /)
+      expect(r.stderr).toMatch(/NodePort 30\d+: no answer within 2s from node-2\n/)
       const pn = probe(r.report, 'pod-nodeport').findings
       expect(pn.find((f: any) => f.node === 'node-1').status).toBe('fail')
       expect(pn.find((f: any) => f.node === 'node-2').status).toBe('pass')
       expect(r.report.latency.map((l: any) => l.node)).toEqual(['node-1'])
       nsGone()
-      const junit = await rig.cli(['verify', '--kubeconfig', rig.kubeconfig, '--requests', '0', '--no-save', '--probe-timeout', '500ms', '--poll-interval', '100ms', '-o', 'junit'])
+      const junit = await rig.cli(['verify', '--kubeconfig', rig.kubeconfig, '--requests', '0', '--no-save', '--probe-timeout', '500ms', '--nodeport-wait', '2s', '--poll-interval', '100ms', '-o', 'junit'])
       expect(junit.code).toBe(1)
       expect(junit.stdout).toMatch(/<testsuites name="ebpfctl verify"/)
       expect(junit.stdout).toMatch(/<testcase classname="ebpfctl.verify.nodeport" name="node-2: 198.18.0.12:30\d+ did not answer[^"]*">\n\s+<failure/)
       // -o yaml: the JSON document's shape, read back by a real YAML parser.
       nsGone()
-      const yaml = await rig.cli(['verify', '--kubeconfig', rig.kubeconfig, '--requests', '0', '--no-save', '--probe-timeout', '500ms', '--poll-interval', '100ms', '-o', 'yaml'])
+      const yaml = await rig.cli(['verify', '--kubeconfig', rig.kubeconfig, '--requests', '0', '--no-save', '--probe-timeout', '500ms', '--nodeport-wait', '2s', '--poll-interval', '100ms', '-o', 'yaml'])
       expect(yaml.code, yaml.stderr).toBe(1)
       const doc = (await import('yaml')).parse(yaml.stdout)
       expect(probe(doc, 'nodeport').findings.map((f: any) => [f.node, f.status])).toEqual([['node-1', 'pass'], ['node-2', 'fail']])

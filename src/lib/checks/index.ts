@@ -1,4 +1,5 @@
 import {UserError} from '../errors.js'
+import {closest} from '../cli/suggest.js'
 import {CHECK_IDS, CHECKS} from './registry.js'
 import type {Check, CheckContext, CheckScope, Finding} from './types.js'
 
@@ -43,7 +44,14 @@ export function normalizeCheckIds(ids: string[] | undefined, flag: string, allow
   const wanted = ids.flatMap((s) => s.split(',')).map((s) => s.trim().toLowerCase()).filter(Boolean)
   const unknown = wanted.filter((id) => !CHECK_IDS.includes(id) && !(allowAll && id === 'all'))
   if (unknown.length > 0) {
-    throw new UserError(`unknown check ID${unknown.length > 1 ? 's' : ''} for --${flag}: ${unknown.join(', ')}`, {
+    // Each mistyped ID with the closest valid one, as for mistyped flags, commands and node names.
+    const valid = allowAll ? [...CHECK_IDS, 'all'] : CHECK_IDS
+    const named = unknown.map((id) => {
+      const guess = closest(id, valid)
+      if (!guess) return id
+      return unknown.length === 1 ? `${id}; did you mean "${guess}"?` : `${id} (did you mean "${guess}"?)`
+    })
+    throw new UserError(`unknown check ID${unknown.length > 1 ? 's' : ''} for --${flag}: ${named.join(', ')}`, {
       remedy: `Valid IDs: ${CHECK_IDS.join(', ')}${allowAll ? ', all' : ''}.`,
     })
   }

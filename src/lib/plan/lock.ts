@@ -8,6 +8,7 @@ import type {KubeObject} from '../kube/types.js'
 import {ExitCode, UserError} from '../errors.js'
 import {errorMessage} from './errors.js'
 import {sleep} from './retry.js'
+import {formatDuration} from '../duration.js'
 
 /** The Lease enable and revert hold while they write: one run at a time per cluster. */
 export const LOCK_LEASE = {namespace: 'kube-system', name: 'ebpfctl-lock'} as const
@@ -71,7 +72,9 @@ export async function acquireLock(kube: KubeClient, opts: LockOptions): Promise<
   const duration = opts.leaseDurationSeconds ?? 30
   const now = opts.now ?? (() => new Date())
   const {namespace, name} = LOCK_LEASE
-  const deadline = Date.now() + opts.timeoutMs
+  const started = Date.now()
+  const deadline = started + opts.timeoutMs
+  let saidAt = started
   const spec = () => ({
     holderIdentity: identity,
     leaseDurationSeconds: duration,
@@ -103,6 +106,13 @@ export async function acquireLock(kube: KubeClient, opts: LockOptions): Promise<
           )
         break
       }
+      // The clock as every wait shows it: when the holder changes, and every 10 s while it does not (also when the
+      // bound has passed by the first look: the run was willing to wait).
+      if (opts.timeoutMs > 0 && (waitingOn !== holder || Date.now() - saidAt >= 10_000)) {
+        const clock = `${formatDuration(Date.now() - started)} of ${formatDuration(opts.timeoutMs)}`
+        opts.info(`waiting for the lock held by "${holder}" (Lease ${namespace}/${name}) … (${clock})`)
+        saidAt = Date.now()
+      }
       if (Date.now() >= deadline) {
         throw new UserError(
           `another ebpfctl run holds the lock: "${holder}" (Lease ${namespace}/${name}, renewed ` +
@@ -115,7 +125,6 @@ export async function acquireLock(kube: KubeClient, opts: LockOptions): Promise<
           },
         )
       }
-      if (waitingOn !== holder) opts.info(`waiting for the lock held by "${holder}" (Lease ${namespace}/${name}) …`)
       waitingOn = holder
       await sleep(Math.min(opts.pollMs ?? 500, Math.max(0, deadline - Date.now())))
     } catch (err) {

@@ -4,6 +4,7 @@ import {Resources} from '../kube/resources.js'
 import type {KubeObject} from '../kube/types.js'
 import {UserError} from '../errors.js'
 import {sleep} from '../plan/retry.js'
+import {formatDuration} from '../duration.js'
 import {
   LOCAL_SERVICE,
   OWNER_LABEL,
@@ -63,7 +64,9 @@ export async function deployWorkload(kube: KubeClient, opts: WorkloadOptions, wa
   if (existing) {
     wait.progress(`deleting namespace ${VERIFY_NAMESPACE} left by an earlier run …`)
     await kube.delete(Resources.namespaces, VERIFY_NAMESPACE)
-    await until(wait, `namespace ${VERIFY_NAMESPACE} from an earlier run to be gone`, async () => !(await kube.get(Resources.namespaces, VERIFY_NAMESPACE)))
+    await until(wait, `namespace ${VERIFY_NAMESPACE} from an earlier run to be gone`, async () =>
+      (await kube.get(Resources.namespaces, VERIFY_NAMESPACE)) ? 'still terminating' : true,
+    )
   }
   checkSignal(wait.signal)
   wait.progress(`deploying ${opts.replicas} agnhost netexec pods (${opts.image}) into namespace ${VERIFY_NAMESPACE}`)
@@ -76,7 +79,7 @@ export async function deployWorkload(kube: KubeClient, opts: WorkloadOptions, wa
   await until(wait, `${opts.replicas} verify pods to be Ready`, async () => {
     const list = await kube.list(Resources.pods, VERIFY_NAMESPACE, {labelSelector: `app=${VERIFY_APP}`})
     pods = list.filter(podReady).map((p) => ({name: p.metadata.name, node: String((p.spec as any)?.nodeName ?? ''), ip: String((p.status as any)?.podIP ?? '')}))
-    return pods.length >= opts.replicas && pods.every((p) => p.node && p.ip)
+    return (pods.length >= opts.replicas && pods.every((p) => p.node && p.ip)) || `${pods.length}/${opts.replicas} Ready`
   })
   pods = pods.sort((a, b) => a.node.localeCompare(b.node) || a.name.localeCompare(b.name))
   for (const name of [VERIFY_APP, ...(local ? [LOCAL_SERVICE] : [])]) {
@@ -85,7 +88,8 @@ export async function deployWorkload(kube: KubeClient, opts: WorkloadOptions, wa
       const ready = new Set(
         slices.flatMap((s) => ((s as any).endpoints ?? []) as any[]).filter((e) => e?.conditions?.ready !== false).flatMap((e) => e.addresses ?? []),
       )
-      return pods.every((p) => ready.has(p.ip))
+      const listed = pods.filter((p) => ready.has(p.ip)).length
+      return listed === pods.length || `${listed}/${pods.length} pods listed`
     })
   }
   const svcNow = (await kube.get(Resources.services, VERIFY_APP, VERIFY_NAMESPACE)) ?? svc
@@ -109,14 +113,27 @@ function podReady(p: KubeObject): boolean {
   return !p.metadata.deletionTimestamp && status?.phase === 'Running' && !!status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
 }
 
-async function until(wait: WaitOptions, what: string, done: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + wait.timeoutMs
+/**
+ * Polls `poll` until it returns true or the bound passes. Otherwise it returns what it sees ("1/3 Ready"), which is
+ * shown with the elapsed time and the bound when it changes and every 10 s while it does not: never a line per poll.
+ */
+async function until(wait: WaitOptions, what: string, poll: () => Promise<true | string>): Promise<void> {
+  const started = Date.now()
+  const deadline = started + wait.timeoutMs
   wait.progress(`waiting for ${what} …`)
+  let shown: string | undefined
+  let shownAt = started
   for (;;) {
     checkSignal(wait.signal)
-    if (await done()) return
+    const state = await poll()
+    if (state === true) return
+    if (state !== shown || Date.now() - shownAt >= 10_000) {
+      wait.progress(`waiting for ${what}: ${state} (${formatDuration(Date.now() - started)} of ${formatDuration(wait.timeoutMs)})`)
+      shown = state
+      shownAt = Date.now()
+    }
     if (Date.now() + wait.pollMs > deadline) {
-      throw new UserError(`timed out after ${Math.round(wait.timeoutMs / 1000)}s waiting for ${what}`, {
+      throw new UserError(`timed out after ${formatDuration(wait.timeoutMs)} waiting for ${what} (${state})`, {
         remedy:
           `Look at the pods: kubectl get pods,events -n ${VERIFY_NAMESPACE} (an image that cannot be pulled? use --image ` +
           `with a mirror of agnhost), or raise --timeout. Run with --keep to leave the workload for inspection.`,

@@ -6,6 +6,7 @@ import {type DataplaneInfo, type LatencyStats, type ProbeFinding, type SourceIpV
 import type {VerifyPod, Workload} from './deploy.js'
 import {NETEXEC_PORT, SERVICE_PORT, VERIFY_NAMESPACE} from './workload.js'
 import {cliCommand} from '../cli/name.js'
+import {formatDuration} from '../duration.js'
 
 export interface Target {
   node: string
@@ -29,6 +30,59 @@ export interface NodePortResult {
   sourceIp: Map<string, SourceIpVerdict>
 }
 
+export interface NodePortWaitOptions extends ProbeOptions {
+  /** How long a node may take to start answering. */
+  boundMs: number
+  pollMs: number
+  progress: (line: string) => void
+}
+
+/**
+ * kube-proxy and Felix program a new Service on their own schedule (a sync period, a batch of updates), after the
+ * EndpointSlices list its pods: a NodePort that refuses for a moment is being programmed, not broken. Polls every
+ * target's NodePort in parallel until each answers /clientip with an address, or the bound passes. Returns the nodes
+ * that never answered (their probe then fails, naming the bound).
+ */
+export async function waitForNodePorts(targets: Target[], nodePort: number, o: NodePortWaitOptions): Promise<Set<string>> {
+  const started = Date.now()
+  const deadline = started + o.boundMs
+  const answered = new Set<string>()
+  const clock = () => `(${formatDuration(Date.now() - started)} of ${formatDuration(o.boundMs)})`
+  let said = 0
+  let saidAt = started
+  const say = () => {
+    // A line when the count moves, and every 10 s while it does not: never one per poll.
+    if (answered.size === said && Date.now() - saidAt < 10_000) return
+    said = answered.size
+    saidAt = Date.now()
+    o.progress(`NodePort ${nodePort} answers on ${answered.size}/${targets.length} node(s) ${clock()}`)
+  }
+  o.progress(`waiting for NodePort ${nodePort} to answer on ${targets.length} node(s) (kube-proxy or Felix programs it) …`)
+  await Promise.all(
+    targets.map(async (t) => {
+      while (!o.signal.aborted) {
+        const left = deadline - Date.now()
+        try {
+          const a = await httpGet(t.address, nodePort, '/clientip', {timeoutMs: Math.max(1, Math.min(o.requestTimeoutMs, left)), maxBytes: ANSWER_BYTES})
+          if (a.status === 200 && addressOf(a.body)) {
+            answered.add(t.node)
+            say()
+            return
+          }
+        } catch {
+          // not programmed yet (refused, reset, no answer): poll again
+        }
+        if (Date.now() + o.pollMs > deadline) return
+        await sleep(o.pollMs, o.signal)
+        say()
+      }
+    }),
+  )
+  const silent = new Set(targets.filter((t) => !answered.has(t.node)).map((t) => t.node))
+  if (silent.size && !o.signal.aborted) o.progress(`NodePort ${nodePort}: no answer within ${formatDuration(o.boundMs)} from ${[...silent].join(', ')}`)
+  return silent
+}
+
 /**
  * One /clientip through the NodePort of every target: reachable, and who the pod saw. The pod seeing this machine's
  * own address on that connection is "preserved"; a node address means SNAT (kube-proxy's masquerade).
@@ -40,6 +94,7 @@ export async function nodePortProbes(
   dataplane: DataplaneInfo,
   opts: ProbeOptions,
   ids: {reach: 'nodeport' | 'local-nodeport'; source: 'source-ip' | 'local-nodeport'} = {reach: 'nodeport', source: 'source-ip'},
+  waited?: {silent: Set<string>; boundMs: number},
 ): Promise<NodePortResult> {
   const out: NodePortResult = {findings: [], localAddress: new Map(), sourceIp: new Map()}
   for (const t of targets) {
@@ -65,7 +120,7 @@ export async function nodePortProbes(
       out.findings.push(sourceIpFinding(ids.source, t.node, verdict, seen, a.localAddress, nodeByAddress, dataplane, data))
     } catch (err) {
       out.findings.push(
-        f(ids.reach, 'fail', `${where} did not answer: ${(err as Error).message}`, {
+        f(ids.reach, 'fail', `${where} did not answer${waited?.silent.has(t.node) ? ` within ${formatDuration(waited.boundMs)}` : ''}: ${(err as Error).message}`, {
           node: t.node,
           remedy:
             dataplane.bpfEnabled

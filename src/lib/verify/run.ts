@@ -15,7 +15,7 @@ import {
   type SourceIpVerdict,
   median,
 } from './model.js'
-import {type Target, inClusterProbes, latencyProbes, nodePortProbes} from './probes.js'
+import {type Target, inClusterProbes, latencyProbes, nodePortProbes, waitForNodePorts} from './probes.js'
 import {beforeAfter, readHistory, saveRun} from './results.js'
 import {DEFAULT_IMAGE, POLICY_NAME, VERIFY_NAMESPACE, policyObject} from './workload.js'
 
@@ -35,6 +35,8 @@ export interface VerifyOptions {
   pollMs?: number
   /** Bound on one probe request. */
   requestTimeoutMs?: number
+  /** How long a node's NodePort may take to start answering once the EndpointSlices list every pod (default: --timeout, at most 30 s). */
+  nodePortWaitMs?: number
   signal?: AbortSignal
   progress?: (line: string) => void
 }
@@ -60,6 +62,9 @@ export interface VerifyReport {
  * alike, and keep 1,000 requests on 3 nodes within about 12 s.
  */
 export const DEFAULT_REQUEST_INTERVAL_MS = 4
+
+/** kube-proxy's and Felix's programming of a new Service takes seconds on a busy node; a minute would hide a broken one. */
+export const DEFAULT_NODEPORT_WAIT_MS = 30_000
 
 const RANK = {skip: 0, pass: 1, warn: 2, fail: 3} as const
 
@@ -152,8 +157,11 @@ export async function runVerify(kube: KubeClient, o: VerifyOptions): Promise<Ver
       }) as ProbeFinding,
     )
     const probeOpts = {requestTimeoutMs, signal}
+    const waitOpts = {...probeOpts, boundMs: o.nodePortWaitMs ?? Math.min(o.timeoutMs, DEFAULT_NODEPORT_WAIT_MS), pollMs: Math.min(o.pollMs ?? 1000, 500), progress}
+    const silent = await waitForNodePorts(targets, workload.nodePort, waitOpts)
+    check(signal)
     progress(`probing NodePort ${workload.nodePort} on ${targets.length} node(s) from this machine`)
-    const np = await nodePortProbes(targets, workload.nodePort, byAddress, dataplane, probeOpts)
+    const np = await nodePortProbes(targets, workload.nodePort, byAddress, dataplane, probeOpts, undefined, {silent, boundMs: waitOpts.boundMs})
     findings.push(...np.findings)
     sourceIps.push(...np.sourceIp.values())
     check(signal)
@@ -174,10 +182,13 @@ export async function runVerify(kube: KubeClient, o: VerifyOptions): Promise<Ver
     check(signal)
     if (o.externalTrafficPolicyLocal && workload.localNodePort) {
       const withPod = new Set(workload.pods.map((p) => p.node))
-      const local = await nodePortProbes(targets.filter((t) => withPod.has(t.node)), workload.localNodePort, byAddress, dataplane, probeOpts, {
+      const localTargets = targets.filter((t) => withPod.has(t.node))
+      const localSilent = await waitForNodePorts(localTargets, workload.localNodePort, waitOpts)
+      check(signal)
+      const local = await nodePortProbes(localTargets, workload.localNodePort, byAddress, dataplane, probeOpts, {
         reach: 'local-nodeport',
         source: 'local-nodeport',
-      })
+      }, {silent: localSilent, boundMs: waitOpts.boundMs})
       findings.push(...local.findings)
       for (const t of targets.filter((x) => !withPod.has(x.node)))
         findings.push(finding('local-nodeport', 'skip', 'no verify pod on this node: a Local NodePort does not answer here by design', {node: t.node}) as ProbeFinding)

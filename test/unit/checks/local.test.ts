@@ -176,6 +176,14 @@ describe('ebpfctl check (local, built CLI as a child process)', () => {
     expect(r.stderr).toContain('Error: unknown check ID for --only: nope')
     expect(r.stderr).toContain('Valid IDs: node-access, kernel, arch')
   })
+  it('--only with a mistyped ID suggests the closest one', async () => {
+    const one = await execa('node', [BIN, 'check', '--local', '--only', 'kernal'], {reject: false, cwd: ROOT})
+    expect(one.exitCode).toBe(2)
+    expect(one.stderr).toContain('Error: unknown check ID for --only: kernal; did you mean "kernel"?\n')
+    const two = await execa('node', [BIN, 'check', '--local', '--ignore', 'kernal,xyzzy-plugh,al'], {reject: false, cwd: ROOT})
+    expect(two.exitCode).toBe(2)
+    expect(two.stderr).toContain('Error: unknown check IDs for --ignore: kernal (did you mean "kernel"?), xyzzy-plugh, al (did you mean "all"?)\n')
+  })
   it('--strict turns warnings into exit 1; --ignore keeps failures visible', async () => {
     const plain = await execa('node', [BIN, 'check', '--local', '-o', 'json'], {reject: false, cwd: ROOT})
     const summary = JSON.parse(plain.stdout).summary
