@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Writes V8's code cache for the local check's CommonJS bundle (dist/chunks/check-local.cjs.v8-cache, read by
-// bin/run.js, which runs the local check and help from that bundle): run after `oclif manifest`, as the representative
-// run below loads the manifest the way a user's does.
+// Writes V8's code caches for the local check's CommonJS bundle, one per use of it (bin/run.js runs the local check
+// and help from that bundle): dist/chunks/check-local.cjs.v8-cache for the local check and .help.v8-cache for help,
+// each after a representative run of that use alone. Run after `oclif manifest`, as those runs load the manifest the
+// way a user's does.
 // The cache is taken after that run, so that it holds every function the run compiled; a cache taken before running
 // holds only the top level, and V8 compiles the rest lazily on each start.
 //
@@ -21,34 +22,30 @@ function child(...args) {
   return spawnSync(process.execPath, [__filename, ...args], {env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000})
 }
 
-const [mode] = process.argv.slice(2)
+const [mode, use] = process.argv.slice(2)
 if (mode === '--record') {
-  // A local check of this machine, as `ebpfctl check --local` runs it (bin/run.js).
   const {LOCAL_CHECK_BUNDLE, codeCacheBytes, codeCacheFile, requireBundle} = require(launcher)
-  const bundle = requireBundle(LOCAL_CHECK_BUNDLE, {withoutCache: true})
+  const bundle = requireBundle(LOCAL_CHECK_BUNDLE, {use, withoutCache: true})
   process.on('exit', () => {
-    writeFileSync(codeCacheFile(LOCAL_CHECK_BUNDLE), codeCacheBytes(bundle.source, bundle.script.createCachedData()))
+    writeFileSync(codeCacheFile(LOCAL_CHECK_BUNDLE, use), codeCacheBytes(bundle.source, bundle.script.createCachedData()))
   })
   const root = join(__dirname, '..')
-  // The root help and a local check of this machine: what bin/run.js takes to this bundle.
-  bundle.exports
-    .runHelp(['--help'], root)
-    .then((done) => {
-      if (!done) throw new Error('the bundle handed `--help` back to the full CLI')
-      return bundle.exports.runLocalCheck(['--local'], root)
-    })
-    .then((done) => {
-      if (!done) throw new Error('the bundle handed a local check back to the full CLI')
-    })
+  // What bin/run.js takes to this bundle: the root help, or a local check of this machine.
+  const run = use === 'help' ? bundle.exports.runHelp(['--help'], root) : bundle.exports.runLocalCheck(['--local'], root)
+  run.then((done) => {
+    if (!done) throw new Error(`the bundle handed its ${use} run back to the full CLI`)
+  })
 } else if (mode === '--verify') {
   const {LOCAL_CHECK_BUNDLE, requireBundle} = require(launcher)
-  const bundle = requireBundle(LOCAL_CHECK_BUNDLE)
+  const bundle = requireBundle(LOCAL_CHECK_BUNDLE, {use})
   process.stdout.write(bundle.script && !bundle.cacheRejected ? 'accepted\n' : 'not used\n')
 } else {
-  const record = child('--record')
-  if (record.error || record.signal) throw new Error(`code cache: the representative run failed: ${record.error ?? record.signal}\n${record.stderr}`)
-  const verify = child('--verify')
-  if (verify.stdout !== 'accepted\n') {
-    throw new Error(`code cache: V8 does not accept the cache just written (${verify.stdout.trim() || verify.status})\n${verify.stderr}`)
+  for (const use of require(launcher).CODE_CACHE_USES) {
+    const record = child('--record', use)
+    if (record.error || record.signal) throw new Error(`code cache: the representative ${use} run failed: ${record.error ?? record.signal}\n${record.stderr}`)
+    const verify = child('--verify', use)
+    if (verify.stdout !== 'accepted\n') {
+      throw new Error(`code cache: V8 does not accept the ${use} cache just written (${verify.stdout.trim() || verify.status})\n${verify.stderr}`)
+    }
   }
 }

@@ -1,7 +1,7 @@
 /**
- * V8's code cache for the local check's bundle (dist/chunks/check-local.cjs.v8-cache, written by `npm run build`
- * through scripts/code-cache.cjs, read by bin/run.js). The build must leave a cache this Node accepts (else the local
- * check silently loses its start-up gain), and a cache that is damaged, cut short, missing or made for other bytes must
+ * V8's code caches for the local check's bundle (dist/chunks/check-local.cjs.v8-cache, and .help.v8-cache for help;
+ * written by `npm run build` through scripts/code-cache.cjs, read by bin/run.js). The build must leave caches this
+ * Node accepts (else the local check and help silently lose their start-up gain), and a cache that is damaged, cut short, missing or made for other bytes must
  * give exactly the output and exit code of a good one. Needs `npm run build`; works on a copy of the built package.
  */
 import {execFile} from 'node:child_process'
@@ -34,10 +34,13 @@ async function outcome(args: string[], options: {cwd: string; env?: NodeJS.Proce
   }
 }
 
-/** How bin/run.js (in `dir`) loads the bundle: 'cache' (compiled with the cache, V8 accepted it), 'rejected', 'require'. */
-async function howLoaded(dir: string): Promise<string> {
+/**
+ * How bin/run.js (in `dir`) loads the bundle for `use` (its cache: the local check's or help's): 'cache' (compiled
+ * with the cache, V8 accepted it), 'rejected', 'require'.
+ */
+async function howLoaded(dir: string, use = 'check'): Promise<string> {
   const script =
-    "const {LOCAL_CHECK_BUNDLE, requireBundle} = require('./bin/run.js'); const b = requireBundle(LOCAL_CHECK_BUNDLE);" +
+    `const {LOCAL_CHECK_BUNDLE, requireBundle} = require('./bin/run.js'); const b = requireBundle(LOCAL_CHECK_BUNDLE, {use: '${use}'});` +
     "process.stdout.write(!b.script ? 'require' : b.cacheRejected ? 'rejected' : 'cache')"
   return (await outcome(['-e', script], {cwd: dir})).stdout
 }
@@ -50,6 +53,25 @@ describe('the local check bundle has a code cache from the build', () => {
     expect((header.length + 4) % 8).toBe(0)
     expect(readFileSync(join(repo, CACHE)).subarray(0, header.length).toString('latin1')).toBe(header)
     expect(await howLoaded(repo)).toBe('cache')
+  })
+
+  it("help has its own, which V8 accepts too, and help's damaged cache changes nothing but speed", async () => {
+    const helpCache = join(repo, `${BUNDLE}.help.v8-cache`)
+    expect(await howLoaded(repo, 'help')).toBe('cache')
+    const dir = mkdtempSync(join(tmpdir(), 'ebpfctl-help-cache-'))
+    try {
+      for (const path of ['bin', 'dist', 'package.json', 'oclif.manifest.json']) cpSync(join(repo, path), join(dir, path), {recursive: true})
+      symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'))
+      const good = await outcome(['bin/run.js', '--help'], {cwd: dir})
+      const damaged = Buffer.from(readFileSync(helpCache))
+      damaged[damaged.length >> 1] = damaged[damaged.length >> 1]! ^ 0xff
+      writeFileSync(join(dir, `${BUNDLE}.help.v8-cache`), damaged)
+      expect(await howLoaded(dir, 'help')).toBe('require')
+      expect(await howLoaded(dir, 'check')).toBe('cache')
+      expect(await outcome(['bin/run.js', '--help'], {cwd: dir})).toEqual(good)
+    } finally {
+      rmSync(dir, {force: true, recursive: true})
+    }
   })
 
   it('is not used under --enable-source-maps (require() registers the source map), and the check runs the same', async () => {

@@ -46,6 +46,7 @@ describe('npm pack: the tarball installs into an empty project and runs', () => 
     // The local check's bundle and V8's code cache for it (bin/run.js).
     expect(files).toContain('dist/chunks/check-local.cjs')
     expect(files).toContain('dist/chunks/check-local.cjs.v8-cache')
+    expect(files).toContain('dist/chunks/check-local.cjs.help.v8-cache')
     expect(files.filter((f) => f.startsWith('src/') || f.startsWith('test/'))).toEqual([])
   })
 
