@@ -31,15 +31,18 @@ const rs = await Promise.all(rig.targets().map((t) => runner.run(t, ['echo', t.n
 console.log(rs.map((r) => r.stdout.trim()).join(','))
 await runner.close()
 await rig.stop()
+console.log(Date.now())
 `,
     )
-    const t = Date.now()
-    const r = await execa('node', ['--import', 'tsx', p], {cwd: root, timeout: 30_000, reject: false})
+    // Start-up (tsx, keys, sshds) is seconds on a busy machine: the bound is on the exit, from close() on.
+    const r = await execa('node', ['--import', 'tsx', p], {cwd: root, timeout: 120_000, reject: false})
+    const exitedAt = Date.now()
     expect(r.stderr).toBe('')
-    expect(r.stdout).toBe('a,b')
+    const [names, closedAt] = r.stdout.split('\n')
+    expect(names).toBe('a,b')
     expect(r.exitCode).toBe(0)
-    expect(Date.now() - t).toBeLessThan(20_000)
-  }, 40_000)
+    expect(exitedAt - Number(closedAt)).toBeLessThan(10_000)
+  }, 150_000)
 
   it('the rig sshds die when the process that started it is SIGKILLed', async () => {
     const p = script(
@@ -68,5 +71,5 @@ setInterval(() => {}, 1000)
     const deadline = Date.now() + 5000
     while (pids.some(isAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
     expect(pids.filter(isAlive)).toEqual([])
-  }, 40_000)
+  }, 120_000) // the child's rig start-up is most of it: 27 s at 8% of a CPU
 })
