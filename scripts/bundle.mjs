@@ -6,6 +6,7 @@
 // Run after `tsc` (which keeps emitting dist/ for types and the library entry) and before `oclif manifest`.
 import {build} from 'esbuild'
 import {readFileSync, readdirSync, rmSync, statSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -37,6 +38,18 @@ const SHIMS = {
   'wsl-utils': './scripts/bundle-shims/wsl-utils.mjs',
 }
 
+// A shim's `require('real:NAME')`: the very file of package NAME that @oclif/core would load, bundled (the alias above
+// would turn a plain `require('NAME')` back into the shim). Bundled rather than left to Node: Node's lookup of a
+// package in node_modules (its package.json's exports go through the ES-module resolver, whose first use compiles a
+// ~47 KB regular expression) and the compile of its files without a code cache cost more than the module does.
+const oclifRequire = createRequire(join(root, 'node_modules', '@oclif', 'core', 'package.json'))
+const realPackages = {
+  name: 'real-packages',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({filter: /^real:/}, (args) => ({path: oclifRequire.resolve(args.path.slice('real:'.length))}))
+  },
+}
+
 // A package we import() lazily is loaded by Node from node_modules: it is off the start-up path anyway, and a split
 // chunk of a CommonJS package has only a default export, so `const {parse} = await import('yaml')` would find nothing.
 const lazyPackagesStayExternal = {
@@ -53,8 +66,10 @@ const lazyPackagesStayExternal = {
 // What @oclif/core requires eagerly but our start-up never uses: loaded on first use (scripts/bundle-shims/lazy.cjs).
 // A package among them is also kept out of the shared chunk, in a file of its own (dist/chunks/lazy/NAME.cjs): V8
 // pre-parses every byte of a file it loads, and these (~260 KB of semver, glob matching, ejs, spinner frames) were
-// ~60% of the chunk every command loads.
-const LAZY_BUILTINS = ['child_process', 'readline', 'perf_hooks']
+// ~60% of the chunk every command loads. node:fs/promises loads eight more built-in modules (fs/dir, fs/watchers, the
+// readline interface…), ~8 M instructions; with util/fs.js's readJson made synchronous (OCLIF_EDITS) neither help
+// nor the local check calls it.
+const LAZY_BUILTINS = ['child_process', 'readline', 'perf_hooks', 'fs/promises']
 const LAZY_PACKAGES = ['tinyglobby', 'minimatch', 'lilconfig', 'ejs', 'semver', 'cli-spinners']
 const lazyPackageFiles = new Map() // name → the path oclif would load it from
 const lazyInOclif = {
@@ -121,6 +136,14 @@ const OCLIF_EDITS = [
     from: "const contents = await (0, promises_1.readFile)(path, 'utf8');",
     to: "const contents = (0, node_fs_1.readFileSync)(path, 'utf8');",
   },
+  {
+    // ansis (oclif's colours) writes ESC and CSI (U+009B) as raw characters in its strip regex. One character above
+    // U+007F makes the whole ~320 KB local check bundle a two-byte string in V8 (twice the memory, a slower UTF-8
+    // decode and scan on every start): the same regex with escapes. The build checks that bundle stays ASCII (below).
+    file: /[/\\]node_modules[/\\]ansis[/\\]index\.js$/,
+    from: 'e.replace(/[\u001b\u009b][[()#;?]*',
+    to: 'e.replace(/[\\x1b\\x9b][[()#;?]*',
+  },
 ]
 /** The plugin making `edits` (each `from` found exactly `count` times, default once, in its file, or the build fails). */
 function editsPlugin(name, edits) {
@@ -166,7 +189,7 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   splitting: true,
   format: 'esm',
-  plugins: [lazyPackagesStayExternal, lazyInOclif, oclifEdits],
+  plugins: [lazyPackagesStayExternal, realPackages, lazyInOclif, oclifEdits],
   // CommonJS dependencies bundled into ESM still call require() for Node built-ins and read __dirname.
   banner: {
     js: [
@@ -262,13 +285,17 @@ await build({
   outfile: join(root, 'dist', 'chunks', 'check-local.cjs'),
   format: 'cjs',
   footer: {js: LOCAL_CHECK_FOOTER},
-  plugins: [localCheckImports, localCheckPackages, lazyInOclif, oclifEdits, editsPlugin('local-check-edits', LOCAL_CHECK_EDITS)],
+  plugins: [localCheckImports, localCheckPackages, realPackages, lazyInOclif, oclifEdits, editsPlugin('local-check-edits', LOCAL_CHECK_EDITS)],
 })
 {
   // Every import( left in the bundle, outside a string (oclif's error message says "import()"): only the footer's.
   const code = readFileSync(join(root, 'dist', 'chunks', 'check-local.cjs'), 'utf8')
   const imports = code.match(/(?<![\w$."'`])import\(/g) ?? []
   if (imports.length !== 1) throw new Error(`dist/chunks/check-local.cjs: ${imports.length - 1} dynamic import() besides the footer's; see LOCAL_CHECK_EDITS`)
+  const nonAscii = code.search(/[^\x00-\x7f]/)
+  if (nonAscii !== -1) {
+    throw new Error(`dist/chunks/check-local.cjs: a character above U+007F at ${nonAscii} (${JSON.stringify(code.slice(nonAscii - 40, nonAscii + 10))}) makes V8 hold the bundle as a two-byte string; escape it with an edit (OCLIF_EDITS)`)
+  }
 }
 
 // The lazily loaded packages, one CommonJS file each, from the very file oclif would have loaded.

@@ -1,9 +1,9 @@
 // Stands in for `supports-color` inside the bundle: the same answers, but the real module (which loads node:tty) is
-// only required when oclif first asks, i.e. when it themes help, not on every start.
+// only evaluated when oclif first asks, i.e. when it themes help, not on every start. The real module is bundled too
+// (`real:`, see scripts/bundle.mjs), so that asking costs no lookup in node_modules.
 'use strict'
 let real
-const realSupportsColor = 'supports-color' // a name, not a literal: the bundler would resolve a literal back to this shim
-const load = () => (real ??= require(realSupportsColor))
+const load = () => (real ??= require('real:supports-color'))
 module.exports = {
   get stdout() { return load().stdout },
   get stderr() { return load().stderr },

@@ -76,9 +76,15 @@ interface Outcome {
   stderr: string
 }
 
-async function outcome(file: string, args: string[], home: string, kubeconfig: string | undefined = join(home, 'no-such-kubeconfig')): Promise<Outcome> {
+async function outcome(
+  file: string,
+  args: string[],
+  home: string,
+  kubeconfig: string | undefined = join(home, 'no-such-kubeconfig'),
+  colour: NodeJS.ProcessEnv = {NO_COLOR: '1'},
+): Promise<Outcome> {
   // NODE_ENV unset as for a user (vitest sets it to `test`, which turns on oclif's development warnings).
-  const env = {...process.env, NODE_ENV: undefined, NO_COLOR: '1', HOME: home, KUBECONFIG: kubeconfig}
+  const env = {...process.env, NODE_ENV: undefined, NO_COLOR: undefined, FORCE_COLOR: undefined, ...colour, HOME: home, KUBECONFIG: kubeconfig}
   try {
     const {stdout, stderr} = await run(process.execPath, [file, ...args], {env, timeout: 60_000})
     return {code: 0, stdout, stderr}
@@ -119,6 +125,22 @@ describe('bundled CLI vs the plain tsc build on unmodified oclif', () => {
       const [bundled, plain] = await Promise.all([
         outcome(join(repo, 'bin', 'run.js'), argv as string[], home),
         outcome(join(dir, 'bin', 'run.js'), argv as string[], home),
+      ])
+      expect(bundled.stdout).toBe(plain.stdout)
+      expect(bundled.stderr).toBe(plain.stderr)
+      expect(bundled.code).toBe(plain.code)
+    },
+    120_000,
+  )
+
+  // Colour forced: help's theme asks supports-color (bundled, and loaded on first use) whether both streams take it.
+  it.each([[['--help']], [['check', '--help']], [['check', '--local', '--only', 'kernel,arch']], [['chek']]])(
+    'ebpfctl %j with FORCE_COLOR=3',
+    async (argv) => {
+      const colour = {FORCE_COLOR: '3'}
+      const [bundled, plain] = await Promise.all([
+        outcome(join(repo, 'bin', 'run.js'), argv, home, undefined, colour),
+        outcome(join(dir, 'bin', 'run.js'), argv, home, undefined, colour),
       ])
       expect(bundled.stdout).toBe(plain.stdout)
       expect(bundled.stderr).toBe(plain.stderr)

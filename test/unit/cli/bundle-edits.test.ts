@@ -1,10 +1,11 @@
 /**
- * scripts/bundle.mjs edits two lines of @oclif/core inside the bundle, for start-up. Each edit is only the same
- * behaviour under a condition; these tests hold the condition, so a change that breaks it fails here:
+ * scripts/bundle.mjs edits a few lines of @oclif/core and its dependencies inside the bundle, for start-up. Each edit
+ * is only the same behaviour under a condition; these tests hold the condition, so a change that breaks it fails here:
  * - the command sort compares code units instead of localeCompare: both orders must agree on our command ids (the
  *   order reaches typo suggestions and completion);
  * - help text without an ejs tag is not run through ejs: ejs must render such text as itself;
- * - string-width returns a printable-ASCII string's length without its emoji pass: it must be that string's width.
+ * - string-width returns a printable-ASCII string's length without its emoji pass: it must be that string's width;
+ * - ansis's strip regex has ESC and CSI escaped instead of raw (the bundle stays ASCII): it must strip the same.
  * test/integration/bundle-vs-oclif.test.ts compares the whole bundled CLI with unmodified oclif.
  */
 import {readFileSync, readdirSync, statSync} from 'node:fs'
@@ -119,5 +120,27 @@ describe('bundled string-width: printable ASCII is as wide as it is long', () =>
       .filter((l) => printableAscii.test(l))
     expect(lines.length).toBeGreaterThan(100)
     for (const l of lines) expect(stringWidth(l)).toBe(l.length)
+  })
+})
+
+describe('bundled ansis: its strip regex with ESC and CSI escaped', () => {
+  // The regex literal in ansis as oclif loads it, and as scripts/bundle.mjs rewrites it (raw ESC and U+009B escaped).
+  const oclifRequire = createRequire(createRequire(import.meta.url).resolve('@oclif/core/package.json'))
+  const source = readFileSync(oclifRequire.resolve('ansis'), 'utf8')
+  const literal = /e\.replace\(\/(\[\u001b\u009b\][^/]*)\/g/.exec(source)?.[1]
+
+  it('strips exactly what ansis strips', () => {
+    expect(literal).toBeDefined()
+    const original = new RegExp(literal!, 'g')
+    const edited = new RegExp(literal!.replace('\u001b', '\\x1b').replace('\u009b', '\\x9b'), 'g')
+    expect(edited.source).not.toMatch(/[^\x00-\x7f]/)
+    const pieces = ['\u001b', '\u009b', '[', ']', '(', '#', ';', '?', '0', '31', '1;2', 'm', 'K', 'A', 'z', 'x', ' ', '\u00e9']
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pieces), {maxLength: 10}), (parts) => {
+        const text = parts.join('')
+        expect(text.replace(edited, '')).toBe(text.replace(original, ''))
+      }),
+      {numRuns: 3000},
+    )
   })
 })
