@@ -23,7 +23,7 @@ const fixture = (name: string) => readFileSync(join(root, 'test/fixtures/bpf', n
 const asBuffers = (entries: {key: Uint8Array; value: Uint8Array}[]) =>
   entries.map((e) => ({key: Buffer.from(e.key), value: Buffer.from(e.value)}))
 
-describe('conntrack stats through pod exec', {timeout: 60_000}, () => {
+describe('conntrack stats through pod exec', {timeout: 180_000}, () => {
   let server: FakeApiServer
   let kubeconfig: string
   const execs: string[] = []

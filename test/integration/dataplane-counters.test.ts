@@ -19,7 +19,7 @@ const root = join(import.meta.dirname, '..', '..')
 const isRoot = process.getuid?.() === 0
 const fixture = (name: string) => readFileSync(join(root, 'test/fixtures/bpf', name), 'utf8')
 
-describe('dataplane counters through pod exec', {timeout: 60_000}, () => {
+describe('dataplane counters through pod exec', {timeout: 180_000}, () => {
   let server: FakeApiServer
   let kubeconfig: string
   beforeAll(async () => {

@@ -23,7 +23,7 @@ const fixture = (name: string) => readFileSync(join(root, 'test/fixtures/bpf', n
 interface NodeStatus {node: string; verdict: string; source: string; reason: string; dataplaneError?: string}
 const nodesOf = (stdout: string) => (JSON.parse(stdout) as {nodes: {list: NodeStatus[]}}).nodes.list
 
-describe('status from the nodes\' BPF state, through pod exec', {timeout: 60_000}, () => {
+describe('status from the nodes\' BPF state, through pod exec', {timeout: 180_000}, () => {
   let server: FakeApiServer
   let kubeconfig: string
   const execs: string[] = []

@@ -5,7 +5,7 @@
  * EBPFCTL_E2E=0 skips the suite (CI sets it, with EBPFCTL_E2E_SKIP_REASON, when the Go build could not run). Otherwise
  * missing binaries are a loud failure, not a silent skip.
  */
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir, userInfo} from 'node:os'
 import {join, resolve} from 'node:path'
 
@@ -61,6 +61,15 @@ export interface E2ECluster {
   down(): Promise<void>
 }
 
+/** A component of the cluster in DIR could not bind its port ("address already in use" in its log). */
+function portTaken(dir: string): boolean {
+  try {
+    return readdirSync(join(dir, 'logs')).some((f) => /address already in use/i.test(readFileSync(join(dir, 'logs', f), 'utf8')))
+  } catch {
+    return false
+  }
+}
+
 /**
  * Starts a cluster in a fresh temp directory (`cluster up`; with `operator`, an operator install of that release
  * instead of calico.yaml; with `egressSelector`, kube-apiserver's EgressSelectorConfiguration file); `down()` stops it
@@ -76,11 +85,19 @@ export async function startE2ECluster(
       'the e2e control plane is not built: run `test/e2e/cluster build` (Go, ~30 min cold at nice 19), ' +
         'or set EBPFCTL_E2E=0 to skip the e2e suite',
     )
-  const dir = mkdtempSync(join(tmpdir(), 'ebpfctl-e2e-'))
-  const args = ['up', dir, ...(opts.operator ? ['--operator', opts.operator] : []), ...(opts.egressSelector ? ['--egress-selector', opts.egressSelector] : [])]
-  const up = await execa(CLUSTER_SCRIPT, args, {reject: false, env: {...SCRIPT_ENV, ...env}, timeout: 300_000})
-  if (up.exitCode !== 0) {
+  // `up` picks free ports and its components bind them moments later: another test file running at the same time can
+  // take one in between. That start is retried in a fresh directory; any other failure is reported at once.
+  let dir = ''
+  for (let attempt = 1; ; attempt++) {
+    dir = mkdtempSync(join(tmpdir(), 'ebpfctl-e2e-'))
+    const args = ['up', dir, ...(opts.operator ? ['--operator', opts.operator] : []), ...(opts.egressSelector ? ['--egress-selector', opts.egressSelector] : [])]
+    const up = await execa(CLUSTER_SCRIPT, args, {reject: false, env: {...SCRIPT_ENV, ...env}, timeout: 300_000})
+    if (up.exitCode === 0) break
     await execa(CLUSTER_SCRIPT, ['down', dir], {reject: false, env: SCRIPT_ENV})
+    if (attempt < 3 && portTaken(dir)) {
+      rmSync(dir, {recursive: true, force: true})
+      continue
+    }
     throw new Error(`cluster up failed (${up.exitCode}):\n${up.stderr}\nlogs in ${dir}/logs`)
   }
   const kubeconfig = join(dir, 'kubeconfig')
