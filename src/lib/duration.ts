@@ -19,6 +19,11 @@ export function parseDuration(text: string, flag: string): number {
   return Math.round(total)
 }
 
+/** A wait's clock as every wait shows it: "41s of 5m" (elapsed of the bound). */
+export function waitClock(elapsedMs: number, boundMs: number): string {
+  return `${formatDuration(elapsedMs)} of ${formatDuration(boundMs)}`
+}
+
 /** A duration as people say it: 41s, 5m, 1m30s, 1h2m (whole seconds; under a second: 0s). */
 export function formatDuration(ms: number): string {
   let s = Math.max(0, Math.floor(ms / 1000))

@@ -8,7 +8,7 @@ import type {KubeObject} from '../kube/types.js'
 import {ExitCode, UserError} from '../errors.js'
 import {errorMessage} from './errors.js'
 import {sleep} from './retry.js'
-import {formatDuration} from '../duration.js'
+import {waitClock} from '../duration.js'
 
 /** The Lease enable and revert hold while they write: one run at a time per cluster. */
 export const LOCK_LEASE = {namespace: 'kube-system', name: 'ebpfctl-lock'} as const
@@ -109,8 +109,7 @@ export async function acquireLock(kube: KubeClient, opts: LockOptions): Promise<
       // The clock as every wait shows it: when the holder changes, and every 10 s while it does not (also when the
       // bound has passed by the first look: the run was willing to wait).
       if (opts.timeoutMs > 0 && (waitingOn !== holder || Date.now() - saidAt >= 10_000)) {
-        const clock = `${formatDuration(Date.now() - started)} of ${formatDuration(opts.timeoutMs)}`
-        opts.info(`waiting for the lock held by "${holder}" (Lease ${namespace}/${name}) … (${clock})`)
+        opts.info(`waiting for the lock held by "${holder}" (Lease ${namespace}/${name}) … (${waitClock(Date.now() - started, opts.timeoutMs)})`)
         saidAt = Date.now()
       }
       if (Date.now() >= deadline) {

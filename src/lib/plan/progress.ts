@@ -1,4 +1,4 @@
-import {formatDuration} from '../duration.js'
+import {waitClock} from '../duration.js'
 
 /**
  * Progress of long waits: on a TTY one line on stderr that is rewritten in place; otherwise plain timestamped lines,
@@ -24,7 +24,7 @@ export interface WaitClock {
 }
 
 const clockText = (c: WaitClock | undefined) =>
-  c ? ` (${formatDuration(c.elapsedMs)} of ${formatDuration(c.timeoutMs)})` : ''
+  c ? ` (${waitClock(c.elapsedMs, c.timeoutMs)})` : ''
 
 export interface ProgressSink {
   write(text: string): void

@@ -4,7 +4,7 @@ import {Resources} from '../kube/resources.js'
 import type {KubeObject} from '../kube/types.js'
 import {UserError} from '../errors.js'
 import {sleep} from '../plan/retry.js'
-import {formatDuration} from '../duration.js'
+import {formatDuration, waitClock} from '../duration.js'
 import {
   LOCAL_SERVICE,
   OWNER_LABEL,
@@ -128,7 +128,7 @@ async function until(wait: WaitOptions, what: string, poll: () => Promise<true |
     const state = await poll()
     if (state === true) return
     if (state !== shown || Date.now() - shownAt >= 10_000) {
-      wait.progress(`waiting for ${what}: ${state} (${formatDuration(Date.now() - started)} of ${formatDuration(wait.timeoutMs)})`)
+      wait.progress(`waiting for ${what}: ${state} (${waitClock(Date.now() - started, wait.timeoutMs)})`)
       shown = state
       shownAt = Date.now()
     }

@@ -6,7 +6,7 @@ import {type DataplaneInfo, type LatencyStats, type ProbeFinding, type SourceIpV
 import type {VerifyPod, Workload} from './deploy.js'
 import {NETEXEC_PORT, SERVICE_PORT, VERIFY_NAMESPACE} from './workload.js'
 import {cliCommand} from '../cli/name.js'
-import {formatDuration} from '../duration.js'
+import {formatDuration, waitClock} from '../duration.js'
 
 export interface Target {
   node: string
@@ -47,7 +47,7 @@ export async function waitForNodePorts(targets: Target[], nodePort: number, o: N
   const started = Date.now()
   const deadline = started + o.boundMs
   const answered = new Set<string>()
-  const clock = () => `(${formatDuration(Date.now() - started)} of ${formatDuration(o.boundMs)})`
+  const clock = () => `(${waitClock(Date.now() - started, o.boundMs)})`
   let said = 0
   let saidAt = started
   const say = () => {
